@@ -1,0 +1,122 @@
+package nps
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestParseScore(t *testing.T) {
+	tests := []struct {
+		in      int
+		want    Score
+		wantErr bool
+	}{
+		{in: -1, wantErr: true},
+		{in: 0, want: 0},
+		{in: 6, want: 6},
+		{in: 10, want: 10},
+		{in: 11, wantErr: true},
+		{in: math.MaxInt, wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := ParseScore(tt.in)
+		if tt.wantErr {
+			if !errors.Is(err, ErrScoreOutOfRange) {
+				t.Errorf("ParseScore(%d) error = %v, want ErrScoreOutOfRange", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseScore(%d) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestCategory(t *testing.T) {
+	want := []Category{
+		Detractor, Detractor, Detractor, Detractor, Detractor, Detractor, Detractor, // 0–6
+		Passive, Passive, // 7–8
+		Promoter, Promoter, // 9–10
+	}
+	for s, c := range want {
+		if got := Score(s).Category(); got != c {
+			t.Errorf("Score(%d).Category() = %v, want %v", s, got, c)
+		}
+	}
+	if Promoter.String() != "promoter" || Passive.String() != "passive" || Detractor.String() != "detractor" {
+		t.Error("category names changed; the wire protocol depends on them")
+	}
+}
+
+func TestTally(t *testing.T) {
+	// Expected values worked by hand from var = p + d − (p − d)², MoE = 1.96·√(var/n)·100.
+	tests := []struct {
+		name      string
+		tally     Tally
+		wantNPS   float64
+		wantMoE   float64
+		wantTotal int64
+	}{
+		{name: "no responses", tally: Tally{}, wantNPS: 0, wantMoE: 0, wantTotal: 0},
+		{name: "one promoter", tally: Tally{Promoters: 1}, wantNPS: 100, wantMoE: 0, wantTotal: 1},
+		{name: "one detractor", tally: Tally{Detractors: 1}, wantNPS: -100, wantMoE: 0, wantTotal: 1},
+		{name: "one passive", tally: Tally{Passives: 1}, wantNPS: 0, wantMoE: 0, wantTotal: 1},
+		{name: "all passive", tally: Tally{Passives: 250}, wantNPS: 0, wantMoE: 0, wantTotal: 250},
+		// p = .5, d = .5: var = 1, √(1/4) = .5 → 98.
+		{name: "split two and two", tally: Tally{Promoters: 2, Detractors: 2}, wantNPS: 0, wantMoE: 98, wantTotal: 4},
+		// p = .5, d = .2: NPS 30; var = .7 − .09 = .61; √.0061 = .0781025, ×196 = 15.3081.
+		{name: "hundred", tally: Tally{Promoters: 50, Passives: 30, Detractors: 20}, wantNPS: 30, wantMoE: 15.3081, wantTotal: 100},
+		// p = .6, d = .15: NPS 45; var = .75 − .2025 = .5475; 1.96·√(.5475e-6)·100 = 0.145027.
+		{name: "million", tally: Tally{Promoters: 600_000, Passives: 250_000, Detractors: 150_000}, wantNPS: 45, wantMoE: 0.145027, wantTotal: 1_000_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.tally.Total(); got != tt.wantTotal {
+				t.Errorf("Total() = %d, want %d", got, tt.wantTotal)
+			}
+			if got := tt.tally.NPS(); math.Abs(got-tt.wantNPS) > 1e-9 {
+				t.Errorf("NPS() = %v, want %v", got, tt.wantNPS)
+			}
+			if got := tt.tally.MarginOfError(); math.Abs(got-tt.wantMoE) > 1e-4 {
+				t.Errorf("MarginOfError() = %v, want %v", got, tt.wantMoE)
+			}
+		})
+	}
+}
+
+func TestTallyAddMerge(t *testing.T) {
+	var a Tally
+	for s := Score(0); s <= MaxScore; s++ {
+		a.Add(s)
+	}
+	if a != (Tally{Promoters: 2, Passives: 2, Detractors: 7}) {
+		t.Fatalf("Add over 0..10 = %+v", a)
+	}
+	b := Tally{Promoters: 1}
+	b.Merge(a)
+	if b != (Tally{Promoters: 3, Passives: 2, Detractors: 7}) {
+		t.Fatalf("Merge = %+v", b)
+	}
+}
+
+func TestTrend(t *testing.T) {
+	tests := []struct {
+		name            string
+		earlier, later  Tally
+		wantDelta       float64
+		wantSignificant bool
+	}{
+		{name: "no earlier data", earlier: Tally{}, later: Tally{Promoters: 5}, wantDelta: 100, wantSignificant: false},
+		{name: "small samples", earlier: Tally{Promoters: 1, Detractors: 1}, later: Tally{Promoters: 2, Detractors: 1}, wantDelta: 100.0 / 3, wantSignificant: false},
+		{name: "large clear change", earlier: Tally{Promoters: 3000, Detractors: 7000}, later: Tally{Promoters: 7000, Detractors: 3000}, wantDelta: 80, wantSignificant: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			delta, sig := Trend(tt.earlier, tt.later)
+			if math.Abs(delta-tt.wantDelta) > 1e-9 || sig != tt.wantSignificant {
+				t.Errorf("Trend = %v, %v; want %v, %v", delta, sig, tt.wantDelta, tt.wantSignificant)
+			}
+		})
+	}
+}
