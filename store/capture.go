@@ -300,3 +300,39 @@ func (db *DB) Get(ctx context.Context, id string) (Response, error) {
 	}
 	return r, nil
 }
+
+// Insert stores a response that is already complete, with its own id and times: for
+// simulated demo data and imports. It is validated like a tap and its follow-up.
+func (db *DB) Insert(ctx context.Context, r Response) error {
+	if err := (Tap{Score: r.Score, Locale: r.Locale, SurveyVersion: r.SurveyVersion}).validate(); err != nil {
+		return fmt.Errorf("insert response %s: %w", r.ID, err)
+	}
+	f := FollowUp{Outcome: r.Outcome, Reasons: r.Reasons, Comment: r.Comment, Contact: r.Contact, ContactConsent: r.ContactConsent}
+	if err := f.validate(); err != nil {
+		return fmt.Errorf("insert response %s: %w", r.ID, err)
+	}
+	if _, err := uuid.Parse(r.ID); err != nil {
+		return fmt.Errorf("insert response: %w: id %q is not a UUID", ErrInvalidInput, r.ID)
+	}
+	if r.CompletedAt.Before(r.CreatedAt) {
+		return fmt.Errorf("insert response %s: %w: completed before it was created", r.ID, ErrInvalidInput)
+	}
+	reasons := r.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	reasonsJSON, err := json.Marshal(reasons)
+	if err != nil {
+		return fmt.Errorf("insert response %s: %w", r.ID, err)
+	}
+	_, err = db.write.ExecContext(ctx,
+		`INSERT INTO responses (id, score, locale, survey_version, created_at, completed_at, outcome,
+		                        reasons, comment, contact, contact_consent, suspect)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.Score, r.Locale, r.SurveyVersion, millis(r.CreatedAt), millis(r.CompletedAt), string(r.Outcome),
+		string(reasonsJSON), r.Comment, r.Contact, r.ContactConsent, r.Suspect)
+	if err != nil {
+		return fmt.Errorf("insert response %s: %w", r.ID, err)
+	}
+	return nil
+}

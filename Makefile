@@ -1,0 +1,48 @@
+# The two commands a newcomer needs are `make run` and `make test`; both install what is
+# missing first (`make deps`).
+
+GO         ?= go
+# Fyne 2.6+ threading: goroutines touch widgets only through fyne.Do.
+TAGS       := migrated_fynedo
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -s -w -X main.version=$(VERSION)
+BIN        := bin
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+RUN_DIR    ?= $(CURDIR)/.run
+
+export CGO_ENABLED := 1
+
+.PHONY: all deps build run test test-unit test-e2e bench lint fmt clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+run: build
+	scripts/run.sh $(BIN) $(RUN_DIR)
+
+test: deps lint test-unit test-e2e
+
+test-unit:
+	$(GO) test -tags $(TAGS) -count=1 ./...
+
+test-e2e: build
+	scripts/e2e.sh $(BIN)
+
+bench: deps
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -count=1 ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet -tags $(TAGS) ./...
+	$(GO) run $(STATICCHECK) -tags $(TAGS) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) dist $(RUN_DIR)

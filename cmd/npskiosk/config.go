@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+const defaultConfigPath = "/etc/npskiosk/config.toml"
+
+// Config is the kiosk's config file. Every field is optional.
+type Config struct {
+	// DB is the SQLite file. Default: /var/lib/npskiosk/kiosk.db when that directory
+	// exists (the packaged install), else $XDG_DATA_HOME/npskiosk/kiosk.db.
+	DB string `toml:"db"`
+	// Language is the screen's default language (en, es, fr, de); default: the survey's first.
+	Language string `toml:"language"`
+	// Timezone of the store, for "today" in the manager view; default: the system's.
+	Timezone string `toml:"timezone"`
+	// Fullscreen kiosk mode: no window decorations, closing needs the manager PIN.
+	Fullscreen bool `toml:"fullscreen"`
+	// ManagerPINHash is the argon2id hash printed by "npskiosk pin-hash".
+	ManagerPINHash string `toml:"manager_pin_hash"`
+	// Survey is a local survey file (TOML) used until the collector sends one.
+	Survey string `toml:"survey"`
+}
+
+// LoadConfig reads path. A missing file is fine unless the path was given explicitly.
+// Unknown keys are errors: a misspelt setting must not be silently ignored.
+func LoadConfig(path string, mustExist bool) (Config, error) {
+	var cfg Config
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !mustExist:
+	case err != nil:
+		return Config{}, fmt.Errorf("read config: %w", err)
+	default:
+		dec := toml.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			var de *toml.DecodeError
+			if errors.As(err, &de) {
+				row, col := de.Position()
+				return Config{}, fmt.Errorf("config %s, line %d column %d: %w", path, row, col, err)
+			}
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if cfg.DB == "" {
+		cfg.DB = defaultDBPath()
+	}
+	if cfg.Timezone != "" {
+		if _, err := time.LoadLocation(cfg.Timezone); err != nil {
+			return Config{}, fmt.Errorf("config %s: timezone: %w", path, err)
+		}
+	}
+	return cfg, nil
+}
+
+// Location is the store's time zone.
+func (c Config) Location() *time.Location {
+	if c.Timezone == "" {
+		return time.Local
+	}
+	loc, _ := time.LoadLocation(c.Timezone) // checked in LoadConfig
+	return loc
+}
+
+func defaultDBPath() string {
+	if st, err := os.Stat("/var/lib/npskiosk"); err == nil && st.IsDir() {
+		return "/var/lib/npskiosk/kiosk.db"
+	}
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "npskiosk", "kiosk.db")
+}

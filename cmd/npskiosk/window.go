@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/kiosk"
+	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("npskiosk", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		common     commonFlags
+		fullscreen = fs.Bool("fullscreen", false, "full screen kiosk mode (overrides the config)")
+		windowed   = fs.Bool("windowed", false, "open a normal window even if the config says fullscreen")
+		size       = fs.String("window-size", "1280x800", "window size when not full screen, WIDTHxHEIGHT")
+		lang       = fs.String("lang", "", "default language (overrides the config)")
+	)
+	common.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage, "\nFlags of the kiosk window:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := common.load(fs)
+	if err != nil {
+		return err
+	}
+	if *fullscreen {
+		cfg.Fullscreen = true
+	}
+	if *windowed {
+		cfg.Fullscreen = false
+	}
+	if *lang != "" {
+		cfg.Language = *lang
+	}
+	var width, height float32
+	if _, err := fmt.Sscanf(*size, "%fx%f", &width, &height); err != nil || width < 320 || height < 320 {
+		return fmt.Errorf("--window-size %q: want WIDTHxHEIGHT, each at least 320", *size)
+	}
+
+	log := newLogger(stderr)
+	survey, err := loadSurvey(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, store.Config{Path: cfg.DB, Logger: log, RapidTap: rapidTapRule(survey)})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// This process is the only one that captures: whatever is open was left by a crash.
+	if n, err := db.RecoverOpen(ctx, 0); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("completed responses left open by the previous run", "count", n)
+	}
+	msgs, err := assets.Translations()
+	if err != nil {
+		return err
+	}
+
+	fa := app.NewWithID("io.github.npskiosk.kiosk")
+	fa.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon()))
+	fa.Settings().SetTheme(kiosk.Theme{})
+	win := fa.NewWindow("NPS kiosk")
+	win.SetPadded(false)
+	win.Resize(fyne.NewSize(width, height))
+	if cfg.Fullscreen {
+		win.SetFullScreen(true)
+		// Leaving kiosk mode needs the manager PIN: the window ignores close requests.
+		win.SetCloseIntercept(func() { log.Info("close request ignored in kiosk mode") })
+	}
+	ui, err := kiosk.New(win, kiosk.Config{
+		Capture:        db,
+		Stats:          db,
+		Settings:       db,
+		Survey:         func() wire.Survey { return survey },
+		Catalog:        kiosk.NewCatalog(msgs, "en"),
+		ManagerPINHash: cfg.ManagerPINHash,
+		Language:       cfg.Language,
+		Location:       cfg.Location(),
+		OnExit:         fa.Quit,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		fyne.Do(fa.Quit)
+	}()
+	ui.Start()
+	log.Info("kiosk started", "version", version, "db", cfg.DB, "fullscreen", cfg.Fullscreen)
+	win.ShowAndRun()
+	return nil
+}
+
+// loadSurvey reads the configured survey file, or the one built in.
+func loadSurvey(cfg Config) (wire.Survey, error) {
+	if cfg.Survey == "" {
+		return assets.DefaultSurvey()
+	}
+	b, err := os.ReadFile(cfg.Survey)
+	if err != nil {
+		return wire.Survey{}, fmt.Errorf("read survey: %w", err)
+	}
+	s, err := assets.ParseSurvey(b)
+	if err != nil {
+		return wire.Survey{}, fmt.Errorf("%s: %w", cfg.Survey, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,250 @@
+package kiosk
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/store"
+)
+
+// followUpScreen amends the recorded tap with reasons, a comment and optional contact
+// details. Submit, Skip or the idle timeout complete it (capture rule 2).
+type followUpScreen struct {
+	app   *App
+	rec   store.Recorded
+	score int
+
+	reasons []string
+	comment string
+	contact string
+	consent bool
+	done    bool
+
+	root       *fyne.Container // the form or the keyboard, with the idle prompt over it
+	stopPrompt func()
+	stopReset  func()
+}
+
+// The fields the on-screen keyboard can type into.
+type field int
+
+const (
+	fieldComment field = iota
+	fieldContact
+)
+
+func newFollowUpScreen(a *App, rec store.Recorded, score int) *followUpScreen {
+	return &followUpScreen{app: a, rec: rec, score: score}
+}
+
+func (s *followUpScreen) content() fyne.CanvasObject {
+	s.root = container.NewStack(s.form())
+	s.armIdle()
+	return s.root
+}
+
+// armIdle (re)starts the idle countdown: the prompt a few seconds before the reset.
+func (s *followUpScreen) armIdle() {
+	s.stopIdle()
+	idle := time.Duration(s.app.survey.IdleTimeoutSeconds) * time.Second
+	if idle > stillThereLead {
+		s.stopPrompt = s.app.after(idle-stillThereLead, s.showStillThere)
+	}
+	s.stopReset = s.app.after(idle, func() { s.finish(store.OutcomeTimedOut) })
+}
+
+func (s *followUpScreen) stopIdle() {
+	for _, stop := range []func(){s.stopPrompt, s.stopReset} {
+		if stop != nil {
+			stop()
+		}
+	}
+}
+
+// touched is called on every touch: the shopper is still here.
+func (s *followUpScreen) touched() {
+	if len(s.root.Objects) > 1 { // the prompt is showing
+		s.root.Objects = s.root.Objects[:1]
+		s.root.Refresh()
+	}
+	s.armIdle()
+}
+
+func (s *followUpScreen) showStillThere() {
+	a := s.app
+	card := canvas.NewRectangle(colorBackground)
+	card.CornerRadius = cornerRadius
+	msg := container.NewVBox(
+		text(a.t("followup.still_there"), textTitle, true, fyne.TextAlignCenter, theme.ColorNameForeground),
+		text(a.t("followup.tap_to_continue"), textLarge, false, fyne.TextAlignCenter, theme.ColorNameForeground),
+	)
+	dim := canvas.NewRectangle(colorOverlay)
+	prompt := container.NewStack(dim,
+		container.NewCenter(container.NewStack(card, container.New(layout.NewCustomPaddedLayout(40, 40, 60, 60), msg))),
+		newTapArea(fyne.NewSize(0, 0), s.touched))
+	s.root.Objects = append(s.root.Objects[:1], prompt)
+	s.root.Refresh()
+}
+
+func (s *followUpScreen) setView(o fyne.CanvasObject) {
+	s.root.Objects = []fyne.CanvasObject{o}
+	s.root.Refresh()
+}
+
+func (s *followUpScreen) form() fyne.CanvasObject {
+	a := s.app
+	category := nps.Score(s.score).Category().String()
+	width := a.win.Canvas().Size().Width
+	cols := 4
+	if width < 1100 {
+		cols = 2
+	}
+	var chips []fyne.CanvasObject
+	for _, r := range a.survey.ReasonsFor(category) {
+		key := r.Key
+		chip := newToggle(r.Label(a.lang, a.survey.Languages[0]), func(on bool) {
+			s.touched()
+			if on {
+				s.reasons = append(s.reasons, key)
+			} else {
+				s.reasons = slices.DeleteFunc(s.reasons, func(k string) bool { return k == key })
+			}
+		})
+		chip.set(slices.Contains(s.reasons, key))
+		chips = append(chips, chip)
+	}
+	chipGrid := container.NewGridWithColumns(cols, chips...)
+
+	comment := s.fieldBox(fieldComment, s.comment, a.t("followup.comment"))
+	consent := newToggle(a.t("followup.consent"), func(on bool) {
+		s.touched()
+		s.consent = on
+		if !on {
+			s.contact = ""
+		}
+		s.setView(s.form())
+	})
+	consent.set(s.consent)
+	contactRow := container.NewVBox(consent)
+	if s.consent {
+		contactRow.Add(s.fieldBox(fieldContact, s.contact, a.t("followup.contact")))
+	}
+
+	buttons := container.NewBorder(nil, nil,
+		secondaryButton(a.t("followup.skip"), func() { s.finish(store.OutcomeSkipped) }),
+		primaryButton(a.t("followup.submit"), func() { s.finish(store.OutcomeSubmitted) }))
+
+	body := container.NewVBox(
+		text(a.t("followup.question"), textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground),
+		chipGrid,
+		spacer(8),
+		comment,
+		contactRow,
+	)
+	return container.New(layout.NewCustomPaddedLayout(24, 24, 32, 32),
+		container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
+}
+
+// fieldBox shows a field's text (or its placeholder) in a box; a tap opens the keyboard.
+func (s *followUpScreen) fieldBox(f field, value, placeholder string) fyne.CanvasObject {
+	frame := canvas.NewRectangle(colorBackground)
+	frame.StrokeColor = colorBorder
+	frame.StrokeWidth = 2
+	frame.CornerRadius = cornerRadius
+	frame.SetMinSize(fyne.NewSize(0, 88))
+	shown, color := value, theme.ColorNameForeground
+	if value == "" {
+		shown, color = placeholder, theme.ColorNamePlaceHolder
+	}
+	return container.NewStack(frame,
+		container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12),
+			text(shown, textBody, false, fyne.TextAlignLeading, color)),
+		newTapArea(fyne.NewSize(0, 0), func() { s.touched(); s.edit(f) }))
+}
+
+// edit shows the on-screen keyboard for one field.
+func (s *followUpScreen) edit(f field) {
+	a := s.app
+	value, limit, label := &s.comment, store.MaxCommentRunes, a.t("followup.comment")
+	if f == fieldContact {
+		value, limit, label = &s.contact, store.MaxContactRunes, a.t("followup.contact")
+	}
+	shown := text("", textLarge, false, fyne.TextAlignLeading, theme.ColorNameForeground)
+	counter := text("", textBody, false, fyne.TextAlignTrailing, theme.ColorNamePlaceHolder)
+	counter.Wrapping = fyne.TextWrapOff
+	render := func() {
+		setText(shown, *value+"|")
+		setText(counter, fmt.Sprintf("%d / %d", utf8.RuneCountInString(*value), limit))
+	}
+	render()
+	frame := canvas.NewRectangle(colorBackground)
+	frame.StrokeColor = colorPrimary
+	frame.StrokeWidth = 3
+	frame.CornerRadius = cornerRadius
+	frame.SetMinSize(fyne.NewSize(0, 120))
+
+	kb := newKeyboard(a, keyboardHandler{
+		typed: func(r string) {
+			s.touched()
+			if utf8.RuneCountInString(*value)+utf8.RuneCountInString(r) <= limit {
+				*value += r
+				render()
+			}
+		},
+		backspace: func() {
+			s.touched()
+			if _, size := utf8.DecodeLastRuneInString(*value); size > 0 {
+				*value = (*value)[:len(*value)-size]
+				render()
+			}
+		},
+		done: func() {
+			s.touched()
+			s.setView(s.form())
+		},
+	})
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, nil, counter,
+			text(label, textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground)),
+		container.NewStack(frame, container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12), shown)),
+	)
+	s.setView(container.New(layout.NewCustomPaddedLayout(24, 24, 24, 24),
+		container.NewBorder(top, kb, nil, nil, layout.NewSpacer())))
+}
+
+// finish completes the response once. A Submit racing the timeout is harmless: the
+// store refuses the second completion.
+func (s *followUpScreen) finish(outcome store.Outcome) {
+	if s.done {
+		return
+	}
+	s.done = true
+	s.stopIdle()
+	a := s.app
+	ctx, cancel := a.ctx()
+	defer cancel()
+	f := store.FollowUp{Outcome: outcome, Reasons: s.reasons, Comment: s.comment}
+	if s.consent && s.contact != "" {
+		f.Contact, f.ContactConsent = s.contact, true
+	}
+	if err := a.cfg.Capture.Complete(ctx, s.rec.ID, f); err != nil && !errors.Is(err, store.ErrCompleted) {
+		// The score is already safe; the follow-up is lost only if the disk failed, and
+		// start-up will complete the row. The shopper is not troubled with it.
+		a.log.Error("could not complete a response", "id", s.rec.ID, "outcome", outcome, "err", err)
+	}
+	if outcome == store.OutcomeTimedOut {
+		a.showRating()
+		return
+	}
+	a.showThanks()
+}

@@ -1,0 +1,217 @@
+// Package kiosk is the Fyne user interface of the feedback kiosk: the shopper's rating,
+// follow-up and thank-you screens with their idle reset and on-screen keyboard, and the
+// store manager's PIN pad and dashboard. It records through the store and reads the sync
+// worker's status through small interfaces; it never talks SQL or HTTP itself.
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// Capture is where taps and follow-ups are recorded (capture rules 1 and 2).
+type Capture interface {
+	Record(ctx context.Context, tap store.Tap) (store.Recorded, error)
+	Complete(ctx context.Context, id string, f store.FollowUp) error
+}
+
+// Stats is the local data the manager view shows.
+type Stats interface {
+	Tally(ctx context.Context, from, to time.Time) (store.RangeTally, error)
+	Daily(ctx context.Context, from, to time.Time, loc *time.Location) ([]store.DayTally, error)
+	ReasonCounts(ctx context.Context, from, to time.Time, limit int) ([]store.ReasonCount, error)
+	RecentComments(ctx context.Context, since time.Time, limit int) ([]store.Comment, error)
+	Outbox(ctx context.Context) (store.OutboxStats, error)
+}
+
+// Settings keeps small durable values, such as the PIN lock-out counter.
+type Settings interface {
+	Setting(ctx context.Context, key string) (string, bool, error)
+	SetSetting(ctx context.Context, key, value string) error
+}
+
+// SyncStatus is what the manager view shows about uploading to the collector.
+type SyncStatus struct {
+	Enrolled    bool // false: no collector configured, nothing will upload
+	Online      bool
+	LastSuccess time.Time
+	LastError   string // in plain words; empty when the last attempt succeeded
+}
+
+// Syncer is the sync worker as the UI sees it.
+type Syncer interface {
+	Status() SyncStatus
+	SyncNow()
+}
+
+// Clock tells the time and runs delayed work on the UI goroutine. Tests replace it.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc runs f on the UI goroutine after d, unless the returned stop is called first.
+	AfterFunc(d time.Duration, f func()) (stop func())
+}
+
+// RealClock is the wall clock; its timers hand their work to the UI goroutine with fyne.Do.
+type RealClock struct{}
+
+// Now returns time.Now().
+func (RealClock) Now() time.Time { return time.Now() }
+
+// AfterFunc runs f through fyne.Do after d.
+func (RealClock) AfterFunc(d time.Duration, f func()) func() {
+	t := time.AfterFunc(d, func() { fyne.Do(f) })
+	return func() { t.Stop() }
+}
+
+// Config is what the UI needs. Fields say when they are required.
+type Config struct {
+	Capture  Capture  // required
+	Stats    Stats    // required
+	Settings Settings // required: PIN lock-out state
+	// Survey returns the survey to show; it is asked again at every reset, so a new
+	// survey fetched by the sync worker shows from the next shopper on. Required.
+	Survey func() wire.Survey
+	// Catalog holds the translations. Required.
+	Catalog *Catalog
+	// Sync is the sync worker; nil means the kiosk is not enrolled with a collector.
+	Sync Syncer
+	// ManagerPINHash is the argon2id hash of the manager PIN; empty disables the manager view.
+	ManagerPINHash string
+	// Language is the default language; empty means the survey's first.
+	Language string
+	// Location is the store's time zone for "today"; nil means time.Local.
+	Location *time.Location
+	// Clock; nil means RealClock.
+	Clock Clock
+	// OnExit is called when a manager leaves kiosk mode; nil hides the button.
+	OnExit func()
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Timing of the flow. The follow-up's idle timeout comes from the survey.
+const (
+	stillThereLead   = 5 * time.Second // the prompt shows this long before an idle reset
+	managerIdleLock  = time.Minute
+	pinIdleReset     = 30 * time.Second
+	cornerTapsNeeded = 5
+	cornerTapWindow  = 3 * time.Second
+	saveTimeout      = 5 * time.Second
+	statusRefresh    = 5 * time.Second
+)
+
+// App drives the kiosk's screens in one window.
+type App struct {
+	cfg    Config
+	win    fyne.Window
+	clock  Clock
+	log    *slog.Logger
+	loc    *time.Location
+	pin    *pinGuard
+	survey wire.Survey
+	lang   string
+	// screen is bumped on every screen change; timers from an earlier screen check it
+	// and do nothing, so a late timer can never act on the wrong screen.
+	screen uint64
+}
+
+// New makes the UI in win; call Start to show the first screen.
+func New(win fyne.Window, cfg Config) (*App, error) {
+	switch {
+	case cfg.Capture == nil, cfg.Stats == nil, cfg.Settings == nil:
+		return nil, errors.New("kiosk: Capture, Stats and Settings are required")
+	case cfg.Survey == nil:
+		return nil, errors.New("kiosk: Survey is required")
+	case cfg.Catalog == nil:
+		return nil, errors.New("kiosk: Catalog is required")
+	}
+	a := &App{cfg: cfg, win: win, clock: cfg.Clock, log: cfg.Logger, loc: cfg.Location}
+	if a.clock == nil {
+		a.clock = RealClock{}
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.loc == nil {
+		a.loc = time.Local
+	}
+	a.pin = &pinGuard{hash: cfg.ManagerPINHash, settings: cfg.Settings, now: a.clock.Now}
+	return a, nil
+}
+
+// Start shows the rating screen.
+func (a *App) Start() { a.showRating() }
+
+// Language is the language the shopper's screens are in now.
+func (a *App) Language() string { return a.lang }
+
+// t translates key in the current language.
+func (a *App) t(key string, args ...string) string { return a.cfg.Catalog.T(a.lang, key, args...) }
+
+// show replaces the window's content and invalidates the previous screen's timers.
+func (a *App) show(content fyne.CanvasObject) {
+	a.screen++
+	a.win.SetContent(content)
+}
+
+// after runs f after d if the screen has not changed meanwhile.
+func (a *App) after(d time.Duration, f func()) (stop func()) {
+	screen := a.screen
+	return a.clock.AfterFunc(d, func() {
+		if a.screen == screen {
+			f()
+		}
+	})
+}
+
+// reset starts over for the next shopper: fresh survey, default language.
+func (a *App) reset() {
+	a.survey = a.cfg.Survey()
+	a.lang = a.cfg.Language
+	if a.lang == "" || !a.offers(a.lang) {
+		a.lang = a.survey.Languages[0]
+	}
+}
+
+func (a *App) offers(lang string) bool {
+	for _, l := range a.survey.Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *App) showRating() {
+	a.reset()
+	a.show(newRatingScreen(a).content())
+}
+
+func (a *App) switchLanguage(lang string) {
+	a.lang = lang
+	a.show(newRatingScreen(a).content())
+}
+
+func (a *App) showFollowUp(rec store.Recorded, score int) {
+	a.show(newFollowUpScreen(a, rec, score).content())
+}
+
+func (a *App) showThanks() {
+	a.show(newThanksScreen(a).content())
+	a.after(time.Duration(a.survey.ThankYouSeconds)*time.Second, a.showRating)
+}
+
+func (a *App) showPIN() { a.show(newPINScreen(a).content()) }
+
+func (a *App) showManager() { a.show(newManagerScreen(a).content()) }
+
+func (a *App) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), saveTimeout)
+}

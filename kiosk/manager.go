@@ -1,0 +1,347 @@
+package kiosk
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/store"
+)
+
+// managerScreen is the store manager's dashboard, drawn from local data so it works
+// offline. It locks itself after a minute without a touch.
+type managerScreen struct {
+	app    *App
+	sync   *fyne.Container
+	stop   func()
+	status func()
+}
+
+// managerFigures is everything the dashboard shows, read in one go.
+type managerFigures struct {
+	today, week, month store.RangeTally
+	days               []store.DayTally
+	reasons            []store.ReasonCount
+	comments           []store.Comment
+	outbox             store.OutboxStats
+}
+
+func newManagerScreen(a *App) *managerScreen { return &managerScreen{app: a} }
+
+func (s *managerScreen) load(ctx context.Context) (managerFigures, error) {
+	a := s.app
+	st := a.cfg.Stats
+	now := a.clock.Now().In(a.loc)
+	today := midnightIn(now)
+	end := now.Add(time.Second)
+	var (
+		f   managerFigures
+		err error
+	)
+	if f.today, err = st.Tally(ctx, today, end); err != nil {
+		return f, err
+	}
+	if f.week, err = st.Tally(ctx, today.AddDate(0, 0, -6), end); err != nil {
+		return f, err
+	}
+	monthStart := today.AddDate(0, 0, -29)
+	if f.month, err = st.Tally(ctx, monthStart, end); err != nil {
+		return f, err
+	}
+	if f.days, err = st.Daily(ctx, monthStart, now, a.loc); err != nil {
+		return f, err
+	}
+	if f.reasons, err = st.ReasonCounts(ctx, monthStart, end, 5); err != nil {
+		return f, err
+	}
+	if f.comments, err = st.RecentComments(ctx, monthStart, 6); err != nil {
+		return f, err
+	}
+	if f.outbox, err = st.Outbox(ctx); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func midnightIn(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
+}
+
+func (s *managerScreen) content() fyne.CanvasObject {
+	a := s.app
+	ctx, cancel := a.ctx()
+	defer cancel()
+	f, err := s.load(ctx)
+	if err != nil {
+		a.log.Error("manager view could not read local statistics", "err", err)
+		return container.NewVBox(text(err.Error(), textBody, false, fyne.TextAlignLeading, theme.ColorNameError),
+			secondaryButton(a.t("manager.lock"), a.showRating))
+	}
+
+	cards := container.NewGridWithColumns(3,
+		s.npsCard(a.t("manager.today"), f.today.Tally),
+		s.npsCard(a.t("manager.days7"), f.week.Tally),
+		s.npsCard(a.t("manager.days30"), f.month.Tally))
+
+	left := container.NewVBox(cards, s.splitBar(f.month.Tally))
+	if f.month.Suspect > 0 {
+		left.Add(text(a.t("manager.suspect", "n", strconv.FormatInt(f.month.Suspect, 10)),
+			textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground))
+	}
+	left.Add(heading(a.t("manager.trend")))
+	left.Add(newTrendChart(f.days))
+
+	s.sync = container.NewVBox()
+	s.renderSync(f.outbox)
+	right := container.NewVBox(s.sync, heading(a.t("manager.reasons")), s.reasonList(f.reasons),
+		heading(a.t("manager.comments")), s.commentList(f.comments))
+
+	var columns fyne.CanvasObject
+	if a.win.Canvas().Size().Width >= 1100 {
+		columns = container.NewGridWithColumns(2, left, right)
+	} else {
+		columns = container.NewVBox(left, right)
+	}
+	actions := []fyne.CanvasObject{secondaryButton(a.t("manager.lock"), a.showRating)}
+	if a.cfg.OnExit != nil {
+		actions = append(actions, secondaryButton(a.t("manager.exit"), a.cfg.OnExit))
+	}
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(actions...),
+		text(a.t("manager.title")+" · "+a.survey.StoreName, textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground))
+
+	scroll := container.NewVScroll(container.NewPadded(columns))
+	scroll.OnScrolled = func(fyne.Position) { s.touched() }
+	s.touched()
+	s.scheduleStatus()
+	return container.New(layout.NewCustomPaddedLayout(16, 16, 24, 24),
+		container.NewBorder(header, nil, nil, nil, scroll))
+}
+
+// touched restarts the auto-lock countdown.
+func (s *managerScreen) touched() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.stop = s.app.after(managerIdleLock, s.app.showRating)
+}
+
+// scheduleStatus refreshes the sync panel every few seconds while the view is open.
+func (s *managerScreen) scheduleStatus() {
+	s.status = s.app.after(statusRefresh, func() {
+		ctx, cancel := s.app.ctx()
+		defer cancel()
+		if ob, err := s.app.cfg.Stats.Outbox(ctx); err == nil {
+			s.renderSync(ob)
+		}
+		s.scheduleStatus()
+	})
+}
+
+func heading(s string) fyne.CanvasObject {
+	return container.NewVBox(spacer(8), text(s, textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground))
+}
+
+func (s *managerScreen) npsCard(title string, t nps.Tally) fyne.CanvasObject {
+	a := s.app
+	bg := canvas.NewRectangle(colorSecondary)
+	bg.CornerRadius = cornerRadius
+	score := canvas.NewText("–", colorText)
+	count, moe := a.t("manager.no_responses"), " "
+	if t.Total() > 0 {
+		score.Text = formatNPS(t.NPS())
+		count = a.t("manager.responses", "n", strconv.FormatInt(t.Total(), 10))
+		moe = a.t("manager.moe", "moe", fmt.Sprintf("%.0f", t.MarginOfError()))
+	}
+	score.TextSize = textHuge
+	score.TextStyle.Bold = true
+	score.Alignment = fyne.TextAlignCenter
+	return container.NewStack(bg, container.NewPadded(container.NewVBox(
+		label(title, textBody, true, fyne.TextAlignCenter, theme.ColorNameForeground),
+		score,
+		small(count), small(moe))))
+}
+
+// small is a short centred line in a card.
+func small(s string) *canvas.Text {
+	t := canvas.NewText(s, colorText)
+	t.TextSize = 20
+	t.Alignment = fyne.TextAlignCenter
+	return t
+}
+
+// formatNPS shows a score with its sign, and 0 without one.
+func formatNPS(v float64) string {
+	if s := fmt.Sprintf("%+.0f", v); s != "+0" && s != "-0" {
+		return s
+	}
+	return "0"
+}
+
+// splitBar shows promoters, passives and detractors as proportional segments, each
+// named with its percentage so colour is never the only cue.
+func (s *managerScreen) splitBar(t nps.Tally) fyne.CanvasObject {
+	a := s.app
+	n := float64(t.Total())
+	share := func(c int64) float64 {
+		if n == 0 {
+			return 0
+		}
+		return float64(c) / n
+	}
+	parts := []struct {
+		label string
+		share float64
+		color fyne.ThemeColorName
+		fill  canvasColor
+	}{
+		{a.t("manager.promoters"), share(t.Promoters), theme.ColorNameForeground, colorPromoter},
+		{a.t("manager.passives"), share(t.Passives), theme.ColorNameForeground, colorPassive},
+		{a.t("manager.detractors"), share(t.Detractors), theme.ColorNameForeground, colorDetractor},
+	}
+	bar := &proportionLayout{}
+	var segs, legend []fyne.CanvasObject
+	for _, p := range parts {
+		r := canvas.NewRectangle(p.fill)
+		segs = append(segs, r)
+		bar.shares = append(bar.shares, p.share)
+		sw := canvas.NewRectangle(p.fill)
+		sw.SetMinSize(fyne.NewSquareSize(24))
+		legend = append(legend, container.NewBorder(nil, nil, container.NewVBox(spacer(6), sw), nil,
+			text(fmt.Sprintf("%s %.0f%%", p.label, p.share*100), textBody, false, fyne.TextAlignLeading, p.color)))
+	}
+	return container.NewVBox(heading(a.t("manager.split")),
+		container.New(bar, segs...), container.NewGridWithColumns(3, legend...))
+}
+
+type canvasColor = interface {
+	RGBA() (r, g, b, a uint32)
+}
+
+// proportionLayout lays objects side by side, each as wide as its share.
+type proportionLayout struct{ shares []float64 }
+
+func (l *proportionLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	x := float32(0)
+	for i, o := range objs {
+		w := float32(l.shares[i]) * size.Width
+		o.Move(fyne.NewPos(x, 0))
+		o.Resize(fyne.NewSize(w, size.Height))
+		x += w
+	}
+}
+
+func (l *proportionLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(100, 40) }
+
+func (s *managerScreen) renderSync(ob store.OutboxStats) {
+	a := s.app
+	lines := []string{}
+	// Anything but "online" is shown in the error colour: it needs someone's attention.
+	state, color := a.t("manager.not_enrolled"), theme.ColorNameError
+	var st SyncStatus
+	if a.cfg.Sync != nil {
+		st = a.cfg.Sync.Status()
+	}
+	switch {
+	case !st.Enrolled:
+	case st.Online:
+		state, color = a.t("manager.online"), theme.ColorNameForeground
+	default:
+		state = a.t("manager.offline")
+	}
+	lines = append(lines, a.t("manager.waiting", "n", strconv.FormatInt(ob.Pending, 10)))
+	if !ob.OldestPending.IsZero() {
+		lines = append(lines, a.t("manager.oldest", "age", humanAge(a.clock.Now().Sub(ob.OldestPending))))
+	}
+	when := a.t("manager.never")
+	if !st.LastSuccess.IsZero() {
+		when = a.t("manager.ago", "age", humanAge(a.clock.Now().Sub(st.LastSuccess)))
+	}
+	lines = append(lines, a.t("manager.last_success", "when", when))
+	if st.LastError != "" {
+		lines = append(lines, a.t("manager.last_error", "error", st.LastError))
+	}
+	lines = append(lines, a.t("manager.quarantined", "n", strconv.FormatInt(ob.Quarantined, 10)))
+
+	objs := []fyne.CanvasObject{
+		heading(a.t("manager.sync") + ": " + state),
+		text(strings.Join(lines, "\n"), textBody, false, fyne.TextAlignLeading, color),
+	}
+	if a.cfg.Sync != nil && st.Enrolled {
+		objs = append(objs, primaryButton(a.t("manager.sync_now"), func() {
+			s.touched()
+			a.cfg.Sync.SyncNow()
+		}))
+	}
+	s.sync.Objects = objs
+	s.sync.Refresh()
+}
+
+func humanAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+func (s *managerScreen) reasonList(rs []store.ReasonCount) fyne.CanvasObject {
+	a := s.app
+	box := container.NewVBox()
+	if len(rs) == 0 {
+		box.Add(text("–", textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground))
+	}
+	for _, r := range rs {
+		name := r.Reason
+		for _, sr := range a.survey.Reasons {
+			if sr.Key == r.Reason {
+				name = sr.Label(a.lang, a.survey.Languages[0])
+			}
+		}
+		box.Add(container.NewBorder(nil, nil, nil,
+			label(strconv.FormatInt(r.Count, 10), textBody, true, fyne.TextAlignTrailing, theme.ColorNameForeground),
+			text(name, textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground)))
+	}
+	return box
+}
+
+func (s *managerScreen) commentList(cs []store.Comment) fyne.CanvasObject {
+	a := s.app
+	box := container.NewVBox()
+	if len(cs) == 0 {
+		box.Add(text(a.t("manager.no_comments"), textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground))
+	}
+	for _, c := range cs {
+		cat := nps.Score(c.Score).Category()
+		fill := map[nps.Category]canvasColor{nps.Promoter: colorPromoter, nps.Passive: colorPassive, nps.Detractor: colorDetractor}[cat]
+		badge := canvas.NewRectangle(fill)
+		badge.CornerRadius = 6
+		num := canvas.NewText(strconv.Itoa(c.Score), colorOnPrimary)
+		if cat == nps.Passive {
+			num.Color = colorText
+		}
+		num.TextSize = textBody
+		num.TextStyle.Bold = true
+		num.Alignment = fyne.TextAlignCenter
+		badgeBox := container.New(layout.NewGridWrapLayout(fyne.NewSize(52, 44)), container.NewStack(badge, container.NewCenter(num)))
+		when := c.CreatedAt.In(a.loc).Format("Jan 2 15:04")
+		body := widget.NewLabel(c.Text + "\n" + when)
+		body.Wrapping = fyne.TextWrapWord
+		box.Add(container.NewBorder(nil, nil, container.NewVBox(badgeBox), nil, body))
+	}
+	return box
+}

@@ -1,0 +1,171 @@
+package kiosk
+
+import (
+	"image/color"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/npskiosk/npskiosk/store"
+)
+
+// ratingScreen asks the question and records the tap.
+type ratingScreen struct {
+	app    *App
+	tapped bool // one response per visit: a double tap or a tap mid-transition is ignored
+	corner []int64
+	status *fyne.Container
+}
+
+func newRatingScreen(a *App) *ratingScreen { return &ratingScreen{app: a} }
+
+func (s *ratingScreen) content() fyne.CanvasObject {
+	a := s.app
+	store := a.survey.StoreName
+	question := a.t("rating.question", "store", store)
+	if q := a.survey.Question[a.lang]; q != "" {
+		question = strings.ReplaceAll(q, "{store}", store)
+	}
+
+	scores := make([]fyne.CanvasObject, 0, 11)
+	for score := 0; score <= 10; score++ {
+		b := newButton(strconv.Itoa(score), textScore, colorPrimary, colorOnPrimary, func() { s.tap(score) })
+		b.bold = true
+		b.minSize = fyne.NewSize(touchMin, 96)
+		scores = append(scores, b)
+	}
+	low := text(a.t("rating.low"), textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground)
+	high := text(a.t("rating.high"), textBody, false, fyne.TextAlignTrailing, theme.ColorNameForeground)
+	low.Wrapping, high.Wrapping = fyne.TextWrapOff, fyne.TextWrapOff
+	labels := container.NewGridWithColumns(2, low, high)
+
+	var langs []fyne.CanvasObject
+	for _, l := range a.survey.Languages {
+		name := a.cfg.Catalog.T(l, "language.name")
+		var b *button
+		if l == a.lang {
+			b = newButton(name, textBody, colorPrimary, colorOnPrimary, nil)
+			b.bold = true
+		} else {
+			b = newButton(name, textBody, colorSecondary, colorText, func() { a.switchLanguage(l) })
+			b.border = colorBorder
+		}
+		b.minSize = fyne.NewSize(150, touchMin)
+		langs = append(langs, b)
+	}
+
+	header := container.NewBorder(nil, nil,
+		newTapArea(fyne.NewSize(96, 96), s.cornerTap), container.NewHBox(langs...),
+		text(store, textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground))
+
+	s.status = container.NewVBox()
+	body := container.NewVBox(
+		layout.NewSpacer(),
+		text(question, textTitle, true, fyne.TextAlignCenter, theme.ColorNameForeground),
+		spacer(32),
+		container.New(&scoreLayout{width: a.win.Canvas().Size().Width - 64}, scores...),
+		labels,
+		s.status,
+		layout.NewSpacer(),
+	)
+	return container.NewBorder(container.NewPadded(header), nil, nil, nil,
+		container.New(layout.NewCustomPaddedLayout(0, 0, 32, 32), body))
+}
+
+// tap records the score before anything else happens on screen (capture rule 1).
+func (s *ratingScreen) tap(score int) {
+	if s.tapped {
+		return
+	}
+	s.tapped = true
+	a := s.app
+	ctx, cancel := a.ctx()
+	defer cancel()
+	rec, err := a.cfg.Capture.Record(ctx, storeTap(score, a))
+	if err != nil {
+		a.log.Error("could not record a tap", "score", score, "err", err)
+		s.tapped = false
+		s.status.Objects = []fyne.CanvasObject{
+			text(a.t("rating.save_error"), textBody, true, fyne.TextAlignCenter, theme.ColorNameError)}
+		s.status.Refresh()
+		return
+	}
+	a.showFollowUp(rec, score)
+}
+
+// cornerTap counts taps on the hidden corner target; five within a few seconds open the
+// manager's PIN pad. A shopper will not do that by chance.
+func (s *ratingScreen) cornerTap() {
+	now := s.app.clock.Now().UnixNano()
+	cutoff := now - int64(cornerTapWindow)
+	kept := s.corner[:0]
+	for _, t := range s.corner {
+		if t >= cutoff {
+			kept = append(kept, t)
+		}
+	}
+	s.corner = append(kept, now)
+	if len(s.corner) >= cornerTapsNeeded {
+		s.app.showPIN()
+	}
+}
+
+// scoreLayout puts the eleven score buttons in one row, or in two (0–5 and 6–10) when
+// the screen is too narrow for one row of comfortable targets.
+type scoreLayout struct {
+	width float32 // the last width laid out, so MinSize asks for one row's height or two
+}
+
+const (
+	scoreMinWidth = 96
+	scoreHeight   = 112
+	scoreGap      = 10
+)
+
+func (l *scoreLayout) rows(width float32) int {
+	if width >= 11*scoreMinWidth+10*scoreGap {
+		return 1
+	}
+	return 2
+}
+
+func (l *scoreLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	l.width = size.Width
+	rows := l.rows(size.Width)
+	perRow := (len(objs) + rows - 1) / rows
+	w := (size.Width - float32(perRow-1)*scoreGap) / float32(perRow)
+	for i, o := range objs {
+		row, col := i/perRow, i%perRow
+		offset := float32(0)
+		if row == rows-1 && rows > 1 {
+			// Centre the shorter second row.
+			left := len(objs) - row*perRow
+			offset = float32(perRow-left) * (w + scoreGap) / 2
+		}
+		o.Move(fyne.NewPos(offset+float32(col)*(w+scoreGap), float32(row)*(scoreHeight+scoreGap)))
+		o.Resize(fyne.NewSize(w, scoreHeight))
+	}
+}
+
+func (l *scoreLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	// The minimum width is that of two rows; wider screens get one.
+	perRow := (len(objs) + 1) / 2
+	rows := float32(l.rows(l.width))
+	return fyne.NewSize(float32(perRow)*touchMin+float32(perRow-1)*scoreGap, rows*scoreHeight+(rows-1)*scoreGap)
+}
+
+func storeTap(score int, a *App) store.Tap {
+	return store.Tap{Score: score, Locale: a.lang, SurveyVersion: a.survey.Version}
+}
+
+// spacer is fixed empty space.
+func spacer(height float32) fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(fyne.NewSize(0, height))
+	return r
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the system packages the build and the tests need, only when one is missing,
+# so that a fresh Debian/Ubuntu machine needs nothing installed by hand. Quick when all
+# is present: it asks dpkg, not the network.
+set -euo pipefail
+
+packages=(
+  gcc pkg-config            # cgo: go-sqlite3 and Fyne's GL driver
+  libgl1-mesa-dev xorg-dev  # Fyne's OpenGL/X11 headers
+  xvfb xdotool scrot       # the kiosk window under a virtual display, driven like a person
+  tzdata ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+go mod download

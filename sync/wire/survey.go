@@ -1,0 +1,122 @@
+// Package wire holds the types that travel between kiosks and the collector: the survey
+// config, and the request and response bodies of the v1 API. It is pure Go, so the
+// collector can import it without pulling in the kiosk's dependencies.
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+)
+
+// Survey is what a kiosk asks and offers. The collector serves it per store from
+// GET /v1/config; the kiosk caches the last one it had and starts from the default
+// embedded in assets before it has ever been online.
+type Survey struct {
+	// Version increases with every change; each response records the version it saw.
+	Version int `json:"version" toml:"version"`
+	// StoreName is shown on the rating screen and in the question.
+	StoreName string `json:"store_name" toml:"store_name"`
+	// Languages offered on the screen, as BCP 47 tags; the first is the default.
+	Languages []string `json:"languages" toml:"languages"`
+	// Question and ThankYou override the translated defaults, per language.
+	// "{store}" in them is replaced with StoreName.
+	Question map[string]string `json:"question,omitempty" toml:"question,omitempty"`
+	ThankYou map[string]string `json:"thank_you,omitempty" toml:"thank_you,omitempty"`
+	// Reasons offered on the follow-up screen.
+	Reasons []Reason `json:"reasons" toml:"reasons"`
+	// IdleTimeoutSeconds completes an unfinished follow-up as "timed out".
+	IdleTimeoutSeconds int `json:"idle_timeout_seconds" toml:"idle_timeout_seconds"`
+	// ThankYouSeconds is how long the thank-you screen stays.
+	ThankYouSeconds int `json:"thank_you_seconds" toml:"thank_you_seconds"`
+	// RapidTap says when a tap is flagged suspect (capture rule 3).
+	RapidTap RapidTap `json:"rapid_tap" toml:"rapid_tap"`
+}
+
+// Reason is one chip on the follow-up screen.
+type Reason struct {
+	// Key is what is stored and reported; stable across translations.
+	Key string `json:"key" toml:"key"`
+	// Labels per language; a missing language falls back to the survey's first.
+	Labels map[string]string `json:"labels" toml:"labels"`
+	// Categories the chip is offered for: "detractor", "passive", "promoter";
+	// empty means all three.
+	Categories []string `json:"categories,omitempty" toml:"categories,omitempty"`
+}
+
+// RapidTap is the survey's setting for capture rule 3.
+type RapidTap struct {
+	MinGapSeconds      float64 `json:"min_gap_seconds" toml:"min_gap_seconds"`
+	BurstLimit         int     `json:"burst_limit" toml:"burst_limit"`
+	BurstWindowSeconds int     `json:"burst_window_seconds" toml:"burst_window_seconds"`
+}
+
+var reasonKeyPattern = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+
+// Validate reports every problem with the survey at once.
+func (s Survey) Validate() error {
+	var errs []error
+	if s.Version < 1 {
+		errs = append(errs, fmt.Errorf("version %d must be at least 1", s.Version))
+	}
+	if len(s.Languages) == 0 {
+		errs = append(errs, errors.New("at least one language is required"))
+	}
+	seen := map[string]bool{}
+	for _, r := range s.Reasons {
+		if !reasonKeyPattern.MatchString(r.Key) {
+			errs = append(errs, fmt.Errorf("reason key %q must be 1 to 64 of a-z, 0-9, _", r.Key))
+		}
+		if seen[r.Key] {
+			errs = append(errs, fmt.Errorf("reason key %q appears twice", r.Key))
+		}
+		seen[r.Key] = true
+		if len(s.Languages) > 0 && r.Labels[s.Languages[0]] == "" {
+			errs = append(errs, fmt.Errorf("reason %q has no label in %s, the default language", r.Key, s.Languages[0]))
+		}
+		for _, c := range r.Categories {
+			if !slices.Contains([]string{"detractor", "passive", "promoter"}, c) {
+				errs = append(errs, fmt.Errorf("reason %q: unknown category %q", r.Key, c))
+			}
+		}
+	}
+	if s.IdleTimeoutSeconds < 5 || s.IdleTimeoutSeconds > 600 {
+		errs = append(errs, fmt.Errorf("idle_timeout_seconds %d must be from 5 to 600", s.IdleTimeoutSeconds))
+	}
+	if s.ThankYouSeconds < 1 || s.ThankYouSeconds > 60 {
+		errs = append(errs, fmt.Errorf("thank_you_seconds %d must be from 1 to 60", s.ThankYouSeconds))
+	}
+	if s.RapidTap.MinGapSeconds < 0 || s.RapidTap.BurstLimit < 0 || s.RapidTap.BurstWindowSeconds < 0 {
+		errs = append(errs, errors.New("rapid_tap settings must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// HasReason reports whether key is one of the survey's reasons.
+func (s Survey) HasReason(key string) bool {
+	return slices.ContainsFunc(s.Reasons, func(r Reason) bool { return r.Key == key })
+}
+
+// ReasonsFor returns the reasons offered for a category ("detractor", "passive" or
+// "promoter"), in survey order.
+func (s Survey) ReasonsFor(category string) []Reason {
+	var out []Reason
+	for _, r := range s.Reasons {
+		if len(r.Categories) == 0 || slices.Contains(r.Categories, category) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Label returns the reason's label in lang, falling back to fallback, then to the key.
+func (r Reason) Label(lang, fallback string) string {
+	if l := r.Labels[lang]; l != "" {
+		return l
+	}
+	if l := r.Labels[fallback]; l != "" {
+		return l
+	}
+	return r.Key
+}
