@@ -12,7 +12,7 @@ RUN_DIR    ?= $(CURDIR)/.run
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test test-unit test-e2e bench lint fmt clean
+.PHONY: all deps build run test test-unit test-e2e bench lint fmt screenshots clean
 
 all: build
 
@@ -40,6 +40,9 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) run $(STATICCHECK) -tags $(TAGS) ./...
+
+screenshots: build
+	scripts/screenshots.sh $(BIN) docs/screenshots
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -3,15 +3,13 @@
 package assets
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"strings"
 
-	"github.com/pelletier/go-toml/v2"
-
+	"github.com/npskiosk/npskiosk/internal/strictoml"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -52,9 +50,7 @@ func DefaultSurvey() (wire.Survey, error) {
 // typo in a setting is caught rather than silently ignored.
 func ParseSurvey(b []byte) (wire.Survey, error) {
 	var s wire.Survey
-	dec := toml.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := strictoml.Decode(b, &s); err != nil {
 		return wire.Survey{}, fmt.Errorf("parse survey: %w", err)
 	}
 	if err := s.Validate(); err != nil {

@@ -116,7 +116,7 @@ func (r *chartRenderer) Layout(size fyne.Size) {
 	}
 	for _, l := range r.xLabels {
 		cx := chartLeft + float32(l.day)*slot + slot/2
-		l.text.Move(fyne.NewPos(cx-40, size.Height-chartBottom+4))
+		l.text.Move(fyne.NewPos(min(cx-40, size.Width-80), size.Height-chartBottom+4))
 		l.text.Resize(fyne.NewSize(80, 20))
 	}
 }

@@ -85,8 +85,8 @@ func (s *followUpScreen) showStillThere() {
 	card := canvas.NewRectangle(colorBackground)
 	card.CornerRadius = cornerRadius
 	msg := container.NewVBox(
-		text(a.t("followup.still_there"), textTitle, true, fyne.TextAlignCenter, theme.ColorNameForeground),
-		text(a.t("followup.tap_to_continue"), textLarge, false, fyne.TextAlignCenter, theme.ColorNameForeground),
+		label(a.t("followup.still_there"), textTitle, true, fyne.TextAlignCenter, theme.ColorNameForeground),
+		label(a.t("followup.tap_to_continue"), textLarge, false, fyne.TextAlignCenter, theme.ColorNameForeground),
 	)
 	dim := canvas.NewRectangle(colorOverlay)
 	prompt := container.NewStack(dim,
@@ -218,7 +218,7 @@ func (s *followUpScreen) edit(f field) {
 			text(label, textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground)),
 		container.NewStack(frame, container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12), shown)),
 	)
-	s.setView(container.New(layout.NewCustomPaddedLayout(24, 24, 24, 24),
+	s.setView(container.New(layout.NewCustomPaddedLayout(24, 24, 12, 12),
 		container.NewBorder(top, kb, nil, nil, layout.NewSpacer())))
 }
 

@@ -33,6 +33,8 @@ var accentRows = map[string]string{
 const (
 	keyDigits  = "1234567890"
 	keySymbols = "@.,-_'!?+:/"
+
+	keyMinWidth = 60
 )
 
 // keyboard is the on-screen keyboard built into the app: full-screen kiosks on Linux
@@ -65,6 +67,9 @@ func newKeyboard(a *App, h keyboardHandler) fyne.CanvasObject {
 			key := string(r)
 			b := newButton(key, textLarge, colorSecondary, colorText, nil)
 			b.border = colorBorder
+			// Eleven keys a row must fit a portrait screen 800 px wide; keys keep the
+			// full touch height.
+			b.minSize = fyne.NewSize(keyMinWidth, touchMin)
 			b.onTap = func() { k.handler.typed(b.text) }
 			if strings.ToUpper(key) != key {
 				k.letters = append(k.letters, b)

@@ -155,10 +155,11 @@ func (a *App) Language() string { return a.lang }
 // t translates key in the current language.
 func (a *App) t(key string, args ...string) string { return a.cfg.Catalog.T(a.lang, key, args...) }
 
-// show replaces the window's content and invalidates the previous screen's timers.
-func (a *App) show(content fyne.CanvasObject) {
+// show replaces the window's content with what build makes, first invalidating the
+// previous screen's timers, so that timers started while building belong to the new one.
+func (a *App) show(build func() fyne.CanvasObject) {
 	a.screen++
-	a.win.SetContent(content)
+	a.win.SetContent(build())
 }
 
 // after runs f after d if the screen has not changed meanwhile.
@@ -191,26 +192,26 @@ func (a *App) offers(lang string) bool {
 
 func (a *App) showRating() {
 	a.reset()
-	a.show(newRatingScreen(a).content())
+	a.show(newRatingScreen(a).content)
 }
 
 func (a *App) switchLanguage(lang string) {
 	a.lang = lang
-	a.show(newRatingScreen(a).content())
+	a.show(newRatingScreen(a).content)
 }
 
 func (a *App) showFollowUp(rec store.Recorded, score int) {
-	a.show(newFollowUpScreen(a, rec, score).content())
+	a.show(newFollowUpScreen(a, rec, score).content)
 }
 
 func (a *App) showThanks() {
-	a.show(newThanksScreen(a).content())
+	a.show(newThanksScreen(a).content)
 	a.after(time.Duration(a.survey.ThankYouSeconds)*time.Second, a.showRating)
 }
 
-func (a *App) showPIN() { a.show(newPINScreen(a).content()) }
+func (a *App) showPIN() { a.show(newPINScreen(a).content) }
 
-func (a *App) showManager() { a.show(newManagerScreen(a).content()) }
+func (a *App) showManager() { a.show(newManagerScreen(a).content) }
 
 func (a *App) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), saveTimeout)

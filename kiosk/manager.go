@@ -117,7 +117,7 @@ func (s *managerScreen) content() fyne.CanvasObject {
 	if a.cfg.OnExit != nil {
 		actions = append(actions, secondaryButton(a.t("manager.exit"), a.cfg.OnExit))
 	}
-	header := container.NewBorder(nil, nil, nil, container.NewHBox(actions...),
+	header := container.NewBorder(nil, nil, nil, container.NewVBox(container.NewHBox(actions...)),
 		text(a.t("manager.title")+" · "+a.survey.StoreName, textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground))
 
 	scroll := container.NewVScroll(container.NewPadded(columns))

@@ -59,9 +59,18 @@ func (s *ratingScreen) content() fyne.CanvasObject {
 		langs = append(langs, b)
 	}
 
-	header := container.NewBorder(nil, nil,
-		newTapArea(fyne.NewSize(96, 96), s.cornerTap), container.NewHBox(langs...),
-		text(store, textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground))
+	name := label(store, textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground)
+	var header fyne.CanvasObject
+	if a.win.Canvas().Size().Width >= 1100 {
+		header = container.NewBorder(nil, nil, nil, container.NewHBox(langs...), name)
+	} else {
+		header = container.NewVBox(name, container.NewGridWithColumns(len(langs), langs...))
+	}
+
+	// The manager's corner: an invisible target over the top-left corner.
+	corner := newTapArea(fyne.NewSize(96, 96), s.cornerTap)
+	corner.Resize(corner.MinSize())
+	overlay := container.NewWithoutLayout(corner)
 
 	s.status = container.NewVBox()
 	body := container.NewVBox(
@@ -73,8 +82,10 @@ func (s *ratingScreen) content() fyne.CanvasObject {
 		s.status,
 		layout.NewSpacer(),
 	)
-	return container.NewBorder(container.NewPadded(header), nil, nil, nil,
-		container.New(layout.NewCustomPaddedLayout(0, 0, 32, 32), body))
+	return container.NewStack(
+		container.NewBorder(container.New(layout.NewCustomPaddedLayout(8, 8, 24, 8), header), nil, nil, nil,
+			container.New(layout.NewCustomPaddedLayout(0, 0, 32, 32), body)),
+		overlay)
 }
 
 // tap records the score before anything else happens on screen (capture rule 1).

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
+	"github.com/npskiosk/npskiosk/internal/strictoml"
 )
 
 const defaultConfigPath = "/etc/npskiosk/config.toml"
@@ -41,14 +40,7 @@ func LoadConfig(path string, mustExist bool) (Config, error) {
 	case err != nil:
 		return Config{}, fmt.Errorf("read config: %w", err)
 	default:
-		dec := toml.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cfg); err != nil {
-			var de *toml.DecodeError
-			if errors.As(err, &de) {
-				row, col := de.Position()
-				return Config{}, fmt.Errorf("config %s, line %d column %d: %w", path, row, col, err)
-			}
+		if err := strictoml.Decode(b, &cfg); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
 	}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/npskiosk/npskiosk/store"
+)
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "kiosk.toml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := LoadConfig(write("db = \"/x/k.db\"\nlanguage = \"de\"\ntimezone = \"Europe/Berlin\"\n"), true)
+	if err != nil || cfg.DB != "/x/k.db" || cfg.Language != "de" || cfg.Location().String() != "Europe/Berlin" {
+		t.Fatalf("LoadConfig = %+v, %v", cfg, err)
+	}
+	if _, err := LoadConfig(write("fulscreen = true\n"), true); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("misspelt key: %v, want an error naming the line", err)
+	}
+	if _, err := LoadConfig(write("timezone = \"Mars/Olympus\"\n"), true); err == nil {
+		t.Error("unknown time zone accepted")
+	}
+	if _, err := LoadConfig(filepath.Join(dir, "missing.toml"), true); err == nil {
+		t.Error("a missing config given explicitly must be an error")
+	}
+	if cfg, err := LoadConfig(filepath.Join(dir, "missing.toml"), false); err != nil || cfg.DB == "" {
+		t.Errorf("missing default config: %+v, %v; want defaults", cfg, err)
+	}
+}
+
+func TestSimulateAndPINHash(t *testing.T) {
+	dir := t.TempDir()
+	db, conf := filepath.Join(dir, "k.db"), filepath.Join(dir, "kiosk.toml")
+	if err := os.WriteFile(conf, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	ctx := context.Background()
+	err := Run(ctx, []string{"simulate", "--config", conf, "--db", db, "--count", "50", "--days", "3", "--seed", "9"},
+		strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, errOut.String())
+	}
+	s, err := store.Open(ctx, store.Config{Path: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if ob, _ := s.Outbox(ctx); ob.Pending != 50 {
+		t.Errorf("simulate added %d pending responses, want 50", ob.Pending)
+	}
+
+	out.Reset()
+	if err := Run(ctx, []string{"pin-hash"}, strings.NewReader("2468\n"), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "$argon2id$") {
+		t.Errorf("pin-hash printed %q", out.String())
+	}
+	if err := Run(ctx, []string{"pin-hash"}, strings.NewReader("12\n"), &out, &errOut); err == nil {
+		t.Error("a two-digit PIN was accepted")
+	}
+	if err := Run(ctx, []string{"frobnicate"}, nil, &out, &errOut); err == nil {
+		t.Error("unknown command accepted")
+	}
+}

@@ -1,0 +1,96 @@
+package kiosk
+
+import (
+	"context"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/simulate"
+)
+
+// TestScreensMatchGoldenMarkup renders every screen, in both orientations, and compares
+// it with the markup under testdata/. After a deliberate change, review the files Fyne
+// writes to testdata/failed/ and copy them over.
+func TestScreensMatchGoldenMarkup(t *testing.T) {
+	screens := []struct {
+		name string
+		do   func(h *harness)
+	}{
+		{"rating", func(h *harness) {}},
+		{"rating_es", func(h *harness) { test.Tap(h.button("Español")) }},
+		{"followup", func(h *harness) {
+			test.Tap(h.button("4"))
+			test.Tap(h.button("Waiting time"))
+		}},
+		{"keyboard", func(h *harness) {
+			test.Tap(h.button("4"))
+			h.tapField("Add a comment (optional)")
+			h.typeOnKeyboard("too slow")
+		}},
+		{"still_there", func(h *harness) {
+			test.Tap(h.button("4"))
+			h.clock.Advance(26e9)
+		}},
+		{"thanks", func(h *harness) {
+			test.Tap(h.button("9"))
+			test.Tap(h.button("Submit"))
+		}},
+		{"pin", func(h *harness) { openPIN(h) }},
+		{"manager", func(h *harness) {
+			survey, _ := assets.DefaultSurvey()
+			for _, r := range simulate.Responses(rand.New(rand.NewPCG(7, 7)), 300, 30, testNow, survey) {
+				if err := h.db.Insert(context.Background(), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			openPIN(h)
+			enterPIN(h, "2468")
+		}},
+	}
+	for _, size := range []fyne.Size{landscape, fyne.NewSize(800, 1280)} {
+		for _, sc := range screens {
+			name := sc.name + "_" + strings.ReplaceAll(sizeString(size), " ", "")
+			t.Run(name, func(t *testing.T) {
+				h := newHarness(t, size)
+				sc.do(h)
+				test.AssertRendersToMarkup(t, name+".xml", h.win.Canvas())
+			})
+		}
+	}
+}
+
+func sizeString(s fyne.Size) string {
+	return itoa(int64(s.Width)) + "x" + itoa(int64(s.Height))
+}
+
+func TestShopperTextIsTranslated(t *testing.T) {
+	msgs, err := assets.Translations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCatalog(msgs, "en")
+	for _, lang := range []string{"es", "fr", "de"} {
+		for _, key := range c.Keys("en") {
+			shopper := !strings.HasPrefix(key, "manager.") && !strings.HasPrefix(key, "pin.")
+			if shopper && !c.Has(lang, key) {
+				t.Errorf("%s has no translation of %q", lang, key)
+			}
+		}
+		for _, key := range c.Keys(lang) {
+			if !c.Has("en", key) {
+				t.Errorf("%s has %q, which English does not", lang, key)
+			}
+		}
+	}
+	if got := c.T("fr", "rating.question", "store", "Rue"); got != "Quelle est la probabilité que vous recommandiez Rue à un ami ou un proche ?" {
+		t.Errorf("T = %q", got)
+	}
+	if got := c.T("de", "manager.title"); got != "Store dashboard" {
+		t.Errorf("fallback to English: %q", got)
+	}
+}

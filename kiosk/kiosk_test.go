@@ -1,0 +1,534 @@
+package kiosk
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/npskiosk/npskiosk/assets"
+	_ "github.com/npskiosk/npskiosk/internal/cleanlocale"
+	"github.com/npskiosk/npskiosk/simulate"
+	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// fakeClock fires timers when the test advances it.
+type fakeClock struct {
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() {
+	t := &fakeTimer{at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return func() { t.stopped = true }
+}
+
+// Advance moves time on, firing due timers in order, including ones they start.
+func (c *fakeClock) Advance(d time.Duration) {
+	end := c.now.Add(d)
+	for {
+		sort.SliceStable(c.timers, func(i, j int) bool { return c.timers[i].at.Before(c.timers[j].at) })
+		i := slices.IndexFunc(c.timers, func(t *fakeTimer) bool { return !t.stopped && !t.at.After(end) })
+		if i < 0 {
+			break
+		}
+		t := c.timers[i]
+		c.timers = slices.Delete(c.timers, i, i+1)
+		c.now = t.at
+		t.f()
+	}
+	c.now = end
+}
+
+var testNow = time.Date(2026, 11, 20, 15, 30, 0, 0, time.UTC)
+
+// testPINHash is the argon2id hash of "2468", made once per test binary.
+var testPINHash = func() string {
+	h, err := HashPIN("2468")
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
+type harness struct {
+	t     *testing.T
+	app   *App
+	win   fyne.Window
+	db    *store.DB
+	clock *fakeClock
+	path  string
+}
+
+func newHarness(t *testing.T, size fyne.Size) *harness {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kiosk.db")
+	return openHarness(t, path, size)
+}
+
+func openHarness(t *testing.T, path string, size fyne.Size) *harness {
+	t.Helper()
+	clock := &fakeClock{now: testNow}
+	db, err := store.Open(context.Background(), store.Config{Path: path, Now: clock.Now,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	fa := test.NewTempApp(t)
+	fa.Settings().SetTheme(Theme{})
+	win := test.NewWindow(nil)
+	win.SetPadded(false)
+	win.Resize(size)
+	t.Cleanup(win.Close)
+	msgs, err := assets.Translations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	survey, err := assets.DefaultSurvey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	survey.StoreName = "Main Street"
+	a, err := New(win, Config{
+		Capture: db, Stats: db, Settings: db,
+		Survey:         func() wire.Survey { return survey },
+		Catalog:        NewCatalog(msgs, "en"),
+		ManagerPINHash: testPINHash,
+		Location:       time.UTC,
+		Clock:          clock,
+		OnExit:         func() {},
+		Logger:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start()
+	return &harness{t: t, app: a, win: win, db: db, clock: clock, path: path}
+}
+
+// objects walks the visible object tree, into widgets' renderers.
+func objects(o fyne.CanvasObject) []fyne.CanvasObject {
+	if o == nil || !o.Visible() {
+		return nil
+	}
+	out := []fyne.CanvasObject{o}
+	switch v := o.(type) {
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			out = append(out, objects(c)...)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(v).Objects() {
+			out = append(out, objects(c)...)
+		}
+	}
+	return out
+}
+
+// button finds the button labelled label on screen.
+func (h *harness) button(label string) *button {
+	h.t.Helper()
+	for _, o := range objects(h.win.Content()) {
+		switch b := o.(type) {
+		case *button:
+			if b.text == label {
+				return b
+			}
+		case *toggle:
+			if b.text == label {
+				return b.button
+			}
+		}
+	}
+	h.t.Fatalf("no button %q on screen; texts: %q", label, h.texts())
+	return nil
+}
+
+// tapField taps the field box (a stack with a tap area) that shows the given text.
+func (h *harness) tapField(shown string) {
+	h.t.Helper()
+	for _, o := range objects(h.win.Content()) {
+		c, ok := o.(*fyne.Container)
+		if !ok {
+			continue
+		}
+		var area *tapArea
+		hasText := false
+		for _, child := range c.Objects {
+			if ta, ok := child.(*tapArea); ok {
+				area = ta
+			} else if slices.Contains(textsOf(child), shown) {
+				hasText = true
+			}
+		}
+		if area != nil && hasText {
+			test.Tap(area)
+			return
+		}
+	}
+	h.t.Fatalf("no field showing %q; texts: %q", shown, h.texts())
+}
+
+func textsOf(o fyne.CanvasObject) []string {
+	var out []string
+	for _, o := range objects(o) {
+		switch v := o.(type) {
+		case *canvas.Text:
+			out = append(out, v.Text)
+		case *widget.RichText:
+			out = append(out, v.String())
+		case *widget.Label:
+			out = append(out, v.Text)
+		}
+	}
+	return out
+}
+
+func (h *harness) texts() []string { return textsOf(h.win.Content()) }
+
+func (h *harness) showing(s string) bool {
+	return slices.ContainsFunc(h.texts(), func(t string) bool { return strings.Contains(t, s) })
+}
+
+func (h *harness) requireShowing(s string) {
+	h.t.Helper()
+	if !h.showing(s) {
+		h.t.Fatalf("screen does not show %q; it shows %q", s, h.texts())
+	}
+}
+
+// rows returns the completed responses waiting to sync, oldest first.
+func (h *harness) rows() []store.Response {
+	h.t.Helper()
+	rows, err := h.db.Pending(context.Background(), 1000)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return rows
+}
+
+func (h *harness) outbox() store.OutboxStats {
+	h.t.Helper()
+	ob, err := h.db.Outbox(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return ob
+}
+
+func (h *harness) typeOnKeyboard(s string) {
+	h.t.Helper()
+	for _, r := range s {
+		key := string(r)
+		if r == ' ' {
+			key = h.app.t("keyboard.space")
+		}
+		test.Tap(h.button(key))
+	}
+}
+
+var landscape = fyne.NewSize(1280, 800)
+
+func TestTapRecordsBeforeTheScreenMovesOn(t *testing.T) {
+	h := newHarness(t, landscape)
+	h.requireShowing("How likely are you to recommend Main Street to a friend or family member?")
+	test.Tap(h.button("7"))
+	// The row exists, open, the moment the follow-up shows.
+	if ob := h.outbox(); ob.Open != 1 || ob.Pending != 0 {
+		t.Fatalf("after the tap: outbox %+v, want one open response", ob)
+	}
+	h.requireShowing("What is the main reason for your score?")
+}
+
+func TestDoubleTapMakesOneResponse(t *testing.T) {
+	h := newHarness(t, landscape)
+	nine := h.button("9")
+	test.Tap(nine)
+	test.Tap(nine) // the second tap of a double tap, on the screen that has gone
+	if ob := h.outbox(); ob.Open != 1 {
+		t.Fatalf("double tap made %d responses, want 1", ob.Open)
+	}
+}
+
+func TestFollowUpOutcomes(t *testing.T) {
+	tests := []struct {
+		name        string
+		do          func(h *harness)
+		wantOutcome store.Outcome
+		wantReasons []string
+		wantComment string
+		wantContact string
+	}{
+		{
+			name: "submit with reason, comment and contact",
+			do: func(h *harness) {
+				test.Tap(h.button("Friendly staff"))
+				test.Tap(h.button("Prices"))
+				test.Tap(h.button("Prices")) // changed their mind
+				h.tapField("Add a comment (optional)")
+				h.typeOnKeyboard("great staff")
+				test.Tap(h.button("Done"))
+				test.Tap(h.button("You may contact me about my feedback"))
+				h.tapField("Email or phone")
+				h.typeOnKeyboard("a@b.co")
+				test.Tap(h.button("Done"))
+				test.Tap(h.button("Submit"))
+				h.requireShowing("Thank you!")
+			},
+			wantOutcome: store.OutcomeSubmitted,
+			wantReasons: []string{"staff"},
+			wantComment: "great staff",
+			wantContact: "a@b.co",
+		},
+		{
+			name: "skip",
+			do: func(h *harness) {
+				test.Tap(h.button("Friendly staff"))
+				test.Tap(h.button("Skip"))
+				h.requireShowing("Thank you!")
+			},
+			wantOutcome: store.OutcomeSkipped,
+			wantReasons: []string{"staff"},
+		},
+		{
+			name: "idle timeout after the still-there prompt",
+			do: func(h *harness) {
+				h.clock.Advance(24 * time.Second)
+				if h.showing("Are you still there?") {
+					h.t.Fatal("prompt shown too early")
+				}
+				h.clock.Advance(2 * time.Second)
+				h.requireShowing("Are you still there?")
+				h.clock.Advance(5 * time.Second)
+				h.requireShowing("How likely are you to recommend")
+			},
+			wantOutcome: store.OutcomeTimedOut,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, landscape)
+			test.Tap(h.button("8"))
+			tt.do(h)
+			rows := h.rows()
+			if len(rows) != 1 {
+				t.Fatalf("%d completed rows, want 1", len(rows))
+			}
+			r := rows[0]
+			if r.Score != 8 || r.Outcome != tt.wantOutcome || !slices.Equal(r.Reasons, tt.wantReasons) ||
+				r.Comment != tt.wantComment || r.Contact != tt.wantContact || r.ContactConsent != (tt.wantContact != "") {
+				t.Errorf("row = %+v\nwant outcome %s reasons %v comment %q contact %q",
+					r, tt.wantOutcome, tt.wantReasons, tt.wantComment, tt.wantContact)
+			}
+		})
+	}
+}
+
+func TestTouchDuringStillTherePromptKeepsTheFollowUp(t *testing.T) {
+	h := newHarness(t, landscape)
+	test.Tap(h.button("3"))
+	h.clock.Advance(26 * time.Second)
+	h.requireShowing("Are you still there?")
+	var prompt *tapArea
+	for _, o := range objects(h.win.Content()) {
+		if ta, ok := o.(*tapArea); ok {
+			prompt = ta // the prompt's area is the last one drawn
+		}
+	}
+	test.Tap(prompt)
+	h.clock.Advance(20 * time.Second)
+	h.requireShowing("What is the main reason for your score?")
+	if h.showing("Are you still there?") {
+		t.Fatal("prompt still showing after a touch")
+	}
+	test.Tap(h.button("Submit"))
+	if rows := h.rows(); len(rows) != 1 || rows[0].Outcome != store.OutcomeSubmitted {
+		t.Fatalf("rows = %+v", rows)
+	}
+}
+
+func TestThankYouReturnsToRating(t *testing.T) {
+	h := newHarness(t, landscape)
+	test.Tap(h.button("10"))
+	test.Tap(h.button("Skip"))
+	h.requireShowing("Thank you!")
+	h.clock.Advance(4 * time.Second)
+	h.requireShowing("How likely are you to recommend")
+}
+
+func TestLanguageIsStoredAndResets(t *testing.T) {
+	h := newHarness(t, landscape)
+	test.Tap(h.button("Deutsch"))
+	h.requireShowing("Wie wahrscheinlich ist es, dass Sie Main Street einem Freund oder Familienmitglied empfehlen?")
+	test.Tap(h.button("6"))
+	h.requireShowing("Was ist der Hauptgrund für Ihre Bewertung?")
+	test.Tap(h.button("Überspringen"))
+	h.requireShowing("Vielen Dank!")
+	h.clock.Advance(5 * time.Second)
+	h.requireShowing("How likely are you") // the next shopper starts in the default language
+	if rows := h.rows(); len(rows) != 1 || rows[0].Locale != "de" {
+		t.Fatalf("rows = %+v, want one in de", rows)
+	}
+}
+
+func TestRapidRepeatTapIsFlagged(t *testing.T) {
+	h := newHarness(t, landscape)
+	// The default survey allows five responses a minute; the sixth is a suspect burst.
+	for range 6 {
+		test.Tap(h.button("10"))
+		test.Tap(h.button("Skip"))
+		h.clock.Advance(4 * time.Second)
+	}
+	tally, err := h.db.Tally(context.Background(), testNow.Add(-time.Hour), testNow.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally.Total() != 5 || tally.Suspect != 1 {
+		t.Fatalf("tally %+v, want five counted and one suspect", tally)
+	}
+}
+
+func openPIN(h *harness) {
+	h.t.Helper()
+	var corner *tapArea
+	for _, o := range objects(h.win.Content()) {
+		if ta, ok := o.(*tapArea); ok {
+			corner = ta
+			break
+		}
+	}
+	for range cornerTapsNeeded {
+		test.Tap(corner)
+	}
+	h.requireShowing("Manager PIN")
+}
+
+func enterPIN(h *harness, pin string) {
+	h.t.Helper()
+	for _, d := range pin {
+		test.Tap(h.button(string(d)))
+	}
+	test.Tap(h.button("OK"))
+}
+
+func TestCornerNeedsFiveQuickTaps(t *testing.T) {
+	h := newHarness(t, landscape)
+	var corner *tapArea
+	for _, o := range objects(h.win.Content()) {
+		if ta, ok := o.(*tapArea); ok {
+			corner = ta
+			break
+		}
+	}
+	for range 4 {
+		test.Tap(corner)
+		h.clock.Advance(time.Second) // too slow: taps older than 3 s are forgotten
+	}
+	test.Tap(corner)
+	if h.showing("Manager PIN") {
+		t.Fatal("slow taps opened the PIN pad")
+	}
+}
+
+func TestPINLockOutSurvivesRestart(t *testing.T) {
+	h := newHarness(t, landscape)
+	openPIN(h)
+	for i := 1; i < pinMaxFailures; i++ {
+		enterPIN(h, "1111")
+		h.requireShowing("Wrong PIN.")
+	}
+	enterPIN(h, "1111")
+	h.requireShowing("Too many wrong PINs. Try again in 30 s.")
+	enterPIN(h, "2468") // the right PIN, but the pad is locked
+	h.requireShowing("Too many wrong PINs.")
+	if h.showing("Store dashboard") {
+		t.Fatal("locked pad opened the dashboard")
+	}
+
+	// Restart the app on the same database: still locked.
+	h.db.Close()
+	h2 := openHarness(t, h.path, landscape)
+	h2.clock.now = h.clock.now
+	openPIN(h2)
+	h2.requireShowing("Too many wrong PINs.")
+	enterPIN(h2, "2468")
+	h2.requireShowing("Too many wrong PINs.")
+
+	h2.clock.now = h2.clock.now.Add(31 * time.Second)
+	enterPIN(h2, "2468")
+	h2.requireShowing("Store dashboard")
+
+	// The next lock-out lasts twice as long.
+	test.Tap(h2.button("Lock"))
+	openPIN(h2)
+	for range pinMaxFailures {
+		enterPIN(h2, "0000")
+	}
+	h2.requireShowing("Try again in 30 s") // counters reset on success
+}
+
+func TestManagerFiguresMatchTheStore(t *testing.T) {
+	h := newHarness(t, landscape)
+	survey, _ := assets.DefaultSurvey()
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	for _, r := range simulate.Responses(rng, 400, 30, testNow, survey) {
+		if err := h.db.Insert(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	openPIN(h)
+	enterPIN(h, "2468")
+	h.requireShowing("Store dashboard · Main Street")
+
+	today := midnightIn(testNow)
+	for _, p := range []struct {
+		from time.Time
+	}{{today}, {today.AddDate(0, 0, -6)}, {today.AddDate(0, 0, -29)}} {
+		tally, err := h.db.Tally(ctx, p.from, testNow.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.requireShowing(formatNPS(tally.NPS()))
+		h.requireShowing(strings.ReplaceAll(h.app.t("manager.responses", "n", itoa(tally.Total())), "\n", ""))
+	}
+	ob := h.outbox()
+	h.requireShowing("Waiting to upload: " + itoa(ob.Pending))
+	reasons, err := h.db.ReasonCounts(ctx, today.AddDate(0, 0, -29), testNow.Add(time.Second), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.requireShowing(itoa(reasons[0].Count))
+	comments, err := h.db.RecentComments(ctx, today.AddDate(0, 0, -29), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.requireShowing(comments[0].Text)
+
+	h.clock.Advance(managerIdleLock + time.Second)
+	h.requireShowing("How likely are you") // locked itself
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
