@@ -90,6 +90,8 @@ type Config struct {
 	Location *time.Location
 	// Clock; nil means RealClock.
 	Clock Clock
+	// HideCursor hides the mouse pointer over the whole window (touch screens).
+	HideCursor bool
 	// OnExit is called when a manager leaves kiosk mode; nil hides the button.
 	OnExit func()
 	// Logger; nil means slog.Default().
@@ -159,7 +161,11 @@ func (a *App) t(key string, args ...string) string { return a.cfg.Catalog.T(a.la
 // previous screen's timers, so that timers started while building belong to the new one.
 func (a *App) show(build func() fyne.CanvasObject) {
 	a.screen++
-	a.win.SetContent(build())
+	content := build()
+	if a.cfg.HideCursor {
+		content = newCursorHider(content)
+	}
+	a.win.SetContent(content)
 }
 
 // after runs f after d if the screen has not changed meanwhile.

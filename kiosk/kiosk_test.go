@@ -14,6 +14,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -532,3 +533,19 @@ func TestManagerFiguresMatchTheStore(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestHideCursorCoversEveryScreen(t *testing.T) {
+	h := newHarness(t, landscape)
+	h.app.cfg.HideCursor = true
+	for _, show := range []func(){h.app.showRating, h.app.showPIN, h.app.showThanks} {
+		show()
+		c, ok := h.win.Content().(desktop.Cursorable)
+		if !ok || c.Cursor() != desktop.HiddenCursor {
+			t.Fatalf("content %T does not hide the cursor", h.win.Content())
+		}
+	}
+	// The wrapper must not swallow taps.
+	h.app.showRating()
+	test.Tap(h.button("5"))
+	h.requireShowing("What is the main reason for your score?")
+}

@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -226,3 +227,23 @@ func setText(rt *widget.RichText, s string) {
 	rt.Segments[0].(*widget.TextSegment).Text = s
 	rt.Refresh()
 }
+
+// cursorHider wraps a screen so that the pointer is hidden over all of it. Fyne takes the
+// cursor from the Cursorable objects under the pointer; none of ours sets one, so the
+// wrapper's hidden cursor applies everywhere.
+type cursorHider struct {
+	widget.BaseWidget
+	content fyne.CanvasObject
+}
+
+var _ desktop.Cursorable = (*cursorHider)(nil)
+
+func newCursorHider(content fyne.CanvasObject) *cursorHider {
+	h := &cursorHider{content: content}
+	h.ExtendBaseWidget(h)
+	return h
+}
+
+func (h *cursorHider) Cursor() desktop.Cursor { return desktop.HiddenCursor }
+
+func (h *cursorHider) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(h.content) }

@@ -10,6 +10,7 @@ trap 'stop_all; rm -rf "$WORK"' EXIT
 
 cat >"$WORK/kiosk.toml" <<TOML
 db = "$WORK/kiosk.db"
+hide_cursor = true
 TOML
 
 start_display 1280 800

@@ -24,6 +24,8 @@ type Config struct {
 	Timezone string `toml:"timezone"`
 	// Fullscreen kiosk mode: no window decorations, closing needs the manager PIN.
 	Fullscreen bool `toml:"fullscreen"`
+	// HideCursor hides the mouse pointer over the kiosk (touch screens).
+	HideCursor bool `toml:"hide_cursor"`
 	// ManagerPINHash is the argon2id hash printed by "npskiosk pin-hash".
 	ManagerPINHash string `toml:"manager_pin_hash"`
 	// Survey is a local survey file (TOML) used until the collector sends one.

@@ -93,6 +93,7 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 		ManagerPINHash: cfg.ManagerPINHash,
 		Language:       cfg.Language,
 		Location:       cfg.Location(),
+		HideCursor:     cfg.HideCursor,
 		OnExit:         fa.Quit,
 		Logger:         log,
 	})
