@@ -9,17 +9,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/npskiosk/npskiosk/internal/sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -27,8 +22,8 @@ var migrationFiles embed.FS
 
 // Errors callers can test for with errors.Is.
 var (
-	ErrCorrupt       = errors.New("database failed its integrity check")
-	ErrSchemaTooNew  = errors.New("database schema is newer than this build supports")
+	ErrCorrupt       = sqlite.ErrCorrupt
+	ErrSchemaTooNew  = sqlite.ErrSchemaTooNew
 	ErrNotFound      = errors.New("no response with that id")
 	ErrCompleted     = errors.New("response is already completed")
 	ErrInvalidInput  = errors.New("invalid input")
@@ -84,25 +79,6 @@ type DB struct {
 	log      *slog.Logger
 }
 
-// dsn builds the connection string. Every setting lives here, not in a later PRAGMA,
-// because a PRAGMA executed on *sql.DB reaches only one pooled connection.
-// _journal_mode=WAL would make go-sqlite3 choose synchronous=NORMAL; FULL is what makes
-// a committed tap survive power loss.
-func dsn(path string, readOnly bool) string {
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
-	q.Set("_busy_timeout", "5000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_secure_delete", "on")
-	if readOnly {
-		q.Set("_query_only", "true")
-	} else {
-		q.Set("_txlock", "immediate")
-	}
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-}
-
 // Open opens (creating if needed) the database at cfg.Path, checks its integrity,
 // migrates the schema and completes responses left open by a crash.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
@@ -135,12 +111,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 	}
 	var err error
-	if db.write, err = sql.Open("sqlite3", dsn(cfg.Path, false)); err != nil {
+	if db.write, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, false)); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
 	}
 	db.write.SetMaxOpenConns(1)
 	db.write.SetConnMaxIdleTime(0)
-	if db.read, err = sql.Open("sqlite3", dsn(cfg.Path, true)); err != nil {
+	if db.read, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, true)); err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("open store %s for reading: %w", cfg.Path, err)
 	}
@@ -182,122 +158,17 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) CheckIntegrity(ctx context.Context) error { return db.checkIntegrity(ctx) }
 
 func (db *DB) checkIntegrity(ctx context.Context) error {
-	rows, err := db.write.QueryContext(ctx, "PRAGMA quick_check")
-	if err != nil {
-		if isCorruptErr(err) {
-			return fmt.Errorf("%w: %s: %v", ErrCorrupt, db.path, err)
-		}
-		return fmt.Errorf("integrity check of %s: %w", db.path, err)
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("integrity check of %s: %w", db.path, err)
-		}
-		if line != "ok" {
-			problems = append(problems, line)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		if isCorruptErr(err) {
-			return fmt.Errorf("%w: %s: %v", ErrCorrupt, db.path, err)
-		}
-		return fmt.Errorf("integrity check of %s: %w", db.path, err)
-	}
-	if len(problems) > 0 {
-		if len(problems) > 5 {
-			problems = append(problems[:5], fmt.Sprintf("… and %d more", len(problems)-5))
-		}
-		return fmt.Errorf("%w: %s: %s", ErrCorrupt, db.path, strings.Join(problems, "; "))
-	}
-	return nil
-}
-
-func isCorruptErr(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "malformed") || strings.Contains(msg, "not a database") ||
-		strings.Contains(msg, "corrupt")
+	return sqlite.CheckIntegrity(ctx, db.write, db.path)
 }
 
 // SchemaVersion is the newest schema this build knows.
 func SchemaVersion() int {
-	ms, _ := migrations()
+	ms, _ := sqlite.Migrations(migrationFiles, "migrations")
 	return len(ms)
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		n, _, ok := strings.Cut(e.Name(), "_")
-		if !ok {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_what.sql", e.Name())
-		}
-		v, err := strconv.Atoi(n)
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
-		}
-		body, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: versions must run 1, 2, 3… without gaps", m.name)
-		}
-	}
-	return ms, nil
-}
-
-// migrate applies, each in its own transaction, every embedded migration newer than the
-// file's user_version, and refuses a file written by a newer build.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := migrations()
-	if err != nil {
-		return fmt.Errorf("load migrations: %w", err)
-	}
-	var current int
-	if err := db.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
-		return fmt.Errorf("read schema version of %s: %w", db.path, err)
-	}
-	if current > len(ms) {
-		return fmt.Errorf("%w: %s has schema version %d, this build knows up to %d; install the newer npskiosk again or restore a backup",
-			ErrSchemaTooNew, db.path, current, len(ms))
-	}
-	for _, m := range ms[current:] {
-		tx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		// PRAGMA takes no bound parameters; the version is an int we computed.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: set version: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %s: commit: %w", m.name, err)
-		}
-		db.log.Info("migrated database", "path", db.path, "version", m.version, "migration", m.name)
-	}
-	return nil
+	return sqlite.Migrate(ctx, db.write, migrationFiles, "migrations", db.path, db.log)
 }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }

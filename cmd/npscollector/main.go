@@ -1,0 +1,249 @@
+// Command npscollector is the central server kiosks upload to, and the tool IT uses to
+// register stores and devices.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/collector"
+)
+
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "npscollector:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `npscollector: the central server of the feedback kiosks.
+
+Usage:
+  npscollector serve [--addr 127.0.0.1:8080]
+  npscollector store add --id S042 --name "Main Street" --timezone Europe/Berlin [--region R]
+  npscollector device add --store S042 --name "Till 3" [--ttl 24h]
+  npscollector device list
+  npscollector device revoke ID
+  npscollector survey set (--store S042 | --all) FILE.toml
+  npscollector version
+
+Every command takes --db PATH (default npscollector.db) and --json.
+`
+
+// Run dispatches to a subcommand.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	cmd, args := args[0], args[1:]
+	if len(args) > 0 && (cmd == "store" || cmd == "device" || cmd == "survey") && args[0][0] != '-' {
+		cmd, args = cmd+" "+args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("npscollector "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", "npscollector.db", "database file")
+	asJSON := fs.Bool("json", false, "print JSON")
+	out := printer{w: stdout, json: *asJSON}
+	open := func() (*collector.DB, error) {
+		out.json = *asJSON
+		return collector.OpenDB(ctx, collector.DBConfig{Path: *dbPath, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	}
+
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "npscollector", version)
+		return nil
+	case "serve":
+		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return serve(ctx, db, *addr, stderr)
+	case "store add":
+		id := fs.String("id", "", "store id, e.g. S042 (required)")
+		name := fs.String("name", "", "store name (required)")
+		tz := fs.String("timezone", "", "IANA time zone, e.g. Europe/Berlin (required)")
+		region := fs.String("region", "", "region")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		s := collector.Store{ID: *id, Name: *name, Timezone: *tz, Region: *region}
+		if err := db.AddStore(ctx, s); err != nil {
+			return err
+		}
+		return out.print(s, fmt.Sprintf("added store %s (%s, %s)\n", s.ID, s.Name, s.Timezone))
+	case "device add":
+		storeID := fs.String("store", "", "store id (required)")
+		name := fs.String("name", "", "device name, e.g. \"Till 3\" (required)")
+		ttl := fs.Duration("ttl", collector.EnrollmentCodeTTL, "how long the enrollment code works")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		d, err := db.AddDevice(ctx, *storeID, *name, *ttl)
+		if err != nil {
+			return err
+		}
+		return out.print(d, fmt.Sprintf("device %s (%s) for store %s\nenrollment code: %s (works once, until %s)\non the device: npskiosk enroll --collector URL --code %s\n",
+			d.ID, d.Name, d.StoreID, d.Code, d.ExpiresAt.Format(time.RFC3339), d.Code))
+	case "device list":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		ds, err := db.Devices(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return out.print(ds, "")
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION")
+		for _, d := range ds {
+			state := "waiting for enrollment"
+			switch {
+			case d.Revoked:
+				state = "revoked"
+			case d.Enrolled:
+				state = "enrolled"
+			}
+			seen := "never"
+			if !d.LastSeen.IsZero() {
+				seen = d.LastSeen.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion)
+		}
+		return tw.Flush()
+	case "device revoke":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return errors.New("device revoke takes one device id")
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := db.RevokeDevice(ctx, fs.Arg(0)); err != nil {
+			return err
+		}
+		return out.print(map[string]string{"revoked": fs.Arg(0)}, "revoked device "+fs.Arg(0)+"\n")
+	case "survey set":
+		storeID := fs.String("store", "", "store id")
+		all := fs.Bool("all", false, "every store")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 || (*storeID == "") == !*all {
+			return errors.New("survey set takes --store ID or --all, and one survey file")
+		}
+		b, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		s, err := assets.ParseSurvey(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		var stores []string
+		if *storeID != "" {
+			stores = []string{*storeID}
+		}
+		v, err := db.SetSurvey(ctx, s, stores)
+		if err != nil {
+			return err
+		}
+		return out.print(map[string]int{"version": v}, fmt.Sprintf("survey version %d set\n", v))
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+type printer struct {
+	w    io.Writer
+	json bool
+}
+
+func (p printer) print(v any, text string) error {
+	if p.json {
+		enc := json.NewEncoder(p.w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	_, err := io.WriteString(p.w, text)
+	return err
+}
+
+// serve runs the API until ctx ends, then drains connections for up to 10 s.
+func serve(ctx context.Context, db *collector.DB, addr string, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	srv := collector.NewServer(collector.ServerConfig{DB: db, Logger: log}).HTTPServer(addr)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	log.Info("collector listening", "addr", ln.Addr().String(), "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,393 @@
+// Package collector is the central server kiosks upload to: device enrollment, ingest of
+// response batches with per-day rollups, survey config and heartbeats. Its storage is an
+// embedded SQLite database.
+package collector
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/internal/sqlite"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Errors callers can test for with errors.Is.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrExists       = errors.New("already exists")
+	ErrInvalid      = errors.New("invalid input")
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// DBConfig says how to open the collector's database.
+type DBConfig struct {
+	Path   string           // required; created if missing
+	Now    func() time.Time // nil means time.Now
+	Logger *slog.Logger     // nil means slog.Default()
+}
+
+// DB is the collector's storage.
+type DB struct {
+	write, read *sql.DB
+	now         func() time.Time
+	log         *slog.Logger
+}
+
+// OpenDB opens (creating if needed) and migrates the database.
+func OpenDB(ctx context.Context, cfg DBConfig) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("open collector database: DBConfig.Path is required")
+	}
+	db := &DB{now: cfg.Now, log: cfg.Logger}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.Default()
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
+		return nil, fmt.Errorf("open collector database: %w", err)
+	}
+	var err error
+	if db.write, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, false)); err != nil {
+		return nil, fmt.Errorf("open collector database %s: %w", cfg.Path, err)
+	}
+	db.write.SetMaxOpenConns(1)
+	if db.read, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, true)); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("open collector database %s: %w", cfg.Path, err)
+	}
+	db.read.SetMaxOpenConns(8)
+	if err := sqlite.CheckIntegrity(ctx, db.write, cfg.Path); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := sqlite.Migrate(ctx, db.write, migrationFiles, "migrations", cfg.Path, db.log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return errors.Join(db.read.Close(), db.write.Close()) }
+
+// Store is a shop that has kiosks.
+type Store struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Timezone string `json:"timezone"`
+	Region   string `json:"region,omitempty"`
+}
+
+var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// AddStore registers a store.
+func (db *DB) AddStore(ctx context.Context, s Store) error {
+	if !storeIDPattern.MatchString(s.ID) {
+		return fmt.Errorf("add store: %w: id %q must be 1 to 32 of A-Z a-z 0-9 _ -", ErrInvalid, s.ID)
+	}
+	if s.Name == "" {
+		return fmt.Errorf("add store %s: %w: a name is required", s.ID, ErrInvalid)
+	}
+	if _, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "" || s.Timezone == "Local" {
+		return fmt.Errorf("add store %s: %w: timezone %q is not an IANA zone such as Europe/Berlin", s.ID, ErrInvalid, s.Timezone)
+	}
+	_, err := db.write.ExecContext(ctx,
+		`INSERT INTO stores (id, name, timezone, region, created_at) VALUES (?, ?, ?, ?, ?)`,
+		s.ID, s.Name, s.Timezone, s.Region, db.now().UnixMilli())
+	if isUniqueViolation(err) {
+		return fmt.Errorf("add store %s: %w", s.ID, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("add store %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// EnrollmentCodeTTL is how long a new device's code works by default.
+const EnrollmentCodeTTL = 24 * time.Hour
+
+// NewDevice is a device registered for enrollment, with its one-time code.
+type NewDevice struct {
+	ID        string    `json:"id"`
+	StoreID   string    `json:"store_id"`
+	Name      string    `json:"name"`
+	Code      string    `json:"code"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// codeAlphabet leaves out letters and digits people confuse (0/O, 1/I/L).
+const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+func newCode() (string, error) {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	out := make([]byte, 0, 11)
+	for i, c := range b {
+		if i == 5 {
+			out = append(out, '-')
+		}
+		out = append(out, codeAlphabet[int(c)%len(codeAlphabet)])
+	}
+	return string(out), nil
+}
+
+func hashSecret(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// AddDevice registers a device for a store and returns its one-time enrollment code.
+func (db *DB) AddDevice(ctx context.Context, storeID, name string, ttl time.Duration) (NewDevice, error) {
+	if name == "" {
+		return NewDevice{}, fmt.Errorf("add device: %w: a name is required", ErrInvalid)
+	}
+	if ttl <= 0 {
+		ttl = EnrollmentCodeTTL
+	}
+	code, err := newCode()
+	if err != nil {
+		return NewDevice{}, fmt.Errorf("add device: %w", err)
+	}
+	now := db.now()
+	d := NewDevice{ID: uuid.Must(uuid.NewV7()).String(), StoreID: storeID, Name: name, Code: code, ExpiresAt: now.Add(ttl)}
+	var exists bool
+	if err := db.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?)`, storeID).Scan(&exists); err != nil {
+		return NewDevice{}, fmt.Errorf("add device: %w", err)
+	}
+	if !exists {
+		return NewDevice{}, fmt.Errorf("add device: store %q: %w (add it with npscollector store add)", storeID, ErrNotFound)
+	}
+	_, err = db.write.ExecContext(ctx,
+		`INSERT INTO devices (id, store_id, name, code_hash, code_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		d.ID, storeID, name, hashSecret(code), d.ExpiresAt.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return NewDevice{}, fmt.Errorf("add device: %w", err)
+	}
+	return d, nil
+}
+
+// Enroll exchanges a one-time code for a device token. A code works once and only
+// before it expires; any failure is ErrUnauthorized, saying no more than that.
+func (db *DB) Enroll(ctx context.Context, code string) (wire.EnrollResponse, error) {
+	tokenBytes := make([]byte, 32)
+	if _, err := rand.Read(tokenBytes); err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	}
+	token := "dev_" + base64.RawURLEncoding.EncodeToString(tokenBytes)
+	now := db.now().UnixMilli()
+	var r wire.EnrollResponse
+	err := db.write.QueryRowContext(ctx,
+		`UPDATE devices SET token_hash = ?, enrolled_at = ?, code_hash = NULL, code_expires_at = NULL
+		  WHERE code_hash = ? AND code_expires_at > ? AND revoked_at IS NULL
+		 RETURNING id, store_id, (SELECT name FROM stores WHERE stores.id = devices.store_id)`,
+		hashSecret(token), now, hashSecret(code), now).Scan(&r.DeviceID, &r.StoreID, &r.StoreName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w: the code is unknown, used or expired", ErrUnauthorized)
+	}
+	if err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	}
+	r.Token = token
+	db.log.Info("device enrolled", "device", r.DeviceID, "store", r.StoreID)
+	return r, nil
+}
+
+// device is an enrolled device as a request sees it.
+type device struct {
+	ID, StoreID, Timezone string
+}
+
+// authenticate finds the enrolled, unrevoked device a token belongs to.
+func (db *DB) authenticate(ctx context.Context, token string) (device, error) {
+	var d device
+	err := db.read.QueryRowContext(ctx,
+		`SELECT d.id, d.store_id, s.timezone FROM devices d JOIN stores s ON s.id = d.store_id
+		  WHERE d.token_hash = ? AND d.revoked_at IS NULL`, hashSecret(token)).Scan(&d.ID, &d.StoreID, &d.Timezone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return device{}, ErrUnauthorized
+	}
+	if err != nil {
+		return device{}, fmt.Errorf("authenticate device: %w", err)
+	}
+	return d, nil
+}
+
+// Device is a device as IT sees it in the fleet list.
+type Device struct {
+	ID            string    `json:"id"`
+	StoreID       string    `json:"store_id"`
+	Name          string    `json:"name"`
+	Enrolled      bool      `json:"enrolled"`
+	Revoked       bool      `json:"revoked"`
+	LastSeen      time.Time `json:"last_seen,omitzero"`
+	AppVersion    string    `json:"app_version,omitempty"`
+	QueueLength   int64     `json:"queue_length"`
+	OldestPending float64   `json:"oldest_pending_seconds"`
+	FreeDisk      int64     `json:"free_disk_bytes"`
+	ClockSkewMS   int64     `json:"clock_skew_ms"`
+}
+
+// Devices lists every device, by store then name.
+func (db *DB) Devices(ctx context.Context) ([]Device, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, store_id, name, enrolled_at IS NOT NULL, revoked_at IS NOT NULL, last_seen_at,
+		       app_version, queue_length, oldest_pending_s, free_disk_bytes, clock_skew_ms
+		  FROM devices ORDER BY store_id, name`)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		var (
+			d    Device
+			seen sql.NullInt64
+		)
+		if err := rows.Scan(&d.ID, &d.StoreID, &d.Name, &d.Enrolled, &d.Revoked, &seen,
+			&d.AppVersion, &d.QueueLength, &d.OldestPending, &d.FreeDisk, &d.ClockSkewMS); err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		if seen.Valid {
+			d.LastSeen = time.UnixMilli(seen.Int64)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RevokeDevice stops a device's token from working.
+func (db *DB) RevokeDevice(ctx context.Context, id string) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
+		db.now().UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("revoke device %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revoke device %s: %w (or already revoked)", id, ErrNotFound)
+	}
+	return nil
+}
+
+// Survey returns the survey of a store: its own if one was set, else the default with
+// the store's name.
+func (db *DB) Survey(ctx context.Context, storeID string) (wire.Survey, error) {
+	var name, body string
+	err := db.read.QueryRowContext(ctx, `SELECT name, survey FROM stores WHERE id = ?`, storeID).Scan(&name, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wire.Survey{}, fmt.Errorf("survey of store %s: %w", storeID, ErrNotFound)
+	}
+	if err != nil {
+		return wire.Survey{}, fmt.Errorf("survey of store %s: %w", storeID, err)
+	}
+	if body == "" {
+		s, err := assets.DefaultSurvey()
+		if err != nil {
+			return wire.Survey{}, err
+		}
+		s.StoreName = name
+		return s, nil
+	}
+	var s wire.Survey
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		return wire.Survey{}, fmt.Errorf("survey of store %s: %w", storeID, err)
+	}
+	return s, nil
+}
+
+// SetSurvey gives stores (all of them when storeIDs is empty) a new survey. Its version
+// becomes one more than the highest any of them had, so every kiosk sees a change.
+func (db *DB) SetSurvey(ctx context.Context, s wire.Survey, storeIDs []string) (int, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("set survey: %w", err)
+	}
+	defer tx.Rollback()
+	if len(storeIDs) == 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM stores`)
+		if err != nil {
+			return 0, fmt.Errorf("set survey: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("set survey: %w", err)
+			}
+			storeIDs = append(storeIDs, id)
+		}
+		rows.Close()
+	}
+	version := s.Version
+	for _, id := range storeIDs {
+		cur, err := db.Survey(ctx, id)
+		if err != nil {
+			return 0, fmt.Errorf("set survey: %w", err)
+		}
+		version = max(version, cur.Version+1)
+	}
+	s.Version = version
+	if err := s.Validate(); err != nil {
+		return 0, fmt.Errorf("set survey: %w: %w", ErrInvalid, err)
+	}
+	for _, id := range storeIDs {
+		per := s
+		if per.StoreName == "" {
+			if err := tx.QueryRowContext(ctx, `SELECT name FROM stores WHERE id = ?`, id).Scan(&per.StoreName); err != nil {
+				return 0, fmt.Errorf("set survey for %s: %w", id, err)
+			}
+		}
+		body, err := json.Marshal(per)
+		if err != nil {
+			return 0, fmt.Errorf("set survey: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE stores SET survey = ? WHERE id = ?`, string(body), id); err != nil {
+			return 0, fmt.Errorf("set survey for %s: %w", id, err)
+		}
+	}
+	return version, tx.Commit()
+}
+
+// RecordHeartbeat notes a device's health and its clock skew.
+func (db *DB) RecordHeartbeat(ctx context.Context, deviceID string, hb wire.Heartbeat) error {
+	now := db.now()
+	skew := int64(0)
+	if !hb.DeviceTime.IsZero() {
+		skew = hb.DeviceTime.Sub(now).Milliseconds()
+	}
+	_, err := db.write.ExecContext(ctx, `
+		UPDATE devices SET last_seen_at = ?, app_version = ?, queue_length = ?, oldest_pending_s = ?,
+		       free_disk_bytes = ?, clock_skew_ms = ? WHERE id = ?`,
+		now.UnixMilli(), hb.AppVersion, hb.QueueLength, hb.OldestPendingAge, hb.FreeDiskBytes, skew, deviceID)
+	if err != nil {
+		return fmt.Errorf("record heartbeat of %s: %w", deviceID, err)
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

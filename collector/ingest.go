@@ -1,0 +1,176 @@
+package collector
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// MaxClockSkew is how far in the future a device's timestamp may be before the response
+// is rejected: device clocks drift, but not by days.
+const MaxClockSkew = 10 * time.Minute
+
+// validate checks one response against the protocol and the store's survey.
+func validate(r wire.Response, survey wire.Survey, now time.Time) error {
+	if id, err := uuid.Parse(r.ID); err != nil || id.Version() != 7 {
+		return errors.New("id must be a UUIDv7")
+	}
+	if _, err := nps.ParseScore(r.Score); err != nil {
+		return err
+	}
+	if r.Locale == "" || utf8.RuneCountInString(r.Locale) > store.MaxLocaleRunes {
+		return errors.New("locale must be a language tag")
+	}
+	if !store.Outcome(r.Outcome).Valid() {
+		return fmt.Errorf("outcome %q is not one of submitted, skipped, timed_out, recovered", r.Outcome)
+	}
+	if len(r.Reasons) > store.MaxReasons {
+		return fmt.Errorf("%d reasons, at most %d", len(r.Reasons), store.MaxReasons)
+	}
+	for _, key := range r.Reasons {
+		if !survey.HasReason(key) {
+			return fmt.Errorf("unknown reason %q", key)
+		}
+	}
+	if !utf8.ValidString(r.Comment) || utf8.RuneCountInString(r.Comment) > store.MaxCommentRunes {
+		return fmt.Errorf("comment must be valid text of at most %d characters", store.MaxCommentRunes)
+	}
+	if utf8.RuneCountInString(r.Contact) > store.MaxContactRunes || (r.Contact != "" && !r.ContactConsent) {
+		return errors.New("contact details need consent and at most 254 characters")
+	}
+	if r.CreatedAt.IsZero() || r.CreatedAt.After(now.Add(MaxClockSkew)) {
+		return errors.New("created_at is missing or in the future")
+	}
+	if r.CompletedAt.Before(r.CreatedAt) || r.CompletedAt.After(now.Add(MaxClockSkew)) {
+		return errors.New("completed_at must lie between created_at and now")
+	}
+	return nil
+}
+
+// contentHash identifies a response's content, to tell a retry from a conflicting reuse
+// of the same id.
+func contentHash(r wire.Response) string {
+	r.CreatedAt, r.CompletedAt = r.CreatedAt.UTC(), r.CompletedAt.UTC()
+	b, _ := json.Marshal(r)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Ingest stores a batch from one device. Each response is accepted (new), duplicate (the
+// same id with the same content: a retry) or rejected with a reason (invalid, or the same
+// id with other content, whose original is kept). Inserts and the per-day rollups are one
+// transaction: a batch is all stored or not at all, and a retry can never count twice.
+func (db *DB) Ingest(ctx context.Context, d device, batch []wire.Response) (wire.UploadResult, error) {
+	res := wire.UploadResult{Accepted: []string{}, Duplicate: []string{}, Rejected: []wire.Rejection{}}
+	survey, err := db.Survey(ctx, d.StoreID)
+	if err != nil {
+		return res, err
+	}
+	loc, err := time.LoadLocation(d.Timezone)
+	if err != nil {
+		return res, fmt.Errorf("ingest: store %s time zone: %w", d.StoreID, err)
+	}
+	now := db.now()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("ingest: begin: %w", err)
+	}
+	defer tx.Rollback()
+	seen := make(map[string]bool, len(batch))
+	for _, r := range batch {
+		if err := validate(r, survey, now); err != nil {
+			res.Rejected = append(res.Rejected, wire.Rejection{ID: r.ID, Error: err.Error()})
+			continue
+		}
+		if seen[r.ID] {
+			res.Duplicate = append(res.Duplicate, r.ID)
+			continue
+		}
+		seen[r.ID] = true
+		hash := contentHash(r)
+		reasons, _ := json.Marshal(r.Reasons)
+		if r.Reasons == nil {
+			reasons = []byte("[]")
+		}
+		day := r.CreatedAt.In(loc).Format(time.DateOnly)
+		out, err := tx.ExecContext(ctx, `
+			INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
+			                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
+			                       content_hash, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			r.ID, d.StoreID, d.ID, r.Score, string(reasons), r.Comment, r.Contact, r.ContactConsent,
+			r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), r.Outcome, r.Suspect, day,
+			hash, now.UnixMilli())
+		if err != nil {
+			return res, fmt.Errorf("ingest %s: %w", r.ID, err)
+		}
+		if n, _ := out.RowsAffected(); n == 0 {
+			var existing string
+			if err := tx.QueryRowContext(ctx, `SELECT content_hash FROM responses WHERE id = ?`, r.ID).Scan(&existing); err != nil {
+				return res, fmt.Errorf("ingest %s: %w", r.ID, err)
+			}
+			if existing == hash {
+				res.Duplicate = append(res.Duplicate, r.ID)
+			} else {
+				res.Rejected = append(res.Rejected, wire.Rejection{ID: r.ID, Error: "conflict: this id was already stored with other content"})
+			}
+			continue
+		}
+		if err := bumpRollup(ctx, tx, d.StoreID, day, r); err != nil {
+			return res, err
+		}
+		res.Accepted = append(res.Accepted, r.ID)
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("ingest: commit: %w", err)
+	}
+	return res, nil
+}
+
+func bumpRollup(ctx context.Context, tx *sql.Tx, storeID, day string, r wire.Response) error {
+	col := "suspect"
+	if !r.Suspect {
+		col = map[nps.Category]string{nps.Promoter: "promoters", nps.Passive: "passives", nps.Detractor: "detractors"}[nps.Score(r.Score).Category()]
+	}
+	// col is one of four fixed names, never input.
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO daily_rollups (store_id, day, `+col+`) VALUES (?, ?, 1)
+		ON CONFLICT (store_id, day) DO UPDATE SET `+col+` = `+col+` + 1`, storeID, day)
+	if err != nil {
+		return fmt.Errorf("update rollup %s %s: %w", storeID, day, err)
+	}
+	return nil
+}
+
+// StoreTally is the NPS tally of a store over days [from, to], from the rollups.
+func (db *DB) StoreTally(ctx context.Context, storeID, from, to string) (nps.Tally, error) {
+	var t nps.Tally
+	err := db.read.QueryRowContext(ctx, `
+		SELECT COALESCE(SUM(promoters), 0), COALESCE(SUM(passives), 0), COALESCE(SUM(detractors), 0)
+		  FROM daily_rollups WHERE store_id = ? AND day BETWEEN ? AND ?`, storeID, from, to).
+		Scan(&t.Promoters, &t.Passives, &t.Detractors)
+	if err != nil {
+		return nps.Tally{}, fmt.Errorf("tally of %s: %w", storeID, err)
+	}
+	return t, nil
+}
+
+// CountResponses is the number of raw response rows stored for a store.
+func (db *DB) CountResponses(ctx context.Context, storeID string) (int64, error) {
+	var n int64
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM responses WHERE store_id = ?`, storeID).Scan(&n)
+	return n, err
+}

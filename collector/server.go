@@ -1,0 +1,220 @@
+package collector
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// ServerConfig wires the HTTP API.
+type ServerConfig struct {
+	DB     *DB          // required
+	Logger *slog.Logger // nil means slog.Default()
+}
+
+// Server is the collector's HTTP API.
+type Server struct {
+	db  *DB
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// NewServer builds the API's handler.
+func NewServer(cfg ServerConfig) *Server {
+	s := &Server{db: cfg.DB, log: cfg.Logger, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("POST /v1/enroll", s.enroll)
+	s.mux.HandleFunc("POST /v1/responses", s.device(s.responses))
+	s.mux.HandleFunc("GET /v1/config", s.device(s.config))
+	s.mux.HandleFunc("POST /v1/heartbeat", s.device(s.heartbeat))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// HTTPServer returns an http.Server with timeouts set, so a slow or stuck client cannot
+// hold a connection forever.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, detail string) {
+	writeJSON(w, status, wire.Error{Error: code, Detail: detail})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.read.PingContext(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unhealthy", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+type deviceHandler func(w http.ResponseWriter, r *http.Request, d device)
+
+// device authenticates the request's device token.
+func (s *Server) device(next deviceHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "a device token is required: Authorization: Bearer <token>")
+			return
+		}
+		d, err := s.db.authenticate(r.Context(), token)
+		if errors.Is(err, ErrUnauthorized) {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "the device token is unknown or revoked")
+			return
+		}
+		if err != nil {
+			s.log.Error("authenticate device", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+			return
+		}
+		next(w, r, d)
+	}
+}
+
+// decodeBody reads a JSON body of at most limit bytes (after gzip), refusing unknown
+// fields. It writes the error reply itself and returns false on failure.
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	body := io.Reader(http.MaxBytesReader(w, r.Body, limit+1))
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "body is not valid gzip")
+			return false
+		}
+		defer zr.Close()
+		body = zr
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, limit+1))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) || int64(len(raw)) > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body is over %d bytes", limit))
+		return false
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "could not read the body: "+err.Error())
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", err.Error())
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad_json", "trailing data after the JSON body")
+		return false
+	}
+	return true
+}
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	var req wire.EnrollRequest
+	if !decodeBody(w, r, 4<<10, &req) {
+		return
+	}
+	res, err := s.db.Enroll(r.Context(), strings.ToUpper(strings.TrimSpace(req.Code)))
+	if errors.Is(err, ErrUnauthorized) {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "the enrollment code is unknown, already used or expired")
+		return
+	}
+	if err != nil {
+		s.log.Error("enroll", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) responses(w http.ResponseWriter, r *http.Request, d device) {
+	var req wire.UploadRequest
+	if !decodeBody(w, r, wire.MaxBatchBytes, &req) {
+		return
+	}
+	if len(req.Responses) > wire.MaxBatchItems {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large",
+			fmt.Sprintf("%d responses in one batch, at most %d", len(req.Responses), wire.MaxBatchItems))
+		return
+	}
+	res, err := s.db.Ingest(r.Context(), d, req.Responses)
+	if err != nil {
+		s.log.Error("ingest", "device", d.ID, "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "could not store the batch; retry")
+		return
+	}
+	if len(res.Rejected) > 0 {
+		s.log.Warn("rejected responses", "device", d.ID, "store", d.StoreID, "count", len(res.Rejected), "first", res.Rejected[0].Error)
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) config(w http.ResponseWriter, r *http.Request, d device) {
+	survey, err := s.db.Survey(r.Context(), d.StoreID)
+	if err != nil {
+		s.log.Error("config", "store", d.StoreID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return
+	}
+	etag := surveyETag(survey)
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeJSON(w, http.StatusOK, survey)
+}
+
+// surveyETag changes whenever any part of the survey does.
+func surveyETag(s wire.Survey) string {
+	b, _ := json.Marshal(s)
+	h := sha256.Sum256(b)
+	return `"v` + strconv.Itoa(s.Version) + "-" + hex.EncodeToString(h[:8]) + `"`
+}
+
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d device) {
+	var hb wire.Heartbeat
+	if !decodeBody(w, r, 4<<10, &hb) {
+		return
+	}
+	if err := s.db.RecordHeartbeat(r.Context(), d.ID, hb); err != nil {
+		s.log.Error("heartbeat", "device", d.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
