@@ -246,4 +246,6 @@ func newCursorHider(content fyne.CanvasObject) *cursorHider {
 
 func (h *cursorHider) Cursor() desktop.Cursor { return desktop.HiddenCursor }
 
-func (h *cursorHider) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(h.content) }
+func (h *cursorHider) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(h.content)
+}
