@@ -242,6 +242,9 @@ func (s *followUpScreen) finish(outcome store.Outcome) {
 		// start-up will complete the row. The shopper is not troubled with it.
 		a.log.Error("could not complete a response", "id", s.rec.ID, "outcome", outcome, "err", err)
 	}
+	if a.cfg.Sync != nil {
+		a.cfg.Sync.SyncNow() // upload within seconds while online
+	}
 	if outcome == store.OutcomeTimedOut {
 		a.showRating()
 		return

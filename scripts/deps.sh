@@ -8,7 +8,7 @@ packages=(
   gcc pkg-config            # cgo: go-sqlite3 and Fyne's GL driver
   libgl1-mesa-dev xorg-dev  # Fyne's OpenGL/X11 headers
   xvfb xdotool scrot       # the kiosk window under a virtual display, driven like a person
-  sqlite3                   # the end-to-end test reads the kiosk's database as IT would
+  sqlite3 curl              # the end-to-end test reads the databases as IT would
   tzdata ca-certificates
 )
 

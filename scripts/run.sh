@@ -1,32 +1,44 @@
 #!/usr/bin/env bash
-# make run: the demo a newcomer sees first. A kiosk window with a month of simulated
-# responses behind it, so the manager view (five taps in the top-left corner, PIN 1234)
-# has something to show.
+# make run: the demo a newcomer sees first. A local collector, and a kiosk window enrolled
+# with it, with a month of simulated responses behind it so the manager view (five taps in
+# the top-left corner, PIN 1234) has something to show. Ctrl-C or "Exit kiosk" stops both.
 set -euo pipefail
 BIN=${1:-bin}
 DIR=${2:-.run}
+ADDR=${COLLECTOR_ADDR:-127.0.0.1:8787}
 mkdir -p "$DIR"
 CONFIG="$DIR/kiosk.toml"
+CDB="$DIR/collector.db"
+TZNAME=$(cat /etc/timezone 2>/dev/null || echo UTC)
+
+"$BIN/npscollector" serve --addr "$ADDR" --db "$CDB" 2>"$DIR/collector.log" &
+COLLECTOR_PID=$!
+cleanup() { kill "$COLLECTOR_PID" 2>/dev/null || true; [ -n "${XVFB_PID:-}" ] && kill "$XVFB_PID" 2>/dev/null; true; }
+trap cleanup EXIT
+for _ in $(seq 50); do
+  curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
 
 if [ ! -f "$CONFIG" ]; then
+  "$BIN/npscollector" store add --db "$CDB" --id S001 --name "Main Street" --timezone "$TZNAME" >/dev/null
+  code=$("$BIN/npscollector" device add --db "$CDB" --store S001 --name "Demo kiosk" --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
   hash=$(echo 1234 | "$BIN/npskiosk" pin-hash)
   cat >"$CONFIG" <<TOML
-# Demo kiosk made by "make run". See README.md for every setting.
 db = "$DIR/kiosk.db"
 manager_pin_hash = "$hash"
 TOML
-fi
-if [ ! -f "$DIR/kiosk.db" ]; then
+  "$BIN/npskiosk" enroll --config "$CONFIG" --collector "http://$ADDR" --code "$code"
   "$BIN/npskiosk" simulate --config "$CONFIG" --count 900 --days 30
 fi
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  WORK=$DIR
   source "$(dirname "$0")/xkiosk.sh"
   start_display 1280 800
-  trap stop_all EXIT
   echo "No display here: the kiosk runs on the virtual display $DISPLAY."
   echo "Look at it with: DISPLAY=$DISPLAY scrot /tmp/kiosk.png"
 fi
+echo "Collector: http://$ADDR (log: $DIR/collector.log). Kiosk: $CONFIG"
 echo "Manager view: tap the top-left corner five times, PIN 1234. Ctrl-C stops."
-exec_args=("$BIN/npskiosk" --config "$CONFIG" ${KIOSK_FLAGS:-})
-"${exec_args[@]}"
+"$BIN/npskiosk" --config "$CONFIG" ${KIOSK_FLAGS:-}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pelletier/go-toml/v2"
+
 	"github.com/npskiosk/npskiosk/internal/strictoml"
 )
 
@@ -30,6 +32,39 @@ type Config struct {
 	ManagerPINHash string `toml:"manager_pin_hash"`
 	// Survey is a local survey file (TOML) used until the collector sends one.
 	Survey string `toml:"survey"`
+	// Collector is where responses are uploaded; written by "npskiosk enroll".
+	Collector CollectorConfig `toml:"collector"`
+}
+
+// CollectorConfig says where and as whom the kiosk uploads.
+type CollectorConfig struct {
+	URL      string `toml:"url"`
+	Token    string `toml:"token"`
+	DeviceID string `toml:"device_id"`
+	StoreID  string `toml:"store_id"`
+}
+
+// Enrolled reports whether the kiosk has a collector and a token.
+func (c Config) Enrolled() bool { return c.Collector.URL != "" && c.Collector.Token != "" }
+
+// Save writes the config to path with 0600 permissions: it holds the device token.
+// Comments in an existing file are not kept.
+func (c Config) Save(path string) error {
+	b, err := toml.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	return nil
 }
 
 // LoadConfig reads path. A missing file is fine unless the path was given explicitly.

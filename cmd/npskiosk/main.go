@@ -34,6 +34,10 @@ const usage = `npskiosk: the in-store feedback kiosk.
 
 Usage:
   npskiosk [flags]              open the kiosk window
+  npskiosk enroll --collector URL --code CODE
+                                exchange an enrollment code for a device token
+  npskiosk sync [--once]        upload the outbox (headless); --once exits 0 only when empty
+  npskiosk status [--json]      outbox, collector reachability, quarantined responses
   npskiosk simulate [flags]     add simulated responses (demos, tests)
   npskiosk pin-hash             read a PIN on stdin, print its hash for the config
   npskiosk version              print the version
@@ -50,6 +54,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "":
 		return runWindow(ctx, args, stderr)
+	case "enroll":
+		return runEnroll(ctx, args, stdout, stderr)
+	case "sync":
+		return runSync(ctx, args, stdout, stderr)
+	case "status":
+		return runStatus(ctx, args, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, args, stdout, stderr)
 	case "pin-hash":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -13,6 +14,7 @@ import (
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/kiosk"
 	"github.com/npskiosk/npskiosk/store"
+	kiosksync "github.com/npskiosk/npskiosk/sync"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -68,6 +70,24 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if n > 0 {
 		log.Warn("completed responses left open by the previous run", "count", n)
 	}
+	// The survey: the last one the collector sent, else the configured or built-in one.
+	// A new one from the collector shows from the next shopper on.
+	var current atomic.Pointer[wire.Survey]
+	if cached, ok, err := kiosksync.CachedSurvey(ctx, db); err != nil {
+		log.Warn("ignoring the cached survey", "err", err)
+	} else if ok {
+		survey = cached
+	}
+	current.Store(&survey)
+	var syncer kiosk.Syncer
+	if cfg.Enrolled() {
+		w, err := newWorker(cfg, db, log, func(s wire.Survey) { current.Store(&s) })
+		if err != nil {
+			return err
+		}
+		go w.Run(ctx)
+		syncer = syncStatus{w}
+	}
 	msgs, err := assets.Translations()
 	if err != nil {
 		return err
@@ -88,7 +108,8 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 		Capture:        db,
 		Stats:          db,
 		Settings:       db,
-		Survey:         func() wire.Survey { return survey },
+		Survey:         func() wire.Survey { return *current.Load() },
+		Sync:           syncer,
 		Catalog:        kiosk.NewCatalog(msgs, "en"),
 		ManagerPINHash: cfg.ManagerPINHash,
 		Language:       cfg.Language,

@@ -1,0 +1,506 @@
+// Package sync uploads the kiosk's outbox to the collector and keeps the kiosk's survey
+// and health in step with it: batches of completed responses (gzip JSON, oldest first)
+// sent with go-retryablehttp, acknowledgements applied exactly once, backoff with jitter
+// while offline, the survey config pulled with ETags, heartbeats, and a status for the
+// manager view and "npskiosk status". It knows nothing of Fyne.
+//
+// Import it as kiosksync: its name is the standard library's too.
+package sync
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	stdsync "sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// Outbox is the part of the kiosk's store the worker uses.
+type Outbox interface {
+	Pending(ctx context.Context, limit int) ([]store.Response, error)
+	MarkSynced(ctx context.Context, ids []string) (int64, error)
+	Quarantine(ctx context.Context, id, reason string) error
+	Outbox(ctx context.Context) (store.OutboxStats, error)
+	Setting(ctx context.Context, key string) (string, bool, error)
+	SetSetting(ctx context.Context, key, value string) error
+}
+
+// Config sets the worker up. Fields say when they are required.
+type Config struct {
+	Store        Outbox // required
+	CollectorURL string // required, e.g. https://collector.example.com
+	Token        string // required: the device token from enrollment
+	AppVersion   string
+	// FreeDisk reports free bytes where the database lives, for heartbeats; nil sends 0.
+	FreeDisk func() int64
+	// OnSurvey is called with each new survey the collector sends.
+	OnSurvey func(wire.Survey)
+
+	// Tuning; zero values take the defaults in brackets.
+	AttemptTimeout time.Duration // one HTTP attempt [15s]
+	RetryMax       int           // quick retries of one request; the outbox is the long-term retry [2]
+	RetryWaitMin   time.Duration // [500ms]
+	RetryWaitMax   time.Duration // also caps Retry-After [30s]
+	Idle           time.Duration // pause between rounds when all is well [10s]
+	MaxBackoff     time.Duration // ceiling of the pause while failing [5m]
+	Heartbeat      time.Duration // [5m]
+	ConfigEvery    time.Duration // [5m]
+	BatchItems     int           // [wire.MaxBatchItems]
+
+	HTTPClient *http.Client // nil: a fresh one (tests pass their own transport)
+	Logger     *slog.Logger // nil: slog.Default()
+	Now        func() time.Time
+}
+
+// Status is what the manager view and "npskiosk status" show.
+type Status struct {
+	Online        bool      `json:"online"`
+	Revoked       bool      `json:"revoked"`
+	LastAttempt   time.Time `json:"last_attempt,omitzero"`
+	LastSuccess   time.Time `json:"last_success,omitzero"`
+	LastError     string    `json:"last_error,omitempty"`
+	Uploaded      int64     `json:"uploaded"` // since start
+	NextAttemptIn string    `json:"next_attempt_in,omitempty"`
+}
+
+// Worker uploads the outbox. Start it with Run; it stops when the context ends.
+type Worker struct {
+	cfg    Config
+	client *retryablehttp.Client
+	log    *slog.Logger
+	now    func() time.Time
+	wake   chan struct{}
+
+	mu     stdsync.Mutex
+	status Status
+}
+
+// Settings keys the worker keeps in the kiosk's database.
+const (
+	SettingSurvey     = "sync.survey"
+	SettingSurveyETag = "sync.survey_etag"
+)
+
+// ErrRevoked means the collector no longer accepts this device's token.
+var ErrRevoked = errors.New("the collector refused this device's token (revoked or unknown): enroll the device again")
+
+// New checks the config and builds a worker.
+func New(cfg Config) (*Worker, error) {
+	if cfg.Store == nil || cfg.CollectorURL == "" || cfg.Token == "" {
+		return nil, errors.New("sync: Store, CollectorURL and Token are required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.AttemptTimeout, 15*time.Second)
+	def(&cfg.RetryWaitMin, 500*time.Millisecond)
+	def(&cfg.RetryWaitMax, 30*time.Second)
+	def(&cfg.Idle, 10*time.Second)
+	def(&cfg.MaxBackoff, 5*time.Minute)
+	def(&cfg.Heartbeat, 5*time.Minute)
+	def(&cfg.ConfigEvery, 5*time.Minute)
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 2
+	}
+	if cfg.BatchItems <= 0 || cfg.BatchItems > wire.MaxBatchItems {
+		cfg.BatchItems = wire.MaxBatchItems
+	}
+	cfg.CollectorURL = strings.TrimRight(cfg.CollectorURL, "/")
+	w := &Worker{cfg: cfg, log: cfg.Logger, now: cfg.Now, wake: make(chan struct{}, 1)}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	hc.Timeout = cfg.AttemptTimeout
+	w.client = &retryablehttp.Client{
+		HTTPClient:   hc,
+		Logger:       slogAdapter{w.log},
+		RetryWaitMin: cfg.RetryWaitMin,
+		RetryWaitMax: cfg.RetryWaitMax,
+		RetryMax:     cfg.RetryMax,
+		CheckRetry:   retryPolicy,
+		Backoff:      backoff,
+		// Hand back the last response when retries run out, so a 4xx can be told from
+		// a 5xx and a 401 seen for what it is.
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	return w, nil
+}
+
+// retryPolicy retries what may succeed on a second try: connection errors, 408, 429
+// and 5xx other than 501. Other 4xx would fail the same way again.
+func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if resp != nil && resp.StatusCode == http.StatusRequestTimeout {
+		return ctx.Err() == nil, nil
+	}
+	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+}
+
+// backoff honours Retry-After on 429 and 503, capped at max (a collector asking for an
+// hour must not park a kiosk that long: the outbox loop backs off on its own), and
+// otherwise waits a random time up to min·2ⁿ ("full jitter"), so a fleet coming back
+// online together does not stampede the collector.
+func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+			return min(time.Duration(s)*time.Second, hi)
+		}
+	}
+	return jitter(lo, hi, attempt)
+}
+
+// jitter picks a wait between lo/2 and lo·2ⁿ, capped at hi.
+func jitter(lo, hi time.Duration, attempt int) time.Duration {
+	ceiling := lo << min(attempt, 30)
+	if ceiling <= 0 || ceiling > hi {
+		ceiling = hi
+	}
+	return lo/2 + time.Duration(rand.Int64N(int64(ceiling-lo/2)+1))
+}
+
+// slogAdapter gives retryablehttp a leveled logger that writes to slog, not stderr.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Error(msg string, kv ...any) { a.l.Warn("sync http: "+msg, kv...) }
+func (a slogAdapter) Info(msg string, kv ...any)  { a.l.Debug("sync http: "+msg, kv...) }
+func (a slogAdapter) Debug(msg string, kv ...any) { a.l.Debug("sync http: "+msg, kv...) }
+func (a slogAdapter) Warn(msg string, kv ...any)  { a.l.Warn("sync http: "+msg, kv...) }
+
+// Status returns a snapshot of the worker's state.
+func (w *Worker) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+func (w *Worker) update(f func(*Status)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f(&w.status)
+}
+
+// SyncNow wakes the worker for a round at once (the "Sync now" button, a new response).
+func (w *Worker) SyncNow() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run uploads until ctx ends: a round, then a pause (short when all is well, growing up
+// to MaxBackoff while failing) that SyncNow cuts short. A revoked token stops uploads
+// until the process restarts with a new one.
+func (w *Worker) Run(ctx context.Context) error {
+	var lastHeartbeat, lastConfig time.Time
+	failures := 0
+	for {
+		if time.Since(lastConfig) >= w.cfg.ConfigEvery {
+			if err := w.PullSurvey(ctx); err == nil {
+				lastConfig = time.Now()
+			}
+		}
+		_, err := w.Drain(ctx)
+		if err == nil && time.Since(lastHeartbeat) >= w.cfg.Heartbeat {
+			if hbErr := w.SendHeartbeat(ctx); hbErr == nil {
+				lastHeartbeat = time.Now()
+			}
+		}
+		wait := w.cfg.Idle
+		switch {
+		case errors.Is(err, ErrRevoked):
+			w.log.Error("uploads stopped", "err", err)
+			<-ctx.Done()
+			return ctx.Err()
+		case err != nil:
+			failures++
+			wait = jitter(w.cfg.Idle, w.cfg.MaxBackoff, failures)
+			w.log.Warn("sync round failed; the responses stay in the outbox", "err", err, "retry_in", wait.Round(time.Second))
+		default:
+			failures = 0
+		}
+		w.update(func(s *Status) { s.NextAttemptIn = wait.Round(time.Second).String() })
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-w.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// Drain uploads batches until the outbox is empty or a batch fails. It returns how many
+// responses the collector now holds (accepted or duplicate).
+func (w *Worker) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		batch, err := w.cfg.Store.Pending(ctx, w.cfg.BatchItems)
+		if err != nil {
+			return total, fmt.Errorf("read outbox: %w", err)
+		}
+		if len(batch) == 0 {
+			return total, nil
+		}
+		n, err := w.upload(ctx, batch)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// encodeBatch turns responses into a gzip body whose JSON stays under MaxBatchBytes,
+// returning how many of them it holds.
+func encodeBatch(rs []store.Response) ([]byte, int, error) {
+	items := make([]json.RawMessage, 0, len(rs))
+	size := len(`{"responses":[]}`)
+	for _, r := range rs {
+		b, err := json.Marshal(toWire(r))
+		if err != nil {
+			return nil, 0, err
+		}
+		if size+len(b)+1 > wire.MaxBatchBytes && len(items) > 0 {
+			break
+		}
+		items = append(items, b)
+		size += len(b) + 1
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(struct {
+		Responses []json.RawMessage `json:"responses"`
+	}{items}); err != nil {
+		return nil, 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, 0, err
+	}
+	return buf.Bytes(), len(items), nil
+}
+
+func toWire(r store.Response) wire.Response {
+	reasons := r.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	return wire.Response{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: r.Contact,
+		ContactConsent: r.ContactConsent, Locale: r.Locale, SurveyVersion: r.SurveyVersion,
+		CreatedAt: r.CreatedAt.UTC(), CompletedAt: r.CompletedAt.UTC(), Outcome: string(r.Outcome), Suspect: r.Suspect}
+}
+
+// upload sends one batch and applies the collector's answer.
+func (w *Worker) upload(ctx context.Context, batch []store.Response) (int, error) {
+	body, n, err := encodeBatch(batch)
+	if err != nil {
+		return 0, fmt.Errorf("encode batch: %w", err)
+	}
+	w.update(func(s *Status) { s.LastAttempt = w.now() })
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, w.cfg.CollectorURL+"/v1/responses", body)
+	if err != nil {
+		return 0, fmt.Errorf("build upload request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := w.do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var result wire.UploadResult
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&result); err != nil {
+		return 0, w.fail(fmt.Errorf("read the collector's answer: %w", err), false)
+	}
+	// The collector has committed; from here on a crash only means the next round sends
+	// these again and the collector answers "duplicate".
+	done := append(result.Accepted, result.Duplicate...)
+	if _, err := w.cfg.Store.MarkSynced(ctx, done); err != nil {
+		return 0, fmt.Errorf("mark %d responses synced: %w", len(done), err)
+	}
+	for _, rej := range result.Rejected {
+		if err := w.cfg.Store.Quarantine(ctx, rej.ID, rej.Error); err != nil && !errors.Is(err, store.ErrNotQuarantine) {
+			return len(done), fmt.Errorf("quarantine %s: %w", rej.ID, err)
+		}
+		w.log.Warn("collector rejected a response; it is kept in quarantine", "id", rej.ID, "reason", rej.Error)
+	}
+	if len(done)+len(result.Rejected) < n {
+		return len(done), w.fail(fmt.Errorf("the collector answered for %d of %d responses", len(done)+len(result.Rejected), n), true)
+	}
+	w.update(func(s *Status) {
+		s.LastSuccess = w.now()
+		s.Uploaded += int64(len(done))
+	})
+	return len(done), nil
+}
+
+// do sends a request with the device token and turns failures into plain-words errors.
+func (w *Worker) do(req *retryablehttp.Request) (*http.Response, error) {
+	req.Header.Set("Authorization", "Bearer "+w.cfg.Token)
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return nil, w.fail(fmt.Errorf("cannot reach the collector at %s: %w", w.cfg.CollectorURL, err), false)
+	}
+	if resp.StatusCode < 300 || resp.StatusCode == http.StatusNotModified {
+		w.update(func(s *Status) { s.Online, s.LastError = true, "" })
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var e wire.Error
+	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
+	detail := e.Detail
+	if detail == "" {
+		detail = e.Error
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		w.update(func(s *Status) { s.Revoked = true })
+		return nil, w.fail(ErrRevoked, true)
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
+		return nil, w.fail(fmt.Errorf("the collector is busy or failing (%s): %s", resp.Status, detail), false)
+	}
+	return nil, w.fail(fmt.Errorf("the collector refused the request (%s): %s", resp.Status, detail), true)
+}
+
+// fail records err as the last error; online says whether the collector was reached.
+func (w *Worker) fail(err error, online bool) error {
+	w.update(func(s *Status) { s.LastError, s.Online = err.Error(), online })
+	return err
+}
+
+// PullSurvey fetches the survey if it changed, stores it in the kiosk's database (so a
+// kiosk restarted offline shows it) and hands it to OnSurvey.
+func (w *Worker) PullSurvey(ctx context.Context) error {
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, w.cfg.CollectorURL+"/v1/config", nil)
+	if err != nil {
+		return err
+	}
+	if etag, ok, _ := w.cfg.Store.Setting(ctx, SettingSurveyETag); ok {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := w.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified {
+		return nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("read survey: %w", err)
+	}
+	var s wire.Survey
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("decode survey: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("the collector sent an invalid survey, keeping the current one: %w", err)
+	}
+	if err := w.cfg.Store.SetSetting(ctx, SettingSurvey, string(raw)); err != nil {
+		return err
+	}
+	if err := w.cfg.Store.SetSetting(ctx, SettingSurveyETag, resp.Header.Get("ETag")); err != nil {
+		return err
+	}
+	w.log.Info("new survey from the collector", "version", s.Version)
+	if w.cfg.OnSurvey != nil {
+		w.cfg.OnSurvey(s)
+	}
+	return nil
+}
+
+// CachedSurvey returns the last survey the collector sent, if there is one.
+func CachedSurvey(ctx context.Context, st interface {
+	Setting(ctx context.Context, key string) (string, bool, error)
+}) (wire.Survey, bool, error) {
+	raw, ok, err := st.Setting(ctx, SettingSurvey)
+	if err != nil || !ok {
+		return wire.Survey{}, false, err
+	}
+	var s wire.Survey
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return wire.Survey{}, false, fmt.Errorf("cached survey: %w", err)
+	}
+	return s, true, nil
+}
+
+// SendHeartbeat reports the device's health.
+func (w *Worker) SendHeartbeat(ctx context.Context) error {
+	ob, err := w.cfg.Store.Outbox(ctx)
+	if err != nil {
+		return err
+	}
+	hb := wire.Heartbeat{AppVersion: w.cfg.AppVersion, QueueLength: ob.Pending, DeviceTime: w.now()}
+	if !ob.OldestPending.IsZero() {
+		hb.OldestPendingAge = w.now().Sub(ob.OldestPending).Seconds()
+	}
+	if w.cfg.FreeDisk != nil {
+		hb.FreeDiskBytes = w.cfg.FreeDisk()
+	}
+	body, err := json.Marshal(hb)
+	if err != nil {
+		return err
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, w.cfg.CollectorURL+"/v1/heartbeat", body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// Enroll exchanges a one-time code for this device's identity and token.
+func Enroll(ctx context.Context, collectorURL, code string, hc *http.Client) (wire.EnrollResponse, error) {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	body, _ := json.Marshal(wire.EnrollRequest{Code: code})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(collectorURL, "/")+"/v1/enroll", bytes.NewReader(body))
+	if err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: cannot reach the collector: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e wire.Error
+		json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: the collector said %s: %s", resp.Status, e.Detail)
+	}
+	var r wire.EnrollResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&r); err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,333 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/simulate"
+	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// rig is a kiosk store and a real collector on a loopback listener, with an optional
+// interposer in front of the collector to inject faults.
+type rig struct {
+	t         *testing.T
+	kiosk     *store.DB
+	collector *collector.DB
+	api       http.Handler
+	srv       *httptest.Server
+	token     string
+	deviceID  string
+	intercept atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
+	requests  atomic.Int64
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := &rig{t: t}
+	var err error
+	if r.kiosk, err = store.Open(ctx, store.Config{Path: filepath.Join(dir, "kiosk.db"), Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.kiosk.Close() })
+	if r.collector, err = collector.OpenDB(ctx, collector.DBConfig{Path: filepath.Join(dir, "collector.db"), Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.collector.Close() })
+	if err := r.collector.AddStore(ctx, collector.Store{ID: "S1", Name: "Main Street", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	nd, err := r.collector.AddDevice(ctx, "S1", "Till 1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.api = collector.NewServer(collector.ServerConfig{DB: r.collector, Logger: quiet})
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.requests.Add(1)
+		if f := r.intercept.Load(); f != nil && (*f)(w, req) {
+			return
+		}
+		r.api.ServeHTTP(w, req)
+	}))
+	t.Cleanup(r.srv.Close)
+	en, err := Enroll(ctx, r.srv.URL, nd.Code, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.token, r.deviceID = en.Token, en.DeviceID
+	return r
+}
+
+func (r *rig) worker(change func(*Config)) *Worker {
+	r.t.Helper()
+	cfg := Config{Store: r.kiosk, CollectorURL: r.srv.URL, Token: r.token, Logger: quiet,
+		RetryWaitMin: 10 * time.Millisecond, RetryWaitMax: 200 * time.Millisecond, AttemptTimeout: 5 * time.Second}
+	if change != nil {
+		change(&cfg)
+	}
+	w, err := New(cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return w
+}
+
+func (r *rig) fill(n int) {
+	r.t.Helper()
+	survey, _ := assets.DefaultSurvey()
+	for _, resp := range simulate.Responses(rand.New(rand.NewPCG(uint64(n), 1)), n, 7, time.Now(), survey) {
+		if err := r.kiosk.Insert(context.Background(), resp); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+func (r *rig) counts() (pending, atCollector int64) {
+	r.t.Helper()
+	ob, err := r.kiosk.Outbox(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	n, err := r.collector.CountResponses(context.Background(), "S1")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return ob.Pending, n
+}
+
+func (r *rig) setIntercept(f func(w http.ResponseWriter, req *http.Request) bool) { r.intercept.Store(&f) }
+
+func TestDrainUploadsEverythingOnce(t *testing.T) {
+	r := newRig(t)
+	r.fill(1200)
+	w := r.worker(nil)
+	n, err := w.Drain(context.Background())
+	if err != nil || n != 1200 {
+		t.Fatalf("Drain = %d, %v", n, err)
+	}
+	if p, c := r.counts(); p != 0 || c != 1200 {
+		t.Fatalf("pending %d, collector %d; want 0 and 1200", p, c)
+	}
+	if got := r.requests.Load(); got != 1+3 { // enroll + three batches of at most 500
+		t.Errorf("%d requests, want 4", got)
+	}
+	if st := w.Status(); !st.Online || st.LastSuccess.IsZero() || st.Uploaded != 1200 || st.LastError != "" {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// crashyOutbox fails MarkSynced once: the collector has the batch, the kiosk does not know.
+type crashyOutbox struct {
+	*store.DB
+	failed bool
+}
+
+func (c *crashyOutbox) MarkSynced(ctx context.Context, ids []string) (int64, error) {
+	if !c.failed {
+		c.failed = true
+		return 0, errors.New("simulated crash after the ack")
+	}
+	return c.DB.MarkSynced(ctx, ids)
+}
+
+func TestLostAckIsReuploadedWithoutDuplicates(t *testing.T) {
+	r := newRig(t)
+	r.fill(300)
+	w := r.worker(func(c *Config) { c.Store = &crashyOutbox{DB: r.kiosk} })
+	if _, err := w.Drain(context.Background()); err == nil {
+		t.Fatal("the simulated crash did not surface")
+	}
+	if p, c := r.counts(); p != 300 || c != 300 {
+		t.Fatalf("after the lost ack: pending %d, collector %d; want 300 and 300", p, c)
+	}
+	if _, err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p, c := r.counts(); p != 0 || c != 300 {
+		t.Fatalf("after the re-upload: pending %d, collector %d; want 0 and 300", p, c)
+	}
+}
+
+func TestRetryBehaviour(t *testing.T) {
+	tests := []struct {
+		name         string
+		status       int
+		retryAfter   string
+		failures     int64 // how many requests fail before the collector answers normally
+		wantErr      bool
+		wantAttempts int64
+	}{
+		{name: "503 is retried", status: 503, failures: 2, wantAttempts: 3},
+		{name: "429 with a huge Retry-After is capped", status: 429, retryAfter: "3600", failures: 1, wantAttempts: 2},
+		{name: "400 is not retried", status: 400, failures: 100, wantErr: true, wantAttempts: 1},
+		{name: "413 is not retried", status: 413, failures: 100, wantErr: true, wantAttempts: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			r.fill(10)
+			var attempts atomic.Int64
+			r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {
+				if req.URL.Path != "/v1/responses" {
+					return false
+				}
+				if attempts.Add(1) > tt.failures {
+					return false
+				}
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				http.Error(w, `{"error":"injected"}`, tt.status)
+				return true
+			})
+			w := r.worker(nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := w.Drain(ctx)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Drain error = %v, want error %v", err, tt.wantErr)
+			}
+			if got := attempts.Load(); got != tt.wantAttempts {
+				t.Errorf("%d attempts, want %d", got, tt.wantAttempts)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("took %s: Retry-After was not capped", time.Since(start))
+			}
+			if tt.wantErr {
+				if p, _ := r.counts(); p != 10 {
+					t.Errorf("pending %d after a refused batch, want 10 (nothing lost)", p)
+				}
+				if w.Status().LastError == "" {
+					t.Error("status shows no error")
+				}
+			}
+		})
+	}
+}
+
+func TestRevokedDeviceStopsAndSaysSo(t *testing.T) {
+	r := newRig(t)
+	r.fill(5)
+	if err := r.collector.RevokeDevice(context.Background(), r.deviceID); err != nil {
+		t.Fatal(err)
+	}
+	w := r.worker(nil)
+	if _, err := w.Drain(context.Background()); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("Drain error = %v, want ErrRevoked", err)
+	}
+	if st := w.Status(); !st.Revoked || st.LastError == "" {
+		t.Errorf("status %+v, want revoked with an error", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	before := r.requests.Load()
+	w.Run(ctx) // must park, not hammer the collector
+	if extra := r.requests.Load() - before; extra > 2 {
+		t.Errorf("a revoked worker sent %d more requests", extra)
+	}
+	if p, _ := r.counts(); p != 5 {
+		t.Errorf("pending %d, want 5 kept", p)
+	}
+}
+
+func TestRejectedResponsesAreQuarantined(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	rec, err := r.kiosk.Record(ctx, store.Tap{Score: 3, Locale: "en", SurveyVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.kiosk.Complete(ctx, rec.ID, store.FollowUp{Outcome: store.OutcomeSubmitted, Reasons: []string{"not_in_survey"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.fill(3)
+	w := r.worker(nil)
+	if _, err := w.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ob, _ := r.kiosk.Outbox(ctx)
+	if ob.Pending != 0 || ob.Quarantined != 1 || ob.Synced != 3 {
+		t.Fatalf("outbox %+v, want 3 synced and 1 quarantined", ob)
+	}
+	q, _ := r.kiosk.Quarantined(ctx, 5)
+	if len(q) != 1 || q[0].ID != rec.ID {
+		t.Fatalf("quarantined %+v", q)
+	}
+}
+
+func TestSurveyETagRoundTripAndCache(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	var got []wire.Survey
+	w := r.worker(func(c *Config) { c.OnSurvey = func(s wire.Survey) { got = append(got, s) } })
+	for range 2 {
+		if err := w.PullSurvey(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 1 || got[0].StoreName != "Main Street" {
+		t.Fatalf("OnSurvey calls %+v, want one (the second pull is 304)", got)
+	}
+	s := got[0]
+	s.ThankYou = map[string]string{"en": "Thanks from {store}!"}
+	if _, err := r.collector.SetSurvey(ctx, s, []string{"S1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PullSurvey(ctx); err != nil || len(got) != 2 || got[1].Version != 2 {
+		t.Fatalf("after a change: %v, %+v", err, got)
+	}
+	// A kiosk restarted offline reads it back from its own database.
+	cached, ok, err := CachedSurvey(ctx, r.kiosk)
+	if err != nil || !ok || cached.Version != 2 || cached.ThankYou["en"] != "Thanks from {store}!" {
+		t.Fatalf("CachedSurvey = %+v, %v, %v", cached, ok, err)
+	}
+}
+
+func TestHeartbeatReachesTheFleetList(t *testing.T) {
+	r := newRig(t)
+	r.fill(4)
+	w := r.worker(func(c *Config) { c.AppVersion = "1.0.0"; c.FreeDisk = func() int64 { return 42 } })
+	if err := w.SendHeartbeat(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := r.collector.Devices(context.Background())
+	if len(ds) != 1 || ds[0].AppVersion != "1.0.0" || ds[0].QueueLength != 4 || ds[0].FreeDisk != 42 {
+		t.Fatalf("devices %+v", ds)
+	}
+}
+
+func TestRunWakesOnSyncNow(t *testing.T) {
+	r := newRig(t)
+	w := r.worker(func(c *Config) { c.Idle = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(100 * time.Millisecond) // the first round finds nothing
+	r.fill(7)
+	w.SyncNow()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if p, c := r.counts(); p == 0 && c == 7 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("SyncNow did not upload the new responses within 5 s")
+}
