@@ -110,7 +110,9 @@ func (r *rig) counts() (pending, atCollector int64) {
 	return ob.Pending, n
 }
 
-func (r *rig) setIntercept(f func(w http.ResponseWriter, req *http.Request) bool) { r.intercept.Store(&f) }
+func (r *rig) setIntercept(f func(w http.ResponseWriter, req *http.Request) bool) {
+	r.intercept.Store(&f)
+}
 
 func TestDrainUploadsEverythingOnce(t *testing.T) {
 	r := newRig(t)
