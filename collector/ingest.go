@@ -68,11 +68,27 @@ func contentHash(r wire.Response) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Ingest stores a batch from one device. Each response is accepted (new), duplicate (the
+// IngestFromDevice stores a batch as if the enrolled device deviceID had posted it: for
+// imports and benchmarks that bypass HTTP.
+func (db *DB) IngestFromDevice(ctx context.Context, deviceID string, batch []wire.Response) (wire.UploadResult, error) {
+	var d device
+	err := db.read.QueryRowContext(ctx,
+		`SELECT d.id, d.store_id, s.timezone FROM devices d JOIN stores s ON s.id = d.store_id WHERE d.id = ?`,
+		deviceID).Scan(&d.ID, &d.StoreID, &d.Timezone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wire.UploadResult{}, fmt.Errorf("ingest: device %s: %w", deviceID, ErrNotFound)
+	}
+	if err != nil {
+		return wire.UploadResult{}, fmt.Errorf("ingest: device %s: %w", deviceID, err)
+	}
+	return db.ingest(ctx, d, batch)
+}
+
+// ingest stores a batch from one device. Each response is accepted (new), duplicate (the
 // same id with the same content: a retry) or rejected with a reason (invalid, or the same
 // id with other content, whose original is kept). Inserts and the per-day rollups are one
 // transaction: a batch is all stored or not at all, and a retry can never count twice.
-func (db *DB) Ingest(ctx context.Context, d device, batch []wire.Response) (wire.UploadResult, error) {
+func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire.UploadResult, error) {
 	res := wire.UploadResult{Accepted: []string{}, Duplicate: []string{}, Rejected: []wire.Rejection{}}
 	survey, err := db.Survey(ctx, d.StoreID)
 	if err != nil {

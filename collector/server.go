@@ -170,7 +170,7 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d device) {
 			fmt.Sprintf("%d responses in one batch, at most %d", len(req.Responses), wire.MaxBatchItems))
 		return
 	}
-	res, err := s.db.Ingest(r.Context(), d, req.Responses)
+	res, err := s.db.ingest(r.Context(), d, req.Responses)
 	if err != nil {
 		s.log.Error("ingest", "device", d.ID, "err", err)
 		w.Header().Set("Retry-After", "5")

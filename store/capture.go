@@ -153,7 +153,9 @@ func (db *DB) Record(ctx context.Context, tap Tap) (Recorded, error) {
 }
 
 func (db *DB) isRapidTap(ctx context.Context, tx *sql.Tx, now time.Time) (bool, error) {
+	db.mu.Lock()
 	rule := db.rapidTap
+	db.mu.Unlock()
 	if rule.MinGapAfterCompletion > 0 {
 		var last sql.NullInt64
 		if err := tx.QueryRowContext(ctx,

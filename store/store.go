@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/npskiosk/npskiosk/internal/sqlite"
@@ -74,6 +75,7 @@ type DB struct {
 	write    *sql.DB
 	read     *sql.DB
 	path     string
+	mu       sync.Mutex // guards rapidTap, which a new survey may change
 	rapidTap RapidTapRule
 	now      func() time.Time
 	log      *slog.Logger
@@ -137,6 +139,17 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.log.Warn("completed responses left open by an earlier run", "count", n)
 	}
 	return db, nil
+}
+
+// SetRapidTapRule changes capture rule 3 from the next tap on (a new survey); the zero
+// value means DefaultRapidTapRule.
+func (db *DB) SetRapidTapRule(r RapidTapRule) {
+	if r == (RapidTapRule{}) {
+		r = DefaultRapidTapRule
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.rapidTap = r
 }
 
 // Close closes both connection pools.

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/npskiosk/npskiosk/store"
+	kiosksync "github.com/npskiosk/npskiosk/sync"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -72,5 +75,31 @@ func TestSimulateAndPINHash(t *testing.T) {
 	}
 	if err := Run(ctx, []string{"frobnicate"}, nil, &out, &errOut); err == nil {
 		t.Error("unknown command accepted")
+	}
+}
+
+func TestOfflineStartUsesTheCachedSurvey(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "k.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log := slog.New(slog.DiscardHandler)
+	// The collector is unreachable (nothing listens there): only the cache can help.
+	cfg := Config{Collector: CollectorConfig{URL: "http://127.0.0.1:1", Token: "dev_x"}}
+	s, err := initialSurvey(ctx, cfg, db, log)
+	if err != nil || s.Version != 1 {
+		t.Fatalf("before any sync: %+v, %v; want the built-in survey", s, err)
+	}
+	cached := s
+	cached.Version, cached.StoreName = 7, "Cached Street"
+	b, _ := json.Marshal(cached)
+	if err := db.SetSetting(ctx, kiosksync.SettingSurvey, string(b)); err != nil {
+		t.Fatal(err)
+	}
+	s, err = initialSurvey(ctx, cfg, db, log)
+	if err != nil || s.Version != 7 || s.StoreName != "Cached Street" {
+		t.Fatalf("after a sync: %+v, %v; want the cached survey", s, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync/atomic"
 
@@ -55,33 +56,31 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	log := newLogger(stderr)
-	survey, err := loadSurvey(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, store.Config{Path: cfg.DB, Logger: log, RapidTap: rapidTapRule(survey)})
+	db, err := store.Open(ctx, store.Config{Path: cfg.DB, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	survey, err := initialSurvey(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	db.SetRapidTapRule(rapidTapRule(survey))
 	// This process is the only one that captures: whatever is open was left by a crash.
 	if n, err := db.RecoverOpen(ctx, 0); err != nil {
 		return err
 	} else if n > 0 {
 		log.Warn("completed responses left open by the previous run", "count", n)
 	}
-	// The survey: the last one the collector sent, else the configured or built-in one.
-	// A new one from the collector shows from the next shopper on.
+	// A new survey from the collector shows from the next shopper on.
 	var current atomic.Pointer[wire.Survey]
-	if cached, ok, err := kiosksync.CachedSurvey(ctx, db); err != nil {
-		log.Warn("ignoring the cached survey", "err", err)
-	} else if ok {
-		survey = cached
-	}
 	current.Store(&survey)
 	var syncer kiosk.Syncer
 	if cfg.Enrolled() {
-		w, err := newWorker(cfg, db, log, func(s wire.Survey) { current.Store(&s) })
+		w, err := newWorker(cfg, db, log, func(s wire.Survey) {
+			current.Store(&s)
+			db.SetRapidTapRule(rapidTapRule(s))
+		})
 		if err != nil {
 			return err
 		}
@@ -129,6 +128,19 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 	log.Info("kiosk started", "version", version, "db", cfg.DB, "fullscreen", cfg.Fullscreen)
 	win.ShowAndRun()
 	return nil
+}
+
+// initialSurvey is the last survey the collector sent, so a kiosk restarted offline
+// shows it; before the first one, the configured file or the built-in survey.
+func initialSurvey(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) (wire.Survey, error) {
+	cached, ok, err := kiosksync.CachedSurvey(ctx, db)
+	if err != nil {
+		log.Warn("ignoring the cached survey", "err", err)
+	}
+	if ok {
+		return cached, nil
+	}
+	return loadSurvey(cfg)
 }
 
 // loadSurvey reads the configured survey file, or the one built in.
