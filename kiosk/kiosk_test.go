@@ -411,15 +411,21 @@ func TestRapidRepeatTapIsFlagged(t *testing.T) {
 	}
 }
 
-func openPIN(h *harness) {
+// corner is the rating screen's hidden manager target: its first tap area.
+func (h *harness) corner() *tapArea {
 	h.t.Helper()
-	var corner *tapArea
 	for _, o := range objects(h.win.Content()) {
 		if ta, ok := o.(*tapArea); ok {
-			corner = ta
-			break
+			return ta
 		}
 	}
+	h.t.Fatal("no tap area on screen")
+	return nil
+}
+
+func openPIN(h *harness) {
+	h.t.Helper()
+	corner := h.corner()
 	for range cornerTapsNeeded {
 		test.Tap(corner)
 	}
@@ -436,13 +442,7 @@ func enterPIN(h *harness, pin string) {
 
 func TestCornerNeedsFiveQuickTaps(t *testing.T) {
 	h := newHarness(t, landscape)
-	var corner *tapArea
-	for _, o := range objects(h.win.Content()) {
-		if ta, ok := o.(*tapArea); ok {
-			corner = ta
-			break
-		}
-	}
+	corner := h.corner()
 	for range 4 {
 		test.Tap(corner)
 		h.clock.Advance(time.Second) // too slow: taps older than 3 s are forgotten

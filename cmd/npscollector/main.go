@@ -49,160 +49,160 @@ Usage:
 Every command takes --db PATH (default npscollector.db) and --json.
 `
 
-// Run dispatches to a subcommand.
+// env is what a subcommand runs with: its database, output and arguments.
+type env struct {
+	db     *collector.DB
+	out    printer
+	args   []string
+	stderr io.Writer
+}
+
+// command registers a subcommand's flags and returns what runs it after parsing.
+type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
+
+var commands = map[string]command{
+	"serve": func(fs *flag.FlagSet) func(context.Context, env) error {
+		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+		return func(ctx context.Context, e env) error { return serve(ctx, e.db, *addr, e.stderr) }
+	},
+	"store add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		id := fs.String("id", "", "store id, e.g. S042 (required)")
+		name := fs.String("name", "", "store name (required)")
+		tz := fs.String("timezone", "", "IANA time zone, e.g. Europe/Berlin (required)")
+		region := fs.String("region", "", "region")
+		return func(ctx context.Context, e env) error {
+			s := collector.Store{ID: *id, Name: *name, Timezone: *tz, Region: *region}
+			if err := e.db.AddStore(ctx, s); err != nil {
+				return err
+			}
+			return e.out.print(s, fmt.Sprintf("added store %s (%s, %s)\n", s.ID, s.Name, s.Timezone))
+		}
+	},
+	"device add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		storeID := fs.String("store", "", "store id (required)")
+		name := fs.String("name", "", "device name, e.g. \"Till 3\" (required)")
+		ttl := fs.Duration("ttl", collector.EnrollmentCodeTTL, "how long the enrollment code works")
+		return func(ctx context.Context, e env) error {
+			d, err := e.db.AddDevice(ctx, *storeID, *name, *ttl)
+			if err != nil {
+				return err
+			}
+			return e.out.print(d, fmt.Sprintf("device %s (%s) for store %s\nenrollment code: %s (works once, until %s)\non the device: npskiosk enroll --collector URL --code %s\n",
+				d.ID, d.Name, d.StoreID, d.Code, d.ExpiresAt.Format(time.RFC3339), d.Code))
+		}
+	},
+	"device list": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			ds, err := e.db.Devices(ctx)
+			if err != nil {
+				return err
+			}
+			if e.out.json {
+				return e.out.print(ds, "")
+			}
+			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION")
+			for _, d := range ds {
+				state := "waiting for enrollment"
+				switch {
+				case d.Revoked:
+					state = "revoked"
+				case d.Enrolled:
+					state = "enrolled"
+				}
+				seen := "never"
+				if !d.LastSeen.IsZero() {
+					seen = d.LastSeen.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion)
+			}
+			return tw.Flush()
+		}
+	},
+	"device revoke": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 {
+				return errors.New("device revoke takes one device id")
+			}
+			if err := e.db.RevokeDevice(ctx, e.args[0]); err != nil {
+				return err
+			}
+			return e.out.print(map[string]string{"revoked": e.args[0]}, "revoked device "+e.args[0]+"\n")
+		}
+	},
+	"survey set": func(fs *flag.FlagSet) func(context.Context, env) error {
+		storeID := fs.String("store", "", "store id")
+		all := fs.Bool("all", false, "every store")
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 || (*storeID == "") == !*all {
+				return errors.New("survey set takes --store ID or --all, and one survey file")
+			}
+			b, err := os.ReadFile(e.args[0])
+			if err != nil {
+				return err
+			}
+			s, err := assets.ParseSurvey(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.args[0], err)
+			}
+			var stores []string
+			if *storeID != "" {
+				stores = []string{*storeID}
+			}
+			v, err := e.db.SetSurvey(ctx, s, stores)
+			if err != nil {
+				return err
+			}
+			return e.out.print(map[string]int{"version": v}, fmt.Sprintf("survey version %d set\n", v))
+		}
+	},
+}
+
+// Run dispatches to a subcommand: it parses the command's flags, opens the database
+// and runs it.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("a command is required")
 	}
-	cmd, args := args[0], args[1:]
-	if len(args) > 0 && (cmd == "store" || cmd == "device" || cmd == "survey") && args[0][0] != '-' {
-		cmd, args = cmd+" "+args[0], args[1:]
+	name, args := args[0], args[1:]
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		if _, ok := commands[name+" "+args[0]]; ok {
+			name, args = name+" "+args[0], args[1:]
+		}
 	}
-	fs := flag.NewFlagSet("npscollector "+cmd, flag.ContinueOnError)
+	if name == "version" {
+		fmt.Fprintln(stdout, "npscollector", version)
+		return nil
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", name)
+	}
+	fs := flag.NewFlagSet("npscollector "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dbPath := fs.String("db", "npscollector.db", "database file")
 	asJSON := fs.Bool("json", false, "print JSON")
-	out := printer{w: stdout, json: *asJSON}
-	open := func() (*collector.DB, error) {
-		out.json = *asJSON
-		return collector.OpenDB(ctx, collector.DBConfig{Path: *dbPath, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	run := cmd(fs)
+	// Flags may come before or after the positional arguments.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-
-	switch cmd {
-	case "version":
-		fmt.Fprintln(stdout, "npscollector", version)
-		return nil
-	case "serve":
-		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		db, err := open()
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		return serve(ctx, db, *addr, stderr)
-	case "store add":
-		id := fs.String("id", "", "store id, e.g. S042 (required)")
-		name := fs.String("name", "", "store name (required)")
-		tz := fs.String("timezone", "", "IANA time zone, e.g. Europe/Berlin (required)")
-		region := fs.String("region", "", "region")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		db, err := open()
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		s := collector.Store{ID: *id, Name: *name, Timezone: *tz, Region: *region}
-		if err := db.AddStore(ctx, s); err != nil {
-			return err
-		}
-		return out.print(s, fmt.Sprintf("added store %s (%s, %s)\n", s.ID, s.Name, s.Timezone))
-	case "device add":
-		storeID := fs.String("store", "", "store id (required)")
-		name := fs.String("name", "", "device name, e.g. \"Till 3\" (required)")
-		ttl := fs.Duration("ttl", collector.EnrollmentCodeTTL, "how long the enrollment code works")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		db, err := open()
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		d, err := db.AddDevice(ctx, *storeID, *name, *ttl)
-		if err != nil {
-			return err
-		}
-		return out.print(d, fmt.Sprintf("device %s (%s) for store %s\nenrollment code: %s (works once, until %s)\non the device: npskiosk enroll --collector URL --code %s\n",
-			d.ID, d.Name, d.StoreID, d.Code, d.ExpiresAt.Format(time.RFC3339), d.Code))
-	case "device list":
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		db, err := open()
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		ds, err := db.Devices(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return out.print(ds, "")
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION")
-		for _, d := range ds {
-			state := "waiting for enrollment"
-			switch {
-			case d.Revoked:
-				state = "revoked"
-			case d.Enrolled:
-				state = "enrolled"
-			}
-			seen := "never"
-			if !d.LastSeen.IsZero() {
-				seen = d.LastSeen.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion)
-		}
-		return tw.Flush()
-	case "device revoke":
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return errors.New("device revoke takes one device id")
-		}
-		db, err := open()
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		if err := db.RevokeDevice(ctx, fs.Arg(0)); err != nil {
-			return err
-		}
-		return out.print(map[string]string{"revoked": fs.Arg(0)}, "revoked device "+fs.Arg(0)+"\n")
-	case "survey set":
-		storeID := fs.String("store", "", "store id")
-		all := fs.Bool("all", false, "every store")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 || (*storeID == "") == !*all {
-			return errors.New("survey set takes --store ID or --all, and one survey file")
-		}
-		b, err := os.ReadFile(fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		s, err := assets.ParseSurvey(b)
-		if err != nil {
-			return fmt.Errorf("%s: %w", fs.Arg(0), err)
-		}
-		db, err := open()
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		var stores []string
-		if *storeID != "" {
-			stores = []string{*storeID}
-		}
-		v, err := db.SetSurvey(ctx, s, stores)
-		if err != nil {
-			return err
-		}
-		return out.print(map[string]int{"version": v}, fmt.Sprintf("survey version %d set\n", v))
+	db, err := collector.OpenDB(ctx, collector.DBConfig{Path: *dbPath, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	defer db.Close()
+	return run(ctx, env{db: db, out: printer{w: stdout, json: *asJSON}, args: positional, stderr: stderr})
 }
 
 type printer struct {
