@@ -12,7 +12,7 @@ RUN_DIR    ?= $(CURDIR)/.run
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test test-unit test-e2e bench lint fmt screenshots clean
+.PHONY: all deps build run test test-unit test-e2e test-packaging bench lint fmt screenshots clean
 
 all: build
 
@@ -25,13 +25,16 @@ build: deps
 run: build
 	scripts/run.sh $(BIN) $(RUN_DIR)
 
-test: deps lint test-unit test-e2e
+test: deps lint test-unit test-e2e test-packaging
 
 test-unit:
 	$(GO) test -tags $(TAGS) -count=1 ./...
 
 test-e2e: build
 	scripts/e2e.sh $(BIN)
+
+test-packaging: build
+	scripts/check-packaging.sh $(BIN)
 
 bench: deps
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -count=1 ./...
