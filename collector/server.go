@@ -22,31 +22,53 @@ import (
 type ServerConfig struct {
 	DB     *DB          // required
 	Logger *slog.Logger // nil means slog.Default()
+	// DeviceRate and DeviceBurst limit each device's requests per second; a device over
+	// its limit gets 429 with Retry-After. Zero means 10 per second, bursts of 60: a
+	// week's catch-up (30 batches) goes through at once.
+	DeviceRate  float64
+	DeviceBurst int
 }
 
 // Server is the collector's HTTP API.
 type Server struct {
-	db  *DB
-	log *slog.Logger
-	mux *http.ServeMux
+	db      *DB
+	log     *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+	metrics *metrics
+	limit   *limiter
 }
 
 // NewServer builds the API's handler.
 func NewServer(cfg ServerConfig) *Server {
-	s := &Server{db: cfg.DB, log: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.DeviceRate <= 0 {
+		cfg.DeviceRate = 10
+	}
+	if cfg.DeviceBurst <= 0 {
+		cfg.DeviceBurst = 60
+	}
+	s := &Server{db: cfg.DB, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
+		limit: newLimiter(cfg.DeviceRate, cfg.DeviceBurst)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.handler = s.metrics.instrument(s.mux)
+	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("POST /v1/enroll", s.enroll)
 	s.mux.HandleFunc("POST /v1/responses", s.device(s.responses))
 	s.mux.HandleFunc("GET /v1/config", s.device(s.config))
 	s.mux.HandleFunc("POST /v1/heartbeat", s.device(s.heartbeat))
+	s.mux.HandleFunc("GET /v1/reports/nps", s.reader(s.reportNPS))
+	s.mux.HandleFunc("GET /v1/reports/trend", s.reader(s.reportTrend))
+	s.mux.HandleFunc("GET /v1/reports/stores", s.reader(s.reportStores))
+	s.mux.HandleFunc("GET /v1/reports/reasons", s.reader(s.reportReasons))
+	s.mux.HandleFunc("GET /v1/comments", s.reader(s.comments))
 	return s
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // HTTPServer returns an http.Server with timeouts set, so a slow or stuck client cannot
 // hold a connection forever.
@@ -100,6 +122,12 @@ func (s *Server) device(next deviceHandler) http.HandlerFunc {
 		if err != nil {
 			s.log.Error("authenticate device", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+			return
+		}
+		if ok, wait := s.limit.allow(d.ID); !ok {
+			s.metrics.limited.Inc()
+			w.Header().Set("Retry-After", strconv.Itoa(wait))
+			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests from this device; retry after "+strconv.Itoa(wait)+" s")
 			return
 		}
 		next(w, r, d)
@@ -177,6 +205,9 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d device) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "could not store the batch; retry")
 		return
 	}
+	s.metrics.responses.WithLabelValues("accepted").Add(float64(len(res.Accepted)))
+	s.metrics.responses.WithLabelValues("duplicate").Add(float64(len(res.Duplicate)))
+	s.metrics.responses.WithLabelValues("rejected").Add(float64(len(res.Rejected)))
 	if len(res.Rejected) > 0 {
 		s.log.Warn("rejected responses", "device", d.ID, "store", d.StoreID, "count", len(res.Rejected), "first", res.Rejected[0].Error)
 	}

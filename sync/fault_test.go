@@ -52,7 +52,8 @@ func (c *restartableCollector) start() {
 	}
 	c.addr = ln.Addr().String()
 	c.db = db
-	c.srv = collector.NewServer(collector.ServerConfig{DB: db, Logger: quiet}).HTTPServer(c.addr)
+	// The test sends many small batches fast; the per-device rate limit is not under test.
+	c.srv = collector.NewServer(collector.ServerConfig{DB: db, Logger: quiet, DeviceRate: 1e6, DeviceBurst: 1e6}).HTTPServer(c.addr)
 	c.done = make(chan struct{})
 	go func() { c.srv.Serve(ln); close(c.done) }()
 }

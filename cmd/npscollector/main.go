@@ -43,7 +43,9 @@ Usage:
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
   npscollector device revoke ID
+  npscollector token add --name hq [--store S042]
   npscollector survey set (--store S042 | --all) FILE.toml
+  npscollector export --format csv [--store S042] [--region R] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
 Every command takes --db PATH (default npscollector.db) and --json.
@@ -128,6 +130,44 @@ var commands = map[string]command{
 				return err
 			}
 			return e.out.print(map[string]string{"revoked": e.args[0]}, "revoked device "+e.args[0]+"\n")
+		}
+	},
+	"token add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		name := fs.String("name", "", "what the token is for, e.g. hq (required)")
+		storeID := fs.String("store", "", "limit the token to one store's data")
+		return func(ctx context.Context, e env) error {
+			t, err := e.db.AddAPIToken(ctx, *name, *storeID)
+			if err != nil {
+				return err
+			}
+			scope := "every store"
+			if t.StoreID != "" {
+				scope = "store " + t.StoreID
+			}
+			return e.out.print(t, fmt.Sprintf("API token %q for %s (shown once, keep it safe):\n%s\n", t.Name, scope, t.Token))
+		}
+	},
+	"export": func(fs *flag.FlagSet) func(context.Context, env) error {
+		format := fs.String("format", "csv", "output format: csv")
+		storeID := fs.String("store", "", "one store")
+		region := fs.String("region", "", "one region")
+		from := fs.String("from", "2000-01-01", "first day, YYYY-MM-DD, in each store's time zone")
+		to := fs.String("to", "2999-12-31", "last day, YYYY-MM-DD")
+		return func(ctx context.Context, e env) error {
+			if *format != "csv" {
+				return fmt.Errorf("export: format %q is not supported; use csv", *format)
+			}
+			for _, d := range []string{*from, *to} {
+				if _, err := time.Parse(time.DateOnly, d); err != nil {
+					return fmt.Errorf("export: %q is not a date, YYYY-MM-DD", d)
+				}
+			}
+			n, err := e.db.Export(ctx, collector.Filter{StoreID: *storeID, Region: *region, From: *from, To: *to}, e.out.w)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "exported %d responses\n", n)
+			return nil
 		}
 	},
 	"survey set": func(fs *flag.FlagSet) func(context.Context, env) error {

@@ -1,0 +1,62 @@
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzIngest posts arbitrary bodies to POST /v1/responses: whatever arrives, the reply
+// is a clear 2xx or 4xx, never a 5xx or a panic, and nothing invalid is stored.
+func FuzzIngest(f *testing.F) {
+	seeds := []string{
+		`{"responses":[]}`,
+		`{"responses":[{"id":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","score":9,"reasons":["staff"],"locale":"en","survey_version":1,"created_at":"2026-11-20T10:00:00Z","completed_at":"2026-11-20T10:00:05Z","outcome":"submitted"}]}`,
+		`{"responses":[{"id":"x","score":11}]}`,
+		`{"responses":[{"id":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","score":-1,"comment":"\ud800"}]}`,
+		`{"responses":null}`,
+		`{"responses":[{}],"extra":1}`,
+		`[1,2,3]`,
+		`{"responses":[{"score":1e400}]}`,
+		``,
+		`{`,
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	db, err := OpenDB(context.Background(), DBConfig{Path: filepath.Join(f.TempDir(), "fuzz.db"),
+		Now:    func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) },
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := db.AddStore(ctx, Store{ID: "S1", Name: "Fuzz", Timezone: "UTC"}); err != nil {
+		f.Fatal(err)
+	}
+	nd, _ := db.AddDevice(ctx, "S1", "Till", 0)
+	en, err := db.Enroll(ctx, nd.Code)
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv := NewServer(ServerConfig{DB: db, Logger: slog.New(slog.DiscardHandler), DeviceRate: 1e9, DeviceBurst: 1 << 30})
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/responses", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+en.Token)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("body %q: status %d: %s", body, rec.Code, rec.Body.String())
+		}
+		var bad int
+		if err := db.read.QueryRow(`SELECT COUNT(*) FROM responses WHERE score NOT BETWEEN 0 AND 10`).Scan(&bad); err != nil || bad != 0 {
+			t.Fatalf("invalid rows stored: %d (%v)", bad, err)
+		}
+	})
+}

@@ -1,0 +1,425 @@
+package collector
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/nps"
+)
+
+// APIToken is a reader of reports: all stores (HQ) or one store.
+type APIToken struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	StoreID string `json:"store_id,omitempty"` // empty: every store
+	Token   string `json:"token,omitempty"`    // shown once, when made
+}
+
+// AddAPIToken makes a token for reports and the dashboard.
+func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, error) {
+	if name == "" {
+		return APIToken{}, fmt.Errorf("add token: %w: a name is required", ErrInvalid)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return APIToken{}, fmt.Errorf("add token: %w", err)
+	}
+	t := APIToken{ID: uuid.Must(uuid.NewV7()).String(), Name: name, StoreID: storeID,
+		Token: "api_" + base64.RawURLEncoding.EncodeToString(raw)}
+	var store any
+	if storeID != "" {
+		store = storeID
+	}
+	_, err := db.write.ExecContext(ctx,
+		`INSERT INTO api_tokens (id, name, token_hash, store_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		t.ID, name, hashSecret(t.Token), store, db.now().UnixMilli())
+	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+		return APIToken{}, fmt.Errorf("add token: store %q: %w", storeID, ErrNotFound)
+	}
+	if err != nil {
+		return APIToken{}, fmt.Errorf("add token: %w", err)
+	}
+	return t, nil
+}
+
+// reader is who is asking for a report.
+type reader struct {
+	TokenID string
+	StoreID string // empty: every store
+}
+
+func (db *DB) authenticateReader(ctx context.Context, token string) (reader, error) {
+	var (
+		r     reader
+		store sql.NullString
+	)
+	err := db.read.QueryRowContext(ctx,
+		`SELECT id, store_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashSecret(token)).
+		Scan(&r.TokenID, &store)
+	if errors.Is(err, sql.ErrNoRows) {
+		return reader{}, ErrUnauthorized
+	}
+	if err != nil {
+		return reader{}, fmt.Errorf("authenticate reader: %w", err)
+	}
+	r.StoreID = store.String
+	return r, nil
+}
+
+// Filter selects responses for a report. Days are calendar days in each store's own
+// time zone, inclusive.
+type Filter struct {
+	StoreID  string
+	Region   string
+	From, To string // YYYY-MM-DD
+}
+
+func (f Filter) where(prefix string) (string, []any) {
+	conds := []string{prefix + "day BETWEEN ? AND ?"}
+	args := []any{f.From, f.To}
+	if f.StoreID != "" {
+		conds = append(conds, prefix+"store_id = ?")
+		args = append(args, f.StoreID)
+	}
+	if f.Region != "" {
+		conds = append(conds, prefix+"store_id IN (SELECT id FROM stores WHERE region = ?)")
+		args = append(args, f.Region)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// NPSReport is a tally with its score and margin of error.
+type NPSReport struct {
+	NPS           float64 `json:"nps"`
+	MarginOfError float64 `json:"margin_of_error"`
+	Responses     int64   `json:"responses"`
+	Promoters     int64   `json:"promoters"`
+	Passives      int64   `json:"passives"`
+	Detractors    int64   `json:"detractors"`
+	Suspect       int64   `json:"suspect"`
+}
+
+func report(t nps.Tally, suspect int64) NPSReport {
+	return NPSReport{NPS: t.NPS(), MarginOfError: t.MarginOfError(), Responses: t.Total(),
+		Promoters: t.Promoters, Passives: t.Passives, Detractors: t.Detractors, Suspect: suspect}
+}
+
+const rollupSums = `COALESCE(SUM(promoters), 0), COALESCE(SUM(passives), 0), COALESCE(SUM(detractors), 0), COALESCE(SUM(suspect), 0)`
+
+// NPS reports the tally of the filter, from the rollups.
+func (db *DB) NPS(ctx context.Context, f Filter) (NPSReport, error) {
+	where, args := f.where("")
+	var (
+		t       nps.Tally
+		suspect int64
+	)
+	err := db.read.QueryRowContext(ctx, `SELECT `+rollupSums+` FROM daily_rollups WHERE `+where, args...).
+		Scan(&t.Promoters, &t.Passives, &t.Detractors, &suspect)
+	if err != nil {
+		return NPSReport{}, fmt.Errorf("nps report: %w", err)
+	}
+	return report(t, suspect), nil
+}
+
+// TrendPoint is one period of a trend.
+type TrendPoint struct {
+	Start string `json:"start"` // first day of the period
+	NPSReport
+}
+
+// Trend reports NPS per day or per ISO week (starting Monday), oldest first.
+func (db *DB) Trend(ctx context.Context, f Filter, interval string) ([]TrendPoint, error) {
+	period := "day"
+	switch interval {
+	case "", "day":
+	case "week":
+		// SQLite: the Monday on or before the day.
+		period = "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')"
+	default:
+		return nil, fmt.Errorf("trend: %w: interval must be day or week", ErrInvalid)
+	}
+	where, args := f.where("")
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT `+period+` AS p, `+rollupSums+` FROM daily_rollups WHERE `+where+` GROUP BY p ORDER BY p`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("trend: %w", err)
+	}
+	defer rows.Close()
+	var out []TrendPoint
+	for rows.Next() {
+		var (
+			p       TrendPoint
+			t       nps.Tally
+			suspect int64
+		)
+		if err := rows.Scan(&p.Start, &t.Promoters, &t.Passives, &t.Detractors, &suspect); err != nil {
+			return nil, fmt.Errorf("trend: %w", err)
+		}
+		p.NPSReport = report(t, suspect)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// StoreReport is one store's line in the stores table.
+type StoreReport struct {
+	Store
+	NPSReport
+	Previous  *NPSReport `json:"previous,omitempty"` // the period of equal length before
+	LastSeen  time.Time  `json:"last_device_contact,omitzero"`
+	DeviceCnt int        `json:"devices"`
+}
+
+// Stores reports NPS per store for the filter, with the previous period beside it.
+func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
+	from, err := time.Parse(time.DateOnly, f.From)
+	if err != nil {
+		return nil, fmt.Errorf("stores report: %w: from %q", ErrInvalid, f.From)
+	}
+	to, err := time.Parse(time.DateOnly, f.To)
+	if err != nil {
+		return nil, fmt.Errorf("stores report: %w: to %q", ErrInvalid, f.To)
+	}
+	days := int(to.Sub(from).Hours()/24) + 1
+	prev := Filter{StoreID: f.StoreID, Region: f.Region,
+		From: from.AddDate(0, 0, -days).Format(time.DateOnly), To: from.AddDate(0, 0, -1).Format(time.DateOnly)}
+	cur, err := db.perStore(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	before, err := db.perStore(ctx, prev)
+	if err != nil {
+		return nil, err
+	}
+	storeWhere, storeArgs := "1=1", []any{}
+	if f.StoreID != "" {
+		storeWhere, storeArgs = "s.id = ?", append(storeArgs, f.StoreID)
+	}
+	if f.Region != "" {
+		storeWhere += " AND s.region = ?"
+		storeArgs = append(storeArgs, f.Region)
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT s.id, s.name, s.timezone, s.region, MAX(d.last_seen_at), COUNT(d.id)
+		  FROM stores s LEFT JOIN devices d ON d.store_id = s.id AND d.revoked_at IS NULL
+		 WHERE `+storeWhere+` GROUP BY s.id ORDER BY s.id`, storeArgs...)
+	if err != nil {
+		return nil, fmt.Errorf("stores report: %w", err)
+	}
+	defer rows.Close()
+	var out []StoreReport
+	for rows.Next() {
+		var (
+			r    StoreReport
+			seen sql.NullInt64
+		)
+		if err := rows.Scan(&r.ID, &r.Name, &r.Timezone, &r.Region, &seen, &r.DeviceCnt); err != nil {
+			return nil, fmt.Errorf("stores report: %w", err)
+		}
+		if seen.Valid {
+			r.LastSeen = time.UnixMilli(seen.Int64)
+		}
+		r.NPSReport = cur[r.ID]
+		if p, ok := before[r.ID]; ok {
+			r.Previous = &p
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) perStore(ctx context.Context, f Filter) (map[string]NPSReport, error) {
+	where, args := f.where("")
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT store_id, `+rollupSums+` FROM daily_rollups WHERE `+where+` GROUP BY store_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("per-store tallies: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]NPSReport{}
+	for rows.Next() {
+		var (
+			id      string
+			t       nps.Tally
+			suspect int64
+		)
+		if err := rows.Scan(&id, &t.Promoters, &t.Passives, &t.Detractors, &suspect); err != nil {
+			return nil, fmt.Errorf("per-store tallies: %w", err)
+		}
+		out[id] = report(t, suspect)
+	}
+	return out, rows.Err()
+}
+
+// ReasonCount is how often a reason was chosen, split by category.
+type ReasonCount struct {
+	Reason     string `json:"reason"`
+	Count      int64  `json:"count"`
+	Promoters  int64  `json:"promoters"`
+	Passives   int64  `json:"passives"`
+	Detractors int64  `json:"detractors"`
+}
+
+// Reasons counts the reasons chosen in the filter, most frequent first.
+func (db *DB) Reasons(ctx context.Context, f Filter) ([]ReasonCount, error) {
+	where, args := f.where("r.")
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT j.value, COUNT(*) AS n,
+		       COUNT(*) FILTER (WHERE r.score >= 9), COUNT(*) FILTER (WHERE r.score BETWEEN 7 AND 8),
+		       COUNT(*) FILTER (WHERE r.score <= 6)
+		  FROM responses r, json_each(r.reasons) j
+		 WHERE r.suspect = 0 AND `+where+`
+		 GROUP BY j.value ORDER BY n DESC, j.value`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reasons report: %w", err)
+	}
+	defer rows.Close()
+	var out []ReasonCount
+	for rows.Next() {
+		var rc ReasonCount
+		if err := rows.Scan(&rc.Reason, &rc.Count, &rc.Promoters, &rc.Passives, &rc.Detractors); err != nil {
+			return nil, fmt.Errorf("reasons report: %w", err)
+		}
+		out = append(out, rc)
+	}
+	return out, rows.Err()
+}
+
+// CommentFilter narrows comments beyond the report filter.
+type CommentFilter struct {
+	Filter
+	Category string // detractor, passive, promoter, or empty
+	Text     string // substring, case-insensitive
+	Limit    int
+	Offset   int
+}
+
+// Comment is a shopper's comment as HQ reads it.
+type Comment struct {
+	ID        string    `json:"id"`
+	StoreID   string    `json:"store_id"`
+	Score     int       `json:"score"`
+	Category  string    `json:"category"`
+	Comment   string    `json:"comment"`
+	Reasons   string    `json:"reasons"`
+	Contact   string    `json:"contact,omitempty"`
+	Locale    string    `json:"locale"`
+	Day       string    `json:"day"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Comments lists comments, detractors first, newest first within a category.
+func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) {
+	where, args := f.where("")
+	where += " AND comment <> '' AND suspect = 0"
+	switch f.Category {
+	case "":
+	case "detractor":
+		where += " AND score <= 6"
+	case "passive":
+		where += " AND score BETWEEN 7 AND 8"
+	case "promoter":
+		where += " AND score >= 9"
+	default:
+		return nil, fmt.Errorf("comments: %w: category must be detractor, passive or promoter", ErrInvalid)
+	}
+	if f.Text != "" {
+		where += " AND instr(lower(comment), lower(?)) > 0"
+		args = append(args, f.Text)
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	args = append(args, f.Limit, max(f.Offset, 0))
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, store_id, score, comment, reasons, CASE WHEN contact_consent THEN contact ELSE '' END,
+		       locale, day, created_at
+		  FROM responses WHERE `+where+`
+		 ORDER BY score <= 6 DESC, created_at DESC, id LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("comments: %w", err)
+	}
+	defer rows.Close()
+	var out []Comment
+	for rows.Next() {
+		var (
+			c  Comment
+			at int64
+		)
+		if err := rows.Scan(&c.ID, &c.StoreID, &c.Score, &c.Comment, &c.Reasons, &c.Contact, &c.Locale, &c.Day, &at); err != nil {
+			return nil, fmt.Errorf("comments: %w", err)
+		}
+		c.CreatedAt = time.UnixMilli(at).UTC()
+		c.Category = nps.Score(c.Score).Category().String()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// exportHeader names the columns of the CSV export.
+var exportHeader = []string{"id", "store_id", "device_id", "day", "created_at", "completed_at", "score", "category",
+	"reasons", "comment", "contact", "locale", "survey_version", "outcome", "suspect"}
+
+// Export writes the responses of the filter as CSV, oldest first, streaming row by row.
+// Contact details appear only where the shopper consented.
+func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
+	where, args := f.where("")
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT id, store_id, device_id, day, created_at, completed_at, score, reasons, comment,
+		       CASE WHEN contact_consent THEN contact ELSE '' END, locale, survey_version, outcome, suspect
+		  FROM responses WHERE `+where+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
+	defer rows.Close()
+	cw := csv.NewWriter(w)
+	if err := cw.Write(exportHeader); err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
+	n := 0
+	for rows.Next() {
+		var (
+			id, store, device, day, reasons, comment, contact, locale, outcome string
+			created, completed                                              int64
+			score, version                                                  int
+			suspect                                                         bool
+		)
+		if err := rows.Scan(&id, &store, &device, &day, &created, &completed, &score, &reasons, &comment,
+			&contact, &locale, &version, &outcome, &suspect); err != nil {
+			return n, fmt.Errorf("export: %w", err)
+		}
+		rec := []string{id, store, device, day, time.UnixMilli(created).UTC().Format(time.RFC3339),
+			time.UnixMilli(completed).UTC().Format(time.RFC3339), strconv.Itoa(score),
+			nps.Score(score).Category().String(), reasons, csvSafe(comment), csvSafe(contact), locale,
+			strconv.Itoa(version), outcome, strconv.FormatBool(suspect)}
+		if err := cw.Write(rec); err != nil {
+			return n, fmt.Errorf("export: %w", err)
+		}
+		n++
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return n, fmt.Errorf("export: %w", err)
+	}
+	return n, rows.Err()
+}
+
+// csvSafe defuses text a spreadsheet would run as a formula (CSV injection): shoppers
+// write comments, HQ opens the export in a spreadsheet.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
