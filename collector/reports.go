@@ -391,9 +391,9 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 	for rows.Next() {
 		var (
 			id, store, device, day, reasons, comment, contact, locale, outcome string
-			created, completed                                              int64
-			score, version                                                  int
-			suspect                                                         bool
+			created, completed                                                 int64
+			score, version                                                     int
+			suspect                                                            bool
 		)
 		if err := rows.Scan(&id, &store, &device, &day, &created, &completed, &score, &reasons, &comment,
 			&contact, &locale, &version, &outcome, &suspect); err != nil {
