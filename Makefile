@@ -27,8 +27,9 @@ run: build
 
 test: deps lint test-unit test-e2e test-packaging
 
+# The collector's tests run against SQLite and a throwaway PostgreSQL on loopback.
 test-unit:
-	$(GO) test -tags $(TAGS) -count=1 ./...
+	scripts/with-postgres.sh $(GO) test -tags $(TAGS) -count=1 ./...
 
 test-e2e: build
 	scripts/e2e.sh $(BIN)
@@ -37,7 +38,7 @@ test-packaging: build
 	scripts/check-packaging.sh $(BIN)
 
 bench: deps
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -count=1 ./...
+	PG_FSYNC=on scripts/with-postgres.sh $(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,10 +33,53 @@ type testEnv struct {
 	dev   wire.EnrollResponse
 }
 
-func newEnv(t *testing.T) *testEnv {
+// backend is a database the collector runs on.
+type backend struct {
+	name string
+	path func(t *testing.T) string // an empty database
+}
+
+// backends are SQLite always, and PostgreSQL when the test script started one
+// (scripts/with-postgres.sh sets NPS_TEST_POSTGRES); each test gets a schema of its own.
+func backends(t *testing.T) []backend {
+	bs := []backend{{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "c.db") }}}
+	base := os.Getenv("NPS_TEST_POSTGRES")
+	if base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must test PostgreSQL too: run the tests through scripts/with-postgres.sh (make test does)")
+		}
+		return bs
+	}
+	return append(bs, backend{"postgres", func(t *testing.T) string {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		schema := fmt.Sprintf("t_%d", rand.Uint64())
+		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if admin, err := sql.Open("pgx", base); err == nil {
+				admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+				admin.Close()
+			}
+		})
+		return base + "&search_path=" + schema
+	}})
+}
+
+func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+func newEnv(t *testing.T, b backend) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
-	db, err := OpenDB(context.Background(), DBConfig{Path: filepath.Join(t.TempDir(), "c.db"),
+	db, err := OpenDB(context.Background(), DBConfig{Path: b.path(t),
 		Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -90,204 +136,216 @@ func response(rng *rand.Rand, at time.Time) wire.Response {
 }
 
 func TestEnrollmentCodeWorksOnceAndExpires(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	nd, err := e.db.AddDevice(ctx, "S042", "Till 4", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code := e.do("POST", "/v1/enroll", "", wire.EnrollRequest{Code: strings.ToLower(nd.Code)}, nil); code != 200 {
-		t.Fatalf("first use: %d", code)
-	}
-	if code := e.do("POST", "/v1/enroll", "", wire.EnrollRequest{Code: nd.Code}, nil); code != 401 {
-		t.Fatalf("second use: %d, want 401", code)
-	}
-	late, _ := e.db.AddDevice(ctx, "S042", "Till 5", time.Hour)
-	e.now = e.now.Add(61 * time.Minute)
-	if code := e.do("POST", "/v1/enroll", "", wire.EnrollRequest{Code: late.Code}, nil); code != 401 {
-		t.Fatalf("expired code: %d, want 401", code)
-	}
-	if _, err := e.db.AddDevice(ctx, "NOPE", "x", 0); err == nil {
-		t.Fatal("device for an unknown store was added")
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		ctx := context.Background()
+		nd, err := e.db.AddDevice(ctx, "S042", "Till 4", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := e.do("POST", "/v1/enroll", "", wire.EnrollRequest{Code: strings.ToLower(nd.Code)}, nil); code != 200 {
+			t.Fatalf("first use: %d", code)
+		}
+		if code := e.do("POST", "/v1/enroll", "", wire.EnrollRequest{Code: nd.Code}, nil); code != 401 {
+			t.Fatalf("second use: %d, want 401", code)
+		}
+		late, _ := e.db.AddDevice(ctx, "S042", "Till 5", time.Hour)
+		e.now = e.now.Add(61 * time.Minute)
+		if code := e.do("POST", "/v1/enroll", "", wire.EnrollRequest{Code: late.Code}, nil); code != 401 {
+			t.Fatalf("expired code: %d, want 401", code)
+		}
+		if _, err := e.db.AddDevice(ctx, "NOPE", "x", 0); err == nil {
+			t.Fatal("device for an unknown store was added")
+		}
+	})
 }
 
 func TestReplayedBatchCountsOnce(t *testing.T) {
-	e := newEnv(t)
-	rng := rand.New(rand.NewPCG(1, 2))
-	var batch []wire.Response
-	for i := range 50 {
-		batch = append(batch, response(rng, e.now.Add(-time.Duration(i)*time.Minute)))
-	}
-	for i := range 10 {
-		var res wire.UploadResult
-		if code := e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: batch}, &res); code != 200 {
-			t.Fatalf("upload %d: %d", i, code)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		rng := rand.New(rand.NewPCG(1, 2))
+		var batch []wire.Response
+		for i := range 50 {
+			batch = append(batch, response(rng, e.now.Add(-time.Duration(i)*time.Minute)))
 		}
-		wantAcc, wantDup := 50, 0
-		if i > 0 {
-			wantAcc, wantDup = 0, 50
+		for i := range 10 {
+			var res wire.UploadResult
+			if code := e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: batch}, &res); code != 200 {
+				t.Fatalf("upload %d: %d", i, code)
+			}
+			wantAcc, wantDup := 50, 0
+			if i > 0 {
+				wantAcc, wantDup = 0, 50
+			}
+			if len(res.Accepted) != wantAcc || len(res.Duplicate) != wantDup || len(res.Rejected) != 0 {
+				t.Fatalf("upload %d: %d accepted %d duplicate %d rejected", i, len(res.Accepted), len(res.Duplicate), len(res.Rejected))
+			}
 		}
-		if len(res.Accepted) != wantAcc || len(res.Duplicate) != wantDup || len(res.Rejected) != 0 {
-			t.Fatalf("upload %d: %d accepted %d duplicate %d rejected", i, len(res.Accepted), len(res.Duplicate), len(res.Rejected))
+		n, _ := e.db.CountResponses(context.Background(), "S042")
+		if n != 50 {
+			t.Fatalf("%d rows after 10 replays, want 50", n)
 		}
-	}
-	n, _ := e.db.CountResponses(context.Background(), "S042")
-	if n != 50 {
-		t.Fatalf("%d rows after 10 replays, want 50", n)
-	}
+	})
 }
 
 func TestBatchWithBadItemsAndConflict(t *testing.T) {
-	e := newEnv(t)
-	rng := rand.New(rand.NewPCG(3, 4))
-	good := response(rng, e.now.Add(-time.Hour))
-	var first wire.UploadResult
-	e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: []wire.Response{good}}, &first)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		rng := rand.New(rand.NewPCG(3, 4))
+		good := response(rng, e.now.Add(-time.Hour))
+		var first wire.UploadResult
+		e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: []wire.Response{good}}, &first)
 
-	conflict := good
-	conflict.Score = (good.Score + 1) % 11
-	badScore := response(rng, e.now)
-	badScore.Score = 11
-	badReason := response(rng, e.now)
-	badReason.Reasons = []string{"free_cake"}
-	future := response(rng, e.now.Add(time.Hour))
-	noConsent := response(rng, e.now)
-	noConsent.Contact = "a@b.c"
-	ok := response(rng, e.now)
-	var res wire.UploadResult
-	code := e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: []wire.Response{conflict, badScore, badReason, future, noConsent, ok}}, &res)
-	if code != 200 || len(res.Accepted) != 1 || res.Accepted[0] != ok.ID || len(res.Rejected) != 5 {
-		t.Fatalf("status %d, result %+v", code, res)
-	}
-	if !strings.Contains(res.Rejected[0].Error, "conflict") {
-		t.Errorf("conflict reason = %q", res.Rejected[0].Error)
-	}
-	tally, _ := e.db.StoreTally(context.Background(), "S042", "2026-01-01", "2026-12-31")
-	if tally.Total() != 2 {
-		t.Errorf("rollup counts %d, want 2 (the original kept, the conflict not counted)", tally.Total())
-	}
+		conflict := good
+		conflict.Score = (good.Score + 1) % 11
+		badScore := response(rng, e.now)
+		badScore.Score = 11
+		badReason := response(rng, e.now)
+		badReason.Reasons = []string{"free_cake"}
+		future := response(rng, e.now.Add(time.Hour))
+		noConsent := response(rng, e.now)
+		noConsent.Contact = "a@b.c"
+		ok := response(rng, e.now)
+		var res wire.UploadResult
+		code := e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: []wire.Response{conflict, badScore, badReason, future, noConsent, ok}}, &res)
+		if code != 200 || len(res.Accepted) != 1 || res.Accepted[0] != ok.ID || len(res.Rejected) != 5 {
+			t.Fatalf("status %d, result %+v", code, res)
+		}
+		if !strings.Contains(res.Rejected[0].Error, "conflict") {
+			t.Errorf("conflict reason = %q", res.Rejected[0].Error)
+		}
+		tally, _ := e.db.StoreTally(context.Background(), "S042", "2026-01-01", "2026-12-31")
+		if tally.Total() != 2 {
+			t.Errorf("rollup counts %d, want 2 (the original kept, the conflict not counted)", tally.Total())
+		}
+	})
 }
 
 func TestAuthAndLimits(t *testing.T) {
-	e := newEnv(t)
-	for _, path := range []struct{ method, path string }{
-		{"POST", "/v1/responses"}, {"GET", "/v1/config"}, {"POST", "/v1/heartbeat"},
-	} {
-		for _, token := range []string{"", "dev_wrong"} {
-			if code := e.do(path.method, path.path, token, map[string]any{}, nil); code != 401 {
-				t.Errorf("%s %s with token %q: %d, want 401", path.method, path.path, token, code)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		for _, path := range []struct{ method, path string }{
+			{"POST", "/v1/responses"}, {"GET", "/v1/config"}, {"POST", "/v1/heartbeat"},
+		} {
+			for _, token := range []string{"", "dev_wrong"} {
+				if code := e.do(path.method, path.path, token, map[string]any{}, nil); code != 401 {
+					t.Errorf("%s %s with token %q: %d, want 401", path.method, path.path, token, code)
+				}
 			}
 		}
-	}
-	// Unknown fields and malformed JSON are 400, never 5xx.
-	if code := e.do("POST", "/v1/heartbeat", e.token, map[string]any{"app_version": "1", "bogus": 1}, nil); code != 400 {
-		t.Errorf("unknown field: %d, want 400", code)
-	}
-	// A body over 1 MiB (even gzipped small) is 413.
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write([]byte(`{"responses":[{"comment":"` + strings.Repeat("x", wire.MaxBatchBytes) + `"}]}`))
-	zw.Close()
-	req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", &buf)
-	req.Header.Set("Authorization", "Bearer "+e.token)
-	req.Header.Set("Content-Encoding", "gzip")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 413 {
-		t.Errorf("oversized gzip body: %d, want 413", resp.StatusCode)
-	}
-	many := make([]wire.Response, wire.MaxBatchItems+1)
-	if code := e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: many}, nil); code != 413 {
-		t.Errorf("501 items: %d, want 413", code)
-	}
-	// Revoked devices are refused.
-	if err := e.db.RevokeDevice(context.Background(), e.dev.DeviceID); err != nil {
-		t.Fatal(err)
-	}
-	if code := e.do("GET", "/v1/config", e.token, nil, nil); code != 401 {
-		t.Errorf("revoked token: %d, want 401", code)
-	}
+		// Unknown fields and malformed JSON are 400, never 5xx.
+		if code := e.do("POST", "/v1/heartbeat", e.token, map[string]any{"app_version": "1", "bogus": 1}, nil); code != 400 {
+			t.Errorf("unknown field: %d, want 400", code)
+		}
+		// A body over 1 MiB (even gzipped small) is 413.
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(`{"responses":[{"comment":"` + strings.Repeat("x", wire.MaxBatchBytes) + `"}]}`))
+		zw.Close()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/responses", &buf)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("Content-Encoding", "gzip")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Errorf("oversized gzip body: %d, want 413", resp.StatusCode)
+		}
+		many := make([]wire.Response, wire.MaxBatchItems+1)
+		if code := e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: many}, nil); code != 413 {
+			t.Errorf("501 items: %d, want 413", code)
+		}
+		// Revoked devices are refused.
+		if err := e.db.RevokeDevice(context.Background(), e.dev.DeviceID); err != nil {
+			t.Fatal(err)
+		}
+		if code := e.do("GET", "/v1/config", e.token, nil, nil); code != 401 {
+			t.Errorf("revoked token: %d, want 401", code)
+		}
+	})
 }
 
 func TestConfigETagAndHeartbeat(t *testing.T) {
-	e := newEnv(t)
-	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/config", nil)
-	req.Header.Set("Authorization", "Bearer "+e.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s wire.Survey
-	json.NewDecoder(resp.Body).Decode(&s)
-	resp.Body.Close()
-	etag := resp.Header.Get("ETag")
-	if s.StoreName != "Main Street" || etag == "" {
-		t.Fatalf("config: %+v etag %q", s, etag)
-	}
-	req.Header.Set("If-None-Match", etag)
-	resp, _ = http.DefaultClient.Do(req)
-	resp.Body.Close()
-	if resp.StatusCode != 304 {
-		t.Fatalf("If-None-Match: %d, want 304", resp.StatusCode)
-	}
-	s.Question = map[string]string{"en": "Would you recommend {store}?"}
-	v, err := e.db.SetSurvey(context.Background(), s, []string{"S042"})
-	if err != nil || v != 2 {
-		t.Fatalf("SetSurvey = %d, %v", v, err)
-	}
-	resp, _ = http.DefaultClient.Do(req)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
-		t.Fatalf("after a change: %d %s", resp.StatusCode, resp.Header.Get("ETag"))
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		req, _ := http.NewRequest("GET", e.srv.URL+"/v1/config", nil)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s wire.Survey
+		json.NewDecoder(resp.Body).Decode(&s)
+		resp.Body.Close()
+		etag := resp.Header.Get("ETag")
+		if s.StoreName != "Main Street" || etag == "" {
+			t.Fatalf("config: %+v etag %q", s, etag)
+		}
+		req.Header.Set("If-None-Match", etag)
+		resp, _ = http.DefaultClient.Do(req)
+		resp.Body.Close()
+		if resp.StatusCode != 304 {
+			t.Fatalf("If-None-Match: %d, want 304", resp.StatusCode)
+		}
+		s.Question = map[string]string{"en": "Would you recommend {store}?"}
+		v, err := e.db.SetSurvey(context.Background(), s, []string{"S042"})
+		if err != nil || v != 2 {
+			t.Fatalf("SetSurvey = %d, %v", v, err)
+		}
+		resp, _ = http.DefaultClient.Do(req)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
+			t.Fatalf("after a change: %d %s", resp.StatusCode, resp.Header.Get("ETag"))
+		}
 
-	hb := wire.Heartbeat{AppVersion: "1.2.3", QueueLength: 7, DeviceTime: e.now.Add(90 * time.Second)}
-	if code := e.do("POST", "/v1/heartbeat", e.token, hb, nil); code != 204 {
-		t.Fatalf("heartbeat: %d", code)
-	}
-	ds, _ := e.db.Devices(context.Background())
-	if len(ds) != 1 || ds[0].QueueLength != 7 || ds[0].ClockSkewMS != 90_000 || !ds[0].LastSeen.Equal(e.now) {
-		t.Fatalf("devices = %+v", ds)
-	}
+		hb := wire.Heartbeat{AppVersion: "1.2.3", QueueLength: 7, DeviceTime: e.now.Add(90 * time.Second)}
+		if code := e.do("POST", "/v1/heartbeat", e.token, hb, nil); code != 204 {
+			t.Fatalf("heartbeat: %d", code)
+		}
+		ds, _ := e.db.Devices(context.Background())
+		if len(ds) != 1 || ds[0].QueueLength != 7 || ds[0].ClockSkewMS != 90_000 || !ds[0].LastSeen.Equal(e.now) {
+			t.Fatalf("devices = %+v", ds)
+		}
+	})
 }
 
 func TestRollupsEqualRecountAcrossTimezoneDays(t *testing.T) {
-	e := newEnv(t)
-	rng := rand.New(rand.NewPCG(5, 6))
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	want := map[string]*nps.Tally{}
-	var batch []wire.Response
-	for range 400 {
-		at := e.now.Add(-time.Duration(rng.IntN(72*60)) * time.Minute)
-		r := response(rng, at)
-		batch = append(batch, r)
-		day := at.In(berlin).Format(time.DateOnly)
-		if want[day] == nil {
-			want[day] = &nps.Tally{}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		rng := rand.New(rand.NewPCG(5, 6))
+		berlin, _ := time.LoadLocation("Europe/Berlin")
+		want := map[string]*nps.Tally{}
+		var batch []wire.Response
+		for range 400 {
+			at := e.now.Add(-time.Duration(rng.IntN(72*60)) * time.Minute)
+			r := response(rng, at)
+			batch = append(batch, r)
+			day := at.In(berlin).Format(time.DateOnly)
+			if want[day] == nil {
+				want[day] = &nps.Tally{}
+			}
+			want[day].Add(nps.Score(r.Score))
+			if len(batch) == 100 {
+				e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: batch}, nil)
+				batch = nil
+			}
 		}
-		want[day].Add(nps.Score(r.Score))
-		if len(batch) == 100 {
-			e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: batch}, nil)
-			batch = nil
+		for day, w := range want {
+			got, err := e.db.StoreTally(context.Background(), "S042", day, day)
+			if err != nil || got != *w {
+				t.Errorf("day %s: rollup %+v, recount %+v (%v)", day, got, *w, err)
+			}
 		}
-	}
-	for day, w := range want {
-		got, err := e.db.StoreTally(context.Background(), "S042", day, day)
-		if err != nil || got != *w {
-			t.Errorf("day %s: rollup %+v, recount %+v (%v)", day, got, *w, err)
+		// 23:30 UTC on 19 Nov is already 20 Nov in Berlin.
+		late := response(rng, time.Date(2026, 11, 19, 23, 30, 0, 0, time.UTC))
+		late.Score = 10
+		e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: []wire.Response{late}}, nil)
+		var day string
+		e.db.read.QueryRow(`SELECT day FROM responses WHERE id = ?`, late.ID).Scan(&day)
+		if day != "2026-11-20" {
+			t.Errorf("day in the store's zone = %s, want 2026-11-20", day)
 		}
-	}
-	// 23:30 UTC on 19 Nov is already 20 Nov in Berlin.
-	late := response(rng, time.Date(2026, 11, 19, 23, 30, 0, 0, time.UTC))
-	late.Score = 10
-	e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: []wire.Response{late}}, nil)
-	var day string
-	e.db.read.QueryRow(`SELECT day FROM responses WHERE id = ?`, late.ID).Scan(&day)
-	if day != "2026-11-20" {
-		t.Errorf("day in the store's zone = %s, want 2026-11-20", day)
-	}
+	})
 }

@@ -28,7 +28,7 @@ import (
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // Errors callers can test for with errors.Is.
@@ -41,16 +41,24 @@ var (
 
 // DBConfig says how to open the collector's database.
 type DBConfig struct {
-	Path   string           // required; created if missing
+	// Path is an SQLite file (created if missing) or a postgres:// URL. Required.
+	Path   string
 	Now    func() time.Time // nil means time.Now
 	Logger *slog.Logger     // nil means slog.Default()
 }
 
-// DB is the collector's storage.
+// DB is the collector's storage: an embedded SQLite file, or PostgreSQL, which several
+// collectors can share behind a load balancer.
 type DB struct {
-	write, read *sql.DB
+	write, read conn // the same pool on PostgreSQL
+	dialect     dialect
 	now         func() time.Time
 	log         *slog.Logger
+}
+
+// IsPostgres reports whether a --db value names a PostgreSQL database.
+func IsPostgres(path string) bool {
+	return strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
 }
 
 // OpenDB opens (creating if needed) and migrates the database.
@@ -65,24 +73,33 @@ func OpenDB(ctx context.Context, cfg DBConfig) (*DB, error) {
 	if db.log == nil {
 		db.log = slog.Default()
 	}
+	if IsPostgres(cfg.Path) {
+		if err := db.openPostgres(ctx, cfg.Path); err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("open collector database: %w", err)
 	}
-	var err error
-	if db.write, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, false)); err != nil {
+	db.dialect = sqliteDialect
+	write, err := sql.Open("sqlite3", sqlite.DSN(cfg.Path, false))
+	if err != nil {
 		return nil, fmt.Errorf("open collector database %s: %w", cfg.Path, err)
 	}
-	db.write.SetMaxOpenConns(1)
-	if db.read, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, true)); err != nil {
-		db.write.Close()
+	write.SetMaxOpenConns(1)
+	read, err := sql.Open("sqlite3", sqlite.DSN(cfg.Path, true))
+	if err != nil {
+		write.Close()
 		return nil, fmt.Errorf("open collector database %s: %w", cfg.Path, err)
 	}
-	db.read.SetMaxOpenConns(8)
-	if err := sqlite.CheckIntegrity(ctx, db.write, cfg.Path); err != nil {
+	read.SetMaxOpenConns(8)
+	db.write, db.read = conn{write, sqliteDialect}, conn{read, sqliteDialect}
+	if err := sqlite.CheckIntegrity(ctx, write, cfg.Path); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := sqlite.Migrate(ctx, db.write, migrationFiles, "migrations", cfg.Path, db.log); err != nil {
+	if err := sqlite.Migrate(ctx, write, migrationFiles, "migrations/sqlite", cfg.Path, db.log); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -90,7 +107,12 @@ func OpenDB(ctx context.Context, cfg DBConfig) (*DB, error) {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return errors.Join(db.read.Close(), db.write.Close()) }
+func (db *DB) Close() error {
+	if db.read.DB == db.write.DB {
+		return db.write.Close()
+	}
+	return errors.Join(db.read.Close(), db.write.Close())
+}
 
 // Store is a shop that has kiosks.
 type Store struct {
@@ -389,5 +411,9 @@ func (db *DB) RecordHeartbeat(ctx context.Context, deviceID string, hb wire.Hear
 }
 
 func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
 }

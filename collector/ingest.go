@@ -156,7 +156,7 @@ func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire
 	return res, nil
 }
 
-func bumpRollup(ctx context.Context, tx *sql.Tx, storeID, day string, r wire.Response) error {
+func bumpRollup(ctx context.Context, tx tx, storeID, day string, r wire.Response) error {
 	col := "suspect"
 	if !r.Suspect {
 		col = map[nps.Category]string{nps.Promoter: "promoters", nps.Passive: "passives", nps.Detractor: "detractors"}[nps.Score(r.Score).Category()]
@@ -164,7 +164,7 @@ func bumpRollup(ctx context.Context, tx *sql.Tx, storeID, day string, r wire.Res
 	// col is one of four fixed names, never input.
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO daily_rollups (store_id, day, `+col+`) VALUES (?, ?, 1)
-		ON CONFLICT (store_id, day) DO UPDATE SET `+col+` = `+col+` + 1`, storeID, day)
+		ON CONFLICT (store_id, day) DO UPDATE SET `+col+` = daily_rollups.`+col+` + 1`, storeID, day)
 	if err != nil {
 		return fmt.Errorf("update rollup %s %s: %w", storeID, day, err)
 	}
@@ -175,7 +175,8 @@ func bumpRollup(ctx context.Context, tx *sql.Tx, storeID, day string, r wire.Res
 func (db *DB) StoreTally(ctx context.Context, storeID, from, to string) (nps.Tally, error) {
 	var t nps.Tally
 	err := db.read.QueryRowContext(ctx, `
-		SELECT COALESCE(SUM(promoters), 0), COALESCE(SUM(passives), 0), COALESCE(SUM(detractors), 0)
+		SELECT CAST(COALESCE(SUM(promoters), 0) AS BIGINT), CAST(COALESCE(SUM(passives), 0) AS BIGINT),
+		       CAST(COALESCE(SUM(detractors), 0) AS BIGINT)
 		  FROM daily_rollups WHERE store_id = ? AND day BETWEEN ? AND ?`, storeID, from, to).
 		Scan(&t.Promoters, &t.Passives, &t.Detractors)
 	if err != nil {

@@ -44,7 +44,7 @@ func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, 
 	_, err := db.write.ExecContext(ctx,
 		`INSERT INTO api_tokens (id, name, token_hash, store_id, created_at) VALUES (?, ?, ?, ?, ?)`,
 		t.ID, name, hashSecret(t.Token), store, db.now().UnixMilli())
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+	if err != nil && strings.Contains(strings.ToLower(err.Error()), "foreign key") {
 		return APIToken{}, fmt.Errorf("add token: store %q: %w", storeID, ErrNotFound)
 	}
 	if err != nil {
@@ -115,7 +115,9 @@ func report(t nps.Tally, suspect int64) NPSReport {
 		Promoters: t.Promoters, Passives: t.Passives, Detractors: t.Detractors, Suspect: suspect}
 }
 
-const rollupSums = `COALESCE(SUM(promoters), 0), COALESCE(SUM(passives), 0), COALESCE(SUM(detractors), 0), COALESCE(SUM(suspect), 0)`
+// rollupSums adds up rollup rows; the casts keep PostgreSQL from answering in numeric.
+const rollupSums = `CAST(COALESCE(SUM(promoters), 0) AS BIGINT), CAST(COALESCE(SUM(passives), 0) AS BIGINT),
+	CAST(COALESCE(SUM(detractors), 0) AS BIGINT), CAST(COALESCE(SUM(suspect), 0) AS BIGINT)`
 
 // NPS reports the tally of the filter, from the rollups.
 func (db *DB) NPS(ctx context.Context, f Filter) (NPSReport, error) {
@@ -144,8 +146,7 @@ func (db *DB) Trend(ctx context.Context, f Filter, interval string) ([]TrendPoin
 	switch interval {
 	case "", "day":
 	case "week":
-		// SQLite: the Monday on or before the day.
-		period = "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')"
+		period = db.dialect.weekStart
 	default:
 		return nil, fmt.Errorf("trend: %w: interval must be day or week", ErrInvalid)
 	}
@@ -278,8 +279,8 @@ func (db *DB) Reasons(ctx context.Context, f Filter) ([]ReasonCount, error) {
 		SELECT j.value, COUNT(*) AS n,
 		       COUNT(*) FILTER (WHERE r.score >= 9), COUNT(*) FILTER (WHERE r.score BETWEEN 7 AND 8),
 		       COUNT(*) FILTER (WHERE r.score <= 6)
-		  FROM responses r, json_each(r.reasons) j
-		 WHERE r.suspect = 0 AND `+where+`
+		  FROM responses r, `+db.dialect.reasons+`
+		 WHERE NOT r.suspect AND `+where+`
 		 GROUP BY j.value ORDER BY n DESC, j.value`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reasons report: %w", err)
@@ -322,7 +323,7 @@ type Comment struct {
 // Comments lists comments, detractors first, newest first within a category.
 func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) {
 	where, args := f.where("")
-	where += " AND comment <> '' AND suspect = 0"
+	where += " AND comment <> '' AND NOT suspect"
 	switch f.Category {
 	case "":
 	case "detractor":
@@ -335,7 +336,7 @@ func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) 
 		return nil, fmt.Errorf("comments: %w: category must be detractor, passive or promoter", ErrInvalid)
 	}
 	if f.Text != "" {
-		where += " AND instr(lower(comment), lower(?)) > 0"
+		where += " AND " + db.dialect.contains
 		args = append(args, f.Text)
 	}
 	if f.Limit <= 0 || f.Limit > 500 {

@@ -9,6 +9,7 @@ packages=(
   libgl1-mesa-dev xorg-dev  # Fyne's OpenGL/X11 headers
   xvfb xdotool scrot       # the kiosk window under a virtual display, driven like a person
   sqlite3 curl              # the end-to-end test reads the databases as IT would
+  postgresql                # the collector's tests and benchmarks on PostgreSQL
   tzdata ca-certificates
 )
 

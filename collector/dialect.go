@@ -1,0 +1,105 @@
+package collector
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// dialect holds what differs between SQLite and PostgreSQL in the collector's SQL. The
+// queries are written once with ? placeholders; PostgreSQL gets $1, $2, ….
+type dialect struct {
+	name string
+	// numbered placeholders ($1) instead of ?
+	numbered bool
+	// reasons expands a response's JSON reason list into rows with a "value" column.
+	reasons string
+	// weekStart is the Monday on or before the text column day, as YYYY-MM-DD.
+	weekStart string
+	// contains is a case-insensitive substring test of comment against one argument.
+	contains string
+}
+
+var (
+	sqliteDialect = dialect{
+		name:      "sqlite",
+		reasons:   "json_each(r.reasons) j",
+		weekStart: "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')",
+		contains:  "instr(lower(comment), lower(?)) > 0",
+	}
+	postgresDialect = dialect{
+		name:      "postgres",
+		numbered:  true,
+		reasons:   "jsonb_array_elements_text(r.reasons::jsonb) AS j(value)",
+		weekStart: "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
+		contains:  "strpos(lower(comment), lower(?)) > 0",
+	}
+)
+
+// rebind turns ? placeholders outside quoted text into $1, $2, … where the database
+// wants them.
+func (d dialect) rebind(q string) string {
+	if !d.numbered || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n, quoted := 0, false
+	for _, r := range q {
+		switch {
+		case r == '\'':
+			quoted = !quoted
+		case r == '?' && !quoted:
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// conn is a connection pool that speaks the dialect.
+type conn struct {
+	*sql.DB
+	d dialect
+}
+
+func (c conn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.DB.ExecContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.DB.QueryContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return c.DB.QueryRowContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) QueryRow(q string, args ...any) *sql.Row {
+	return c.DB.QueryRow(c.d.rebind(q), args...)
+}
+
+func (c conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (tx, error) {
+	t, err := c.DB.BeginTx(ctx, opts)
+	return tx{Tx: t, d: c.d}, err
+}
+
+// tx is a transaction that speaks the dialect.
+type tx struct {
+	*sql.Tx
+	d dialect
+}
+
+func (t tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}

@@ -1,0 +1,86 @@
+package collector
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/npskiosk/npskiosk/internal/sqlite"
+)
+
+// openPostgres connects to PostgreSQL and migrates its schema. Several collectors may
+// start at once against one database: the migration runs under an advisory lock.
+func (db *DB) openPostgres(ctx context.Context, url string) error {
+	pool, err := sql.Open("pgx", url)
+	if err != nil {
+		return fmt.Errorf("open collector database: %w", err)
+	}
+	pool.SetMaxOpenConns(32)
+	pool.SetMaxIdleConns(32)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	db.dialect = postgresDialect
+	db.write = conn{pool, postgresDialect}
+	db.read = db.write
+	if err := db.migratePostgres(ctx); err != nil {
+		pool.Close()
+		return err
+	}
+	return nil
+}
+
+// pgMigrationLock is the advisory lock key migrations hold ("nps" in ASCII).
+const pgMigrationLock = 0x6e7073
+
+func (db *DB) migratePostgres(ctx context.Context) error {
+	names, err := sqlite.Migrations(migrationFiles, "migrations/postgres")
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	t, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer t.Rollback()
+	if _, err := t.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, pgMigrationLock); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	if _, err := t.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current int
+	if err := t.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	if current > len(names) {
+		return fmt.Errorf("%w: PostgreSQL schema version %d, this build knows up to %d", sqlite.ErrSchemaTooNew, current, len(names))
+	}
+	for i, name := range names[current:] {
+		body, err := fs.ReadFile(migrationFiles, path.Join("migrations/postgres", name))
+		if err != nil {
+			return err
+		}
+		for _, stmt := range strings.Split(string(body), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := t.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+		}
+		version := current + i + 1
+		if _, err := t.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, version); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		db.log.Info("migrated database", "backend", "postgres", "version", strconv.Itoa(version), "migration", name)
+	}
+	return t.Commit()
+}
