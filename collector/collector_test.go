@@ -36,13 +36,13 @@ type testEnv struct {
 // backend is a database the collector runs on.
 type backend struct {
 	name string
-	path func(t *testing.T) string // an empty database
+	path func(t testing.TB) string // an empty database
 }
 
 // backends are SQLite always, and PostgreSQL when the test script started one
 // (scripts/with-postgres.sh sets NPS_TEST_POSTGRES); each test gets a schema of its own.
-func backends(t *testing.T) []backend {
-	bs := []backend{{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "c.db") }}}
+func backends(t testing.TB) []backend {
+	bs := []backend{{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "c.db") }}}
 	base := os.Getenv("NPS_TEST_POSTGRES")
 	if base == "" {
 		if os.Getenv("CI") != "" {
@@ -50,7 +50,7 @@ func backends(t *testing.T) []backend {
 		}
 		return bs
 	}
-	return append(bs, backend{"postgres", func(t *testing.T) string {
+	return append(bs, backend{"postgres", func(t testing.TB) string {
 		admin, err := sql.Open("pgx", base)
 		if err != nil {
 			t.Fatal(err)

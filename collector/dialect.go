@@ -103,3 +103,7 @@ func (t tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows,
 func (t tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
+
+func (t tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.Tx.PrepareContext(ctx, t.d.rebind(q))
+}

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -104,7 +106,19 @@ func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire
 		return res, fmt.Errorf("ingest: begin: %w", err)
 	}
 	defer tx.Rollback()
+	// One prepared statement for the batch: preparing per row was a fifth of the CPU.
+	insert, err := tx.PrepareContext(ctx, `
+		INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
+		                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
+		                       content_hash, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return res, fmt.Errorf("ingest: prepare: %w", err)
+	}
+	defer insert.Close()
 	seen := make(map[string]bool, len(batch))
+	rollups := map[string]dayCounts{}
 	for _, r := range batch {
 		if err := validate(r, survey, now); err != nil {
 			res.Rejected = append(res.Rejected, wire.Rejection{ID: r.ID, Error: err.Error()})
@@ -121,12 +135,7 @@ func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire
 			reasons = []byte("[]")
 		}
 		day := r.CreatedAt.In(loc).Format(time.DateOnly)
-		out, err := tx.ExecContext(ctx, `
-			INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
-			                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
-			                       content_hash, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`,
+		out, err := insert.ExecContext(ctx,
 			r.ID, d.StoreID, d.ID, r.Score, string(reasons), r.Comment, r.Contact, r.ContactConsent,
 			r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), r.Outcome, r.Suspect, day,
 			hash, now.UnixMilli())
@@ -145,10 +154,18 @@ func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire
 			}
 			continue
 		}
-		if err := bumpRollup(ctx, tx, d.StoreID, day, r); err != nil {
-			return res, err
+		counts := rollups[day]
+		switch {
+		case r.Suspect:
+			counts.suspect++
+		default:
+			counts.Add(nps.Score(r.Score))
 		}
+		rollups[day] = counts
 		res.Accepted = append(res.Accepted, r.ID)
+	}
+	if err := addRollups(ctx, tx, d.StoreID, rollups); err != nil {
+		return res, err
 	}
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("ingest: commit: %w", err)
@@ -156,17 +173,30 @@ func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire
 	return res, nil
 }
 
-func bumpRollup(ctx context.Context, tx tx, storeID, day string, r wire.Response) error {
-	col := "suspect"
-	if !r.Suspect {
-		col = map[nps.Category]string{nps.Promoter: "promoters", nps.Passive: "passives", nps.Detractor: "detractors"}[nps.Score(r.Score).Category()]
-	}
-	// col is one of four fixed names, never input.
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO daily_rollups (store_id, day, `+col+`) VALUES (?, ?, 1)
-		ON CONFLICT (store_id, day) DO UPDATE SET `+col+` = daily_rollups.`+col+` + 1`, storeID, day)
-	if err != nil {
-		return fmt.Errorf("update rollup %s %s: %w", storeID, day, err)
+// dayCounts is what one batch adds to one day's rollup.
+type dayCounts struct {
+	nps.Tally
+	suspect int64
+}
+
+// addRollups adds a batch's counts to the per-day rollups, one statement per day, in
+// day order: concurrent batches of one store then lock rollup rows in the same order
+// and cannot deadlock.
+func addRollups(ctx context.Context, t tx, storeID string, rollups map[string]dayCounts) error {
+	days := slices.Sorted(maps.Keys(rollups))
+	for _, day := range days {
+		c := rollups[day]
+		_, err := t.ExecContext(ctx, `
+			INSERT INTO daily_rollups (store_id, day, promoters, passives, detractors, suspect) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (store_id, day) DO UPDATE SET
+			  promoters = daily_rollups.promoters + excluded.promoters,
+			  passives = daily_rollups.passives + excluded.passives,
+			  detractors = daily_rollups.detractors + excluded.detractors,
+			  suspect = daily_rollups.suspect + excluded.suspect`,
+			storeID, day, c.Promoters, c.Passives, c.Detractors, c.suspect)
+		if err != nil {
+			return fmt.Errorf("update rollup %s %s: %w", storeID, day, err)
+		}
 	}
 	return nil
 }

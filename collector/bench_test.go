@@ -1,0 +1,175 @@
+package collector
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+const (
+	benchDevices   = 200
+	benchStores    = 20
+	benchBatches   = 5  // per device
+	benchBatchSize = 50 // responses per batch
+)
+
+// BenchmarkIngest measures responses/s from 200 devices posting gzip batches at once over
+// loopback HTTP, and beside it the raw batched-insert rate of as many rows into the same
+// database, for each backend.
+func BenchmarkIngest(b *testing.B) {
+	for _, be := range backends(b) {
+		b.Run(be.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				ctx := context.Background()
+				db, err := OpenDB(ctx, DBConfig{Path: be.path(b), Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				tokens := enrollDevices(b, db)
+				bodies := deviceBodies(b)
+				srv := httptest.NewServer(NewServer(ServerConfig{DB: db, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+					DeviceRate: 1e6, DeviceBurst: 1e6}))
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchDevices}}
+				b.StartTimer()
+
+				start := time.Now()
+				var wg sync.WaitGroup
+				errs := make(chan error, benchDevices)
+				for d := range benchDevices {
+					wg.Go(func() {
+						for _, body := range bodies[d] {
+							if err := post(client, srv.URL, tokens[d], body); err != nil {
+								errs <- err
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				httpElapsed := time.Since(start)
+				b.StopTimer()
+				close(errs)
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
+				total := benchDevices * benchBatches * benchBatchSize
+				var n int64
+				db.read.QueryRow(`SELECT COUNT(*) FROM responses`).Scan(&n)
+				if n != int64(total) {
+					b.Fatalf("%d rows stored, want %d", n, total)
+				}
+
+				rawElapsed := rawInsert(b, db, total)
+				b.ReportMetric(float64(total)/httpElapsed.Seconds(), "resp/s-http")
+				b.ReportMetric(float64(total)/rawElapsed.Seconds(), "resp/s-raw")
+				b.ReportMetric(rawElapsed.Seconds()/httpElapsed.Seconds(), "http/raw-ratio")
+				srv.Close()
+				db.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+func enrollDevices(b *testing.B, db *DB) []string {
+	ctx := context.Background()
+	for s := range benchStores {
+		if err := db.AddStore(ctx, Store{ID: fmt.Sprintf("S%03d", s), Name: "Store", Timezone: "Europe/Berlin"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tokens := make([]string, benchDevices)
+	for d := range benchDevices {
+		nd, err := db.AddDevice(ctx, fmt.Sprintf("S%03d", d%benchStores), fmt.Sprintf("Till %d", d), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		en, err := db.Enroll(ctx, nd.Code)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens[d] = en.Token
+	}
+	return tokens
+}
+
+// deviceBodies makes each device's gzip batches ahead of time.
+func deviceBodies(b *testing.B) [][][]byte {
+	rng := rand.New(rand.NewPCG(1, 1))
+	now := time.Now()
+	out := make([][][]byte, benchDevices)
+	for d := range out {
+		for range benchBatches {
+			var rs []wire.Response
+			for range benchBatchSize {
+				rs = append(rs, response(rng, now.Add(-time.Duration(rng.IntN(7*24*60))*time.Minute)))
+			}
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			json.NewEncoder(zw).Encode(wire.UploadRequest{Responses: rs})
+			zw.Close()
+			out[d] = append(out[d], buf.Bytes())
+		}
+	}
+	return out
+}
+
+func post(client *http.Client, url, token string, body []byte) error {
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/responses", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var res wire.UploadResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != 200 || len(res.Accepted) != benchBatchSize {
+		return fmt.Errorf("upload: %s, %d accepted (%v)", resp.Status, len(res.Accepted), err)
+	}
+	return nil
+}
+
+// rawInsert is the floor: n rows in multi-row INSERTs of 500, one statement and one
+// transaction each, on one connection; no HTTP, no validation, no rollups.
+func rawInsert(b *testing.B, db *DB, n int) time.Duration {
+	ctx := context.Background()
+	var device string
+	if err := db.read.QueryRowContext(ctx, `SELECT id FROM devices LIMIT 1`).Scan(&device); err != nil {
+		b.Fatal(err)
+	}
+	const row = `(?, 'S000', ?, 9, '["staff"]', '', '', false, 'en', 1, 0, 0, 'submitted', false, '2026-11-20', '', 0)`
+	start := time.Now()
+	for done := 0; done < n; done += wire.MaxBatchItems {
+		k := min(wire.MaxBatchItems, n-done)
+		args := make([]any, 0, 2*k)
+		for range k {
+			args = append(args, uuid.Must(uuid.NewV7()).String(), device)
+		}
+		_, err := db.write.ExecContext(ctx, `
+			INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
+			                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
+			                       content_hash, received_at)
+			VALUES `+strings.TrimSuffix(strings.Repeat(row+",", k), ","), args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
