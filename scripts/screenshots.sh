@@ -10,13 +10,21 @@ source "$(dirname "$0")/xkiosk.sh"
 trap 'stop_all; rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
 
+# A collector on loopback, so the manager view shows a kiosk that syncs.
+ADDR=127.0.0.1:$((20000 + RANDOM % 20000))
+"$BIN/npscollector" serve --addr "$ADDR" --db "$WORK/collector.db" 2>"$WORK/collector.log" &
+COLLECTOR_PID=$!
+trap 'kill $COLLECTOR_PID 2>/dev/null; stop_all; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+"$BIN/npscollector" store add --db "$WORK/collector.db" --id S001 --name "Main Street" --timezone UTC >/dev/null
+code=$("$BIN/npscollector" device add --db "$WORK/collector.db" --store S001 --name "Till 1" --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
+
 hash=$(echo 1234 | "$BIN/npskiosk" pin-hash)
 cat >"$WORK/kiosk.toml" <<TOML
 db = "$WORK/kiosk.db"
 manager_pin_hash = "$hash"
-survey = "$WORK/survey.toml"
 TOML
-sed 's/^store_name = .*/store_name = "Main Street"/' assets/survey.toml >"$WORK/survey.toml"
+"$BIN/npskiosk" enroll --config "$WORK/kiosk.toml" --collector "http://$ADDR" --code "$code" >/dev/null
 "$BIN/npskiosk" simulate --config "$WORK/kiosk.toml" --count 900 --days 30 --seed 42 >/dev/null
 
 # Tap positions per layout: score 3, a reason chip, the comment box, keys g r e a t,
