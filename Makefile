@@ -47,6 +47,7 @@ lint:
 
 screenshots: build
 	scripts/screenshots.sh $(BIN) docs/screenshots
+	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestDashboardScreenshots ./collector
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

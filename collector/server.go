@@ -64,6 +64,7 @@ func NewServer(cfg ServerConfig) *Server {
 	s.mux.HandleFunc("GET /v1/reports/stores", s.reader(s.reportStores))
 	s.mux.HandleFunc("GET /v1/reports/reasons", s.reader(s.reportReasons))
 	s.mux.HandleFunc("GET /v1/comments", s.reader(s.comments))
+	newDashboard(s)
 	return s
 }
 

@@ -1,0 +1,576 @@
+package collector
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"html"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed web/*.html web/static/*
+var webFiles embed.FS
+
+const (
+	sessionCookie = "nps_session"
+	csrfCookie    = "nps_csrf"
+)
+
+// dashboard is the HQ web UI: server-rendered HTML and SVG, no scripts.
+type dashboard struct {
+	s     *Server
+	pages map[string]*template.Template
+}
+
+func newDashboard(s *Server) *dashboard {
+	d := &dashboard{s: s, pages: map[string]*template.Template{}}
+	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "forbidden"} {
+		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
+	}
+	static, _ := fs.Sub(webFiles, "web/static")
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
+	mux := s.mux
+	mux.Handle("GET /static/", secure(fileServer))
+	mux.Handle("GET /login", secure(http.HandlerFunc(d.loginForm)))
+	mux.Handle("POST /login", secure(http.HandlerFunc(d.login)))
+	mux.Handle("POST /logout", secure(http.HandlerFunc(d.logout)))
+	mux.Handle("GET /{$}", secure(d.signedIn(d.overview)))
+	mux.Handle("GET /stores", secure(d.signedIn(d.stores)))
+	mux.Handle("GET /stores/{id}", secure(d.signedIn(d.store)))
+	mux.Handle("GET /comments", secure(d.signedIn(d.comments)))
+	mux.Handle("GET /devices", secure(d.signedIn(d.devices)))
+	mux.Handle("GET /export/{table}", secure(d.signedIn(d.export)))
+	return d
+}
+
+// secure sets the headers every dashboard reply carries. The pages have no scripts and
+// no inline styles, so the policy can forbid both.
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// page is what every template gets.
+type page struct {
+	Title  string
+	Page   string
+	Reader *reader
+	CSRF   string
+	Error  string
+	Filter Filter
+	Keep   map[string]string // extra query values the period form keeps
+	Query  template.URL      // the current filters, for links and exports
+	Data   any
+}
+
+// render writes a page whole or not at all: a template error is a 500, never half a page.
+func (d *dashboard) render(w http.ResponseWriter, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := d.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		d.s.log.Error("render dashboard page", "page", name, "err", err)
+		http.Error(w, "The page could not be shown; the collector's log says why.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// csrfToken returns the request's CSRF token, setting a new one when there is none:
+// forms carry it in a hidden field, and a POST must match the cookie (double submit).
+func csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	return token
+}
+
+func csrfOK(r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	return err == nil && c.Value != "" &&
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+}
+
+func (d *dashboard) loginForm(w http.ResponseWriter, r *http.Request) {
+	d.render(w, http.StatusOK, "login", page{Title: "Sign in", CSRF: csrfToken(w, r)})
+}
+
+func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if !csrfOK(r) {
+		d.render(w, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: csrfToken(w, r),
+			Error: "The form expired. Please sign in again."})
+		return
+	}
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	if _, err := d.s.db.authenticateReader(r.Context(), token); err != nil {
+		d.s.log.Warn("dashboard sign-in refused", "remote", r.RemoteAddr)
+		d.render(w, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: csrfToken(w, r),
+			Error: "That token is unknown or revoked."})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 12 * 3600})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (d *dashboard) logout(w http.ResponseWriter, r *http.Request) {
+	if !csrfOK(r) {
+		http.Error(w, "forbidden: missing or wrong CSRF token", http.StatusForbidden)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+type pageHandler func(w http.ResponseWriter, r *http.Request, p page)
+
+// signedIn checks the session cookie and prepares the page with the reader's filters.
+func (d *dashboard) signedIn(next pageHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		rd, err := d.s.db.authenticateReader(r.Context(), c.Value)
+		if err != nil {
+			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		p := page{Reader: &rd, CSRF: csrfToken(w, r)}
+		f, ok := d.s.filterFrom(httpErrorPage{w, d, p}, r, rd)
+		if !ok {
+			return
+		}
+		p.Filter = f
+		q := url.Values{"from": {f.From}, "to": {f.To}}
+		for _, k := range []string{"store", "category", "score", "q", "sort"} {
+			if v := r.URL.Query().Get(k); v != "" {
+				q.Set(k, v)
+			}
+		}
+		p.Query = template.URL(q.Encode())
+		next(w, r, p)
+	})
+}
+
+// httpErrorPage lets filterFrom's JSON errors become dashboard pages.
+type httpErrorPage struct {
+	http.ResponseWriter
+	d *dashboard
+	p page
+}
+
+func (e httpErrorPage) WriteHeader(code int) {
+	e.ResponseWriter.Header().Set("Content-Type", "text/html; charset=utf-8")
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e httpErrorPage) Write(b []byte) (int, error) {
+	msg := "That request is not allowed."
+	if strings.Contains(string(b), "may read store") {
+		msg = "This token may read its own store only."
+	} else if strings.Contains(string(b), "bad_request") {
+		msg = "The dates are not valid: use YYYY-MM-DD, from before to."
+	}
+	e.p.Title, e.p.Error = "Not allowed", msg
+	if err := e.d.pages["forbidden"].ExecuteTemplate(e.ResponseWriter, "layout", e.p); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func (d *dashboard) fail(w http.ResponseWriter, err error) {
+	d.s.log.Error("dashboard", "err", err)
+	http.Error(w, "The collector could not read its database; try again shortly.", http.StatusServiceUnavailable)
+}
+
+type overviewData struct {
+	Scope       string
+	NPS         NPSReport
+	Split       template.HTML
+	Trend       template.HTML
+	Best, Worst []StoreReport
+}
+
+func (d *dashboard) overview(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	rep, err := d.s.db.NPS(ctx, p.Filter)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	trend, err := d.s.db.Trend(ctx, p.Filter, "day")
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	stores, err := d.s.db.Stores(ctx, p.Filter)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	stores = slices.DeleteFunc(stores, func(s StoreReport) bool { return s.Responses == 0 })
+	sortStores(stores, "-nps")
+	best := stores[:min(5, len(stores))]
+	worstSorted := slices.Clone(stores)
+	sortStores(worstSorted, "nps")
+	worst := worstSorted[:min(5, len(worstSorted))]
+	p.Title, p.Page = "Overview", "overview"
+	p.Data = overviewData{Scope: p.Filter.StoreID, NPS: rep, Split: splitSVG(rep), Trend: trendSVG(trend, p.Filter), Best: best, Worst: worst}
+	d.render(w, http.StatusOK, "overview", p)
+}
+
+type storesData struct {
+	Stores []StoreReport
+	query  url.Values
+}
+
+// SortQuery is the current query with the sort changed, for column headers.
+func (s storesData) SortQuery(by string) template.URL {
+	q := url.Values{}
+	for k, v := range s.query {
+		q[k] = v
+	}
+	q.Set("sort", by)
+	return template.URL(q.Encode())
+}
+
+// Change is the NPS change against the previous period, when both have responses.
+func (s storesData) Change(r StoreReport) string {
+	if r.Responses == 0 || r.Previous == nil || r.Previous.Responses == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%+.1f", r.NPS-r.Previous.NPS)
+}
+
+func (d *dashboard) stores(w http.ResponseWriter, r *http.Request, p page) {
+	stores, err := d.s.db.Stores(r.Context(), p.Filter)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	sortStores(stores, r.URL.Query().Get("sort"))
+	p.Title, p.Page = "Stores", "stores"
+	q, _ := url.ParseQuery(string(p.Query))
+	p.Data = storesData{Stores: stores, query: q}
+	d.render(w, http.StatusOK, "stores", p)
+}
+
+type storeData struct {
+	Store    Store
+	NPS      NPSReport
+	Trend    template.HTML
+	Reasons  []ReasonCount
+	Comments []Comment
+}
+
+func (d *dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
+	id := r.PathValue("id")
+	if p.Reader.StoreID != "" && id != p.Reader.StoreID {
+		p.Title, p.Error = "Not allowed", "This token may read its own store only."
+		d.render(w, http.StatusForbidden, "forbidden", p)
+		return
+	}
+	ctx := r.Context()
+	f := p.Filter
+	f.StoreID = id
+	stores, err := d.s.db.Stores(ctx, f)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if len(stores) == 0 {
+		p.Title, p.Error = "No such store", "There is no store "+id+"."
+		d.render(w, http.StatusNotFound, "forbidden", p)
+		return
+	}
+	trend, err := d.s.db.Trend(ctx, f, "day")
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	reasons, err := d.s.db.Reasons(ctx, f)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	comments, err := d.s.db.Comments(ctx, CommentFilter{Filter: f, Limit: 10})
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	p.Title, p.Page = stores[0].Name, "stores"
+	p.Keep = map[string]string{}
+	p.Data = storeData{Store: stores[0].Store, NPS: stores[0].NPSReport, Trend: trendSVG(trend, f), Reasons: reasons, Comments: comments}
+	d.render(w, http.StatusOK, "store", p)
+}
+
+type commentsData struct {
+	Filter     CommentFilter
+	Score      string
+	Stores     []StoreReport
+	Categories []string
+	Scores     []string
+	Comments   []Comment
+}
+
+// commentFilter reads the comment filters of the page.
+func commentFilter(r *http.Request, p page) (CommentFilter, string, error) {
+	q := r.URL.Query()
+	cf := CommentFilter{Filter: p.Filter, Category: q.Get("category"), Text: q.Get("q"), Limit: 200}
+	score := q.Get("score")
+	if score != "" {
+		n, err := strconv.Atoi(score)
+		if err != nil || n < 0 || n > 10 {
+			return cf, score, fmt.Errorf("%w: score must be 0 to 10", ErrInvalid)
+		}
+	}
+	return cf, score, nil
+}
+
+func (d *dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
+	cf, score, err := commentFilter(r, p)
+	if err != nil {
+		p.Title, p.Error = "Not allowed", err.Error()
+		d.render(w, http.StatusBadRequest, "forbidden", p)
+		return
+	}
+	cs, err := d.s.db.Comments(r.Context(), cf)
+	if err != nil && !errors.Is(err, ErrInvalid) {
+		d.fail(w, err)
+		return
+	}
+	if score != "" {
+		cs = slices.DeleteFunc(cs, func(c Comment) bool { return strconv.Itoa(c.Score) != score })
+	}
+	stores, err := d.s.db.Stores(r.Context(), Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID})
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	scores := make([]string, 11)
+	for i := range scores {
+		scores[i] = strconv.Itoa(i)
+	}
+	p.Title, p.Page = "Comments", "comments"
+	p.Data = commentsData{Filter: cf, Score: score, Stores: stores, Categories: []string{"detractor", "passive", "promoter"},
+		Scores: scores, Comments: cs}
+	d.render(w, http.StatusOK, "comments", p)
+}
+
+type devicesData struct {
+	Devices []Device
+	now     time.Time
+}
+
+// Problem says what is wrong with a device, or "" when it looks healthy.
+func (dd devicesData) Problem(d Device) string {
+	switch {
+	case d.Revoked:
+		return ""
+	case !d.Enrolled:
+		return "not enrolled yet"
+	case d.LastSeen.IsZero() || dd.now.Sub(d.LastSeen) > time.Hour:
+		return "silent for over an hour"
+	case d.QueueLength > 0 && d.OldestPending > 3600:
+		return "responses waiting for over an hour"
+	}
+	return ""
+}
+
+// MiB shows bytes in mebibytes.
+func (devicesData) MiB(b int64) int64 { return b >> 20 }
+
+func (d *dashboard) deviceList(r *http.Request, p page) ([]Device, error) {
+	ds, err := d.s.db.Devices(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	if p.Reader.StoreID != "" {
+		ds = slices.DeleteFunc(ds, func(dv Device) bool { return dv.StoreID != p.Reader.StoreID })
+	}
+	return slices.DeleteFunc(ds, func(dv Device) bool { return dv.Revoked }), nil
+}
+
+func (d *dashboard) devices(w http.ResponseWriter, r *http.Request, p page) {
+	ds, err := d.deviceList(r, p)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	p.Title, p.Page = "Devices", "devices"
+	p.Data = devicesData{Devices: ds, now: d.s.db.now()}
+	d.render(w, http.StatusOK, "devices", p)
+}
+
+// export writes what a table shows as CSV.
+func (d *dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
+	var rows [][]string
+	switch r.PathValue("table") {
+	case "stores.csv":
+		stores, err := d.s.db.Stores(r.Context(), p.Filter)
+		if err != nil {
+			d.fail(w, err)
+			return
+		}
+		sortStores(stores, r.URL.Query().Get("sort"))
+		rows = append(rows, []string{"store_id", "name", "region", "nps", "margin_of_error", "responses", "promoters", "passives", "detractors", "change", "last_device_contact"})
+		for _, s := range stores {
+			last := ""
+			if !s.LastSeen.IsZero() {
+				last = s.LastSeen.UTC().Format(time.RFC3339)
+			}
+			rows = append(rows, []string{s.ID, csvSafe(s.Name), csvSafe(s.Region), fmt.Sprintf("%.1f", s.NPS), fmt.Sprintf("%.1f", s.MarginOfError),
+				strconv.FormatInt(s.Responses, 10), strconv.FormatInt(s.Promoters, 10), strconv.FormatInt(s.Passives, 10),
+				strconv.FormatInt(s.Detractors, 10), storesData{}.Change(s), last})
+		}
+	case "comments.csv":
+		cf, score, err := commentFilter(r, p)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		cf.Limit = 500
+		cs, err := d.s.db.Comments(r.Context(), cf)
+		if err != nil {
+			d.fail(w, err)
+			return
+		}
+		rows = append(rows, []string{"id", "store_id", "day", "score", "category", "comment", "reasons", "contact", "locale"})
+		for _, c := range cs {
+			if score != "" && strconv.Itoa(c.Score) != score {
+				continue
+			}
+			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, csvSafe(c.Comment), c.Reasons, csvSafe(c.Contact), c.Locale})
+		}
+	case "devices.csv":
+		ds, err := d.deviceList(r, p)
+		if err != nil {
+			d.fail(w, err)
+			return
+		}
+		dd := devicesData{Devices: ds, now: d.s.db.now()}
+		rows = append(rows, []string{"id", "store_id", "name", "last_seen", "app_version", "queue_length", "oldest_pending_seconds", "clock_skew_ms", "free_disk_bytes", "problem"})
+		for _, dv := range ds {
+			last := ""
+			if !dv.LastSeen.IsZero() {
+				last = dv.LastSeen.UTC().Format(time.RFC3339)
+			}
+			rows = append(rows, []string{dv.ID, dv.StoreID, csvSafe(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
+				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv)})
+		}
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+r.PathValue("table")+`"`)
+	cw := csv.NewWriter(w)
+	cw.WriteAll(rows)
+}
+
+// splitSVG draws promoters, passives and detractors as one labelled bar.
+func splitSVG(rep NPSReport) template.HTML {
+	if rep.Responses == 0 {
+		return `<p class="muted">No responses in this period.</p>`
+	}
+	parts := []struct {
+		name, color string
+		n           int64
+	}{{"Promoters", "#1f6fd1", rep.Promoters}, {"Passives", "#a7adb5", rep.Passives}, {"Detractors", "#e06c00", rep.Detractors}}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 1000 40" role="img" aria-labelledby="split-title"><title id="split-title">Promoters %d, passives %d, detractors %d</title>`,
+		rep.Promoters, rep.Passives, rep.Detractors)
+	x := 0.0
+	for _, p := range parts {
+		w := 1000 * float64(p.n) / float64(rep.Responses)
+		fmt.Fprintf(&b, `<rect x="%.1f" y="0" width="%.1f" height="40" fill="%s"/>`, x, w, p.color)
+		x += w
+	}
+	b.WriteString(`</svg><div class="legend">`)
+	for _, p := range parts {
+		fmt.Fprintf(&b, `<span><span class="swatch %s"></span>%s %.0f%% (%d)</span>`, strings.ToLower(p.name[:len(p.name)-1]), p.name,
+			100*float64(p.n)/float64(rep.Responses), p.n)
+	}
+	b.WriteString(`</div>`)
+	return template.HTML(b.String())
+}
+
+// trendSVG draws daily NPS from −100 to +100 with labelled axes; days without
+// responses are gaps. Every value is also in the title for screen readers.
+func trendSVG(points []TrendPoint, f Filter) template.HTML {
+	from, err1 := time.Parse(time.DateOnly, f.From)
+	to, err2 := time.Parse(time.DateOnly, f.To)
+	if err1 != nil || err2 != nil || len(points) == 0 {
+		return `<p class="muted">No responses in this period.</p>`
+	}
+	days := int(to.Sub(from).Hours()/24) + 1
+	byDay := map[string]TrendPoint{}
+	for _, p := range points {
+		byDay[p.Start] = p
+	}
+	const w, h, left, top, bottom = 1000.0, 260.0, 48.0, 10.0, 30.0
+	plotH := h - top - bottom
+	y := func(v float64) float64 { return top + plotH*(100-v)/200 }
+	slot := (w - left) / float64(days)
+	var b, desc strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="trend-title">`, w, h)
+	for _, v := range []float64{100, 50, 0, -50, -100} {
+		stroke, width := "#d5d9e0", 1
+		if v == 0 {
+			stroke, width = "#5f6670", 2
+		}
+		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="%d"/>`, left, w, y(v), y(v), stroke, width)
+		label := fmt.Sprintf("%+.0f", v)
+		if v == 0 {
+			label = "0"
+		}
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" font-size="14" text-anchor="end" fill="#4a4f57">%s</text>`, left-6, y(v)+5, label)
+	}
+	for i := range days {
+		day := from.AddDate(0, 0, i).Format(time.DateOnly)
+		x := left + float64(i)*slot
+		if p, ok := byDay[day]; ok && p.Responses > 0 {
+			top, bottom := y(max(p.NPS, 0)), y(min(p.NPS, 0))
+			color := "#1f6fd1"
+			if p.NPS < 0 {
+				color = "#e06c00"
+			}
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`, x+slot*0.15, top, slot*0.7, max(bottom-top, 2), color)
+			fmt.Fprintf(&desc, "%s: %+.0f (%d responses). ", day, p.NPS, p.Responses)
+		}
+		if i%max(1, days/6) == 0 {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" font-size="14" text-anchor="middle" fill="#4a4f57">%s</text>`,
+				x+slot/2, h-8, from.AddDate(0, 0, i).Format("Jan 2"))
+		}
+	}
+	fmt.Fprintf(&b, `<title id="trend-title">Daily NPS %s to %s. %s</title></svg>`, f.From, f.To, html.EscapeString(desc.String()))
+	return template.HTML(b.String())
+}
