@@ -8,11 +8,14 @@ VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo d
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 BIN        := bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+NFPM       := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
+# Debian package version; make package-test builds two to test an upgrade.
+PKG_VERSION ?= 0.1.0
 RUN_DIR    ?= $(CURDIR)/.run
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test test-unit test-e2e test-packaging bench lint fmt screenshots clean
+.PHONY: all deps build run test test-unit test-e2e test-packaging bench lint fmt screenshots clean package debs package-test
 
 all: build
 
@@ -20,7 +23,7 @@ deps:
 	@scripts/deps.sh
 
 build: deps
-	$(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+	$(GO) build -tags $(TAGS) -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 run: build
 	scripts/run.sh $(BIN) $(RUN_DIR)
@@ -48,6 +51,22 @@ lint:
 screenshots: build
 	scripts/screenshots.sh $(BIN) docs/screenshots
 	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestDashboardScreenshots ./collector
+
+DIST ?= dist
+
+# Packages into dist/: the two .deb files (nfpm) and the signed Windows kiosk.
+package: debs
+	scripts/windows.sh $(PKG_VERSION) $(DIST)
+
+debs: deps
+	$(MAKE) --no-print-directory build VERSION=$(PKG_VERSION)
+	mkdir -p $(DIST)
+	PKG_VERSION=$(PKG_VERSION) $(GO) run $(NFPM) package --config packaging/nfpm-npskiosk.yaml --packager deb --target $(DIST)/
+	PKG_VERSION=$(PKG_VERSION) $(GO) run $(NFPM) package --config packaging/nfpm-npscollector.yaml --packager deb --target $(DIST)/
+
+# Installs the packages into a clean Debian root and checks install, start, upgrade, purge.
+package-test: deps
+	scripts/package-test.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -11,7 +11,7 @@ if ! command -v systemd-analyze >/dev/null; then
 fi
 status=0
 for unit in packaging/systemd/*.service; do
-  sed "s#/usr/bin/#$BIN/#g" "$unit" >"$WORK/$(basename "$unit")"
+  sed "s#/usr/bin/nps#$BIN/nps#g" "$unit" >"$WORK/$(basename "$unit")"
   if ! out=$(systemd-analyze verify "$WORK/$(basename "$unit")" 2>&1) || [ -n "$out" ]; then
     echo "check-packaging: $unit: $out" >&2
     status=1

@@ -11,6 +11,9 @@ packages=(
   sqlite3 curl              # the end-to-end test reads the databases as IT would
   postgresql                # the collector's tests and benchmarks on PostgreSQL
   chromium fonts-liberation # the HQ dashboard tested in a real browser
+  xinit                     # systemd-analyze verify of the kiosk session unit
+  lintian debootstrap       # make package-test: lint the .debs, install them in a clean root
+  gcc-mingw-w64-x86-64 osslsigncode openssl  # the signed Windows build
   tzdata ca-certificates
 )
 

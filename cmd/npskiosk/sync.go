@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/npskiosk/npskiosk/kiosk"
@@ -67,14 +66,6 @@ func newWorker(cfg Config, db *store.DB, log *slog.Logger, onSurvey func(wire.Su
 		OnSurvey:     onSurvey,
 		Logger:       log,
 	})
-}
-
-func freeDisk(dir string) int64 {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0
-	}
-	return int64(st.Bavail) * st.Bsize
 }
 
 func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Installs the .deb packages into a clean Debian root (debootstrap) and checks what IT
+# relies on: the binaries run, the units are there and pass systemd-analyze verify, the
+# collector starts and answers /healthz, an upgrade from the previous version keeps the
+# databases and the config, and purge removes what was installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OLD=0.1.0
+NEW=0.1.1
+DIST=$(mktemp -d)
+ROOT=$(mktemp -d /tmp/npsroot.XXXXXX)
+CACHE=${DEBOOTSTRAP_CACHE:-/var/cache/npskiosk-package-test}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+CPID=""
+cleanup() {
+  [ -n "$CPID" ] && kill "$CPID" 2>/dev/null
+  umount "$ROOT/proc" 2>/dev/null || true
+  rm -rf "$ROOT" "$DIST"
+}
+trap cleanup EXIT
+fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
+in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+
+for v in $OLD $NEW; do
+  make --no-print-directory debs PKG_VERSION=$v DIST="$DIST" >/dev/null
+done
+ls "$DIST"/*.deb >/dev/null
+
+# A clean bookworm root, cached as a tarball between runs on the same machine.
+mkdir -p "$CACHE"
+if [ ! -f "$CACHE/bookworm.tar" ]; then
+  echo "package-test: debootstrap bookworm (first run on this machine, a few minutes)"
+  debootstrap --variant=minbase --include=systemd,curl,ca-certificates,adduser,passwd \
+    bookworm "$ROOT" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 || { tail -20 "$CACHE/debootstrap.log"; fail "debootstrap"; }
+  tar -C "$ROOT" -cf "$CACHE/bookworm.tar" .
+else
+  tar -C "$ROOT" -xf "$CACHE/bookworm.tar"
+fi
+chmod 0755 "$ROOT" # the tree's root (a mktemp dir, 0700): every user inside must enter it
+mount -t proc proc "$ROOT/proc"
+cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
+cp "$DIST"/*.deb "$ROOT/tmp/"
+in_root apt-get update -qq >/dev/null
+
+echo "package-test: install $OLD"
+in_root apt-get install -y -qq --no-install-recommends \
+  /tmp/npskiosk_${OLD}_amd64.deb /tmp/npscollector_${OLD}_amd64.deb >/dev/null 2>"$DIST/install.log" \
+  || { cat "$DIST/install.log"; fail "install"; }
+[ "$(in_root npskiosk version)" = "npskiosk $OLD" ] || fail "npskiosk version"
+[ "$(in_root npscollector version)" = "npscollector $OLD" ] || fail "npscollector version"
+for unit in npscollector.service npskiosk.service npskiosk-sync.service; do
+  [ -f "$ROOT/lib/systemd/system/$unit" ] || fail "$unit missing"
+done
+# npskiosk.service runs xinit, a recommended package: verify the units that need only ours.
+out=$(in_root systemd-analyze verify /lib/systemd/system/npscollector.service /lib/systemd/system/npskiosk-sync.service 2>&1) || fail "systemd-analyze verify: $out"
+[ -z "$out" ] || fail "systemd-analyze verify: $out"
+getent_out=$(in_root getent passwd npskiosk) || fail "no npskiosk user"
+[ "$(in_root stat -c %U:%a /etc/npskiosk/config.toml)" = "npskiosk:600" ] || fail "config.toml owner/mode"
+
+echo "package-test: collector answers /healthz; seed both databases"
+PORT=$((20000 + RANDOM % 20000))
+in_root npscollector serve --db /var/lib/npscollector/collector.db --addr 127.0.0.1:$PORT >"$DIST/collector.log" 2>&1 &
+CPID=$!
+for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' || fail "healthz"
+in_root npscollector store add --db /var/lib/npscollector/collector.db --id S1 --name Test --timezone UTC >/dev/null
+code=$(in_root npscollector device add --db /var/lib/npscollector/collector.db --store S1 --name Till --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
+in_root runuser -u npskiosk -- npskiosk enroll --config /etc/npskiosk/config.toml --collector "http://127.0.0.1:$PORT" --code "$code" >/dev/null
+in_root runuser -u npskiosk -- npskiosk simulate --config /etc/npskiosk/config.toml --count 40 --days 3 >/dev/null 2>&1
+in_root runuser -u npskiosk -- npskiosk sync --once --config /etc/npskiosk/config.toml >/dev/null 2>&1 || fail "sync --once"
+kill $CPID; wait $CPID 2>/dev/null || true
+CPID=""
+echo "# kept across upgrades" >>"$ROOT/etc/npskiosk/config.toml"
+
+echo "package-test: upgrade to $NEW"
+in_root apt-get install -y -qq --no-install-recommends \
+  /tmp/npskiosk_${NEW}_amd64.deb /tmp/npscollector_${NEW}_amd64.deb >/dev/null 2>"$DIST/upgrade.log" \
+  || { cat "$DIST/upgrade.log"; fail "upgrade"; }
+[ "$(in_root npskiosk version)" = "npskiosk $NEW" ] || fail "npskiosk version after upgrade"
+grep -q "kept across upgrades" "$ROOT/etc/npskiosk/config.toml" || fail "config replaced by the upgrade"
+grep -Eq "^token = [\"']dev_" "$ROOT/etc/npskiosk/config.toml" || fail "device token lost"
+status=$(in_root runuser -u npskiosk -- npskiosk status --json --config /etc/npskiosk/config.toml 2>&1) || true
+echo "$status" | grep -q '"synced": 40' || fail "kiosk database after upgrade: $status"
+n=$(in_root npscollector export --db /var/lib/npscollector/collector.db 2>/dev/null | tail -n +2 | wc -l)
+[ "$n" = 40 ] || fail "collector database after upgrade holds $n responses, want 40"
+
+echo "package-test: purge"
+in_root apt-get purge -y -qq npskiosk npscollector >/dev/null 2>&1 || fail "purge"
+for p in /usr/bin/npskiosk /usr/bin/npscollector /var/lib/npskiosk /etc/npskiosk /var/lib/npscollector /etc/npscollector /lib/systemd/system/npscollector.service; do
+  [ ! -e "$ROOT$p" ] || fail "$p left after purge"
+done
+in_root getent passwd npskiosk >/dev/null && fail "npskiosk user left after purge"
+echo "package-test: 1 passed, 0 failed (install, units, healthz, upgrade $OLD→$NEW keeping data, purge)"
