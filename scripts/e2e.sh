@@ -67,4 +67,6 @@ if [ "$row" != '9|submitted|["staff"]|great|S1' ]; then
 fi
 "$BIN/npskiosk" status --config "$WORK/kiosk.toml" | grep -q "waiting:      0" || {
   echo "e2e: FAIL: npskiosk status does not show an empty queue" >&2; exit 1; }
+"$BIN/npskiosk" doctor --config "$WORK/kiosk.toml" >"$WORK/doctor.txt" || {
+  echo "e2e: FAIL: npskiosk doctor on a healthy, enrolled kiosk:" >&2; cat "$WORK/doctor.txt" >&2; exit 1; }
 echo "e2e: 2 passed, 0 failed (a tap in the real window reached the kiosk database, then the collector)"

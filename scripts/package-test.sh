@@ -25,6 +25,11 @@ for v in $OLD $NEW; do
   make --no-print-directory debs PKG_VERSION=$v DIST="$DIST" >/dev/null
 done
 ls "$DIST"/*.deb >/dev/null
+if command -v lintian >/dev/null; then
+  lintian --fail-on error --suppress-tags hardening-no-pie "$DIST"/*_${NEW}_amd64.deb >"$DIST/lintian.txt" 2>&1 \
+    || { cat "$DIST/lintian.txt"; fail "lintian reports errors"; }
+  echo "package-test: lintian: no errors ($(grep -c '^W:' "$DIST/lintian.txt") warnings)"
+fi
 
 # A clean bookworm root, cached as a tarball between runs on the same machine.
 mkdir -p "$CACHE"

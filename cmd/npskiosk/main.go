@@ -38,6 +38,7 @@ Usage:
                                 exchange an enrollment code for a device token
   npskiosk sync [--once]        upload the outbox (headless); --once exits 0 only when empty
   npskiosk status [--json]      outbox, collector reachability, quarantined responses
+  npskiosk doctor               check config, database, disk, collector, token, clock: OK or what to do
   npskiosk simulate [flags]     add simulated responses (demos, tests)
   npskiosk pin-hash             read a PIN on stdin, print its hash for the config
   npskiosk version              print the version
@@ -60,6 +61,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSync(ctx, args, stdout, stderr)
 	case "status":
 		return runStatus(ctx, args, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, args, stdout, stderr)
 	case "pin-hash":
