@@ -47,12 +47,9 @@ stop_all
 # The same response goes on to a real collector: enroll the kiosk, upload headless with
 # "npskiosk sync --once", and find it in the collector's database.
 ADDR=127.0.0.1:$((20000 + RANDOM % 20000))
-"$BIN/npscollector" serve --addr "$ADDR" --db "$WORK/collector.db" 2>"$WORK/collector.log" &
-COLLECTOR_PID=$!
-trap 'kill $COLLECTOR_PID 2>/dev/null; stop_all; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-"$BIN/npscollector" store add --db "$WORK/collector.db" --id S1 --name "Main Street" --timezone UTC >/dev/null
-code=$("$BIN/npscollector" device add --db "$WORK/collector.db" --store S1 --name "Till 1" --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
+trap 'kill ${COLLECTOR_PID:-} 2>/dev/null; stop_all; rm -rf "$WORK"' EXIT
+start_collector "$BIN" "$WORK/collector.db" "$ADDR" "$WORK/collector.log"
+code=$(device_code "$BIN" "$WORK/collector.db" S1 "Till 1")
 "$BIN/npskiosk" enroll --config "$WORK/kiosk.toml" --collector "http://$ADDR" --code "$code" >/dev/null
 if [ "$(stat -c %a "$WORK/kiosk.toml")" != 600 ]; then
   echo "e2e: FAIL: the config holding the device token is not 0600" >&2

@@ -11,18 +11,14 @@ CONFIG="$DIR/kiosk.toml"
 CDB="$DIR/collector.db"
 TZNAME=$(cat /etc/timezone 2>/dev/null || echo UTC)
 
-"$BIN/npscollector" serve --addr "$ADDR" --db "$CDB" 2>"$DIR/collector.log" &
-COLLECTOR_PID=$!
-cleanup() { kill "$COLLECTOR_PID" 2>/dev/null || true; [ -n "${XVFB_PID:-}" ] && kill "$XVFB_PID" 2>/dev/null; true; }
+WORK=$DIR
+source "$(dirname "$0")/xkiosk.sh"
+cleanup() { kill "${COLLECTOR_PID:-}" 2>/dev/null || true; [ -n "${XVFB_PID:-}" ] && kill "$XVFB_PID" 2>/dev/null; true; }
 trap cleanup EXIT
-for _ in $(seq 50); do
-  curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_collector "$BIN" "$CDB" "$ADDR" "$DIR/collector.log"
 
 if [ ! -f "$CONFIG" ]; then
-  "$BIN/npscollector" store add --db "$CDB" --id S001 --name "Main Street" --timezone "$TZNAME" >/dev/null
-  code=$("$BIN/npscollector" device add --db "$CDB" --store S001 --name "Demo kiosk" --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
+  code=$(device_code "$BIN" "$CDB" S001 "Demo kiosk")
   hash=$(echo 1234 | "$BIN/npskiosk" pin-hash)
   cat >"$CONFIG" <<TOML
 db = "$DIR/kiosk.db"
@@ -33,8 +29,6 @@ TOML
 fi
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
-  WORK=$DIR
-  source "$(dirname "$0")/xkiosk.sh"
   start_display 1280 800
   echo "No display here: the kiosk runs on the virtual display $DISPLAY."
   echo "Look at it with: DISPLAY=$DISPLAY scrot /tmp/kiosk.png"

@@ -12,12 +12,9 @@ mkdir -p "$OUT"
 
 # A collector on loopback, so the manager view shows a kiosk that syncs.
 ADDR=127.0.0.1:$((20000 + RANDOM % 20000))
-"$BIN/npscollector" serve --addr "$ADDR" --db "$WORK/collector.db" 2>"$WORK/collector.log" &
-COLLECTOR_PID=$!
-trap 'kill $COLLECTOR_PID 2>/dev/null; stop_all; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-"$BIN/npscollector" store add --db "$WORK/collector.db" --id S001 --name "Main Street" --timezone UTC >/dev/null
-code=$("$BIN/npscollector" device add --db "$WORK/collector.db" --store S001 --name "Till 1" --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
+trap 'kill ${COLLECTOR_PID:-} 2>/dev/null; stop_all; rm -rf "$WORK"' EXIT
+start_collector "$BIN" "$WORK/collector.db" "$ADDR" "$WORK/collector.log"
+code=$(device_code "$BIN" "$WORK/collector.db" S001 "Till 1")
 
 hash=$(echo 1234 | "$BIN/npskiosk" pin-hash)
 cat >"$WORK/kiosk.toml" <<TOML

@@ -38,3 +38,23 @@ click() {
 }
 
 shot() { scrot -o "$1"; }
+
+# start_collector BIN DB ADDR LOG: starts "npscollector serve" and waits for /healthz.
+start_collector() {
+  "$1/npscollector" serve --addr "$3" --db "$2" >"$4" 2>&1 &
+  COLLECTOR_PID=$!
+  for _ in $(seq 100); do
+    curl -fsS "http://$3/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "the collector did not start; its log:" >&2
+  cat "$4" >&2
+  return 1
+}
+
+# device_code BIN DB STORE NAME: registers a kiosk of STORE (adding the store, in UTC, if
+# it is new) and prints its one-time enrollment code.
+device_code() {
+  "$1/npscollector" store add --db "$2" --id "$3" --name "Main Street" --timezone "${TZNAME:-UTC}" >/dev/null 2>&1 || true
+  "$1/npscollector" device add --db "$2" --store "$3" --name "$4" --json | sed -n 's/.*"code": "\(.*\)".*/\1/p'
+}
