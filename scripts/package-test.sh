@@ -64,7 +64,9 @@ getent_out=$(in_root getent passwd npskiosk) || fail "no npskiosk user"
 
 echo "package-test: collector answers /healthz; seed both databases"
 PORT=$((20000 + RANDOM % 20000))
-in_root npscollector serve --db /var/lib/npscollector/collector.db --addr 127.0.0.1:$PORT >"$DIST/collector.log" 2>&1 &
+# Not through in_root: a backgrounded function is a subshell, and $! would be its PID.
+chroot "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin npscollector serve --db /var/lib/npscollector/collector.db \
+  --addr 127.0.0.1:$PORT >"$DIST/collector.log" 2>&1 &
 CPID=$!
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' || fail "healthz"
