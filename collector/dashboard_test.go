@@ -108,13 +108,19 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(t.TempDir()),
+		// No UserDataDir: chromedp makes a temporary one and removes it when Chromium has
+		// exited; a t.TempDir() raced Chromium's last writes at cleanup.
 		chromedp.WindowSize(1280, 900),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() {
+		chromedp.Cancel(ctx) // close the browser gracefully first
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
 	// Fail on any JavaScript dialog: no page may run script.
 	chromedp.ListenTarget(ctx, func(ev any) {
 		if d, ok := ev.(*cdpage.EventJavascriptDialogOpening); ok {
