@@ -15,12 +15,15 @@ RUN_DIR    ?= $(CURDIR)/.run
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test test-unit test-e2e test-packaging bench lint fmt screenshots clean package debs package-test
+.PHONY: all deps build run test test-unit test-e2e test-packaging bench lint fmt screenshots clean package debs package-test deps-package
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+deps-package:
+	@scripts/deps.sh package
 
 build: deps
 	$(GO) build -tags $(TAGS) -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
@@ -58,14 +61,14 @@ DIST ?= dist
 package: debs
 	scripts/windows.sh $(PKG_VERSION) $(DIST)
 
-debs: deps
+debs: deps-package
 	$(MAKE) --no-print-directory build VERSION=$(PKG_VERSION)
 	mkdir -p $(DIST)
 	PKG_VERSION=$(PKG_VERSION) $(GO) run $(NFPM) package --config packaging/nfpm-npskiosk.yaml --packager deb --target $(DIST)/
 	PKG_VERSION=$(PKG_VERSION) $(GO) run $(NFPM) package --config packaging/nfpm-npscollector.yaml --packager deb --target $(DIST)/
 
 # Installs the packages into a clean Debian root and checks install, start, upgrade, purge.
-package-test: deps
+package-test: deps-package
 	scripts/package-test.sh
 
 fmt:

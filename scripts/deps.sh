@@ -12,10 +12,16 @@ packages=(
   postgresql                # the collector's tests and benchmarks on PostgreSQL
   chromium fonts-liberation # the HQ dashboard tested in a real browser
   xinit                     # systemd-analyze verify of the kiosk session unit
-  lintian debootstrap       # make package-test: lint the .debs, install them in a clean root
-  gcc-mingw-w64-x86-64 osslsigncode openssl  # the signed Windows build
   tzdata ca-certificates
 )
+
+# "scripts/deps.sh package" adds what make package and make package-test need.
+if [ "${1:-}" = "package" ]; then
+  packages+=(
+    lintian debootstrap                       # lint the .debs, install them in a clean root
+    gcc-mingw-w64-x86-64 osslsigncode openssl # the signed Windows build
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
