@@ -164,8 +164,10 @@ func (d *dashboard) signedIn(next pageHandler) http.Handler {
 			return
 		}
 		p := page{Reader: &rd, CSRF: csrfToken(w, r)}
-		f, ok := d.s.filterFrom(httpErrorPage{w, d, p}, r, rd)
-		if !ok {
+		f, ferr := parseFilter(r, rd, d.s.db.now())
+		if ferr != nil {
+			p.Title, p.Error = "Not allowed", ferr.human
+			d.render(w, ferr.status, "forbidden", p)
 			return
 		}
 		p.Filter = f
@@ -178,32 +180,6 @@ func (d *dashboard) signedIn(next pageHandler) http.Handler {
 		p.Query = template.URL(q.Encode())
 		next(w, r, p)
 	})
-}
-
-// httpErrorPage lets filterFrom's JSON errors become dashboard pages.
-type httpErrorPage struct {
-	http.ResponseWriter
-	d *dashboard
-	p page
-}
-
-func (e httpErrorPage) WriteHeader(code int) {
-	e.ResponseWriter.Header().Set("Content-Type", "text/html; charset=utf-8")
-	e.ResponseWriter.WriteHeader(code)
-}
-
-func (e httpErrorPage) Write(b []byte) (int, error) {
-	msg := "That request is not allowed."
-	if strings.Contains(string(b), "may read store") {
-		msg = "This token may read its own store only."
-	} else if strings.Contains(string(b), "bad_request") {
-		msg = "The dates are not valid: use YYYY-MM-DD, from before to."
-	}
-	e.p.Title, e.p.Error = "Not allowed", msg
-	if err := e.d.pages["forbidden"].ExecuteTemplate(e.ResponseWriter, "layout", e.p); err != nil {
-		return 0, err
-	}
-	return len(b), nil
 }
 
 func (d *dashboard) fail(w http.ResponseWriter, err error) {

@@ -34,37 +34,55 @@ func (s *Server) reader(next readerHandler) http.HandlerFunc {
 	}
 }
 
-// filterFrom reads store, region, from and to from the query, applying the token's
-// store limit. It writes the error reply itself and returns false on failure.
-func (s *Server) filterFrom(w http.ResponseWriter, r *http.Request, rd reader) (Filter, bool) {
+// filterError says why a report filter was refused: for API clients and for people.
+type filterError struct {
+	status       int
+	code, detail string
+	human        string
+}
+
+// parseFilter reads store, region, from and to from the query, applying the token's
+// store limit; the days default to the 30 up to today.
+func parseFilter(r *http.Request, rd reader, now time.Time) (Filter, *filterError) {
 	q := r.URL.Query()
 	f := Filter{StoreID: q.Get("store"), Region: q.Get("region"), From: q.Get("from"), To: q.Get("to")}
 	if rd.StoreID != "" {
 		if f.StoreID != "" && f.StoreID != rd.StoreID {
-			writeError(w, http.StatusForbidden, "forbidden", "this token may read store "+rd.StoreID+" only")
-			return Filter{}, false
+			return Filter{}, &filterError{http.StatusForbidden, "forbidden",
+				"this token may read store " + rd.StoreID + " only", "This token may read its own store only."}
 		}
 		f.StoreID = rd.StoreID
 	}
-	today := s.db.now().UTC()
+	badDates := func(detail string) *filterError {
+		return &filterError{http.StatusBadRequest, "bad_request", detail,
+			"The dates are not valid: use YYYY-MM-DD, from before to, at most three years apart."}
+	}
 	if f.To == "" {
-		f.To = today.Format(time.DateOnly)
+		f.To = now.UTC().Format(time.DateOnly)
 	}
 	to, err := time.Parse(time.DateOnly, f.To)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "to must be a date, YYYY-MM-DD")
-		return Filter{}, false
+		return Filter{}, badDates("to must be a date, YYYY-MM-DD")
 	}
 	if f.From == "" {
 		f.From = to.AddDate(0, 0, -29).Format(time.DateOnly)
 	}
 	from, err := time.Parse(time.DateOnly, f.From)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "from must be a date, YYYY-MM-DD")
-		return Filter{}, false
+		return Filter{}, badDates("from must be a date, YYYY-MM-DD")
 	}
 	if from.After(to) || to.Sub(from) > 3*366*24*time.Hour {
-		writeError(w, http.StatusBadRequest, "bad_request", "from must not be after to, and the range at most three years")
+		return Filter{}, badDates("from must not be after to, and the range at most three years")
+	}
+	return f, nil
+}
+
+// filterFrom is parseFilter for the JSON API: it writes the error reply itself and
+// returns false on failure.
+func (s *Server) filterFrom(w http.ResponseWriter, r *http.Request, rd reader) (Filter, bool) {
+	f, ferr := parseFilter(r, rd, s.db.now())
+	if ferr != nil {
+		writeError(w, ferr.status, ferr.code, ferr.detail)
 		return Filter{}, false
 	}
 	return f, true

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -158,7 +159,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 		writeError(w, http.StatusBadRequest, "bad_request", "could not read the body: "+err.Error())
 		return false
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_json", err.Error())

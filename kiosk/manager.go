@@ -3,6 +3,7 @@ package kiosk
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"strconv"
 	"strings"
 	"time"
@@ -202,12 +203,11 @@ func (s *managerScreen) splitBar(t nps.Tally) fyne.CanvasObject {
 	parts := []struct {
 		label string
 		share float64
-		color fyne.ThemeColorName
-		fill  canvasColor
+		fill  color.Color
 	}{
-		{a.t("manager.promoters"), share(t.Promoters), theme.ColorNameForeground, colorPromoter},
-		{a.t("manager.passives"), share(t.Passives), theme.ColorNameForeground, colorPassive},
-		{a.t("manager.detractors"), share(t.Detractors), theme.ColorNameForeground, colorDetractor},
+		{a.t("manager.promoters"), share(t.Promoters), colorPromoter},
+		{a.t("manager.passives"), share(t.Passives), colorPassive},
+		{a.t("manager.detractors"), share(t.Detractors), colorDetractor},
 	}
 	bar := &proportionLayout{}
 	var segs, legend []fyne.CanvasObject
@@ -218,14 +218,10 @@ func (s *managerScreen) splitBar(t nps.Tally) fyne.CanvasObject {
 		sw := canvas.NewRectangle(p.fill)
 		sw.SetMinSize(fyne.NewSquareSize(24))
 		legend = append(legend, container.NewBorder(nil, nil, container.NewVBox(spacer(6), sw), nil,
-			text(fmt.Sprintf("%s %.0f%%", p.label, p.share*100), textBody, false, fyne.TextAlignLeading, p.color)))
+			text(fmt.Sprintf("%s %.0f%%", p.label, p.share*100), textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground)))
 	}
 	return container.NewVBox(heading(a.t("manager.split")),
 		container.New(bar, segs...), container.NewGridWithColumns(3, legend...))
-}
-
-type canvasColor = interface {
-	RGBA() (r, g, b, a uint32)
 }
 
 // proportionLayout lays objects side by side, each as wide as its share.
@@ -247,7 +243,7 @@ func (s *managerScreen) renderSync(ob store.OutboxStats) {
 	a := s.app
 	lines := []string{}
 	// Anything but "online" is shown in the error colour: it needs someone's attention.
-	state, color := a.t("manager.not_enrolled"), theme.ColorNameError
+	state, ink := a.t("manager.not_enrolled"), theme.ColorNameError
 	var st SyncStatus
 	if a.cfg.Sync != nil {
 		st = a.cfg.Sync.Status()
@@ -255,7 +251,7 @@ func (s *managerScreen) renderSync(ob store.OutboxStats) {
 	switch {
 	case !st.Enrolled:
 	case st.Online:
-		state, color = a.t("manager.online"), theme.ColorNameForeground
+		state, ink = a.t("manager.online"), theme.ColorNameForeground
 	default:
 		state = a.t("manager.offline")
 	}
@@ -275,7 +271,7 @@ func (s *managerScreen) renderSync(ob store.OutboxStats) {
 
 	objs := []fyne.CanvasObject{
 		heading(a.t("manager.sync") + ": " + state),
-		text(strings.Join(lines, "\n"), textBody, false, fyne.TextAlignLeading, color),
+		text(strings.Join(lines, "\n"), textBody, false, fyne.TextAlignLeading, ink),
 	}
 	if a.cfg.Sync != nil && st.Enrolled {
 		objs = append(objs, primaryButton(a.t("manager.sync_now"), func() {
@@ -327,7 +323,7 @@ func (s *managerScreen) commentList(cs []store.Comment) fyne.CanvasObject {
 	}
 	for _, c := range cs {
 		cat := nps.Score(c.Score).Category()
-		fill := map[nps.Category]canvasColor{nps.Promoter: colorPromoter, nps.Passive: colorPassive, nps.Detractor: colorDetractor}[cat]
+		fill := map[nps.Category]color.Color{nps.Promoter: colorPromoter, nps.Passive: colorPassive, nps.Detractor: colorDetractor}[cat]
 		badge := canvas.NewRectangle(fill)
 		badge.CornerRadius = 6
 		num := canvas.NewText(strconv.Itoa(c.Score), colorOnPrimary)
