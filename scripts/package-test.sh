@@ -2,7 +2,8 @@
 # Installs the .deb packages into a clean Debian root (debootstrap) and checks what IT
 # relies on: the binaries run, the units are there and pass systemd-analyze verify, the
 # collector starts and answers /healthz, an upgrade from the previous version keeps the
-# databases and the config, and purge removes what was installed.
+# databases and the config, and purge removes what was installed. Then it cross-builds the
+# Windows kiosk and checks its signature verifies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=0.1.0
@@ -97,4 +98,8 @@ for p in /usr/bin/npskiosk /usr/bin/npscollector /var/lib/npskiosk /etc/npskiosk
   [ ! -e "$ROOT$p" ] || fail "$p left after purge"
 done
 in_root getent passwd npskiosk >/dev/null && fail "npskiosk user left after purge"
-echo "package-test: 1 passed, 0 failed (install, units, healthz, upgrade $OLD→$NEW keeping data, purge)"
+
+echo "package-test: Windows kiosk"
+scripts/windows.sh $NEW "$DIST" >"$DIST/windows.log" 2>&1 || { cat "$DIST/windows.log"; fail "windows build or signature"; }
+grep -q "Signature verification: ok" "$DIST/windows.log" || { cat "$DIST/windows.log"; fail "npskiosk.exe signature does not verify"; }
+echo "package-test: 2 passed, 0 failed (deb: install, units, healthz, upgrade $OLD→$NEW keeping data, purge; exe: built, signed, verified)"
