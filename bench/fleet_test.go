@@ -1,0 +1,344 @@
+package bench
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// fleetShape is the load: how many devices, for how long, and how often each uploads and
+// sends its heartbeat.
+type fleetShape struct {
+	devices, stores int
+	duration        time.Duration
+	uploadEvery     time.Duration // mean; each gap is drawn from [½, 1½] of it
+	heartbeatEvery  time.Duration
+}
+
+var (
+	// A kiosk uploads within seconds of each response and sends a heartbeat every five
+	// minutes. Here every device uploads every 2 s (a busy till's whole day in minutes)
+	// and heartbeats every 30 s: ten times the real heartbeat rate.
+	fullFleet  = fleetShape{devices: 1000, stores: 100, duration: 5 * time.Minute, uploadEvery: 2 * time.Second, heartbeatEvery: 30 * time.Second}
+	smokeFleet = fleetShape{devices: 50, stores: 5, duration: 3 * time.Second, uploadEvery: 300 * time.Millisecond, heartbeatEvery: time.Second}
+)
+
+// BenchmarkFleet runs a fleet of simulated devices against one npscollector process on
+// loopback: each device its own connection, uploading small gzip batches and sending
+// heartbeats, with no retries, so every failure counts. It reports throughput, latency
+// beside the same upload from one device on an idle collector, errors, and checks the
+// collector stored exactly what it accepted. -short runs a small fleet for a few seconds.
+func BenchmarkFleet(b *testing.B) {
+	shape := fullFleet
+	if testing.Short() {
+		shape = smokeFleet
+	}
+	bin := program(b, "npscollector")
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		dbPath := filepath.Join(dir, "collector.db")
+		tokens := enrollFleet(b, dbPath, shape)
+		url, proc := startCollector(b, bin, dbPath, filepath.Join(dir, "collector.log"))
+		b.StartTimer()
+
+		idle := sortedCopy(idleUploads(b, url, tokens[0], idleRuns))
+		cpuBefore := cpuTime([]int{proc.Process.Pid})
+		res := runFleet(url, tokens, shape)
+		collectorCPU := cpuTime([]int{proc.Process.Pid}) - cpuBefore
+		rss, _ := memory([]int{proc.Process.Pid})
+
+		b.StopTimer()
+		stopCollector(b, proc)
+		if res.errors > 0 {
+			b.Errorf("%d errors under load; first: %v", res.errors, res.firstErr)
+		}
+		stored := countResponses(b, dbPath)
+		if want := res.responses + idleRuns; stored != want {
+			b.Errorf("the collector holds %d responses; %d were accepted", stored, want)
+		}
+		uploads := sortedCopy(res.uploadLatency)
+		beats := sortedCopy(res.heartbeatLatency)
+		secs := res.elapsed.Seconds()
+		offered := float64(shape.devices) * (1/shape.uploadEvery.Seconds() + 1/shape.heartbeatEvery.Seconds())
+		b.ReportMetric(float64(shape.devices), "devices")
+		b.ReportMetric(float64(len(uploads)+len(beats))/secs, "req/s")
+		b.ReportMetric(offered, "offered-req/s")
+		b.ReportMetric(float64(res.responses)/secs, "resp/s")
+		b.ReportMetric(ms(percentile(uploads, 0.50)), "upload-p50-ms")
+		b.ReportMetric(ms(percentile(uploads, 0.99)), "upload-p99-ms")
+		b.ReportMetric(ms(percentile(beats, 0.50)), "heartbeat-p50-ms")
+		b.ReportMetric(ms(percentile(beats, 0.99)), "heartbeat-p99-ms")
+		b.ReportMetric(ms(percentile(idle, 0.50)), "idle-upload-p50-ms")
+		b.ReportMetric(ms(percentile(idle, 0.99)), "idle-upload-p99-ms")
+		b.ReportMetric(float64(res.errors), "errors")
+		b.ReportMetric(100*collectorCPU.Seconds()/secs, "collector-cpu-%")
+		b.ReportMetric(float64(rss)/(1<<20), "collector-rss-MiB")
+		b.StartTimer()
+	}
+}
+
+// idleRuns is how many uploads time the idle collector: within one device's burst allowance
+// (60), so the rate limit does not step in.
+const idleRuns = 50
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// enrollFleet makes the stores and devices in the collector's database and returns each
+// device's token.
+func enrollFleet(b *testing.B, path string, shape fleetShape) []string {
+	ctx := context.Background()
+	db, err := collector.OpenDB(ctx, collector.DBConfig{Path: path, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for s := range shape.stores {
+		if err := db.AddStore(ctx, collector.Store{ID: fmt.Sprintf("F%03d", s), Name: "Fleet store", Timezone: "UTC"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tokens := make([]string, shape.devices)
+	for d := range tokens {
+		nd, err := db.AddDevice(ctx, fmt.Sprintf("F%03d", d%shape.stores), fmt.Sprintf("Till %d", d), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		en, err := db.Enroll(ctx, nd.Code)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens[d] = en.Token
+	}
+	return tokens
+}
+
+var listening = regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
+
+// startCollector runs npscollector serve on a free loopback port and waits for /healthz.
+func startCollector(b *testing.B, bin, dbPath, logPath string) (string, *exec.Cmd) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { logFile.Close() })
+	cmd := exec.Command(bin, "serve", "--db", dbPath, "--addr", "127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for range 100 {
+		data, _ := os.ReadFile(logPath)
+		if m := listening.FindSubmatch(data); m != nil {
+			url := "http://" + string(m[1])
+			if resp, err := http.Get(url + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return url, cmd
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	data, _ := os.ReadFile(logPath)
+	b.Fatalf("the collector did not start:\n%s", data)
+	return "", nil
+}
+
+// stopCollector asks the collector to shut down as systemd would, and waits.
+func stopCollector(b *testing.B, cmd *exec.Cmd) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			b.Errorf("collector exit: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		b.Error("the collector did not stop within 15 s of SIGTERM")
+	}
+}
+
+func countResponses(b *testing.B, path string) int {
+	ctx := context.Background()
+	db, err := collector.OpenDB(ctx, collector.DBConfig{Path: path, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	n, err := db.Export(ctx, collector.Filter{From: "2000-01-01", To: "2100-01-01"}, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// device is one simulated kiosk: its own connection to the collector.
+type device struct {
+	url, token string
+	client     *http.Client
+	rng        *rand.Rand
+}
+
+func newDevice(url, token string, seed uint64) *device {
+	return &device{url: url, token: token, rng: rand.New(rand.NewPCG(seed, 7)),
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}}
+}
+
+// upload sends n new responses in one gzip batch, as the sync worker does.
+func (d *device) upload(n int) error {
+	now := time.Now()
+	rs := make([]wire.Response, n)
+	for i := range rs {
+		rs[i] = wire.Response{ID: uuid.Must(uuid.NewV7()).String(), Score: d.rng.IntN(11), Reasons: []string{"staff"},
+			Locale: "en", SurveyVersion: 1, CreatedAt: now.Add(-20 * time.Second), CompletedAt: now, Outcome: "submitted"}
+	}
+	var body bytes.Buffer
+	zw := gzip.NewWriter(&body)
+	if err := json.NewEncoder(zw).Encode(wire.UploadRequest{Responses: rs}); err != nil {
+		return err
+	}
+	zw.Close()
+	var res wire.UploadResult
+	if err := d.post("/v1/responses", &body, true, http.StatusOK, &res); err != nil {
+		return err
+	}
+	if len(res.Accepted) != n {
+		return fmt.Errorf("upload: %d of %d accepted: %+v", len(res.Accepted), n, res)
+	}
+	return nil
+}
+
+func (d *device) heartbeat(queue int64) error {
+	body, _ := json.Marshal(wire.Heartbeat{AppVersion: "bench", QueueLength: queue, FreeDiskBytes: 8 << 30, DeviceTime: time.Now()})
+	return d.post("/v1/heartbeat", bytes.NewReader(body), false, http.StatusNoContent, nil)
+}
+
+func (d *device) post(path string, body io.Reader, gzipped bool, want int, out any) error {
+	req, err := http.NewRequest(http.MethodPost, d.url+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	req.Header.Set("Content-Type", "application/json")
+	if gzipped {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s: %s", path, resp.Status, msg)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+// idleUploads times n one-response uploads from one device with nothing else going on.
+func idleUploads(b *testing.B, url, token string, n int) []time.Duration {
+	d := newDevice(url, token, 0)
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if err := d.upload(1); err != nil {
+			b.Fatalf("idle upload: %v", err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat
+}
+
+type fleetResult struct {
+	elapsed                         time.Duration
+	uploadLatency, heartbeatLatency []time.Duration
+	responses, errors               int
+	firstErr                        error
+}
+
+// runFleet runs every device until the shape's duration is over. Each device starts at a
+// random point of its cycle so the fleet does not beat in step.
+func runFleet(url string, tokens []string, shape fleetShape) fleetResult {
+	results := make(chan fleetResult, len(tokens))
+	start := time.Now()
+	deadline := start.Add(shape.duration)
+	for i, token := range tokens {
+		go func() {
+			d := newDevice(url, token, uint64(i)+1)
+			jitter := func(mean time.Duration) time.Duration {
+				return mean/2 + time.Duration(d.rng.Int64N(int64(mean)))
+			}
+			var r fleetResult
+			nextUpload := start.Add(time.Duration(d.rng.Int64N(int64(shape.uploadEvery))))
+			nextBeat := start.Add(time.Duration(d.rng.Int64N(int64(shape.heartbeatEvery))))
+			for {
+				next := min(nextUpload.UnixNano(), nextBeat.UnixNano())
+				if next >= deadline.UnixNano() {
+					break
+				}
+				time.Sleep(time.Until(time.Unix(0, next)))
+				t0 := time.Now()
+				var err error
+				if nextUpload.UnixNano() == next {
+					n := 1 + d.rng.IntN(3)
+					if err = d.upload(n); err == nil {
+						r.uploadLatency = append(r.uploadLatency, time.Since(t0))
+						r.responses += n
+					}
+					nextUpload = nextUpload.Add(jitter(shape.uploadEvery))
+				} else {
+					if err = d.heartbeat(0); err == nil {
+						r.heartbeatLatency = append(r.heartbeatLatency, time.Since(t0))
+					}
+					nextBeat = nextBeat.Add(shape.heartbeatEvery)
+				}
+				if err != nil {
+					r.errors++
+					if r.firstErr == nil {
+						r.firstErr = err
+					}
+				}
+			}
+			d.client.CloseIdleConnections()
+			results <- r
+		}()
+	}
+	var total fleetResult
+	for range tokens {
+		r := <-results
+		total.uploadLatency = append(total.uploadLatency, r.uploadLatency...)
+		total.heartbeatLatency = append(total.heartbeatLatency, r.heartbeatLatency...)
+		total.responses += r.responses
+		total.errors += r.errors
+		if total.firstErr == nil {
+			total.firstErr = r.firstErr
+		}
+	}
+	total.elapsed = time.Since(start)
+	return total
+}

@@ -1,0 +1,238 @@
+package bench
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
+)
+
+const (
+	screenW, screenH = 1280, 800
+	// contentColours is how many distinct colours a frame needs to count as the first
+	// frame: a blank window has one or two, text and buttons bring many more.
+	contentColours = 8
+)
+
+// BenchmarkFootprint starts the real kiosk window, and beside it Debian's Chromium in
+// kiosk mode showing the same rating screen as a static page (the web kiosk most
+// competitors ship), one after the other under the same Xvfb. For each it reports the
+// time from exec to the first frame with content, the memory of its whole process tree
+// once settled, and its CPU use while idle. -short idles 3 s instead of 60.
+func BenchmarkFootprint(b *testing.B) {
+	idle := 60 * time.Second
+	if testing.Short() {
+		idle = 3 * time.Second
+	}
+	kiosk := program(b, "npskiosk")
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		b.Fatal("chromium is not installed (make deps installs it)")
+	}
+	page, err := filepath.Abs("testdata/nps.html")
+	if err != nil {
+		b.Fatal(err)
+	}
+	display := startXvfb(b)
+	apps := []struct {
+		name string
+		argv func(dir string) []string
+	}{
+		{"npskiosk", func(dir string) []string {
+			cfg := filepath.Join(dir, "kiosk.toml")
+			os.WriteFile(cfg, []byte(fmt.Sprintf("db = %q\nhide_cursor = true\n", filepath.Join(dir, "kiosk.db"))), 0o600)
+			return []string{kiosk, "--config", cfg, "--window-size", fmt.Sprintf("%dx%d", screenW, screenH)}
+		}},
+		{"chromium", func(dir string) []string {
+			// Without a window manager --kiosk alone leaves the default window size.
+			return []string{chromium, "--kiosk", "--window-position=0,0", fmt.Sprintf("--window-size=%d,%d", screenW, screenH), "--no-first-run", "--no-default-browser-check", "--noerrdialogs",
+				"--password-store=basic", "--user-data-dir=" + filepath.Join(dir, "profile"),
+				// Chromium refuses to run as root with its sandbox; the benchmark runs as root in CI.
+				"--no-sandbox", "file://" + page}
+		}},
+	}
+	for _, app := range apps {
+		b.Run(app.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				m := measureApp(b, display, app.argv(b.TempDir()), idle)
+				b.ReportMetric(ms(m.firstFrame), "first-frame-ms")
+				b.ReportMetric(float64(m.rss)/(1<<20), "rss-MiB")
+				b.ReportMetric(float64(m.pss)/(1<<20), "pss-MiB")
+				b.ReportMetric(m.idleCPU, "idle-cpu-%")
+				b.ReportMetric(float64(m.processes), "processes")
+				if dir := os.Getenv("NPS_BENCH_SHOTS"); dir != "" {
+					savePNG(b, filepath.Join(dir, "footprint-"+app.name+".png"), m.frame)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+type footprint struct {
+	firstFrame time.Duration
+	rss, pss   int64
+	idleCPU    float64 // percent of one core
+	processes  int
+	frame      image.Image
+}
+
+// measureApp runs argv on the display until its first frame with content, lets it
+// settle, then samples its memory and its CPU time over idle.
+func measureApp(b *testing.B, x *xDisplay, argv []string, idle time.Duration) footprint {
+	if !x.blank() {
+		b.Fatal("the screen is not blank before the start")
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+x.name, "HOME="+b.TempDir(), "LANG=C.UTF-8")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to stop the whole tree
+	out, _ := os.Create(filepath.Join(b.TempDir(), "app.log"))
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		// The next app starts on a blank screen.
+		for i := 0; i < 100 && !x.blank(); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+
+	var m footprint
+	for {
+		img := x.capture(b)
+		if distinctColours(img) >= contentColours {
+			m.firstFrame, m.frame = time.Since(start), img
+			break
+		}
+		if time.Since(start) > 60*time.Second {
+			data, _ := os.ReadFile(out.Name())
+			b.Fatalf("%s showed nothing within 60 s; its output:\n%s", argv[0], data)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(5 * time.Second) // settle: fonts, caches, the renderer's first GC
+	tree := procTree(cmd.Process.Pid)
+	m.processes = len(tree)
+	m.rss, m.pss = memory(tree)
+	before := cpuTime(tree)
+	t0 := time.Now()
+	time.Sleep(idle)
+	m.idleCPU = 100 * (cpuTime(procTree(cmd.Process.Pid)) - before).Seconds() / time.Since(t0).Seconds()
+	m.frame = x.capture(b)
+	return m
+}
+
+// xDisplay is an Xvfb server and a connection to it for reading the screen.
+type xDisplay struct {
+	name string
+	conn *xgb.Conn
+	root xproto.Window
+}
+
+// startXvfb starts Xvfb on a free display with a black root window, so anything an app
+// draws shows.
+func startXvfb(b *testing.B) *xDisplay {
+	n := 90
+	for ; n < 200; n++ {
+		if _, err := os.Stat("/tmp/.X11-unix/X" + strconv.Itoa(n)); os.IsNotExist(err) {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); os.IsNotExist(err) {
+				break
+			}
+		}
+	}
+	name := ":" + strconv.Itoa(n)
+	cmd := exec.Command("Xvfb", name, "-screen", "0", fmt.Sprintf("%dx%dx24", screenW, screenH), "-nolisten", "tcp", "-br")
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("Xvfb: %v (make deps installs it)", err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// xgb logs the connection's end as an error; the benchmark checks every reply itself.
+	xgb.Logger = log.New(io.Discard, "", 0)
+	for range 100 {
+		if conn, err := xgb.NewConnDisplay(name); err == nil {
+			b.Cleanup(conn.Close)
+			return &xDisplay{name: name, conn: conn, root: xproto.Setup(conn).DefaultScreen(conn).Root}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Fatal("Xvfb did not start")
+	return nil
+}
+
+// capture reads the whole screen.
+func (x *xDisplay) capture(b *testing.B) *image.RGBA {
+	reply, err := xproto.GetImage(x.conn, xproto.ImageFormatZPixmap, xproto.Drawable(x.root),
+		0, 0, screenW, screenH, 0xffffffff).Reply()
+	if err != nil {
+		b.Fatalf("read the screen: %v", err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, screenW, screenH))
+	for i := 0; i+3 < len(reply.Data) && i < screenW*screenH*4; i += 4 { // BGRX at depth 24
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = reply.Data[i+2], reply.Data[i+1], reply.Data[i], 0xff
+	}
+	return img
+}
+
+func (x *xDisplay) blank() bool {
+	reply, err := xproto.GetImage(x.conn, xproto.ImageFormatZPixmap, xproto.Drawable(x.root),
+		0, 0, screenW, screenH, 0xffffffff).Reply()
+	if err != nil {
+		return false
+	}
+	for i := 0; i+3 < len(reply.Data); i += 4 {
+		if reply.Data[i]|reply.Data[i+1]|reply.Data[i+2] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// distinctColours counts the colours on a grid of every fourth pixel, stopping at 64.
+func distinctColours(img *image.RGBA) int {
+	seen := map[color.RGBA]bool{}
+	for y := 0; y < screenH; y += 4 {
+		for x := 0; x < screenW; x += 4 {
+			seen[img.RGBAAt(x, y)] = true
+			if len(seen) >= 64 {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
+
+func savePNG(b *testing.B, path string, img image.Image) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		b.Fatal(err)
+	}
+}
