@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"sync/atomic"
 
 	"fyne.io/fyne/v2"
@@ -28,6 +29,7 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 		windowed   = fs.Bool("windowed", false, "open a normal window even if the config says fullscreen")
 		size       = fs.String("window-size", "1280x800", "window size when not full screen, WIDTHxHEIGHT")
 		lang       = fs.String("lang", "", "default language (overrides the config)")
+		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the window closes")
 	)
 	common.register(fs)
 	fs.Usage = func() {
@@ -53,6 +55,18 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 	var width, height float32
 	if _, err := fmt.Sscanf(*size, "%fx%f", &width, &height); err != nil || width < 320 || height < 320 {
 		return fmt.Errorf("--window-size %q: want WIDTHxHEIGHT, each at least 320", *size)
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	log := newLogger(stderr)
