@@ -15,7 +15,7 @@ RUN_DIR    ?= $(CURDIR)/.run
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test test-unit test-e2e test-packaging bench lint fmt screenshots clean package debs package-test deps-package
+.PHONY: all deps build run test test-unit test-e2e test-packaging test-bench bench lint fmt screenshots clean package debs package-test deps-package
 
 all: build
 
@@ -31,7 +31,7 @@ build: deps
 run: build
 	scripts/run.sh $(BIN) $(RUN_DIR)
 
-test: deps lint test-unit test-e2e test-packaging
+test: deps lint test-unit test-e2e test-packaging test-bench
 
 # The collector's tests run against SQLite and a throwaway PostgreSQL on loopback.
 test-unit:
@@ -43,8 +43,13 @@ test-e2e: build
 test-packaging: build
 	scripts/check-packaging.sh $(BIN)
 
-bench: deps
-	PG_FSYNC=on scripts/with-postgres.sh $(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
+# Short runs of every benchmark, so none rots; the figures come from make bench.
+test-bench: build
+	BIN=$(BIN) scripts/bench.sh smoke
+
+# Every benchmark at full size; writes docs/benchmarks.md (about 20 minutes).
+bench: build
+	BIN=$(BIN) scripts/bench.sh full
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

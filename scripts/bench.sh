@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make bench: runs every benchmark (one package at a time, so none competes with another
+# for the two cores) against a throwaway PostgreSQL with fsync on, then writes
+# docs/benchmarks.md, its plots, and the raw output in docs/benchmarks.txt.
+# "scripts/bench.sh smoke" (make test) runs the same benchmarks at -short sizes, once
+# each, and writes the report to a temporary directory: it proves they all still run and
+# that the report can be made, in about a minute.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:-full}
+export NPS_BIN_DIR="$PWD/${BIN:-bin}"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+PGVER=$("$PGBIN/postgres" --version | awk '{print $3}')
+
+case "$MODE" in
+  smoke)
+    if [ -n "${BENCH_OUT:-}" ]; then # keep the smoke report to look at
+      OUT=$BENCH_OUT && mkdir -p "$OUT"
+    else
+      OUT=$(mktemp -d) && trap 'rm -rf "$OUT"' EXIT
+    fi
+    ARGS=(-short -benchtime 1x -timeout 15m)
+    FLAGS=(-smoke)
+    export PG_FSYNC=off
+    ;;
+  full)
+    OUT=docs
+    ARGS=(-timeout 60m)
+    FLAGS=()
+    export PG_FSYNC=on
+    echo "bench: the full run takes about 20 minutes (reports generate 10M rows twice; the fleet runs 5 minutes)"
+    ;;
+  *) echo "usage: $0 [full|smoke]" >&2; exit 2 ;;
+esac
+
+# -p 1: packages one after another; -v: each benchmark's name as it starts, for progress.
+scripts/with-postgres.sh go test -tags migrated_fynedo -p 1 -run '^$' -bench . -benchmem -count 1 -v "${ARGS[@]}" ./... \
+  | tee "$OUT/benchmarks.txt.tmp" | grep --line-buffered -E '^(Benchmark|ok|FAIL|---|panic|\s+\w+_test.go)'
+mv "$OUT/benchmarks.txt.tmp" "$OUT/benchmarks.txt"
+go run ./tools/benchreport "${FLAGS[@]}" -in "$OUT/benchmarks.txt" -out "$OUT/benchmarks.md" -postgres "$PGVER, fsync $PG_FSYNC"
+echo "bench: $OUT/benchmarks.md"

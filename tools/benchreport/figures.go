@@ -1,0 +1,195 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// metric names one value in the benchmark output.
+type metric struct {
+	bench, unit string
+}
+
+// figure is one line of the report: a measured value beside the baseline it is judged
+// against. A figure without a baseline must be zero (errors).
+type figure struct {
+	section  string
+	name     string
+	value    metric
+	baseline metric // zero: the value must be 0
+	against  string // what the baseline is
+	unit     string // shown after scaling
+	scale    float64
+}
+
+// sections say what each part of the report measures and how to read its ratios.
+var sections = []struct{ title, about string }{
+	{"1. Capture", "A shopper's tap is one durable `Record` (INSERT committed with WAL and " +
+		"`synchronous=FULL`) on the kiosk's SQLite file. The floor is one 128-byte append plus " +
+		"`fsync` to a file in the same directory. Ratio = record ÷ floor; 1× is the limit."},
+	{"2. Kiosk footprint", "The real `npskiosk` window (rating screen, 1280×800) and Debian's " +
+		"`chromium --kiosk` showing the same screen as a static page (`bench/testdata/nps.html`), " +
+		"one after the other under the same Xvfb. Memory is summed over each process tree once " +
+		"settled (5 s after the first frame): PSS counts pages shared between Chromium's " +
+		"processes once. First frame is exec → first screen with text and buttons on it. " +
+		"Idle CPU is over 60 s with nobody touching. Ratio = kiosk ÷ Chromium; below 1× is better."},
+	{"3. Catch-up", "A week offline at a busy till: 14,000 queued responses drained by the sync " +
+		"worker to a collector on loopback (gzip batches of 500), beside the collector's own " +
+		"ingest of the same rows with no HTTP and no kiosk. Wire bytes are the request bodies, " +
+		"beside the same rows as NDJSON under `gzip -9`. Ratio = ours ÷ baseline."},
+	{"4. Ingest", "200 devices post gzip batches of 50 at once over loopback HTTP, beside raw " +
+		"multi-row INSERTs of 500 of as many rows into the same database (no HTTP, validation, " +
+		"dedup or rollups). PostgreSQL runs with fsync on. Ratio = HTTP rate ÷ raw rate; 1× is the limit."},
+	{"5. Reports", "10,000,000 generated responses across 5,000 stores and 400 days (five a store " +
+		"a day). The collector reads per-store, per-day rollups; the baseline is the same answer by " +
+		"a full scan of the responses (checked equal first). \"all\" is the whole 400 days, \"30 d\" " +
+		"the dashboard's default view. Ratio = rollup time ÷ scan time; below 1× is the speed-up."},
+	{"6. Fleet load", "1,000 simulated devices against one `npscollector` process (SQLite), each " +
+		"with its own connection, uploading 1–3 responses every 2 s on average and a heartbeat " +
+		"every 30 s (ten times the real rate) for 5 minutes, with no retries so every failure " +
+		"counts. Latency is beside the same upload from one device on the idle collector; " +
+		"throughput beside the load offered. The run fails unless the collector holds exactly " +
+		"the responses it accepted."},
+}
+
+func reportRows(engine, pretty string) []figure {
+	var out []figure
+	for _, q := range []struct{ path, name string }{
+		{"chain/all", "chain NPS, all 400 days"},
+		{"stores/all", "per-store table, all 400 days"},
+		{"chain/30d", "chain NPS, last 30 days"},
+		{"stores/30d", "per-store table, last 30 days"},
+	} {
+		out = append(out, figure{"5. Reports", pretty + ": " + q.name,
+			metric{"Reports/" + engine + "/" + q.path + "/rollup", "sec/op"},
+			metric{"Reports/" + engine + "/" + q.path + "/scan", "sec/op"}, "full scan", "ms", 1e3})
+	}
+	return out
+}
+
+var figures = append(append(append([]figure{
+	{"1. Capture", "Durable record, p50", metric{"Record", "p50-ns"}, metric{"RawWriteFsync", "p50-ns"}, "write + fsync, p50", "µs", 1e-3},
+	{"1. Capture", "Durable record, p99", metric{"Record", "p99-ns"}, metric{"RawWriteFsync", "p99-ns"}, "write + fsync, p99", "µs", 1e-3},
+	{"2. Kiosk footprint", "Memory after start (PSS)", metric{"Footprint/npskiosk", "pss-MiB"}, metric{"Footprint/chromium", "pss-MiB"}, "Chromium kiosk", "MiB", 1},
+	{"2. Kiosk footprint", "Memory after start (RSS, summed)", metric{"Footprint/npskiosk", "rss-MiB"}, metric{"Footprint/chromium", "rss-MiB"}, "Chromium kiosk", "MiB", 1},
+	{"2. Kiosk footprint", "Time to first frame", metric{"Footprint/npskiosk", "first-frame-ms"}, metric{"Footprint/chromium", "first-frame-ms"}, "Chromium kiosk", "ms", 1},
+	{"2. Kiosk footprint", "Idle CPU (% of one core)", metric{"Footprint/npskiosk", "idle-cpu-%"}, metric{"Footprint/chromium", "idle-cpu-%"}, "Chromium kiosk", "%", 1},
+	{"3. Catch-up", "Drain 14,000 responses", metric{"CatchUp", "s-drain"}, metric{"CollectorRawInsert", "s-insert"}, "collector ingest, no HTTP", "s", 1},
+	{"3. Catch-up", "Wire bytes per response", metric{"CatchUp", "wire-B/resp"}, metric{"CatchUp", "gzip9-ndjson-B/resp"}, "NDJSON, gzip -9", "B", 1},
+	{"4. Ingest", "SQLite, 200 devices", metric{"Ingest/sqlite", "resp/s-http"}, metric{"Ingest/sqlite", "resp/s-raw"}, "raw batched INSERT", "resp/s", 1},
+	{"4. Ingest", "PostgreSQL, 200 devices", metric{"Ingest/postgres", "resp/s-http"}, metric{"Ingest/postgres", "resp/s-raw"}, "raw batched INSERT", "resp/s", 1},
+}, reportRows("sqlite", "SQLite")...), reportRows("postgres", "PostgreSQL")...),
+	figure{"6. Fleet load", "Throughput", metric{"Fleet", "req/s"}, metric{"Fleet", "offered-req/s"}, "offered load", "req/s", 1},
+	figure{"6. Fleet load", "Upload latency p50", metric{"Fleet", "upload-p50-ms"}, metric{"Fleet", "idle-upload-p50-ms"}, "idle collector, p50", "ms", 1},
+	figure{"6. Fleet load", "Upload latency p99", metric{"Fleet", "upload-p99-ms"}, metric{"Fleet", "idle-upload-p99-ms"}, "idle collector, p99", "ms", 1},
+	figure{"6. Fleet load", "Heartbeat latency p99", metric{"Fleet", "heartbeat-p99-ms"}, metric{"Fleet", "idle-upload-p99-ms"}, "idle upload, p99", "ms", 1},
+	figure{"6. Fleet load", "Errors", metric{"Fleet", "errors"}, metric{}, "must be 0", "", 1},
+)
+
+// details are absolute figures printed under a section's table.
+var details = map[string][]struct {
+	label string
+	m     metric
+	unit  string
+}{
+	"6. Fleet load": {
+		{"devices", metric{"Fleet", "devices"}, ""},
+		{"responses stored", metric{"Fleet", "resp/s"}, "resp/s"},
+		{"collector CPU", metric{"Fleet", "collector-cpu-%"}, "% of one core"},
+		{"collector memory (RSS)", metric{"Fleet", "collector-rss-MiB"}, "MiB"},
+	},
+	"2. Kiosk footprint": {
+		{"npskiosk processes", metric{"Footprint/npskiosk", "processes"}, ""},
+		{"Chromium processes", metric{"Footprint/chromium", "processes"}, ""},
+	},
+}
+
+// row is a figure with its numbers.
+type row struct {
+	figure
+	value, baseline float64
+	ratio           float64 // NaN when there is none
+}
+
+func lookup(res results, m metric) (float64, bool) {
+	v, ok := res.values[m.bench][m.unit]
+	return v, ok
+}
+
+// evaluate reads every figure's numbers, and names those the results lack.
+func evaluate(res results, figs []figure) ([]row, []string) {
+	var (
+		rows    []row
+		missing []string
+	)
+	for _, f := range figs {
+		r := row{figure: f, ratio: math.NaN()}
+		var ok bool
+		if r.value, ok = lookup(res, f.value); !ok {
+			missing = append(missing, f.value.bench+" "+f.value.unit)
+			continue
+		}
+		if f.baseline != (metric{}) {
+			if r.baseline, ok = lookup(res, f.baseline); !ok {
+				missing = append(missing, f.baseline.bench+" "+f.baseline.unit)
+				continue
+			}
+			if r.baseline != 0 {
+				r.ratio = r.value / r.baseline
+			}
+		}
+		rows = append(rows, r)
+	}
+	for _, ds := range details {
+		for _, d := range ds {
+			if _, ok := lookup(res, d.m); !ok {
+				missing = append(missing, d.m.bench+" "+d.m.unit)
+			}
+		}
+	}
+	return rows, missing
+}
+
+// num prints a value with about three significant digits, thousands grouped, without
+// exponents.
+func num(v float64) string {
+	switch a := math.Abs(v); {
+	case math.IsNaN(v):
+		return "–"
+	case a >= 100 || (v == math.Trunc(v) && a < 1e15):
+		return group(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', max(2, 2-int(math.Floor(math.Log10(a)))), 64)
+	}
+}
+
+// group puts thousands separators into an integer's digits.
+func group(digits string) string {
+	sign := ""
+	if strings.HasPrefix(digits, "-") {
+		sign, digits = "-", digits[1:]
+	}
+	for i := len(digits) - 3; i > 0; i -= 3 {
+		digits = digits[:i] + "," + digits[i:]
+	}
+	return sign + digits
+}
+
+func ratio(r row) string {
+	if r.figure.baseline == (metric{}) {
+		if r.value == 0 {
+			return "0 ✓"
+		}
+		return fmt.Sprintf("%s ✗", num(r.value))
+	}
+	if math.IsNaN(r.ratio) {
+		return "– (baseline 0)"
+	}
+	return num(r.ratio) + "×"
+}
