@@ -33,7 +33,8 @@ var sections = []struct{ title, about string }{
 		"`chromium --kiosk` showing the same screen as a static page (`bench/testdata/nps.html`), " +
 		"one after the other under the same Xvfb. Memory is summed over each process tree once " +
 		"settled (5 s after the first frame): PSS counts pages shared between Chromium's " +
-		"processes once. First frame is exec → first screen with text and buttons on it. " +
+		"processes once. First frame is exec → first screen with text and buttons on it (median " +
+		"of three starts, after a sync so no earlier benchmark's writes get in the way). " +
 		"Idle CPU is over 60 s with nobody touching. Ratio = kiosk ÷ Chromium; below 1× is better."},
 	{"3. Catch-up", "A week offline at a busy till: 14,000 queued responses drained by the sync " +
 		"worker to a collector on loopback (gzip batches of 500), beside the collector's own " +
