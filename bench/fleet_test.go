@@ -62,7 +62,12 @@ func BenchmarkFleet(b *testing.B) {
 
 		idle := sortedCopy(idleUploads(b, url, tokens[0], idleRuns))
 		cpuBefore := cpuTime([]int{proc.Process.Pid})
+		probeCtx, stopProbe := context.WithCancel(context.Background())
+		fsyncs := make(chan []time.Duration, 1)
+		go func() { fsyncs <- probeFsync(probeCtx, filepath.Join(dir, "fsync-probe")) }()
 		res := runFleet(url, tokens, shape)
+		stopProbe()
+		disk := sortedCopy(<-fsyncs)
 		collectorCPU := cpuTime([]int{proc.Process.Pid}) - cpuBefore
 		rss, _ := memory([]int{proc.Process.Pid})
 
@@ -90,6 +95,9 @@ func BenchmarkFleet(b *testing.B) {
 		b.ReportMetric(ms(percentile(idle, 0.50)), "idle-upload-p50-ms")
 		b.ReportMetric(ms(percentile(idle, 0.99)), "idle-upload-p99-ms")
 		b.ReportMetric(float64(res.errors), "errors")
+		b.ReportMetric(ms(uploads[len(uploads)-1]), "upload-max-ms")
+		b.ReportMetric(ms(percentile(disk, 0.99)), "disk-fsync-p99-ms")
+		b.ReportMetric(ms(disk[len(disk)-1]), "disk-fsync-max-ms")
 		b.ReportMetric(100*collectorCPU.Seconds()/secs, "collector-cpu-%")
 		b.ReportMetric(float64(rss)/(1<<20), "collector-rss-MiB")
 		b.StartTimer()
@@ -191,6 +199,35 @@ func countResponses(b *testing.B, path string) int {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// probeFsync appends to a file beside the collector's database and fsyncs it ten times a
+// second until ctx ends, so the report can tell the disk's own stalls from the collector's.
+func probeFsync(ctx context.Context, path string) []time.Duration {
+	f, err := os.Create(path)
+	if err != nil {
+		return []time.Duration{0}
+	}
+	defer f.Close()
+	lat := []time.Duration{0}
+	rec := make([]byte, 128)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return lat
+		case <-tick.C:
+		}
+		start := time.Now()
+		if _, err := f.Write(rec); err != nil {
+			return lat
+		}
+		if err := f.Sync(); err != nil {
+			return lat
+		}
+		lat = append(lat, time.Since(start))
+	}
 }
 
 // device is one simulated kiosk: its own connection to the collector.
