@@ -242,8 +242,12 @@ func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
 
 func (db *DB) perStore(ctx context.Context, f Filter) (map[string]NPSReport, error) {
 	where, args := f.where("")
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT store_id, `+rollupSums+` FROM daily_rollups WHERE `+where+` GROUP BY store_id`, args...)
+	return db.tallies(ctx, `SELECT store_id, `+rollupSums+` FROM daily_rollups WHERE `+where+` GROUP BY store_id`, args...)
+}
+
+// tallies runs a query whose rows are (key, promoters, passives, detractors, suspect).
+func (db *DB) tallies(ctx context.Context, query string, args ...any) (map[string]NPSReport, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("per-store tallies: %w", err)
 	}

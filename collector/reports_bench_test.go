@@ -189,22 +189,5 @@ func scanNPS(ctx context.Context, db *DB, f Filter) (NPSReport, error) {
 // scanPerStore is DB.perStore without the rollups.
 func scanPerStore(ctx context.Context, db *DB, f Filter) (map[string]NPSReport, error) {
 	where, args := f.where("")
-	rows, err := db.read.QueryContext(ctx, `SELECT store_id, `+scanSums+` FROM responses WHERE `+where+` GROUP BY store_id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("scan per store: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]NPSReport{}
-	for rows.Next() {
-		var (
-			id      string
-			t       nps.Tally
-			suspect int64
-		)
-		if err := rows.Scan(&id, &t.Promoters, &t.Passives, &t.Detractors, &suspect); err != nil {
-			return nil, fmt.Errorf("scan per store: %w", err)
-		}
-		out[id] = report(t, suspect)
-	}
-	return out, rows.Err()
+	return db.tallies(ctx, `SELECT store_id, `+scanSums+` FROM responses WHERE `+where+` GROUP BY store_id`, args...)
 }
