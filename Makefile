@@ -47,7 +47,7 @@ test-packaging: build
 test-bench: build
 	BIN=$(BIN) scripts/bench.sh smoke
 
-# Every benchmark at full size; writes docs/benchmarks.md (about 20 minutes).
+# Every benchmark at full size; writes docs/benchmarks.md (about 15 minutes).
 bench: build
 	BIN=$(BIN) scripts/bench.sh full
 
