@@ -227,26 +227,34 @@ func startXvfb(b *testing.B) *xDisplay {
 
 // capture reads the whole screen.
 func (x *xDisplay) capture(b *testing.B) *image.RGBA {
+	img, err := x.read()
+	if err != nil {
+		b.Fatalf("read the screen: %v", err)
+	}
+	return img
+}
+
+func (x *xDisplay) read() (*image.RGBA, error) {
 	reply, err := xproto.GetImage(x.conn, xproto.ImageFormatZPixmap, xproto.Drawable(x.root),
 		0, 0, screenW, screenH, 0xffffffff).Reply()
 	if err != nil {
-		b.Fatalf("read the screen: %v", err)
+		return nil, err
 	}
 	img := image.NewRGBA(image.Rect(0, 0, screenW, screenH))
 	for i := 0; i+3 < len(reply.Data) && i < screenW*screenH*4; i += 4 { // BGRX at depth 24
 		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = reply.Data[i+2], reply.Data[i+1], reply.Data[i], 0xff
 	}
-	return img
+	return img, nil
 }
 
+// blank reports whether the screen shows only the black root window.
 func (x *xDisplay) blank() bool {
-	reply, err := xproto.GetImage(x.conn, xproto.ImageFormatZPixmap, xproto.Drawable(x.root),
-		0, 0, screenW, screenH, 0xffffffff).Reply()
+	img, err := x.read()
 	if err != nil {
 		return false
 	}
-	for i := 0; i+3 < len(reply.Data); i += 4 {
-		if reply.Data[i]|reply.Data[i+1]|reply.Data[i+2] != 0 {
+	for i := 0; i < len(img.Pix); i += 4 {
+		if img.Pix[i]|img.Pix[i+1]|img.Pix[i+2] != 0 {
 			return false
 		}
 	}
