@@ -2,21 +2,15 @@ package collector
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
-	"unicode/utf8"
-
-	"github.com/google/uuid"
 
 	"github.com/npskiosk/npskiosk/nps"
-	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -24,50 +18,16 @@ import (
 // is rejected: device clocks drift, but not by days.
 const MaxClockSkew = 10 * time.Minute
 
-// validate checks one response against the protocol and the store's survey.
+// validate checks one response: the domain's rules, as the kiosk applies them, then
+// what only the collector can check (the store's survey and the collector's clock).
 func validate(r wire.Response, survey wire.Survey, now time.Time) error {
-	if id, err := uuid.Parse(r.ID); err != nil || id.Version() != 7 {
-		return errors.New("id must be a UUIDv7")
-	}
-	if _, err := nps.ParseScore(r.Score); err != nil {
+	if err := r.Validate(); err != nil {
 		return err
 	}
-	if r.Locale == "" || utf8.RuneCountInString(r.Locale) > store.MaxLocaleRunes {
-		return errors.New("locale must be a language tag")
+	if err := r.CheckReasons(survey); err != nil {
+		return err
 	}
-	if !store.Outcome(r.Outcome).Valid() {
-		return fmt.Errorf("outcome %q is not one of submitted, skipped, timed_out, recovered", r.Outcome)
-	}
-	if len(r.Reasons) > store.MaxReasons {
-		return fmt.Errorf("%d reasons, at most %d", len(r.Reasons), store.MaxReasons)
-	}
-	for _, key := range r.Reasons {
-		if !survey.HasReason(key) {
-			return fmt.Errorf("unknown reason %q", key)
-		}
-	}
-	if !utf8.ValidString(r.Comment) || utf8.RuneCountInString(r.Comment) > store.MaxCommentRunes {
-		return fmt.Errorf("comment must be valid text of at most %d characters", store.MaxCommentRunes)
-	}
-	if utf8.RuneCountInString(r.Contact) > store.MaxContactRunes || (r.Contact != "" && !r.ContactConsent) {
-		return errors.New("contact details need consent and at most 254 characters")
-	}
-	if r.CreatedAt.IsZero() || r.CreatedAt.After(now.Add(MaxClockSkew)) {
-		return errors.New("created_at is missing or in the future")
-	}
-	if r.CompletedAt.Before(r.CreatedAt) || r.CompletedAt.After(now.Add(MaxClockSkew)) {
-		return errors.New("completed_at must lie between created_at and now")
-	}
-	return nil
-}
-
-// contentHash identifies a response's content, to tell a retry from a conflicting reuse
-// of the same id.
-func contentHash(r wire.Response) string {
-	r.CreatedAt, r.CompletedAt = r.CreatedAt.UTC(), r.CompletedAt.UTC()
-	b, _ := json.Marshal(r)
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
+	return r.CheckClock(now, MaxClockSkew)
 }
 
 // IngestFromDevice stores a batch as if the enrolled device deviceID had posted it: for
@@ -129,7 +89,7 @@ func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire
 			continue
 		}
 		seen[r.ID] = true
-		hash := contentHash(r)
+		hash := r.ContentHash()
 		reasons, _ := json.Marshal(r.Reasons)
 		if r.Reasons == nil {
 			reasons = []byte("[]")

@@ -276,13 +276,25 @@ type ReasonCount struct {
 	Detractors int64  `json:"detractors"`
 }
 
+// categoryCounts is the SQL that counts a score column's promoters, passives and
+// detractors, with the bounds taken from nps.
+func categoryCounts(score string) string {
+	var parts []string
+	for _, c := range []nps.Category{nps.Promoter, nps.Passive, nps.Detractor} {
+		lo, hi := c.ScoreRange()
+		parts = append(parts, fmt.Sprintf("COUNT(*) FILTER (WHERE %s BETWEEN %d AND %d)", score, lo, hi))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// detractorsFirst orders rows with detractors before everyone else.
+var detractorsFirst = fmt.Sprintf("score < %d DESC", nps.MinPassive)
+
 // Reasons counts the reasons chosen in the filter, most frequent first.
 func (db *DB) Reasons(ctx context.Context, f Filter) ([]ReasonCount, error) {
 	where, args := f.where("r.")
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT j.value, COUNT(*) AS n,
-		       COUNT(*) FILTER (WHERE r.score >= 9), COUNT(*) FILTER (WHERE r.score BETWEEN 7 AND 8),
-		       COUNT(*) FILTER (WHERE r.score <= 6)
+		SELECT j.value, COUNT(*) AS n, `+categoryCounts("r.score")+`
 		  FROM responses r, `+db.dialect.reasons+`
 		 WHERE NOT r.suspect AND `+where+`
 		 GROUP BY j.value ORDER BY n DESC, j.value`, args...)
@@ -328,16 +340,14 @@ type Comment struct {
 func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) {
 	where, args := f.where("")
 	where += " AND comment <> '' AND NOT suspect"
-	switch f.Category {
-	case "":
-	case "detractor":
-		where += " AND score <= 6"
-	case "passive":
-		where += " AND score BETWEEN 7 AND 8"
-	case "promoter":
-		where += " AND score >= 9"
-	default:
-		return nil, fmt.Errorf("comments: %w: category must be detractor, passive or promoter", ErrInvalid)
+	if f.Category != "" {
+		c, err := nps.ParseCategory(f.Category)
+		if err != nil {
+			return nil, fmt.Errorf("comments: %w: %w", ErrInvalid, err)
+		}
+		lo, hi := c.ScoreRange()
+		where += " AND score BETWEEN ? AND ?"
+		args = append(args, lo, hi)
 	}
 	if f.Text != "" {
 		where += " AND " + db.dialect.contains
@@ -351,7 +361,7 @@ func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) 
 		SELECT id, store_id, score, comment, reasons, CASE WHEN contact_consent THEN contact ELSE '' END,
 		       locale, day, created_at
 		  FROM responses WHERE `+where+`
-		 ORDER BY score <= 6 DESC, created_at DESC, id LIMIT ? OFFSET ?`, args...)
+		 ORDER BY `+detractorsFirst+`, created_at DESC, id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("comments: %w", err)
 	}

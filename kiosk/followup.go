@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
 )
 
@@ -60,7 +61,7 @@ func (s *followUpScreen) armIdle() {
 	if idle > stillThereLead {
 		s.stopPrompt = s.app.after(idle-stillThereLead, s.showStillThere)
 	}
-	s.stopReset = s.app.after(idle, func() { s.finish(store.OutcomeTimedOut) })
+	s.stopReset = s.app.after(idle, func() { s.finish(response.OutcomeTimedOut) })
 }
 
 func (s *followUpScreen) stopIdle() {
@@ -103,7 +104,7 @@ func (s *followUpScreen) setView(o fyne.CanvasObject) {
 
 func (s *followUpScreen) form() fyne.CanvasObject {
 	a := s.app
-	category := nps.Score(s.score).Category().String()
+	category := nps.Score(s.score).Category()
 	width := a.win.Canvas().Size().Width
 	cols := 4
 	if width < 1100 {
@@ -141,8 +142,8 @@ func (s *followUpScreen) form() fyne.CanvasObject {
 	}
 
 	buttons := container.NewBorder(nil, nil,
-		secondaryButton(a.t("followup.skip"), func() { s.finish(store.OutcomeSkipped) }),
-		primaryButton(a.t("followup.submit"), func() { s.finish(store.OutcomeSubmitted) }))
+		secondaryButton(a.t("followup.skip"), func() { s.finish(response.OutcomeSkipped) }),
+		primaryButton(a.t("followup.submit"), func() { s.finish(response.OutcomeSubmitted) }))
 
 	body := container.NewVBox(
 		text(a.t("followup.question"), textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground),
@@ -175,9 +176,9 @@ func (s *followUpScreen) fieldBox(f field, value, placeholder string) fyne.Canva
 // edit shows the on-screen keyboard for one field.
 func (s *followUpScreen) edit(f field) {
 	a := s.app
-	value, limit, label := &s.comment, store.MaxCommentRunes, a.t("followup.comment")
+	value, limit, label := &s.comment, response.MaxCommentRunes, a.t("followup.comment")
 	if f == fieldContact {
-		value, limit, label = &s.contact, store.MaxContactRunes, a.t("followup.contact")
+		value, limit, label = &s.contact, response.MaxContactRunes, a.t("followup.contact")
 	}
 	shown := text("", textLarge, false, fyne.TextAlignLeading, theme.ColorNameForeground)
 	counter := text("", textBody, false, fyne.TextAlignTrailing, theme.ColorNamePlaceHolder)
@@ -224,7 +225,7 @@ func (s *followUpScreen) edit(f field) {
 
 // finish completes the response once. A Submit racing the timeout is harmless: the
 // store refuses the second completion.
-func (s *followUpScreen) finish(outcome store.Outcome) {
+func (s *followUpScreen) finish(outcome response.Outcome) {
 	if s.done {
 		return
 	}
@@ -233,7 +234,7 @@ func (s *followUpScreen) finish(outcome store.Outcome) {
 	a := s.app
 	ctx, cancel := a.ctx()
 	defer cancel()
-	f := store.FollowUp{Outcome: outcome, Reasons: s.reasons, Comment: s.comment}
+	f := response.FollowUp{Outcome: outcome, Reasons: s.reasons, Comment: s.comment}
 	if s.consent && s.contact != "" {
 		f.Contact, f.ContactConsent = s.contact, true
 	}
@@ -245,7 +246,7 @@ func (s *followUpScreen) finish(outcome store.Outcome) {
 	if a.cfg.Sync != nil {
 		a.cfg.Sync.SyncNow() // upload within seconds while online
 	}
-	if outcome == store.OutcomeTimedOut {
+	if outcome == response.OutcomeTimedOut {
 		a.showRating()
 		return
 	}

@@ -12,14 +12,15 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
 // Capture is where taps and follow-ups are recorded (capture rules 1 and 2).
 type Capture interface {
-	Record(ctx context.Context, tap store.Tap) (store.Recorded, error)
-	Complete(ctx context.Context, id string, f store.FollowUp) error
+	Record(ctx context.Context, tap response.Tap) (store.Recorded, error)
+	Complete(ctx context.Context, id string, f response.FollowUp) error
 }
 
 // Stats is the local data the manager view shows.

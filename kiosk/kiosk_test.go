@@ -20,6 +20,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/assets"
 	_ "github.com/npskiosk/npskiosk/internal/cleanlocale"
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/simulate"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -277,7 +278,7 @@ func TestFollowUpOutcomes(t *testing.T) {
 	tests := []struct {
 		name        string
 		do          func(h *harness)
-		wantOutcome store.Outcome
+		wantOutcome response.Outcome
 		wantReasons []string
 		wantComment string
 		wantContact string
@@ -298,7 +299,7 @@ func TestFollowUpOutcomes(t *testing.T) {
 				test.Tap(h.button("Submit"))
 				h.requireShowing("Thank you!")
 			},
-			wantOutcome: store.OutcomeSubmitted,
+			wantOutcome: response.OutcomeSubmitted,
 			wantReasons: []string{"staff"},
 			wantComment: "great staff",
 			wantContact: "a@b.co",
@@ -310,7 +311,7 @@ func TestFollowUpOutcomes(t *testing.T) {
 				test.Tap(h.button("Skip"))
 				h.requireShowing("Thank you!")
 			},
-			wantOutcome: store.OutcomeSkipped,
+			wantOutcome: response.OutcomeSkipped,
 			wantReasons: []string{"staff"},
 		},
 		{
@@ -325,7 +326,7 @@ func TestFollowUpOutcomes(t *testing.T) {
 				h.clock.Advance(5 * time.Second)
 				h.requireShowing("How likely are you to recommend")
 			},
-			wantOutcome: store.OutcomeTimedOut,
+			wantOutcome: response.OutcomeTimedOut,
 		},
 	}
 	for _, tt := range tests {
@@ -365,7 +366,7 @@ func TestTouchDuringStillTherePromptKeepsTheFollowUp(t *testing.T) {
 		t.Fatal("prompt still showing after a touch")
 	}
 	test.Tap(h.button("Submit"))
-	if rows := h.rows(); len(rows) != 1 || rows[0].Outcome != store.OutcomeSubmitted {
+	if rows := h.rows(); len(rows) != 1 || rows[0].Outcome != response.OutcomeSubmitted {
 		t.Fatalf("rows = %+v", rows)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // ratingScreen asks the question and records the tap.
@@ -170,8 +170,8 @@ func (l *scoreLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(float32(perRow)*touchMin+float32(perRow-1)*scoreGap, rows*scoreHeight+(rows-1)*scoreGap)
 }
 
-func storeTap(score int, a *App) store.Tap {
-	return store.Tap{Score: score, Locale: a.lang, SurveyVersion: a.survey.Version}
+func storeTap(score int, a *App) response.Tap {
+	return response.Tap{Score: score, Locale: a.lang, SurveyVersion: a.survey.Version}
 }
 
 // spacer is fixed empty space.

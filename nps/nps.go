@@ -56,12 +56,48 @@ func (c Category) String() string {
 	return fmt.Sprintf("Category(%d)", int(c))
 }
 
+// The lowest score of the passive and promoter categories; everything below
+// MinPassive is a detractor. Storage queries take their bounds from ScoreRange, never
+// from literals, so the thresholds live here alone.
+const (
+	MinPassive  = 7
+	MinPromoter = 9
+)
+
+// Categories lists the three categories, detractors first.
+var Categories = [...]Category{Detractor, Passive, Promoter}
+
+// ErrUnknownCategory is returned by ParseCategory for a name that is not a category.
+var ErrUnknownCategory = errors.New("category must be detractor, passive or promoter")
+
+// ParseCategory reads a category's name as String writes it.
+func ParseCategory(name string) (Category, error) {
+	for _, c := range Categories {
+		if c.String() == name {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: got %q", ErrUnknownCategory, name)
+}
+
+// ScoreRange returns the lowest and highest score of category c, inclusive.
+func (c Category) ScoreRange() (lo, hi int) {
+	switch c {
+	case Promoter:
+		return MinPromoter, MaxScore
+	case Passive:
+		return MinPassive, MinPromoter - 1
+	default:
+		return MinScore, MinPassive - 1
+	}
+}
+
 // Category returns the bucket for s.
 func (s Score) Category() Category {
 	switch {
-	case s >= 9:
+	case s >= MinPromoter:
 		return Promoter
-	case s >= 7:
+	case s >= MinPassive:
 		return Passive
 	default:
 		return Detractor

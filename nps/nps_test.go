@@ -120,3 +120,21 @@ func TestTrend(t *testing.T) {
 		})
 	}
 }
+
+func TestCategoryScoreRangeAgreesWithCategory(t *testing.T) {
+	for v := MinScore; v <= MaxScore; v++ {
+		s, _ := ParseScore(v)
+		c := s.Category()
+		lo, hi := c.ScoreRange()
+		if v < lo || v > hi {
+			t.Errorf("score %d is a %s, but that category's range is %d–%d", v, c, lo, hi)
+		}
+		back, err := ParseCategory(c.String())
+		if err != nil || back != c {
+			t.Errorf("ParseCategory(%q) = %v, %v", c.String(), back, err)
+		}
+	}
+	if _, err := ParseCategory("fan"); !errors.Is(err, ErrUnknownCategory) {
+		t.Errorf("ParseCategory(fan) = %v, want ErrUnknownCategory", err)
+	}
+}

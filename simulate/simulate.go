@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -67,17 +68,17 @@ func Responses(rng *rand.Rand, n, days int, now time.Time, survey wire.Survey) [
 			SurveyVersion: survey.Version,
 			CreatedAt:     created,
 			CompletedAt:   created.Add(time.Duration(3+rng.IntN(40)) * time.Second),
-			Outcome:       store.OutcomeSubmitted,
+			Outcome:       response.OutcomeSubmitted,
 		}
 		r.ID = uuidV7At(created)
 		switch x := rng.IntN(10); {
 		case x < 2:
-			r.Outcome = store.OutcomeSkipped
+			r.Outcome = response.OutcomeSkipped
 		case x < 3:
-			r.Outcome = store.OutcomeTimedOut
+			r.Outcome = response.OutcomeTimedOut
 		}
-		if r.Outcome != store.OutcomeSkipped {
-			reasons := survey.ReasonsFor(cat.String())
+		if r.Outcome != response.OutcomeSkipped {
+			reasons := survey.ReasonsFor(cat)
 			if len(reasons) > 0 {
 				r.Reasons = []string{reasons[rng.IntN(len(reasons))].Key}
 			}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // BenchmarkRecord measures a durable tap: one INSERT committed with WAL and
@@ -22,7 +24,7 @@ func BenchmarkRecord(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
-		if _, err := db.Record(ctx, Tap{Score: i % 11, Locale: "en", SurveyVersion: 1}); err != nil {
+		if _, err := db.Record(ctx, response.Tap{Score: i % 11, Locale: "en", SurveyVersion: 1}); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))

@@ -7,49 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
-	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/response"
 )
-
-// Limits on what a response may carry. The UI cannot exceed them; the store enforces them
-// so that nothing unchecked reaches disk (capture rule 5).
-const (
-	MaxCommentRunes = 1000
-	MaxContactRunes = 254
-	MaxReasons      = 8
-	MaxReasonRunes  = 64
-	MaxLocaleRunes  = 35
-)
-
-// Outcome says how a response's follow-up ended.
-type Outcome string
-
-// The ways a follow-up ends.
-const (
-	OutcomeSubmitted Outcome = "submitted" // the shopper pressed Submit
-	OutcomeSkipped   Outcome = "skipped"   // the shopper pressed Skip
-	OutcomeTimedOut  Outcome = "timed_out" // the idle timeout reset the screen
-	OutcomeRecovered Outcome = "recovered" // left open by a crash, completed at the next start
-)
-
-// Valid reports whether o is one of the defined outcomes.
-func (o Outcome) Valid() bool {
-	switch o {
-	case OutcomeSubmitted, OutcomeSkipped, OutcomeTimedOut, OutcomeRecovered:
-		return true
-	}
-	return false
-}
-
-// Tap is what a shopper's tap on the rating screen records.
-type Tap struct {
-	Score         int
-	Locale        string // BCP 47 tag of the language the screen was in, e.g. "de"
-	SurveyVersion int    // version of the survey config shown
-}
 
 // Recorded identifies a stored tap.
 type Recorded struct {
@@ -57,71 +19,10 @@ type Recorded struct {
 	Suspect bool // a rapid repeat tap: kept, not counted in NPS
 }
 
-// FollowUp is what the follow-up screen adds to a response.
-type FollowUp struct {
-	Outcome        Outcome
-	Reasons        []string // reason keys from the survey config
-	Comment        string
-	Contact        string // email or phone; only with ContactConsent
-	ContactConsent bool
-}
-
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidInput}, args...)...)
-}
-
-func (t Tap) validate() error {
-	if _, err := nps.ParseScore(t.Score); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidInput, err)
-	}
-	if t.Locale == "" || !utf8.ValidString(t.Locale) || utf8.RuneCountInString(t.Locale) > MaxLocaleRunes {
-		return invalid("locale %q must be a language tag of 1 to %d characters", t.Locale, MaxLocaleRunes)
-	}
-	if t.SurveyVersion < 0 {
-		return invalid("survey version %d is negative", t.SurveyVersion)
-	}
-	return nil
-}
-
-func (f FollowUp) validate() error {
-	if !f.Outcome.Valid() {
-		return invalid("outcome %q is not one of submitted, skipped, timed_out, recovered", f.Outcome)
-	}
-	if len(f.Reasons) > MaxReasons {
-		return invalid("%d reasons given, at most %d allowed", len(f.Reasons), MaxReasons)
-	}
-	seen := make(map[string]bool, len(f.Reasons))
-	for _, r := range f.Reasons {
-		if r == "" || !utf8.ValidString(r) || utf8.RuneCountInString(r) > MaxReasonRunes {
-			return invalid("reason key %q must be valid text of 1 to %d characters", r, MaxReasonRunes)
-		}
-		if seen[r] {
-			return invalid("reason %q given twice", r)
-		}
-		seen[r] = true
-	}
-	if !utf8.ValidString(f.Comment) {
-		return invalid("comment is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(f.Comment); n > MaxCommentRunes {
-		return invalid("comment has %d characters, at most %d allowed", n, MaxCommentRunes)
-	}
-	if !utf8.ValidString(f.Contact) {
-		return invalid("contact is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(f.Contact); n > MaxContactRunes {
-		return invalid("contact has %d characters, at most %d allowed", n, MaxContactRunes)
-	}
-	if f.Contact != "" && !f.ContactConsent {
-		return invalid("contact details given without consent to be contacted")
-	}
-	return nil
-}
-
 // Record stores a tap durably and returns its id only after the commit has reached the
 // disk (WAL with synchronous=FULL). Rapid repeats are stored flagged as suspect.
-func (db *DB) Record(ctx context.Context, tap Tap) (Recorded, error) {
-	if err := tap.validate(); err != nil {
+func (db *DB) Record(ctx context.Context, tap response.Tap) (Recorded, error) {
+	if err := tap.Validate(); err != nil {
 		return Recorded{}, fmt.Errorf("record tap: %w", err)
 	}
 	now := db.now()
@@ -185,8 +86,8 @@ func (db *DB) isRapidTap(ctx context.Context, tx *sql.Tx, now time.Time) (bool, 
 // Complete amends an open response with its follow-up and closes it. Only completed
 // responses are synced. It returns ErrNotFound for an unknown id and ErrCompleted when the
 // response was already completed (e.g. Submit racing the idle timeout); neither writes.
-func (db *DB) Complete(ctx context.Context, id string, f FollowUp) error {
-	if err := f.validate(); err != nil {
+func (db *DB) Complete(ctx context.Context, id string, f response.FollowUp) error {
+	if err := f.Validate(); err != nil {
 		return fmt.Errorf("complete response %s: %w", id, err)
 	}
 	reasons := f.Reasons
@@ -235,7 +136,7 @@ func (db *DB) RecoverOpen(ctx context.Context, olderThan time.Duration) (int64, 
 	res, err := db.write.ExecContext(ctx,
 		`UPDATE responses SET completed_at = ?, outcome = ?
 		  WHERE completed_at IS NULL AND created_at <= ?`,
-		millis(now), string(OutcomeRecovered), millis(now.Add(-olderThan)))
+		millis(now), string(response.OutcomeRecovered), millis(now.Add(-olderThan)))
 	if err != nil {
 		return 0, fmt.Errorf("recover open responses: %w", err)
 	}
@@ -246,21 +147,9 @@ func (db *DB) RecoverOpen(ctx context.Context, olderThan time.Duration) (int64, 
 	return n, nil
 }
 
-// Response is a stored response as the outbox and exports see it.
-type Response struct {
-	ID             string
-	Score          int
-	Locale         string
-	SurveyVersion  int
-	CreatedAt      time.Time
-	CompletedAt    time.Time // zero while open
-	Outcome        Outcome   // empty while open
-	Reasons        []string
-	Comment        string
-	Contact        string
-	ContactConsent bool
-	Suspect        bool
-}
+// Response is a stored response as the outbox and exports see it: CompletedAt and
+// Outcome are zero while its follow-up is open.
+type Response = response.Response
 
 const responseColumns = `id, score, locale, survey_version, created_at, completed_at,
 	COALESCE(outcome, ''), reasons, comment, contact, contact_consent, suspect`
@@ -283,7 +172,7 @@ func scanResponse(s scanner, extra ...any) (Response, error) {
 	}
 	r.CreatedAt = fromMillis(created)
 	r.CompletedAt = nullMillis(completed)
-	r.Outcome = Outcome(outcome)
+	r.Outcome = response.Outcome(outcome)
 	if err := json.Unmarshal([]byte(reasons), &r.Reasons); err != nil {
 		return Response{}, fmt.Errorf("response %s: decode reasons: %w", r.ID, err)
 	}
@@ -306,18 +195,8 @@ func (db *DB) Get(ctx context.Context, id string) (Response, error) {
 // Insert stores a response that is already complete, with its own id and times: for
 // simulated demo data and imports. It is validated like a tap and its follow-up.
 func (db *DB) Insert(ctx context.Context, r Response) error {
-	if err := (Tap{Score: r.Score, Locale: r.Locale, SurveyVersion: r.SurveyVersion}).validate(); err != nil {
+	if err := r.Validate(); err != nil {
 		return fmt.Errorf("insert response %s: %w", r.ID, err)
-	}
-	f := FollowUp{Outcome: r.Outcome, Reasons: r.Reasons, Comment: r.Comment, Contact: r.Contact, ContactConsent: r.ContactConsent}
-	if err := f.validate(); err != nil {
-		return fmt.Errorf("insert response %s: %w", r.ID, err)
-	}
-	if _, err := uuid.Parse(r.ID); err != nil {
-		return fmt.Errorf("insert response: %w: id %q is not a UUID", ErrInvalidInput, r.ID)
-	}
-	if r.CompletedAt.Before(r.CreatedAt) {
-		return fmt.Errorf("insert response %s: %w: completed before it was created", r.ID, ErrInvalidInput)
 	}
 	reasons := r.Reasons
 	if reasons == nil {

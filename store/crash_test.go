@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // crashChildEnv names the database a re-executed test binary records into until killed.
@@ -34,14 +36,14 @@ func recordUntilKilled(path string) int {
 	}
 	fmt.Println("ready")
 	for i := 0; ; i++ {
-		rec, err := db.Record(ctx, Tap{Score: i % 11, Locale: "en", SurveyVersion: 1})
+		rec, err := db.Record(ctx, response.Tap{Score: i % 11, Locale: "en", SurveyVersion: 1})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		fmt.Println(rec.ID)
 		if i%3 == 0 {
-			if err := db.Complete(ctx, rec.ID, FollowUp{Outcome: OutcomeSubmitted, Comment: "crash test"}); err != nil {
+			if err := db.Complete(ctx, rec.ID, response.FollowUp{Outcome: response.OutcomeSubmitted, Comment: "crash test"}); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}

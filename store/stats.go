@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/npskiosk/npskiosk/nps"
@@ -15,12 +16,19 @@ type RangeTally struct {
 	Suspect int64
 }
 
-// categoryCounts is the SQL that splits scores into NPS categories.
-const categoryCounts = `
-	COUNT(*) FILTER (WHERE suspect = 0 AND score >= 9),
-	COUNT(*) FILTER (WHERE suspect = 0 AND score BETWEEN 7 AND 8),
-	COUNT(*) FILTER (WHERE suspect = 0 AND score <= 6),
-	COUNT(*) FILTER (WHERE suspect = 1)`
+// categoryCounts is the SQL that splits scores into NPS categories (promoters,
+// passives, detractors, then suspect taps), with the bounds taken from nps.
+var categoryCounts = func() string {
+	var b strings.Builder
+	for _, c := range []nps.Category{nps.Promoter, nps.Passive, nps.Detractor} {
+		lo, hi := c.ScoreRange()
+		fmt.Fprintf(&b, "COUNT(*) FILTER (WHERE suspect = 0 AND score BETWEEN %d AND %d), ", lo, hi)
+	}
+	return b.String() + "COUNT(*) FILTER (WHERE suspect = 1)"
+}()
+
+// detractorsFirst orders rows with detractors before everyone else.
+var detractorsFirst = fmt.Sprintf("score < %d DESC", nps.MinPassive)
 
 // Tally counts the responses tapped in [from, to). Every tap counts from the moment it
 // is recorded, whether or not its follow-up is finished: the tap is the answer.
@@ -144,7 +152,7 @@ func (db *DB) RecentComments(ctx context.Context, since time.Time, limit int) ([
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT `+responseColumns+` FROM responses
 		 WHERE created_at >= ? AND comment <> '' AND suspect = 0
-		 ORDER BY score <= 6 DESC, created_at DESC LIMIT ?`,
+		 ORDER BY `+detractorsFirst+`, created_at DESC LIMIT ?`,
 		millis(since), limit)
 	if err != nil {
 		return nil, fmt.Errorf("recent comments: %w", err)

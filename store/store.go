@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/internal/sqlite"
+	"github.com/npskiosk/npskiosk/response"
 )
 
 //go:embed migrations/*.sql
@@ -27,7 +28,7 @@ var (
 	ErrSchemaTooNew  = sqlite.ErrSchemaTooNew
 	ErrNotFound      = errors.New("no response with that id")
 	ErrCompleted     = errors.New("response is already completed")
-	ErrInvalidInput  = errors.New("invalid input")
+	ErrInvalidInput  = response.ErrInvalid // the same error the domain rules wrap
 	ErrNotQuarantine = errors.New("response cannot be quarantined")
 )
 

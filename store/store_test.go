@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // clock is a settable time source for tests.
@@ -61,14 +62,14 @@ func openTest(t *testing.T, cfg Config) *DB {
 
 func mustRecord(t *testing.T, db *DB, score int) string {
 	t.Helper()
-	rec, err := db.Record(context.Background(), Tap{Score: score, Locale: "en", SurveyVersion: 1})
+	rec, err := db.Record(context.Background(), response.Tap{Score: score, Locale: "en", SurveyVersion: 1})
 	if err != nil {
 		t.Fatalf("Record(%d): %v", score, err)
 	}
 	return rec.ID
 }
 
-func mustComplete(t *testing.T, db *DB, id string, f FollowUp) {
+func mustComplete(t *testing.T, db *DB, id string, f response.FollowUp) {
 	t.Helper()
 	if err := db.Complete(context.Background(), id, f); err != nil {
 		t.Fatalf("Complete(%s): %v", id, err)
@@ -118,7 +119,7 @@ func TestRecordAndComplete(t *testing.T) {
 	db := openTest(t, Config{Now: clk.Now})
 	ctx := context.Background()
 
-	rec, err := db.Record(ctx, Tap{Score: 4, Locale: "de", SurveyVersion: 3})
+	rec, err := db.Record(ctx, response.Tap{Score: 4, Locale: "de", SurveyVersion: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,28 +136,28 @@ func TestRecordAndComplete(t *testing.T) {
 	}
 
 	clk.Advance(20 * time.Second)
-	f := FollowUp{Outcome: OutcomeSubmitted, Reasons: []string{"wait_time", "staff"},
+	f := response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"wait_time", "staff"},
 		Comment: "Queue was long — but staff were lovely ☺", Contact: "a@example.com", ContactConsent: true}
 	mustComplete(t, db, rec.ID, f)
 	got, err = db.Get(ctx, rec.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Outcome != OutcomeSubmitted || !got.CompletedAt.Equal(t0.Add(20*time.Second)) ||
+	if got.Outcome != response.OutcomeSubmitted || !got.CompletedAt.Equal(t0.Add(20*time.Second)) ||
 		strings.Join(got.Reasons, ",") != "wait_time,staff" || got.Comment != f.Comment ||
 		got.Contact != f.Contact || !got.ContactConsent {
 		t.Errorf("after Complete: %+v", got)
 	}
 
 	// Submit racing the idle timeout: the second completion fails and changes nothing.
-	err = db.Complete(ctx, rec.ID, FollowUp{Outcome: OutcomeTimedOut})
+	err = db.Complete(ctx, rec.ID, response.FollowUp{Outcome: response.OutcomeTimedOut})
 	if !errors.Is(err, ErrCompleted) {
 		t.Errorf("second Complete error = %v, want ErrCompleted", err)
 	}
-	if again, _ := db.Get(ctx, rec.ID); again.Outcome != OutcomeSubmitted {
+	if again, _ := db.Get(ctx, rec.ID); again.Outcome != response.OutcomeSubmitted {
 		t.Errorf("second Complete changed outcome to %s", again.Outcome)
 	}
-	if err := db.Complete(ctx, "0190aaaa-0000-7000-8000-000000000000", FollowUp{Outcome: OutcomeSkipped}); !errors.Is(err, ErrNotFound) {
+	if err := db.Complete(ctx, "0190aaaa-0000-7000-8000-000000000000", response.FollowUp{Outcome: response.OutcomeSkipped}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Complete(unknown) error = %v, want ErrNotFound", err)
 	}
 }
@@ -168,13 +169,13 @@ func TestBadInputWritesNothing(t *testing.T) {
 
 	taps := []struct {
 		name string
-		tap  Tap
+		tap  response.Tap
 	}{
-		{"score below range", Tap{Score: -1, Locale: "en"}},
-		{"score above range", Tap{Score: 11, Locale: "en"}},
-		{"no locale", Tap{Score: 5}},
-		{"locale not UTF-8", Tap{Score: 5, Locale: "\xff"}},
-		{"negative survey version", Tap{Score: 5, Locale: "en", SurveyVersion: -1}},
+		{"score below range", response.Tap{Score: -1, Locale: "en"}},
+		{"score above range", response.Tap{Score: 11, Locale: "en"}},
+		{"no locale", response.Tap{Score: 5}},
+		{"locale not UTF-8", response.Tap{Score: 5, Locale: "\xff"}},
+		{"negative survey version", response.Tap{Score: 5, Locale: "en", SurveyVersion: -1}},
 	}
 	for _, tt := range taps {
 		if _, err := db.Record(ctx, tt.tap); !errors.Is(err, ErrInvalidInput) {
@@ -183,17 +184,17 @@ func TestBadInputWritesNothing(t *testing.T) {
 	}
 	followUps := []struct {
 		name string
-		f    FollowUp
+		f    response.FollowUp
 	}{
-		{"no outcome", FollowUp{}},
-		{"unknown outcome", FollowUp{Outcome: "abandoned"}},
-		{"comment not UTF-8", FollowUp{Outcome: OutcomeSubmitted, Comment: "ok \xc3\x28"}},
-		{"comment too long", FollowUp{Outcome: OutcomeSubmitted, Comment: strings.Repeat("é", MaxCommentRunes+1)}},
-		{"contact without consent", FollowUp{Outcome: OutcomeSubmitted, Contact: "a@example.com"}},
-		{"contact too long", FollowUp{Outcome: OutcomeSubmitted, Contact: strings.Repeat("a", MaxContactRunes+1), ContactConsent: true}},
-		{"too many reasons", FollowUp{Outcome: OutcomeSubmitted, Reasons: strings.Split("a,b,c,d,e,f,g,h,i", ",")}},
-		{"empty reason", FollowUp{Outcome: OutcomeSubmitted, Reasons: []string{""}}},
-		{"repeated reason", FollowUp{Outcome: OutcomeSubmitted, Reasons: []string{"price", "price"}}},
+		{"no outcome", response.FollowUp{}},
+		{"unknown outcome", response.FollowUp{Outcome: "abandoned"}},
+		{"comment not UTF-8", response.FollowUp{Outcome: response.OutcomeSubmitted, Comment: "ok \xc3\x28"}},
+		{"comment too long", response.FollowUp{Outcome: response.OutcomeSubmitted, Comment: strings.Repeat("é", response.MaxCommentRunes+1)}},
+		{"contact without consent", response.FollowUp{Outcome: response.OutcomeSubmitted, Contact: "a@example.com"}},
+		{"contact too long", response.FollowUp{Outcome: response.OutcomeSubmitted, Contact: strings.Repeat("a", response.MaxContactRunes+1), ContactConsent: true}},
+		{"too many reasons", response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: strings.Split("a,b,c,d,e,f,g,h,i", ",")}},
+		{"empty reason", response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{""}}},
+		{"repeated reason", response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"price", "price"}}},
 	}
 	for _, tt := range followUps {
 		if err := db.Complete(ctx, openID, tt.f); !errors.Is(err, ErrInvalidInput) {
@@ -211,7 +212,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 	if r, _ := db.Get(ctx, openID); !r.CompletedAt.IsZero() {
 		t.Errorf("bad follow-up completed the response: %+v", r)
 	}
-	mustComplete(t, db, openID, FollowUp{Outcome: OutcomeSubmitted, Comment: strings.Repeat("é", MaxCommentRunes)})
+	mustComplete(t, db, openID, response.FollowUp{Outcome: response.OutcomeSubmitted, Comment: strings.Repeat("é", response.MaxCommentRunes)})
 }
 
 func TestRapidTapsAreSuspect(t *testing.T) {
@@ -221,11 +222,11 @@ func TestRapidTapsAreSuspect(t *testing.T) {
 	ctx := context.Background()
 	tap := func() bool {
 		t.Helper()
-		rec, err := db.Record(ctx, Tap{Score: 10, Locale: "en"})
+		rec, err := db.Record(ctx, response.Tap{Score: 10, Locale: "en"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustComplete(t, db, rec.ID, FollowUp{Outcome: OutcomeSkipped})
+		mustComplete(t, db, rec.ID, response.FollowUp{Outcome: response.OutcomeSkipped})
 		return rec.Suspect
 	}
 	steps := []struct {
@@ -265,7 +266,7 @@ func TestOpenRecoversResponsesLeftOpen(t *testing.T) {
 	clk.Advance(2 * time.Minute)
 	db = openTest(t, Config{Path: path, Now: clk.Now})
 	ctx := context.Background()
-	if r, _ := db.Get(ctx, stale); r.Outcome != OutcomeRecovered || !r.CompletedAt.Equal(clk.Now()) {
+	if r, _ := db.Get(ctx, stale); r.Outcome != response.OutcomeRecovered || !r.CompletedAt.Equal(clk.Now()) {
 		t.Errorf("stale open response after Open: %+v, want recovered", r)
 	}
 	if r, _ := db.Get(ctx, fresh); r.Outcome != "" {
@@ -287,7 +288,7 @@ func TestOutbox(t *testing.T) {
 	for i := range 5 {
 		clk.Advance(time.Minute)
 		id := mustRecord(t, db, i)
-		mustComplete(t, db, id, FollowUp{Outcome: OutcomeSkipped})
+		mustComplete(t, db, id, response.FollowUp{Outcome: response.OutcomeSkipped})
 		ids = append(ids, id)
 	}
 	openID := mustRecord(t, db, 10) // open: never pending
@@ -360,7 +361,7 @@ func TestStats(t *testing.T) {
 	add := func(score int, reasons []string, comment string) {
 		t.Helper()
 		id := mustRecord(t, db, score)
-		mustComplete(t, db, id, FollowUp{Outcome: OutcomeSubmitted, Reasons: reasons, Comment: comment})
+		mustComplete(t, db, id, response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: reasons, Comment: comment})
 	}
 	add(10, []string{"staff"}, "great")              // 19 Nov Berlin
 	add(3, []string{"price", "wait_time"}, "pricey") // 19 Nov Berlin
@@ -431,7 +432,7 @@ func TestPurgeRemovesOnlySyncedAndScrubsFiles(t *testing.T) {
 	secret := "SECRET-COMMENT-7f3a"
 	add := func(comment string) string {
 		id := mustRecord(t, db, 5)
-		mustComplete(t, db, id, FollowUp{Outcome: OutcomeSubmitted, Comment: comment})
+		mustComplete(t, db, id, response.FollowUp{Outcome: response.OutcomeSubmitted, Comment: comment})
 		return id
 	}
 	oldSynced := add(secret)
@@ -477,7 +478,7 @@ func TestOpenRejectsCorruptDatabase(t *testing.T) {
 	db := openTest(t, Config{Path: path, RapidTap: noRapid})
 	for i := range 300 {
 		id := mustRecord(t, db, i%11)
-		mustComplete(t, db, id, FollowUp{Outcome: OutcomeSubmitted, Comment: strings.Repeat("x", 200)})
+		mustComplete(t, db, id, response.FollowUp{Outcome: response.OutcomeSubmitted, Comment: strings.Repeat("x", 200)})
 	}
 	if err := db.Checkpoint(context.Background()); err != nil {
 		t.Fatal(err)
@@ -545,5 +546,27 @@ func TestSettings(t *testing.T) {
 	}
 	if v, ok, err := db.Setting(ctx, "pin"); v != "two" || !ok || err != nil {
 		t.Errorf("Setting = %q, %v, %v", v, ok, err)
+	}
+}
+
+// The store applies exactly the domain's rules: the shared invalid corpus gives the
+// same errors here as in the response package and the collector, and writes nothing.
+func TestInvalidCorpusGivesTheDomainErrors(t *testing.T) {
+	db := openTest(t, Config{})
+	ctx := context.Background()
+	for _, tc := range response.InvalidCorpus() {
+		err := db.Insert(ctx, tc.Response)
+		if !errors.Is(err, ErrInvalidInput) || !strings.HasSuffix(err.Error(), ": "+tc.Error) {
+			t.Errorf("%s: Insert = %v, want an error ending in %q", tc.Name, err, tc.Error)
+		}
+		if tc.Response.Tap().Validate() == nil {
+			continue // a rule of the follow-up: Record has nothing to refuse
+		}
+		if _, err := db.Record(ctx, tc.Response.Tap()); err == nil || !strings.HasSuffix(err.Error(), ": "+tc.Error) {
+			t.Errorf("%s: Record = %v, want an error ending in %q", tc.Name, err, tc.Error)
+		}
+	}
+	if ob, err := db.Outbox(ctx); err != nil || ob.Pending+ob.Open+ob.Synced != 0 {
+		t.Errorf("invalid input was written: %+v, %v", ob, err)
 	}
 }

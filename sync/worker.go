@@ -309,7 +309,7 @@ func toWire(r store.Response) wire.Response {
 	}
 	return wire.Response{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: r.Contact,
 		ContactConsent: r.ContactConsent, Locale: r.Locale, SurveyVersion: r.SurveyVersion,
-		CreatedAt: r.CreatedAt.UTC(), CompletedAt: r.CompletedAt.UTC(), Outcome: string(r.Outcome), Suspect: r.Suspect}
+		CreatedAt: r.CreatedAt.UTC(), CompletedAt: r.CompletedAt.UTC(), Outcome: r.Outcome, Suspect: r.Suspect}
 }
 
 // upload sends one batch and applies the collector's answer.

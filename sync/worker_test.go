@@ -14,6 +14,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/simulate"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -251,11 +252,11 @@ func TestRevokedDeviceStopsAndSaysSo(t *testing.T) {
 func TestRejectedResponsesAreQuarantined(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	rec, err := r.kiosk.Record(ctx, store.Tap{Score: 3, Locale: "en", SurveyVersion: 1})
+	rec, err := r.kiosk.Record(ctx, response.Tap{Score: 3, Locale: "en", SurveyVersion: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.kiosk.Complete(ctx, rec.ID, store.FollowUp{Outcome: store.OutcomeSubmitted, Reasons: []string{"not_in_survey"}}); err != nil {
+	if err := r.kiosk.Complete(ctx, rec.ID, response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"not_in_survey"}}); err != nil {
 		t.Fatal(err)
 	}
 	r.fill(3)

@@ -1,6 +1,13 @@
+// Package wire holds the request and response bodies of the v1 API between kiosks and
+// the collector. It is pure Go, so the collector can import it without pulling in the
+// kiosk's dependencies; the response itself and the survey are the domain's types.
 package wire
 
-import "time"
+import (
+	"time"
+
+	"github.com/npskiosk/npskiosk/response"
+)
 
 // Limits of one upload (POST /v1/responses).
 const (
@@ -8,22 +15,13 @@ const (
 	MaxBatchBytes = 1 << 20 // of the uncompressed JSON body
 )
 
-// Response is one shopper's answer as it travels to the collector. The store and device
-// are not in it: the collector takes them from the device token.
-type Response struct {
-	ID             string    `json:"id"` // UUIDv7 made on the device
-	Score          int       `json:"score"`
-	Reasons        []string  `json:"reasons"`
-	Comment        string    `json:"comment,omitempty"`
-	Contact        string    `json:"contact,omitempty"`
-	ContactConsent bool      `json:"contact_consent,omitempty"`
-	Locale         string    `json:"locale"`
-	SurveyVersion  int       `json:"survey_version"`
-	CreatedAt      time.Time `json:"created_at"`   // device clock: the tap
-	CompletedAt    time.Time `json:"completed_at"` // device clock: end of the follow-up
-	Outcome        string    `json:"outcome"`      // submitted, skipped, timed_out, recovered
-	Suspect        bool      `json:"suspect,omitempty"`
-}
+// Response is one shopper's answer as it travels to the collector: the domain's
+// response as it is. The store and device are not in it: the collector takes them from
+// the device token.
+type Response = response.Response
+
+// Survey is the survey config GET /v1/config serves; see [response.Survey].
+type Survey = response.Survey
 
 // UploadRequest is the body of POST /v1/responses (gzip accepted).
 type UploadRequest struct {

@@ -1,8 +1,10 @@
-package wire
+package response
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/npskiosk/npskiosk/nps"
 )
 
 func validSurvey() Survey {
@@ -54,10 +56,10 @@ func TestSurveyValidate(t *testing.T) {
 
 func TestReasonsForAndLabel(t *testing.T) {
 	s := validSurvey()
-	if got := s.ReasonsFor("promoter"); len(got) != 1 || got[0].Key != "staff" {
+	if got := s.ReasonsFor(nps.Promoter); len(got) != 1 || got[0].Key != "staff" {
 		t.Errorf("ReasonsFor(promoter) = %+v", got)
 	}
-	if got := s.ReasonsFor("detractor"); len(got) != 2 {
+	if got := s.ReasonsFor(nps.Detractor); len(got) != 2 {
 		t.Errorf("ReasonsFor(detractor) = %+v", got)
 	}
 	if got := s.Reasons[1].Label("de", "en"); got != "Waiting" {

@@ -1,13 +1,12 @@
-// Package wire holds the types that travel between kiosks and the collector: the survey
-// config, and the request and response bodies of the v1 API. It is pure Go, so the
-// collector can import it without pulling in the kiosk's dependencies.
-package wire
+package response
 
 import (
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
+
+	"github.com/npskiosk/npskiosk/nps"
 )
 
 // Survey is what a kiosk asks and offers. The collector serves it per store from
@@ -76,7 +75,7 @@ func (s Survey) Validate() error {
 			errs = append(errs, fmt.Errorf("reason %q has no label in %s, the default language", r.Key, s.Languages[0]))
 		}
 		for _, c := range r.Categories {
-			if !slices.Contains([]string{"detractor", "passive", "promoter"}, c) {
+			if _, err := nps.ParseCategory(c); err != nil {
 				errs = append(errs, fmt.Errorf("reason %q: unknown category %q", r.Key, c))
 			}
 		}
@@ -98,12 +97,12 @@ func (s Survey) HasReason(key string) bool {
 	return slices.ContainsFunc(s.Reasons, func(r Reason) bool { return r.Key == key })
 }
 
-// ReasonsFor returns the reasons offered for a category ("detractor", "passive" or
-// "promoter"), in survey order.
-func (s Survey) ReasonsFor(category string) []Reason {
+// ReasonsFor returns the reasons offered to a shopper of category c, in survey order:
+// the reason set of that sentiment.
+func (s Survey) ReasonsFor(c nps.Category) []Reason {
 	var out []Reason
 	for _, r := range s.Reasons {
-		if len(r.Categories) == 0 || slices.Contains(r.Categories, category) {
+		if len(r.Categories) == 0 || slices.Contains(r.Categories, c.String()) {
 			out = append(out, r)
 		}
 	}

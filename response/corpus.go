@@ -1,0 +1,45 @@
+package response
+
+import (
+	"strings"
+	"time"
+)
+
+// InvalidCase is a response that breaks one rule, and the error every part that checks
+// responses must give for it.
+type InvalidCase struct {
+	Name     string
+	Response Response
+	Error    string
+}
+
+// InvalidCorpus returns responses that each break one rule, with the error Validate
+// gives. The store's and the collector's tests feed the same corpus to their own entry
+// points, so no part can drift from these rules.
+func InvalidCorpus() []InvalidCase {
+	base := func(edit func(*Response)) Response {
+		created := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+		r := Response{ID: "0195a3c4-7f00-7abc-8def-0123456789ab", Score: 6, Reasons: []string{"staff"},
+			Locale: "en", SurveyVersion: 1, CreatedAt: created, CompletedAt: created.Add(5 * time.Second),
+			Outcome: OutcomeSubmitted}
+		edit(&r)
+		return r
+	}
+	return []InvalidCase{
+		{"score below range", base(func(r *Response) { r.Score = -1 }), "invalid input: score must be an integer from 0 to 10: got -1"},
+		{"score above range", base(func(r *Response) { r.Score = 11 }), "invalid input: score must be an integer from 0 to 10: got 11"},
+		{"no locale", base(func(r *Response) { r.Locale = "" }), `invalid input: locale "" must be a language tag of 1 to 35 characters`},
+		{"locale not UTF-8", base(func(r *Response) { r.Locale = "\xff" }), `invalid input: locale "\xff" must be a language tag of 1 to 35 characters`},
+		{"negative survey version", base(func(r *Response) { r.SurveyVersion = -1 }), "invalid input: survey version -1 is negative"},
+		{"unknown outcome", base(func(r *Response) { r.Outcome = "abandoned" }), `invalid input: outcome "abandoned" is not one of submitted, skipped, timed_out, recovered`},
+		{"too many reasons", base(func(r *Response) { r.Reasons = strings.Fields("a b c d e f g h i") }), "invalid input: 9 reasons given, at most 8 allowed"},
+		{"empty reason", base(func(r *Response) { r.Reasons = []string{""} }), `invalid input: reason key "" must be valid text of 1 to 64 characters`},
+		{"reason twice", base(func(r *Response) { r.Reasons = []string{"staff", "staff"} }), `invalid input: reason "staff" given twice`},
+		{"comment not UTF-8", base(func(r *Response) { r.Comment = "bad \xff" }), "invalid input: comment is not valid UTF-8"},
+		{"comment too long", base(func(r *Response) { r.Comment = strings.Repeat("é", MaxCommentRunes+1) }), "invalid input: comment has 1001 characters, at most 1000 allowed"},
+		{"contact too long", base(func(r *Response) {
+			r.Contact, r.ContactConsent = strings.Repeat("a", MaxContactRunes+1), true
+		}), "invalid input: contact has 255 characters, at most 254 allowed"},
+		{"contact without consent", base(func(r *Response) { r.Contact = "ana@example.com" }), "invalid input: contact details given without consent to be contacted"},
+	}
+}

@@ -1,0 +1,72 @@
+package response
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func validResponse() Response {
+	created := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	return Response{
+		ID: "0195a3c4-7f00-7abc-8def-0123456789ab", Score: 9, Reasons: []string{"staff"},
+		Comment: "great", Locale: "en", SurveyVersion: 1,
+		CreatedAt: created, CompletedAt: created.Add(8 * time.Second), Outcome: OutcomeSubmitted,
+	}
+}
+
+// The JSON form and the content hash are the sync protocol: collectors compare a
+// retry's hash with the one they stored, possibly years ago.
+func TestWireFormatAndContentHashAreStable(t *testing.T) {
+	r := validResponse()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantJSON = `{"id":"0195a3c4-7f00-7abc-8def-0123456789ab","score":9,"reasons":["staff"],"comment":"great","locale":"en","survey_version":1,"created_at":"2026-03-01T10:00:00Z","completed_at":"2026-03-01T10:00:08Z","outcome":"submitted"}`
+	if string(b) != wantJSON {
+		t.Errorf("JSON changed:\n got %s\nwant %s", b, wantJSON)
+	}
+	const wantHash = "34bcf78eb344e08c" // SHA-256 of wantJSON
+	if got := r.ContentHash(); !strings.HasPrefix(got, wantHash) {
+		t.Errorf("ContentHash = %s, want prefix %s", got, wantHash)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	r.CreatedAt, r.CompletedAt = r.CreatedAt.In(berlin), r.CompletedAt.In(berlin)
+	if got := r.ContentHash(); !strings.HasPrefix(got, wantHash) {
+		t.Errorf("ContentHash depends on the time zone: %s", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range InvalidCorpus() {
+		err := tc.Response.Validate()
+		if !errors.Is(err, ErrInvalid) || err.Error() != tc.Error {
+			t.Errorf("%s: Validate() = %v, want %q", tc.Name, err, tc.Error)
+		}
+	}
+	if err := validResponse().Validate(); err != nil {
+		t.Errorf("valid response: %v", err)
+	}
+}
+
+func TestCheckClockAndReasons(t *testing.T) {
+	r := validResponse()
+	now := r.CompletedAt
+	if err := r.CheckClock(now.Add(-9*time.Minute), 10*time.Minute); err != nil {
+		t.Errorf("9 minutes of skew: %v", err)
+	}
+	if err := r.CheckClock(now.Add(-time.Hour), 10*time.Minute); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an hour in the future: %v", err)
+	}
+	s := Survey{Reasons: []Reason{{Key: "staff"}}}
+	if err := r.CheckReasons(s); err != nil {
+		t.Errorf("known reason: %v", err)
+	}
+	r.Reasons = []string{"parking"}
+	if err := r.CheckReasons(s); err == nil || err.Error() != `invalid input: unknown reason "parking"` {
+		t.Errorf("unknown reason: %v", err)
+	}
+}
