@@ -78,15 +78,15 @@ func newKeyboard(a *App, h keyboardHandler) fyne.CanvasObject {
 		}
 		k.box.Add(container.NewGridWithColumns(len(keys), keys...))
 	}
-	shift := newButton("Shift", textBody, colorSecondary, colorText, k.toggleShift)
+	shift := newButton(a.t("keyboard.shift"), textBody, colorSecondary, colorText, k.toggleShift)
 	shift.border = colorBorder
 	shift.minSize = fyne.NewSize(140, touchMin)
 	space := newButton(a.t("keyboard.space"), textBody, colorSecondary, colorText, func() { k.handler.typed(" ") })
 	space.border = colorBorder
-	back := newButton("Delete", textBody, colorSecondary, colorText, k.handler.backspace)
+	back := newButton(a.t("keyboard.delete"), textBody, colorSecondary, colorText, k.handler.backspace)
 	back.border = colorBorder
 	back.minSize = fyne.NewSize(140, touchMin)
-	done := primaryButton(a.t("followup.done"), k.handler.done)
+	done := primaryButton(a.t("keyboard.done"), k.handler.done)
 	done.minSize = fyne.NewSize(180, touchMin)
 	k.box.Add(container.NewBorder(nil, nil, shift, container.NewHBox(back, done), space))
 	return k.box

@@ -550,3 +550,36 @@ func TestHideCursorCoversEveryScreen(t *testing.T) {
 	test.Tap(h.button("5"))
 	h.requireShowing("What is the main reason for your score?")
 }
+
+func TestKeyboardLabelsAreTranslated(t *testing.T) {
+	tests := []struct {
+		language string // the button that switches to it
+		comment  string // the comment box's placeholder in that language
+		want     []string
+	}{
+		{"English", "Add a comment (optional)", []string{"Shift", "space", "Delete", "Done"}},
+		{"Español", "Añadir un comentario (opcional)", []string{"Mayús", "espacio", "Borrar", "Listo"}},
+		{"Français", "Ajouter un commentaire (facultatif)", []string{"Maj", "espace", "Effacer", "Terminé"}},
+		{"Deutsch", "Kommentar hinzufügen (optional)", []string{"Umschalt", "Leertaste", "Löschen", "Fertig"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.language, func(t *testing.T) {
+			h := newHarness(t, landscape)
+			test.Tap(h.button(tt.language))
+			test.Tap(h.button("6"))
+			h.tapField(tt.comment)
+			for _, label := range tt.want {
+				h.button(label) // fails the test when the key is missing
+			}
+			if tt.language != "English" {
+				for _, english := range []string{"Shift", "Delete", "Done"} {
+					if h.showing(english) {
+						t.Errorf("the %s keyboard shows %q", tt.language, english)
+					}
+				}
+			}
+			test.Tap(h.button(tt.want[3])) // Done returns to the form
+			h.requireShowing(tt.comment)
+		})
+	}
+}
