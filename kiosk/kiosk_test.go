@@ -286,7 +286,7 @@ func TestFollowUpOutcomes(t *testing.T) {
 		{
 			name: "submit with reason, comment and contact",
 			do: func(h *harness) {
-				test.Tap(h.button("Friendly staff"))
+				test.Tap(h.button("Staff"))
 				test.Tap(h.button("Prices"))
 				test.Tap(h.button("Prices")) // changed their mind
 				h.tapField("Add a comment (optional)")
@@ -307,7 +307,7 @@ func TestFollowUpOutcomes(t *testing.T) {
 		{
 			name: "skip",
 			do: func(h *harness) {
-				test.Tap(h.button("Friendly staff"))
+				test.Tap(h.button("Staff"))
 				test.Tap(h.button("Skip"))
 				h.requireShowing("Thank you!")
 			},
