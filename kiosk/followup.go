@@ -3,7 +3,6 @@ package kiosk
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -25,7 +24,7 @@ type followUpScreen struct {
 	rec   store.Recorded
 	score int
 
-	reasons []string
+	reason  string // one reason key, or none: the question asks for the main reason
 	comment string
 	contact string
 	consent bool
@@ -110,21 +109,32 @@ func (s *followUpScreen) form() fyne.CanvasObject {
 	if width < 1100 {
 		cols = 2
 	}
-	var chips []fyne.CanvasObject
+	// Single choice: tapping another chip replaces the reason, tapping the chosen one
+	// clears it.
+	var chips []*toggle
 	for _, r := range a.survey.ReasonsFor(category) {
 		key := r.Key
-		chip := newToggle(r.Label(a.lang, a.survey.Languages[0]), func(on bool) {
+		var chip *toggle
+		chip = newChoice(r.Label(a.lang, a.survey.Languages[0]), func(on bool) {
 			s.touched()
+			s.reason = ""
 			if on {
-				s.reasons = append(s.reasons, key)
-			} else {
-				s.reasons = slices.DeleteFunc(s.reasons, func(k string) bool { return k == key })
+				s.reason = key
+			}
+			for _, other := range chips {
+				if other != chip && other.on {
+					other.set(false)
+				}
 			}
 		})
-		chip.set(slices.Contains(s.reasons, key))
+		chip.set(s.reason == key)
 		chips = append(chips, chip)
 	}
-	chipGrid := container.NewGridWithColumns(cols, chips...)
+	objs := make([]fyne.CanvasObject, len(chips))
+	for i, c := range chips {
+		objs[i] = c
+	}
+	chipGrid := container.NewGridWithColumns(cols, objs...)
 
 	comment := s.fieldBox(fieldComment, s.comment, a.t("followup.comment"))
 	consent := newToggle(a.t("followup.consent"), func(on bool) {
@@ -234,7 +244,10 @@ func (s *followUpScreen) finish(outcome response.Outcome) {
 	a := s.app
 	ctx, cancel := a.ctx()
 	defer cancel()
-	f := response.FollowUp{Outcome: outcome, Reasons: s.reasons, Comment: s.comment}
+	f := response.FollowUp{Outcome: outcome, Comment: s.comment}
+	if s.reason != "" {
+		f.Reasons = []string{s.reason}
+	}
 	if s.consent && s.contact != "" {
 		f.Contact, f.ContactConsent = s.contact, true
 	}

@@ -286,9 +286,8 @@ func TestFollowUpOutcomes(t *testing.T) {
 		{
 			name: "submit with reason, comment and contact",
 			do: func(h *harness) {
-				test.Tap(h.button("Staff"))
 				test.Tap(h.button("Prices"))
-				test.Tap(h.button("Prices")) // changed their mind
+				test.Tap(h.button("Staff")) // changed their mind: Staff replaces Prices
 				h.tapField("Add a comment (optional)")
 				h.typeOnKeyboard("great staff")
 				test.Tap(h.button("Done"))
@@ -580,6 +579,60 @@ func TestKeyboardLabelsAreTranslated(t *testing.T) {
 			}
 			test.Tap(h.button(tt.want[3])) // Done returns to the form
 			h.requireShowing(tt.comment)
+		})
+	}
+}
+
+func TestReasonChipsAreSingleChoice(t *testing.T) {
+	tests := []struct {
+		name string
+		taps []string
+		want []string // the stored reasons, and the one chip shown chosen
+	}{
+		{"none", nil, nil},
+		{"one", []string{"Prices"}, []string{"price"}},
+		{"another replaces it", []string{"Prices", "Staff"}, []string{"staff"}},
+		{"tapping the chosen one clears it", []string{"Prices", "Prices"}, nil},
+		{"replace, then clear", []string{"Prices", "Staff", "Staff"}, nil},
+		{"clear, then choose again", []string{"Prices", "Prices", "Cleanliness"}, []string{"cleanliness"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, landscape)
+			test.Tap(h.button("5"))
+			for _, label := range tt.taps {
+				test.Tap(h.button(label))
+			}
+			var chosen []string
+			for _, o := range objects(h.win.Content()) {
+				chip, ok := o.(*toggle)
+				if !ok || chip.text == h.app.t("followup.consent") {
+					continue
+				}
+				if size := chip.MinSize(); size.Height < touchMin || size.Width < touchMin {
+					t.Errorf("chip %q is %v, smaller than a %d px touch target", chip.text, size, touchMin)
+				}
+				// The state shows as a drawn mark, not only as a fill colour.
+				objs := test.WidgetRenderer(chip).Objects()
+				box, mark := objs[1], objs[2]
+				if !box.Visible() || mark.Visible() != chip.on {
+					t.Errorf("chip %q: box visible %v, mark visible %v, on %v", chip.text, box.Visible(), mark.Visible(), chip.on)
+				}
+				if chip.on {
+					chosen = append(chosen, chip.text)
+				}
+			}
+			if len(chosen) > 1 {
+				t.Errorf("%d chips shown chosen: %q", len(chosen), chosen)
+			}
+			test.Tap(h.button("Submit"))
+			rows := h.rows()
+			if len(rows) != 1 || !slices.Equal(rows[0].Reasons, tt.want) && len(rows[0].Reasons)+len(tt.want) > 0 {
+				t.Fatalf("rows = %+v, want one with reasons %q", rows, tt.want)
+			}
+			if len(chosen) != len(tt.want) {
+				t.Errorf("chips shown chosen %q, stored %q", chosen, tt.want)
+			}
 		})
 	}
 }

@@ -23,14 +23,21 @@ type button struct {
 	border   color.Color
 	minSize  fyne.Size
 	checkbox *bool // when set, a drawn box (empty or filled) precedes the text
+	round    bool  // the box is a circle: one choice of several, like a radio button
 	onTap    func()
 }
 
 func newButton(text string, size float32, fill, ink color.Color, onTap func()) *button {
-	b := &button{text: text, size: size, fill: fill, ink: ink, onTap: onTap,
-		minSize: fyne.NewSize(touchMin, touchMin)}
+	b := makeButton(text, size, fill, ink, onTap)
 	b.ExtendBaseWidget(b)
 	return b
+}
+
+// makeButton is a button not yet extended, for widgets that embed it: they must extend
+// the base widget with themselves, or Refresh would redraw a renderer nobody shows.
+func makeButton(text string, size float32, fill, ink color.Color, onTap func()) *button {
+	return &button{text: text, size: size, fill: fill, ink: ink, onTap: onTap,
+		minSize: fyne.NewSize(touchMin, touchMin)}
 }
 
 func primaryButton(text string, onTap func()) *button {
@@ -70,7 +77,6 @@ func (b *button) CreateRenderer() fyne.WidgetRenderer {
 		r.label.Alignment = fyne.TextAlignLeading
 	}
 	r.box.StrokeWidth = 3
-	r.box.CornerRadius = 4
 	r.Refresh()
 	return r
 }
@@ -119,6 +125,10 @@ func (r *buttonRenderer) Refresh() {
 	r.label.Text = r.b.text
 	r.label.Color = r.b.ink
 	r.label.TextStyle = fyne.TextStyle{Bold: r.b.bold}
+	r.box.CornerRadius, r.tick.CornerRadius = 4, 0
+	if r.b.round {
+		r.box.CornerRadius, r.tick.CornerRadius = checkboxSide/2, (checkboxSide-14)/2
+	}
 	r.box.Hidden = r.b.checkbox == nil
 	r.tick.Hidden = r.b.checkbox == nil || !*r.b.checkbox
 	r.box.StrokeColor = r.b.ink
@@ -135,6 +145,7 @@ func (r *buttonRenderer) Destroy() {}
 
 // toggle is a button that stays on or off: reason chips and the consent box. Its state
 // shows as a filled or empty box and a filled or outlined chip, never by colour alone.
+// A round box marks one choice of several (see newChoice).
 type toggle struct {
 	*button
 	on       bool
@@ -143,10 +154,19 @@ type toggle struct {
 
 func newToggle(text string, onChange func(bool)) *toggle {
 	t := &toggle{onChange: onChange}
-	t.button = newButton(text, textBody, colorBackground, colorText, t.flip)
+	t.button = makeButton(text, textBody, colorBackground, colorText, t.flip)
+	t.ExtendBaseWidget(t)
 	t.button.checkbox = &t.on
 	t.button.border = colorBorder
 	t.button.minSize = fyne.NewSize(touchMin*3, touchMin+8)
+	return t
+}
+
+// newChoice is a toggle drawn as one option of a single-choice group: a circle instead
+// of a square, so it reads like a radio button. The group's onChange keeps the others off.
+func newChoice(text string, onChange func(bool)) *toggle {
+	t := newToggle(text, onChange)
+	t.round = true
 	return t
 }
 
