@@ -129,6 +129,45 @@ func (db *DB) Complete(ctx context.Context, id string, f response.FollowUp) erro
 	return nil
 }
 
+// Rescore changes the score of an open response: a shopper who goes back from the
+// follow-up to correct their tap amends the same row rather than adding a second one.
+// Locale and survey version are taken from tap too; the tap time and the rapid-tap flag
+// stay those of the first tap. Like Complete, it returns ErrNotFound for an unknown id
+// and ErrCompleted for a response that is already complete; neither writes.
+func (db *DB) Rescore(ctx context.Context, id string, tap response.Tap) error {
+	if err := tap.Validate(); err != nil {
+		return fmt.Errorf("rescore response %s: %w", id, err)
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rescore response %s: begin: %w", id, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx,
+		`UPDATE responses SET score = ?, locale = ?, survey_version = ?
+		  WHERE id = ? AND completed_at IS NULL`,
+		tap.Score, tap.Locale, tap.SurveyVersion, id)
+	if err != nil {
+		return fmt.Errorf("rescore response %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("rescore response %s: %w", id, err)
+	} else if n == 0 {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM responses WHERE id = ?)`, id).Scan(&exists); err != nil {
+			return fmt.Errorf("rescore response %s: %w", id, err)
+		}
+		if exists {
+			return fmt.Errorf("rescore response %s: %w", id, ErrCompleted)
+		}
+		return fmt.Errorf("rescore response %s: %w", id, ErrNotFound)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rescore response %s: commit: %w", id, err)
+	}
+	return nil
+}
+
 // RecoverOpen completes, as OutcomeRecovered, every response whose follow-up has been
 // open for at least olderThan. It returns how many it completed.
 func (db *DB) RecoverOpen(ctx context.Context, olderThan time.Duration) (int64, error) {
