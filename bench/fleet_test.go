@@ -20,7 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -114,13 +114,13 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // device's token.
 func enrollFleet(b *testing.B, path string, shape fleetShape) []string {
 	ctx := context.Background()
-	db, err := collector.OpenDB(ctx, collector.DBConfig{Path: path, Logger: slog.New(slog.DiscardHandler)})
+	db, err := storage.Open(ctx, storage.Config{Path: path, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
 	for s := range shape.stores {
-		if err := db.AddStore(ctx, collector.Store{ID: fmt.Sprintf("F%03d", s), Name: "Fleet store", Timezone: "UTC"}); err != nil {
+		if err := db.AddStore(ctx, storage.Store{ID: fmt.Sprintf("F%03d", s), Name: "Fleet store", Timezone: "UTC"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -189,12 +189,12 @@ func stopCollector(b *testing.B, cmd *exec.Cmd) {
 
 func countResponses(b *testing.B, path string) int {
 	ctx := context.Background()
-	db, err := collector.OpenDB(ctx, collector.DBConfig{Path: path, Logger: slog.New(slog.DiscardHandler)})
+	db, err := storage.Open(ctx, storage.Config{Path: path, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	n, err := db.Export(ctx, collector.Filter{From: "2000-01-01", To: "2100-01-01"}, io.Discard)
+	n, err := db.Export(ctx, storage.Filter{From: "2000-01-01", To: "2100-01-01"}, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/httpapi"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/simulate"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -44,7 +46,7 @@ func BenchmarkCatchUp(b *testing.B) {
 		}
 		cdb, device := benchCollector(b, filepath.Join(dir, "collector.db"))
 		var wireBytes atomic.Int64
-		api := collector.NewServer(collector.ServerConfig{DB: cdb, Logger: quiet})
+		api := httpapi.New(httpapi.Config{Service: cdb, Logger: quiet})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			wireBytes.Add(r.ContentLength)
 			api.ServeHTTP(w, r)
@@ -98,13 +100,14 @@ func BenchmarkCollectorRawInsert(b *testing.B) {
 }
 
 // benchCollector opens a collector with one store and an enrolled device.
-func benchCollector(b *testing.B, path string) (*collector.DB, wire.EnrollResponse) {
+func benchCollector(b *testing.B, path string) (*collector.Service, wire.EnrollResponse) {
 	ctx := context.Background()
-	cdb, err := collector.OpenDB(ctx, collector.DBConfig{Path: path, Logger: quiet})
+	db, err := storage.Open(ctx, storage.Config{Path: path, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := cdb.AddStore(ctx, collector.Store{ID: "S1", Name: "Main Street", Timezone: "UTC"}); err != nil {
+	cdb := collector.New(db)
+	if err := cdb.AddStore(ctx, storage.Store{ID: "S1", Name: "Main Street", Timezone: "UTC"}); err != nil {
 		b.Fatal(err)
 	}
 	nd, err := cdb.AddDevice(ctx, "S1", "Till 1", 0)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/httpapi"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/simulate"
 	"github.com/npskiosk/npskiosk/store"
 )
@@ -29,14 +31,14 @@ type restartableCollector struct {
 	t    *testing.T
 	path string
 	addr string
-	db   *collector.DB
+	db   *storage.DB
 	srv  *http.Server
 	done chan struct{}
 }
 
 func (c *restartableCollector) start() {
 	c.t.Helper()
-	db, err := collector.OpenDB(context.Background(), collector.DBConfig{Path: c.path, Logger: quiet})
+	db, err := storage.Open(context.Background(), storage.Config{Path: c.path, Logger: quiet})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -53,7 +55,7 @@ func (c *restartableCollector) start() {
 	c.addr = ln.Addr().String()
 	c.db = db
 	// The test sends many small batches fast; the per-device rate limit is not under test.
-	c.srv = collector.NewServer(collector.ServerConfig{DB: db, Logger: quiet, DeviceRate: 1e6, DeviceBurst: 1e6}).HTTPServer(c.addr)
+	c.srv = httpapi.New(httpapi.Config{Service: collector.New(db), Logger: quiet, DeviceRate: 1e6, DeviceBurst: 1e6}).HTTPServer(c.addr)
 	c.done = make(chan struct{})
 	go func() { c.srv.Serve(ln); close(c.done) }()
 }
@@ -79,7 +81,7 @@ func TestEveryResponseArrivesExactlyOnceThroughFaults(t *testing.T) {
 	c := &restartableCollector{t: t, path: filepath.Join(dir, "collector.db"), addr: "127.0.0.1:0"}
 	c.start()
 	defer func() { c.stop() }()
-	if err := c.db.AddStore(ctx, collector.Store{ID: "S1", Name: "Main Street", Timezone: "Europe/Berlin"}); err != nil {
+	if err := c.db.AddStore(ctx, storage.Store{ID: "S1", Name: "Main Street", Timezone: "Europe/Berlin"}); err != nil {
 		t.Fatal(err)
 	}
 	nd, err := c.db.AddDevice(ctx, "S1", "Till 1", 0)

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/assets"
-	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/collectortest"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/simulate"
 	"github.com/npskiosk/npskiosk/store"
@@ -27,7 +28,7 @@ var quiet = slog.New(slog.DiscardHandler)
 type rig struct {
 	t         *testing.T
 	kiosk     *store.DB
-	collector *collector.DB
+	collector *storage.DB
 	api       http.Handler
 	srv       *httptest.Server
 	token     string
@@ -46,18 +47,10 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.kiosk.Close() })
-	if r.collector, err = collector.OpenDB(ctx, collector.DBConfig{Path: filepath.Join(dir, "collector.db"), Logger: quiet}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.collector.Close() })
-	if err := r.collector.AddStore(ctx, collector.Store{ID: "S1", Name: "Main Street", Timezone: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
-	nd, err := r.collector.AddDevice(ctx, "S1", "Till 1", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.api = collector.NewServer(collector.ServerConfig{DB: r.collector, Logger: quiet})
+	c := collectortest.Start(t, collectortest.Options{Logger: quiet})
+	c.AddStore(t, storage.Store{ID: "S1"})
+	nd := c.EnrollmentCode(t, "S1", "Till 1")
+	r.collector, r.api = c.DB, c.API
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
 		if f := r.intercept.Load(); f != nil && (*f)(w, req) {

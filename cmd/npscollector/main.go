@@ -9,17 +9,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/dashboard"
+	"github.com/npskiosk/npskiosk/collector/httpapi"
+	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
 var version = "dev"
@@ -35,6 +40,15 @@ func main() {
 	}
 }
 
+// Run parses the arguments, runs the command and closes what it opened.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	m := NewMain(stdout, stderr)
+	if err := m.ParseFlags(ctx, args); err != nil {
+		return err
+	}
+	return errors.Join(m.Run(ctx), m.Close())
+}
+
 const usage = `npscollector: the central server of the feedback kiosks.
 
 Usage:
@@ -48,12 +62,15 @@ Usage:
   npscollector export --format csv [--store S042] [--region R] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
-Every command takes --db PATH (default npscollector.db) and --json.
+Every command takes --db PATH_OR_URL and --json. Without --db, every command uses the
+same database: $NPSCOLLECTOR_DB, else /var/lib/npscollector/collector.db where that folder
+exists (the package's), else ~/.local/share/npscollector/collector.db. Only serve creates
+a missing database; the other commands refuse, so a typo cannot start an empty one.
 `
 
-// env is what a subcommand runs with: its database, output and arguments.
+// env is what a subcommand runs with: the collector's service, output and arguments.
 type env struct {
-	db     *collector.DB
+	svc    *collector.Service
 	out    printer
 	args   []string
 	stderr io.Writer
@@ -65,7 +82,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 var commands = map[string]command{
 	"serve": func(fs *flag.FlagSet) func(context.Context, env) error {
 		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-		return func(ctx context.Context, e env) error { return serve(ctx, e.db, *addr, e.stderr) }
+		return func(ctx context.Context, e env) error { return serve(ctx, e.svc, *addr, e.stderr) }
 	},
 	"store add": func(fs *flag.FlagSet) func(context.Context, env) error {
 		id := fs.String("id", "", "store id, e.g. S042 (required)")
@@ -73,8 +90,8 @@ var commands = map[string]command{
 		tz := fs.String("timezone", "", "IANA time zone, e.g. Europe/Berlin (required)")
 		region := fs.String("region", "", "region")
 		return func(ctx context.Context, e env) error {
-			s := collector.Store{ID: *id, Name: *name, Timezone: *tz, Region: *region}
-			if err := e.db.AddStore(ctx, s); err != nil {
+			s := storage.Store{ID: *id, Name: *name, Timezone: *tz, Region: *region}
+			if err := e.svc.AddStore(ctx, s); err != nil {
 				return err
 			}
 			return e.out.print(s, fmt.Sprintf("added store %s (%s, %s)\n", s.ID, s.Name, s.Timezone))
@@ -83,9 +100,9 @@ var commands = map[string]command{
 	"device add": func(fs *flag.FlagSet) func(context.Context, env) error {
 		storeID := fs.String("store", "", "store id (required)")
 		name := fs.String("name", "", "device name, e.g. \"Till 3\" (required)")
-		ttl := fs.Duration("ttl", collector.EnrollmentCodeTTL, "how long the enrollment code works")
+		ttl := fs.Duration("ttl", storage.EnrollmentCodeTTL, "how long the enrollment code works")
 		return func(ctx context.Context, e env) error {
-			d, err := e.db.AddDevice(ctx, *storeID, *name, *ttl)
+			d, err := e.svc.AddDevice(ctx, *storeID, *name, *ttl)
 			if err != nil {
 				return err
 			}
@@ -95,7 +112,7 @@ var commands = map[string]command{
 	},
 	"device list": func(fs *flag.FlagSet) func(context.Context, env) error {
 		return func(ctx context.Context, e env) error {
-			ds, err := e.db.Devices(ctx)
+			ds, err := e.svc.Devices(ctx)
 			if err != nil {
 				return err
 			}
@@ -126,7 +143,7 @@ var commands = map[string]command{
 			if len(e.args) != 1 {
 				return errors.New("device revoke takes one device id")
 			}
-			if err := e.db.RevokeDevice(ctx, e.args[0]); err != nil {
+			if err := e.svc.RevokeDevice(ctx, e.args[0]); err != nil {
 				return err
 			}
 			return e.out.print(map[string]string{"revoked": e.args[0]}, "revoked device "+e.args[0]+"\n")
@@ -136,7 +153,7 @@ var commands = map[string]command{
 		name := fs.String("name", "", "what the token is for, e.g. hq (required)")
 		storeID := fs.String("store", "", "limit the token to one store's data")
 		return func(ctx context.Context, e env) error {
-			t, err := e.db.AddAPIToken(ctx, *name, *storeID)
+			t, err := e.svc.AddAPIToken(ctx, *name, *storeID)
 			if err != nil {
 				return err
 			}
@@ -162,7 +179,7 @@ var commands = map[string]command{
 					return fmt.Errorf("export: %q is not a date, YYYY-MM-DD", d)
 				}
 			}
-			n, err := e.db.Export(ctx, collector.Filter{StoreID: *storeID, Region: *region, From: *from, To: *to}, e.out.w)
+			n, err := e.svc.Export(ctx, storage.Filter{StoreID: *storeID, Region: *region, From: *from, To: *to}, e.out.w)
 			if err != nil {
 				return err
 			}
@@ -189,7 +206,7 @@ var commands = map[string]command{
 			if *storeID != "" {
 				stores = []string{*storeID}
 			}
-			v, err := e.db.SetSurvey(ctx, s, stores)
+			v, err := e.svc.SetSurvey(ctx, s, stores)
 			if err != nil {
 				return err
 			}
@@ -198,11 +215,26 @@ var commands = map[string]command{
 	},
 }
 
-// Run dispatches to a subcommand: it parses the command's flags, opens the database
-// and runs it.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Main is one run of npscollector: a command, its flags and the database it opened.
+type Main struct {
+	stdout, stderr io.Writer
+
+	name       string
+	run        func(context.Context, env) error
+	dbPath     string
+	asJSON     bool
+	positional []string
+
+	db *storage.DB
+}
+
+// NewMain returns a Main that writes to stdout and stderr.
+func NewMain(stdout, stderr io.Writer) *Main { return &Main{stdout: stdout, stderr: stderr} }
+
+// ParseFlags picks the command and parses its flags; it opens nothing.
+func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(m.stderr, usage)
 		return errors.New("a command is required")
 	}
 	name, args := args[0], args[1:]
@@ -211,22 +243,21 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			name, args = name+" "+args[0], args[1:]
 		}
 	}
-	if name == "version" {
-		fmt.Fprintln(stdout, "npscollector", version)
+	m.name = name
+	if name == "version" || name == "help" {
 		return nil
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(m.stderr, usage)
 		return fmt.Errorf("unknown command %q", name)
 	}
 	fs := flag.NewFlagSet("npscollector "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dbPath := fs.String("db", "npscollector.db", "database file")
-	asJSON := fs.Bool("json", false, "print JSON")
-	run := cmd(fs)
+	fs.SetOutput(m.stderr)
+	fs.StringVar(&m.dbPath, "db", "", "SQLite file or postgres:// URL (default: see npscollector help)")
+	fs.BoolVar(&m.asJSON, "json", false, "print JSON")
+	m.run = cmd(fs)
 	// Flags may come before or after the positional arguments.
-	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -234,15 +265,63 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if fs.NArg() == 0 {
 			break
 		}
-		positional = append(positional, fs.Arg(0))
+		m.positional = append(m.positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	db, err := collector.OpenDB(ctx, collector.DBConfig{Path: *dbPath, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if m.dbPath == "" {
+		m.dbPath = defaultDB(os.Getenv, os.Stat, os.UserHomeDir)
+	}
+	return nil
+}
+
+// defaultDB is the database every command uses without --db. The lookups are passed in
+// so tests can give their own.
+func defaultDB(getenv func(string) string, stat func(string) (os.FileInfo, error), home func() (string, error)) string {
+	if p := getenv("NPSCOLLECTOR_DB"); p != "" {
+		return p
+	}
+	if fi, err := stat("/var/lib/npscollector"); err == nil && fi.IsDir() {
+		return "/var/lib/npscollector/collector.db"
+	}
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "npscollector", "collector.db")
+	}
+	if h, err := home(); err == nil {
+		return filepath.Join(h, ".local", "share", "npscollector", "collector.db")
+	}
+	return "collector.db"
+}
+
+// Run opens the database and runs the command; serve returns once its HTTP server has
+// shut down, so Close never closes the database under a request.
+func (m *Main) Run(ctx context.Context) error {
+	switch m.name {
+	case "version":
+		fmt.Fprintln(m.stdout, "npscollector", version)
+		return nil
+	case "help":
+		fmt.Fprint(m.stdout, usage)
+		return nil
+	}
+	if m.name != "serve" && !storage.IsPostgres(m.dbPath) {
+		if _, err := os.Stat(m.dbPath); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no collector database at %s: pass --db with the database 'npscollector serve' uses, or start serve once to create it", m.dbPath)
+		}
+	}
+	db, err := storage.Open(ctx, storage.Config{Path: m.dbPath, Logger: slog.New(slog.NewTextHandler(m.stderr, nil))})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	return run(ctx, env{db: db, out: printer{w: stdout, json: *asJSON}, args: positional, stderr: stderr})
+	m.db = db
+	return m.run(ctx, env{svc: collector.New(db), out: printer{w: m.stdout, json: m.asJSON}, args: m.positional, stderr: m.stderr})
+}
+
+// Close closes the database, if Run opened it.
+func (m *Main) Close() error {
+	if m.db == nil {
+		return nil
+	}
+	return m.db.Close()
 }
 
 type printer struct {
@@ -260,15 +339,18 @@ func (p printer) print(v any, text string) error {
 	return err
 }
 
-// serve runs the API until ctx ends, then drains connections for up to 10 s.
-func serve(ctx context.Context, db *collector.DB, addr string, stderr io.Writer) error {
+// serve runs the API and the dashboard until ctx ends, then drains connections for up
+// to 10 s.
+func serve(ctx context.Context, svc *collector.Service, addr string, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := collector.NewServer(collector.ServerConfig{DB: db, Logger: log}).HTTPServer(addr)
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log})
+	dashboard.New(dashboard.Config{Service: svc, Logger: log}).Register(api)
+	srv := api.HTTPServer(addr)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	log.Info("collector listening", "addr", ln.Addr().String(), "version", version)
+	log.Info("collector listening", "addr", ln.Addr().String(), "dashboard", "http://"+ln.Addr().String()+"/", "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -4,9 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
 func TestCommands(t *testing.T) {
@@ -16,6 +23,19 @@ func TestCommands(t *testing.T) {
 		err := Run(context.Background(), append(args, "--db", db), &out, &errOut)
 		return out.String(), err
 	}
+	// Only serve creates a database: a command with a mistyped path must not start an
+	// empty one whose tokens and codes work nowhere.
+	if _, err := run("token", "add", "--name", "hq"); err == nil || !strings.Contains(err.Error(), "no collector database at "+db) {
+		t.Fatalf("token add on a missing database: %v, want a refusal naming it", err)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the refused command created %s", db)
+	}
+	created, err := storage.Open(context.Background(), storage.Config{Path: db, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Close()
 	if _, err := run("store", "add", "--id", "S042", "--name", "Main Street", "--timezone", "Europe/Berlin"); err != nil {
 		t.Fatal(err)
 	}
@@ -45,5 +65,41 @@ func TestCommands(t *testing.T) {
 	}
 	if _, err := run("frobnicate"); err == nil {
 		t.Error("unknown command accepted")
+	}
+}
+
+func TestDefaultDBIsTheSameForEveryCommand(t *testing.T) {
+	noDir := func(string) (os.FileInfo, error) { return nil, fs.ErrNotExist }
+	isDir := func(string) (os.FileInfo, error) { return os.Stat(t.TempDir()) }
+	home := func() (string, error) { return "/home/ana", nil }
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	tests := []struct {
+		name   string
+		getenv func(string) string
+		stat   func(string) (os.FileInfo, error)
+		want   string
+	}{
+		{"environment first", env(map[string]string{"NPSCOLLECTOR_DB": "/srv/c.db"}), isDir, "/srv/c.db"},
+		{"the package's folder", env(nil), isDir, "/var/lib/npscollector/collector.db"},
+		{"XDG data home", env(map[string]string{"XDG_DATA_HOME": "/x"}), noDir, "/x/npscollector/collector.db"},
+		{"home", env(nil), noDir, "/home/ana/.local/share/npscollector/collector.db"},
+	}
+	for _, tt := range tests {
+		if got := defaultDB(tt.getenv, tt.stat, home); got != tt.want {
+			t.Errorf("%s: defaultDB = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	// serve and an admin command resolve the same path.
+	t.Setenv("NPSCOLLECTOR_DB", filepath.Join(t.TempDir(), "env.db"))
+	var paths []string
+	for _, args := range [][]string{{"serve"}, {"token", "add", "--name", "x"}, {"device", "list"}} {
+		m := NewMain(io.Discard, io.Discard)
+		if err := m.ParseFlags(context.Background(), args); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, m.dbPath)
+	}
+	if paths[0] != paths[1] || paths[1] != paths[2] {
+		t.Errorf("commands use different databases: %v", paths)
 	}
 }

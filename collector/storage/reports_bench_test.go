@@ -1,4 +1,4 @@
-package collector
+package storage
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/npskiosk/npskiosk/collector/storage/storagetest"
 	"github.com/npskiosk/npskiosk/nps"
 )
 
@@ -33,10 +34,10 @@ func BenchmarkReports(b *testing.B) {
 	if testing.Short() {
 		shape = smokeReportShape
 	}
-	for _, be := range backends(b) {
-		b.Run(be.name, func(b *testing.B) {
+	for _, be := range storagetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := OpenDB(ctx, DBConfig{Path: be.path(b), Logger: slog.New(slog.DiscardHandler)})
+			db, err := Open(ctx, Config{Path: be.Path(b), Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,7 @@
-package collector
+// Package dashboard is the collector's HQ web dashboard: server-rendered HTML and SVG
+// with no scripts, signed in with an API token. It reads through the collector's service
+// and registers its pages beside the HTTP API.
+package dashboard
 
 import (
 	"bytes"
@@ -12,36 +15,61 @@ import (
 	"html"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
 //go:embed web/*.html web/static/*
 var webFiles embed.FS
 
-const (
-	sessionCookie = "nps_session"
-	csrfCookie    = "nps_csrf"
-)
+// SessionCookie holds a signed-in reader's API token.
+const SessionCookie = "nps_session"
 
-// dashboard is the HQ web UI: server-rendered HTML and SVG, no scripts.
-type dashboard struct {
-	s     *Server
+const csrfCookie = "nps_csrf"
+
+// Config wires the dashboard.
+type Config struct {
+	Service *collector.Service // required
+	Logger  *slog.Logger       // nil means slog.Default()
+}
+
+// Dashboard is the HQ web UI.
+type Dashboard struct {
+	svc   *collector.Service
+	log   *slog.Logger
 	pages map[string]*template.Template
 }
 
-func newDashboard(s *Server) *dashboard {
-	d := &dashboard{s: s, pages: map[string]*template.Template{}}
+// New parses the pages (they are embedded, so a broken one panics at start-up).
+func New(cfg Config) *Dashboard {
+	d := &Dashboard{svc: cfg.Service, log: cfg.Logger, pages: map[string]*template.Template{}}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
 	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "forbidden"} {
 		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
+	return d
+}
+
+// Router is where the dashboard adds its pages: an http.ServeMux, or the HTTP API's
+// server so the pages share its metrics.
+type Router interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Register adds the dashboard's pages to mux.
+func (d *Dashboard) Register(mux Router) {
 	static, _ := fs.Sub(webFiles, "web/static")
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
-	mux := s.mux
 	mux.Handle("GET /static/", secure(fileServer))
 	mux.Handle("GET /login", secure(http.HandlerFunc(d.loginForm)))
 	mux.Handle("POST /login", secure(http.HandlerFunc(d.login)))
@@ -52,7 +80,6 @@ func newDashboard(s *Server) *dashboard {
 	mux.Handle("GET /comments", secure(d.signedIn(d.comments)))
 	mux.Handle("GET /devices", secure(d.signedIn(d.devices)))
 	mux.Handle("GET /export/{table}", secure(d.signedIn(d.export)))
-	return d
 }
 
 // secure sets the headers every dashboard reply carries. The pages have no scripts and
@@ -73,20 +100,20 @@ func secure(next http.Handler) http.Handler {
 type page struct {
 	Title  string
 	Page   string
-	Reader *reader
+	Reader *storage.Reader
 	CSRF   string
 	Error  string
-	Filter Filter
+	Filter storage.Filter
 	Keep   map[string]string // extra query values the period form keeps
 	Query  template.URL      // the current filters, for links and exports
 	Data   any
 }
 
 // render writes a page whole or not at all: a template error is a 500, never half a page.
-func (d *dashboard) render(w http.ResponseWriter, status int, name string, p page) {
+func (d *Dashboard) render(w http.ResponseWriter, status int, name string, p page) {
 	var buf bytes.Buffer
 	if err := d.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
-		d.s.log.Error("render dashboard page", "page", name, "err", err)
+		d.log.Error("render dashboard page", "page", name, "err", err)
 		http.Error(w, "The page could not be shown; the collector's log says why.", http.StatusInternalServerError)
 		return
 	}
@@ -115,11 +142,11 @@ func csrfOK(r *http.Request) bool {
 		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
 }
 
-func (d *dashboard) loginForm(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) loginForm(w http.ResponseWriter, r *http.Request) {
 	d.render(w, http.StatusOK, "login", page{Title: "Sign in", CSRF: csrfToken(w, r)})
 }
 
-func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if !csrfOK(r) {
 		d.render(w, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: csrfToken(w, r),
@@ -127,47 +154,47 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := strings.TrimSpace(r.PostFormValue("token"))
-	if _, err := d.s.db.authenticateReader(r.Context(), token); err != nil {
-		d.s.log.Warn("dashboard sign-in refused", "remote", r.RemoteAddr)
+	if _, err := d.svc.AuthenticateReader(r.Context(), token); err != nil {
+		d.log.Warn("dashboard sign-in refused", "remote", r.RemoteAddr)
 		d.render(w, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: csrfToken(w, r),
 			Error: "That token is unknown or revoked."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 12 * 3600})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-func (d *dashboard) logout(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 	if !csrfOK(r) {
 		http.Error(w, "forbidden: missing or wrong CSRF token", http.StatusForbidden)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 type pageHandler func(w http.ResponseWriter, r *http.Request, p page)
 
 // signedIn checks the session cookie and prepares the page with the reader's filters.
-func (d *dashboard) signedIn(next pageHandler) http.Handler {
+func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(sessionCookie)
+		c, err := r.Cookie(SessionCookie)
 		if err != nil {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		rd, err := d.s.db.authenticateReader(r.Context(), c.Value)
+		rd, err := d.svc.AuthenticateReader(r.Context(), c.Value)
 		if err != nil {
-			http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+			http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1})
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
 		p := page{Reader: &rd, CSRF: csrfToken(w, r)}
-		f, ferr := parseFilter(r, rd, d.s.db.now())
+		f, ferr := collector.ParseFilter(r.URL.Query(), rd, d.svc.Now())
 		if ferr != nil {
-			p.Title, p.Error = "Not allowed", ferr.human
-			d.render(w, ferr.status, "forbidden", p)
+			p.Title, p.Error = "Not allowed", ferr.Human
+			d.render(w, ferr.Status, "forbidden", p)
 			return
 		}
 		p.Filter = f
@@ -182,49 +209,57 @@ func (d *dashboard) signedIn(next pageHandler) http.Handler {
 	})
 }
 
-func (d *dashboard) fail(w http.ResponseWriter, err error) {
-	d.s.log.Error("dashboard", "err", err)
+func (d *Dashboard) fail(w http.ResponseWriter, err error) {
+	d.log.Error("dashboard", "err", err)
 	http.Error(w, "The collector could not read its database; try again shortly.", http.StatusServiceUnavailable)
 }
 
 type overviewData struct {
 	Scope       string
-	NPS         NPSReport
+	NPS         storage.NPSReport
 	Split       template.HTML
 	Trend       template.HTML
-	Best, Worst []StoreReport
+	Best, Worst []storage.StoreReport
 }
 
-func (d *dashboard) overview(w http.ResponseWriter, r *http.Request, p page) {
+func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
-	rep, err := d.s.db.NPS(ctx, p.Filter)
+	rep, err := d.svc.NPS(ctx, p.Filter)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	trend, err := d.s.db.Trend(ctx, p.Filter, "day")
+	trend, err := d.svc.Trend(ctx, p.Filter, "day")
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	stores, err := d.s.db.Stores(ctx, p.Filter)
+	stores, err := d.svc.Stores(ctx, p.Filter)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	stores = slices.DeleteFunc(stores, func(s StoreReport) bool { return s.Responses == 0 })
-	sortStores(stores, "-nps")
-	best := stores[:min(5, len(stores))]
-	worstSorted := slices.Clone(stores)
-	sortStores(worstSorted, "nps")
-	worst := worstSorted[:min(5, len(worstSorted))]
+	best, worst := bestAndWorst(stores, 5)
 	p.Title, p.Page = "Overview", "overview"
 	p.Data = overviewData{Scope: p.Filter.StoreID, NPS: rep, Split: splitSVG(rep), Trend: trendSVG(trend, p.Filter), Best: best, Worst: worst}
 	d.render(w, http.StatusOK, "overview", p)
 }
 
+// bestAndWorst returns up to n stores with the highest NPS and as many with the lowest,
+// among those with responses. The two lists never share a store: with fewer than two
+// stores there is nothing to rank, and both are empty.
+func bestAndWorst(stores []storage.StoreReport, n int) (best, worst []storage.StoreReport) {
+	ranked := slices.DeleteFunc(slices.Clone(stores), func(s storage.StoreReport) bool { return s.Responses == 0 })
+	collector.SortStores(ranked, "-nps")
+	k := min(n, len(ranked)/2)
+	best = ranked[:k]
+	worst = slices.Clone(ranked[len(ranked)-k:])
+	slices.Reverse(worst)
+	return best, worst
+}
+
 type storesData struct {
-	Stores []StoreReport
+	Stores []storage.StoreReport
 	query  url.Values
 }
 
@@ -239,20 +274,20 @@ func (s storesData) SortQuery(by string) template.URL {
 }
 
 // Change is the NPS change against the previous period, when both have responses.
-func (s storesData) Change(r StoreReport) string {
+func (s storesData) Change(r storage.StoreReport) string {
 	if r.Responses == 0 || r.Previous == nil || r.Previous.Responses == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%+.1f", r.NPS-r.Previous.NPS)
 }
 
-func (d *dashboard) stores(w http.ResponseWriter, r *http.Request, p page) {
-	stores, err := d.s.db.Stores(r.Context(), p.Filter)
+func (d *Dashboard) stores(w http.ResponseWriter, r *http.Request, p page) {
+	stores, err := d.svc.Stores(r.Context(), p.Filter)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	sortStores(stores, r.URL.Query().Get("sort"))
+	collector.SortStores(stores, r.URL.Query().Get("sort"))
 	p.Title, p.Page = "Stores", "stores"
 	q, _ := url.ParseQuery(string(p.Query))
 	p.Data = storesData{Stores: stores, query: q}
@@ -260,14 +295,14 @@ func (d *dashboard) stores(w http.ResponseWriter, r *http.Request, p page) {
 }
 
 type storeData struct {
-	Store    Store
-	NPS      NPSReport
+	Store    storage.Store
+	NPS      storage.NPSReport
 	Trend    template.HTML
-	Reasons  []ReasonCount
-	Comments []Comment
+	Reasons  []storage.ReasonCount
+	Comments []storage.Comment
 }
 
-func (d *dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
+func (d *Dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 	id := r.PathValue("id")
 	if p.Reader.StoreID != "" && id != p.Reader.StoreID {
 		p.Title, p.Error = "Not allowed", "This token may read its own store only."
@@ -277,7 +312,7 @@ func (d *dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
 	f := p.Filter
 	f.StoreID = id
-	stores, err := d.s.db.Stores(ctx, f)
+	stores, err := d.svc.Stores(ctx, f)
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -287,17 +322,17 @@ func (d *dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 		d.render(w, http.StatusNotFound, "forbidden", p)
 		return
 	}
-	trend, err := d.s.db.Trend(ctx, f, "day")
+	trend, err := d.svc.Trend(ctx, f, "day")
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	reasons, err := d.s.db.Reasons(ctx, f)
+	reasons, err := d.svc.Reasons(ctx, f)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	comments, err := d.s.db.Comments(ctx, CommentFilter{Filter: f, Limit: 10})
+	comments, err := d.svc.Comments(ctx, storage.CommentFilter{Filter: f, Limit: 10})
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -309,44 +344,44 @@ func (d *dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 }
 
 type commentsData struct {
-	Filter     CommentFilter
+	Filter     storage.CommentFilter
 	Score      string
-	Stores     []StoreReport
+	Stores     []storage.StoreReport
 	Categories []string
 	Scores     []string
-	Comments   []Comment
+	Comments   []storage.Comment
 }
 
 // commentFilter reads the comment filters of the page.
-func commentFilter(r *http.Request, p page) (CommentFilter, string, error) {
+func commentFilter(r *http.Request, p page) (storage.CommentFilter, string, error) {
 	q := r.URL.Query()
-	cf := CommentFilter{Filter: p.Filter, Category: q.Get("category"), Text: q.Get("q"), Limit: 200}
+	cf := storage.CommentFilter{Filter: p.Filter, Category: q.Get("category"), Text: q.Get("q"), Limit: 200}
 	score := q.Get("score")
 	if score != "" {
 		n, err := strconv.Atoi(score)
 		if err != nil || n < 0 || n > 10 {
-			return cf, score, fmt.Errorf("%w: score must be 0 to 10", ErrInvalid)
+			return cf, score, fmt.Errorf("%w: score must be 0 to 10", storage.ErrInvalid)
 		}
 	}
 	return cf, score, nil
 }
 
-func (d *dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
+func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 	cf, score, err := commentFilter(r, p)
 	if err != nil {
 		p.Title, p.Error = "Not allowed", err.Error()
 		d.render(w, http.StatusBadRequest, "forbidden", p)
 		return
 	}
-	cs, err := d.s.db.Comments(r.Context(), cf)
-	if err != nil && !errors.Is(err, ErrInvalid) {
+	cs, err := d.svc.Comments(r.Context(), cf)
+	if err != nil && !errors.Is(err, storage.ErrInvalid) {
 		d.fail(w, err)
 		return
 	}
 	if score != "" {
-		cs = slices.DeleteFunc(cs, func(c Comment) bool { return strconv.Itoa(c.Score) != score })
+		cs = slices.DeleteFunc(cs, func(c storage.Comment) bool { return strconv.Itoa(c.Score) != score })
 	}
-	stores, err := d.s.db.Stores(r.Context(), Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID})
+	stores, err := d.svc.Stores(r.Context(), storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID})
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -362,12 +397,12 @@ func (d *dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 }
 
 type devicesData struct {
-	Devices []Device
+	Devices []storage.Device
 	now     time.Time
 }
 
 // Problem says what is wrong with a device, or "" when it looks healthy.
-func (dd devicesData) Problem(d Device) string {
+func (dd devicesData) Problem(d storage.Device) string {
 	switch {
 	case d.Revoked:
 		return ""
@@ -384,46 +419,46 @@ func (dd devicesData) Problem(d Device) string {
 // MiB shows bytes in mebibytes.
 func (devicesData) MiB(b int64) int64 { return b >> 20 }
 
-func (d *dashboard) deviceList(r *http.Request, p page) ([]Device, error) {
-	ds, err := d.s.db.Devices(r.Context())
+func (d *Dashboard) deviceList(r *http.Request, p page) ([]storage.Device, error) {
+	ds, err := d.svc.Devices(r.Context())
 	if err != nil {
 		return nil, err
 	}
 	if p.Reader.StoreID != "" {
-		ds = slices.DeleteFunc(ds, func(dv Device) bool { return dv.StoreID != p.Reader.StoreID })
+		ds = slices.DeleteFunc(ds, func(dv storage.Device) bool { return dv.StoreID != p.Reader.StoreID })
 	}
-	return slices.DeleteFunc(ds, func(dv Device) bool { return dv.Revoked }), nil
+	return slices.DeleteFunc(ds, func(dv storage.Device) bool { return dv.Revoked }), nil
 }
 
-func (d *dashboard) devices(w http.ResponseWriter, r *http.Request, p page) {
+func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, p page) {
 	ds, err := d.deviceList(r, p)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
 	p.Title, p.Page = "Devices", "devices"
-	p.Data = devicesData{Devices: ds, now: d.s.db.now()}
+	p.Data = devicesData{Devices: ds, now: d.svc.Now()}
 	d.render(w, http.StatusOK, "devices", p)
 }
 
 // export writes what a table shows as CSV.
-func (d *dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
+func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 	var rows [][]string
 	switch r.PathValue("table") {
 	case "stores.csv":
-		stores, err := d.s.db.Stores(r.Context(), p.Filter)
+		stores, err := d.svc.Stores(r.Context(), p.Filter)
 		if err != nil {
 			d.fail(w, err)
 			return
 		}
-		sortStores(stores, r.URL.Query().Get("sort"))
+		collector.SortStores(stores, r.URL.Query().Get("sort"))
 		rows = append(rows, []string{"store_id", "name", "region", "nps", "margin_of_error", "responses", "promoters", "passives", "detractors", "change", "last_device_contact"})
 		for _, s := range stores {
 			last := ""
 			if !s.LastSeen.IsZero() {
 				last = s.LastSeen.UTC().Format(time.RFC3339)
 			}
-			rows = append(rows, []string{s.ID, csvSafe(s.Name), csvSafe(s.Region), fmt.Sprintf("%.1f", s.NPS), fmt.Sprintf("%.1f", s.MarginOfError),
+			rows = append(rows, []string{s.ID, storage.CSVCell(s.Name), storage.CSVCell(s.Region), fmt.Sprintf("%.1f", s.NPS), fmt.Sprintf("%.1f", s.MarginOfError),
 				strconv.FormatInt(s.Responses, 10), strconv.FormatInt(s.Promoters, 10), strconv.FormatInt(s.Passives, 10),
 				strconv.FormatInt(s.Detractors, 10), storesData{}.Change(s), last})
 		}
@@ -434,7 +469,7 @@ func (d *dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			return
 		}
 		cf.Limit = 500
-		cs, err := d.s.db.Comments(r.Context(), cf)
+		cs, err := d.svc.Comments(r.Context(), cf)
 		if err != nil {
 			d.fail(w, err)
 			return
@@ -444,7 +479,7 @@ func (d *dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			if score != "" && strconv.Itoa(c.Score) != score {
 				continue
 			}
-			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, csvSafe(c.Comment), c.Reasons, csvSafe(c.Contact), c.Locale})
+			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons, storage.CSVCell(c.Contact), c.Locale})
 		}
 	case "devices.csv":
 		ds, err := d.deviceList(r, p)
@@ -452,14 +487,14 @@ func (d *dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			d.fail(w, err)
 			return
 		}
-		dd := devicesData{Devices: ds, now: d.s.db.now()}
+		dd := devicesData{Devices: ds, now: d.svc.Now()}
 		rows = append(rows, []string{"id", "store_id", "name", "last_seen", "app_version", "queue_length", "oldest_pending_seconds", "clock_skew_ms", "free_disk_bytes", "problem"})
 		for _, dv := range ds {
 			last := ""
 			if !dv.LastSeen.IsZero() {
 				last = dv.LastSeen.UTC().Format(time.RFC3339)
 			}
-			rows = append(rows, []string{dv.ID, dv.StoreID, csvSafe(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
+			rows = append(rows, []string{dv.ID, dv.StoreID, storage.CSVCell(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
 				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv)})
 		}
 	default:
@@ -473,7 +508,7 @@ func (d *dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 }
 
 // splitSVG draws promoters, passives and detractors as one labelled bar.
-func splitSVG(rep NPSReport) template.HTML {
+func splitSVG(rep storage.NPSReport) template.HTML {
 	if rep.Responses == 0 {
 		return `<p class="muted">No responses in this period.</p>`
 	}
@@ -501,14 +536,14 @@ func splitSVG(rep NPSReport) template.HTML {
 
 // trendSVG draws daily NPS from −100 to +100 with labelled axes; days without
 // responses are gaps. Every value is also in the title for screen readers.
-func trendSVG(points []TrendPoint, f Filter) template.HTML {
+func trendSVG(points []storage.TrendPoint, f storage.Filter) template.HTML {
 	from, err1 := time.Parse(time.DateOnly, f.From)
 	to, err2 := time.Parse(time.DateOnly, f.To)
 	if err1 != nil || err2 != nil || len(points) == 0 {
 		return `<p class="muted">No responses in this period.</p>`
 	}
 	days := int(to.Sub(from).Hours()/24) + 1
-	byDay := map[string]TrendPoint{}
+	byDay := map[string]storage.TrendPoint{}
 	for _, p := range points {
 		byDay[p.Start] = p
 	}

@@ -1,8 +1,9 @@
-package collector
+package httpapi_test
 
 import (
 	"context"
 	"encoding/csv"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/npskiosk/npskiosk/collector/collectortest"
+	"github.com/npskiosk/npskiosk/collector/httpapi"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/nps"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -20,14 +24,14 @@ func (e *testEnv) get(path, token string, out any) int {
 }
 
 func TestReportsMatchTheRawRows(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b collectortest.Backend) {
 		e := newEnv(t, b)
 		ctx := context.Background()
 		rng := rand.New(rand.NewPCG(8, 8))
 		var want nps.Tally
 		var batch []wire.Response
 		for i := range 300 {
-			r := response(rng, e.now.Add(-time.Duration(rng.IntN(10*24*60))*time.Minute))
+			r := collectortest.Response(rng, e.now.Add(-time.Duration(rng.IntN(10*24*60))*time.Minute))
 			if i%10 == 0 {
 				r.Comment = "queue too long"
 			}
@@ -42,8 +46,8 @@ func TestReportsMatchTheRawRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rep struct {
-			NPSReport
-			Filter
+			storage.NPSReport
+			storage.Filter
 		}
 		if code := e.get("/v1/reports/nps?from=2026-11-01&to=2026-11-30", hq.Token, &rep); code != 200 {
 			t.Fatalf("nps: %d", code)
@@ -51,7 +55,7 @@ func TestReportsMatchTheRawRows(t *testing.T) {
 		if rep.Responses != want.Total() || rep.Promoters != want.Promoters || rep.NPS != want.NPS() {
 			t.Fatalf("nps report %+v, want %+v", rep.NPSReport, want)
 		}
-		var trend struct{ Points []TrendPoint }
+		var trend struct{ Points []storage.TrendPoint }
 		e.get("/v1/reports/trend?from=2026-11-01&to=2026-11-30&interval=week", hq.Token, &trend)
 		var sum int64
 		for _, p := range trend.Points {
@@ -63,17 +67,17 @@ func TestReportsMatchTheRawRows(t *testing.T) {
 		if sum != want.Total() {
 			t.Errorf("weekly trend sums to %d, want %d", sum, want.Total())
 		}
-		var stores struct{ Stores []StoreReport }
+		var stores struct{ Stores []storage.StoreReport }
 		e.get("/v1/reports/stores?sort=-nps", hq.Token, &stores)
 		if len(stores.Stores) != 1 || stores.Stores[0].ID != "S042" || stores.Stores[0].DeviceCnt != 1 {
 			t.Errorf("stores report %+v", stores.Stores)
 		}
-		var reasons struct{ Reasons []ReasonCount }
+		var reasons struct{ Reasons []storage.ReasonCount }
 		e.get("/v1/reports/reasons?from=2026-11-01&to=2026-11-30", hq.Token, &reasons)
 		if len(reasons.Reasons) != 1 || reasons.Reasons[0].Reason != "staff" || reasons.Reasons[0].Count != 300 {
 			t.Errorf("reasons %+v", reasons.Reasons)
 		}
-		var comments struct{ Comments []Comment }
+		var comments struct{ Comments []storage.Comment }
 		e.get("/v1/comments?from=2026-11-01&to=2026-11-30&q=QUEUE&limit=100", hq.Token, &comments)
 		if len(comments.Comments) != 30 {
 			t.Fatalf("%d comments, want 30", len(comments.Comments))
@@ -87,10 +91,10 @@ func TestReportsMatchTheRawRows(t *testing.T) {
 }
 
 func TestReportAccessMatrix(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b collectortest.Backend) {
 		e := newEnv(t, b)
 		ctx := context.Background()
-		if err := e.db.AddStore(ctx, Store{ID: "S043", Name: "Harbour", Timezone: "UTC"}); err != nil {
+		if err := e.db.AddStore(ctx, storage.Store{ID: "S043", Name: "Harbour", Timezone: "UTC"}); err != nil {
 			t.Fatal(err)
 		}
 		hq, _ := e.db.AddAPIToken(ctx, "hq", "")
@@ -118,7 +122,7 @@ func TestReportAccessMatrix(t *testing.T) {
 			}
 		}
 		// A store-limited token sees only its store in the stores table.
-		var stores struct{ Stores []StoreReport }
+		var stores struct{ Stores []storage.StoreReport }
 		e.get("/v1/reports/stores", own.Token, &stores)
 		if len(stores.Stores) != 1 || stores.Stores[0].ID != "S042" {
 			t.Errorf("store-limited stores report: %+v", stores.Stores)
@@ -127,9 +131,9 @@ func TestReportAccessMatrix(t *testing.T) {
 }
 
 func TestRateLimitAndMetrics(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b collectortest.Backend) {
 		e := newEnv(t, b)
-		srv := NewServer(ServerConfig{DB: e.db, DeviceRate: 1, DeviceBurst: 3})
+		srv := httpapi.New(httpapi.Config{Service: e.c.Service, Logger: slog.New(slog.DiscardHandler), DeviceRate: 1, DeviceBurst: 3})
 		var codes []int
 		var retryAfter string
 		for range 5 {
@@ -161,17 +165,17 @@ func TestRateLimitAndMetrics(t *testing.T) {
 }
 
 func TestExportCSV(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b collectortest.Backend) {
 		e := newEnv(t, b)
 		rng := rand.New(rand.NewPCG(9, 9))
-		a := response(rng, e.now.Add(-time.Hour))
+		a := collectortest.Response(rng, e.now.Add(-time.Hour))
 		a.Comment = "=HYPERLINK(\"http://evil\")"
 		a.Contact, a.ContactConsent = "a@b.c", true
-		older := response(rng, e.now.Add(-2*time.Hour))
+		older := collectortest.Response(rng, e.now.Add(-2*time.Hour))
 		older.Comment = "fine, \"really\"\nthanks"
 		e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: []wire.Response{a, older}}, nil)
 		var out strings.Builder
-		n, err := e.db.Export(context.Background(), Filter{From: "2026-01-01", To: "2026-12-31"}, &out)
+		n, err := e.db.Export(context.Background(), storage.Filter{From: "2026-01-01", To: "2026-12-31"}, &out)
 		if err != nil || n != 2 {
 			t.Fatalf("Export = %d, %v", n, err)
 		}

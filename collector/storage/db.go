@@ -1,7 +1,9 @@
-// Package collector is the central server kiosks upload to: device enrollment, ingest of
-// response batches with per-day rollups, survey config and heartbeats. Its storage is an
-// embedded SQLite database.
-package collector
+// Package storage is the collector's database: the schema and its migrations, SQLite
+// and PostgreSQL behind one dialect-aware connection, and every query the collector
+// makes (stores, devices, tokens, responses with their per-day rollups, reports). It
+// holds no rules of what a valid response is: the collector's service checks them
+// before anything is stored.
+package storage
 
 import (
 	"context"
@@ -39,8 +41,8 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 )
 
-// DBConfig says how to open the collector's database.
-type DBConfig struct {
+// Config says how to open the collector's database.
+type Config struct {
 	// Path is an SQLite file (created if missing) or a postgres:// URL. Required.
 	Path   string
 	Now    func() time.Time // nil means time.Now
@@ -61,10 +63,10 @@ func IsPostgres(path string) bool {
 	return strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
 }
 
-// OpenDB opens (creating if needed) and migrates the database.
-func OpenDB(ctx context.Context, cfg DBConfig) (*DB, error) {
+// Open opens (creating if needed) and migrates the database.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Path == "" {
-		return nil, errors.New("open collector database: DBConfig.Path is required")
+		return nil, errors.New("open collector database: Config.Path is required")
 	}
 	db := &DB{now: cfg.Now, log: cfg.Logger}
 	if db.now == nil {
@@ -106,9 +108,30 @@ func OpenDB(ctx context.Context, cfg DBConfig) (*DB, error) {
 	return db, nil
 }
 
+// Dialect names the database behind db: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.name }
+
+// RawExec runs one statement of raw SQL on the writer, for tools, tests and benchmarks
+// that need what no method offers. Placeholders are ? on both backends.
+func (db *DB) RawExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.write.ExecContext(ctx, query, args...)
+}
+
+// RawQueryRow reads one row with raw SQL, for tools, tests and benchmarks. Placeholders
+// are ? on both backends.
+func (db *DB) RawQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// Now is the collector's clock.
+func (db *DB) Now() time.Time { return db.now() }
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
 // Close closes the database.
 func (db *DB) Close() error {
-	if db.read.DB == db.write.DB {
+	if db.read.pool == db.write.pool {
 		return db.write.Close()
 	}
 	return errors.Join(db.read.Close(), db.write.Close())
@@ -212,48 +235,82 @@ func (db *DB) AddDevice(ctx context.Context, storeID, name string, ttl time.Dura
 	return d, nil
 }
 
-// Enroll exchanges a one-time code for a device token. A code works once and only
-// before it expires; any failure is ErrUnauthorized, saying no more than that.
+// EnrollRetryWindow is how long after a device's first enrollment its code still
+// works, for the same device: a kiosk that enrolled but could not save its token (a
+// full disk, a read-only config, a lost reply) enrolls again with the code it has. Each
+// use issues a new token and the previous one stops working.
+const EnrollRetryWindow = 15 * time.Minute
+
+// Enroll exchanges an enrollment code for a device token. A code works until it
+// expires, and after its first use only for EnrollRetryWindow more; any failure is
+// ErrUnauthorized, saying no more than that.
 func (db *DB) Enroll(ctx context.Context, code string) (wire.EnrollResponse, error) {
 	tokenBytes := make([]byte, 32)
 	if _, err := rand.Read(tokenBytes); err != nil {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
 	}
 	token := "dev_" + base64.RawURLEncoding.EncodeToString(tokenBytes)
-	now := db.now().UnixMilli()
-	var r wire.EnrollResponse
-	err := db.write.QueryRowContext(ctx,
-		`UPDATE devices SET token_hash = ?, enrolled_at = ?, code_hash = NULL, code_expires_at = NULL
-		  WHERE code_hash = ? AND code_expires_at > ? AND revoked_at IS NULL
-		 RETURNING id, store_id, (SELECT name FROM stores WHERE stores.id = devices.store_id)`,
-		hashSecret(token), now, hashSecret(code), now).Scan(&r.DeviceID, &r.StoreID, &r.StoreName)
+	now := db.now()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	}
+	defer tx.Rollback()
+	var (
+		r        wire.EnrollResponse
+		expires  int64
+		enrolled sql.NullInt64
+	)
+	err = tx.QueryRowContext(ctx,
+		`SELECT d.id, d.store_id, s.name, d.code_expires_at, d.enrolled_at
+		   FROM devices d JOIN stores s ON s.id = d.store_id
+		  WHERE d.code_hash = ? AND d.code_expires_at > ? AND d.revoked_at IS NULL`,
+		hashSecret(code), now.UnixMilli()).Scan(&r.DeviceID, &r.StoreID, &r.StoreName, &expires, &enrolled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w: the code is unknown, used or expired", ErrUnauthorized)
 	}
 	if err != nil {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
 	}
+	firstUse := !enrolled.Valid
+	if firstUse {
+		expires = min(expires, now.Add(EnrollRetryWindow).UnixMilli())
+	}
+	_, err = tx.ExecContext(ctx,
+		`UPDATE devices SET token_hash = ?, enrolled_at = COALESCE(enrolled_at, ?), code_expires_at = ? WHERE id = ?`,
+		hashSecret(token), now.UnixMilli(), expires, r.DeviceID)
+	if err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	}
 	r.Token = token
-	db.log.Info("device enrolled", "device", r.DeviceID, "store", r.StoreID)
+	if firstUse {
+		db.log.Info("device enrolled", "device", r.DeviceID, "store", r.StoreID)
+	} else {
+		db.log.Warn("device enrolled again with its code; its previous token no longer works", "device", r.DeviceID, "store", r.StoreID)
+	}
 	return r, nil
 }
 
-// device is an enrolled device as a request sees it.
-type device struct {
+// EnrolledDevice is an enrolled device as a request sees it.
+type EnrolledDevice struct {
 	ID, StoreID, Timezone string
 }
 
-// authenticate finds the enrolled, unrevoked device a token belongs to.
-func (db *DB) authenticate(ctx context.Context, token string) (device, error) {
-	var d device
+// AuthenticateDevice finds the enrolled, unrevoked device a token belongs to, or
+// returns ErrUnauthorized.
+func (db *DB) AuthenticateDevice(ctx context.Context, token string) (EnrolledDevice, error) {
+	var d EnrolledDevice
 	err := db.read.QueryRowContext(ctx,
 		`SELECT d.id, d.store_id, s.timezone FROM devices d JOIN stores s ON s.id = d.store_id
 		  WHERE d.token_hash = ? AND d.revoked_at IS NULL`, hashSecret(token)).Scan(&d.ID, &d.StoreID, &d.Timezone)
 	if errors.Is(err, sql.ErrNoRows) {
-		return device{}, ErrUnauthorized
+		return EnrolledDevice{}, ErrUnauthorized
 	}
 	if err != nil {
-		return device{}, fmt.Errorf("authenticate device: %w", err)
+		return EnrolledDevice{}, fmt.Errorf("authenticate device: %w", err)
 	}
 	return d, nil
 }

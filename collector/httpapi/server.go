@@ -1,4 +1,7 @@
-package collector
+// Package httpapi is the collector's HTTP API: the device endpoints (enroll, upload,
+// config, heartbeat) with device-token auth and per-device rate limits, the JSON reports
+// with API-token auth, health and Prometheus metrics. docs/api.md describes it.
+package httpapi
 
 import (
 	"bytes"
@@ -16,13 +19,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-// ServerConfig wires the HTTP API.
-type ServerConfig struct {
-	DB     *DB          // required
-	Logger *slog.Logger // nil means slog.Default()
+// Config wires the HTTP API.
+type Config struct {
+	Service *collector.Service // required
+	Logger  *slog.Logger       // nil means slog.Default()
 	// DeviceRate and DeviceBurst limit each device's requests per second; a device over
 	// its limit gets 429 with Retry-After. Zero means 10 per second, bursts of 60: a
 	// week's catch-up (30 batches) goes through at once.
@@ -32,7 +37,7 @@ type ServerConfig struct {
 
 // Server is the collector's HTTP API.
 type Server struct {
-	db      *DB
+	svc     *collector.Service
 	log     *slog.Logger
 	mux     *http.ServeMux
 	handler http.Handler
@@ -40,15 +45,15 @@ type Server struct {
 	limit   *limiter
 }
 
-// NewServer builds the API's handler.
-func NewServer(cfg ServerConfig) *Server {
+// New builds the API's handler.
+func New(cfg Config) *Server {
 	if cfg.DeviceRate <= 0 {
 		cfg.DeviceRate = 10
 	}
 	if cfg.DeviceBurst <= 0 {
 		cfg.DeviceBurst = 60
 	}
-	s := &Server{db: cfg.DB, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
+	s := &Server{svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
 		limit: newLimiter(cfg.DeviceRate, cfg.DeviceBurst)}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -65,9 +70,12 @@ func NewServer(cfg ServerConfig) *Server {
 	s.mux.HandleFunc("GET /v1/reports/stores", s.reader(s.reportStores))
 	s.mux.HandleFunc("GET /v1/reports/reasons", s.reader(s.reportReasons))
 	s.mux.HandleFunc("GET /v1/comments", s.reader(s.comments))
-	newDashboard(s)
 	return s
 }
+
+// Handle adds a route beside the API's, such as the dashboard's pages, so that every
+// reply is counted in the same metrics.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -99,14 +107,14 @@ func writeError(w http.ResponseWriter, status int, code, detail string) {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.db.read.PingContext(ctx); err != nil {
+	if err := s.svc.Ping(ctx); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unhealthy", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-type deviceHandler func(w http.ResponseWriter, r *http.Request, d device)
+type deviceHandler func(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice)
 
 // device authenticates the request's device token.
 func (s *Server) device(next deviceHandler) http.HandlerFunc {
@@ -116,8 +124,8 @@ func (s *Server) device(next deviceHandler) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a device token is required: Authorization: Bearer <token>")
 			return
 		}
-		d, err := s.db.authenticate(r.Context(), token)
-		if errors.Is(err, ErrUnauthorized) {
+		d, err := s.svc.AuthenticateDevice(r.Context(), token)
+		if errors.Is(err, storage.ErrUnauthorized) {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "the device token is unknown or revoked")
 			return
 		}
@@ -177,8 +185,8 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, 4<<10, &req) {
 		return
 	}
-	res, err := s.db.Enroll(r.Context(), strings.ToUpper(strings.TrimSpace(req.Code)))
-	if errors.Is(err, ErrUnauthorized) {
+	res, err := s.svc.Enroll(r.Context(), strings.ToUpper(strings.TrimSpace(req.Code)))
+	if errors.Is(err, storage.ErrUnauthorized) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "the enrollment code is unknown, already used or expired")
 		return
 	}
@@ -190,7 +198,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) responses(w http.ResponseWriter, r *http.Request, d device) {
+func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
 	var req wire.UploadRequest
 	if !decodeBody(w, r, wire.MaxBatchBytes, &req) {
 		return
@@ -200,7 +208,7 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d device) {
 			fmt.Sprintf("%d responses in one batch, at most %d", len(req.Responses), wire.MaxBatchItems))
 		return
 	}
-	res, err := s.db.ingest(r.Context(), d, req.Responses)
+	res, err := s.svc.Ingest(r.Context(), d, req.Responses)
 	if err != nil {
 		s.log.Error("ingest", "device", d.ID, "err", err)
 		w.Header().Set("Retry-After", "5")
@@ -216,8 +224,8 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d device) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) config(w http.ResponseWriter, r *http.Request, d device) {
-	survey, err := s.db.Survey(r.Context(), d.StoreID)
+func (s *Server) config(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
+	survey, err := s.svc.Survey(r.Context(), d.StoreID)
 	if err != nil {
 		s.log.Error("config", "store", d.StoreID, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
@@ -239,12 +247,12 @@ func surveyETag(s wire.Survey) string {
 	return `"v` + strconv.Itoa(s.Version) + "-" + hex.EncodeToString(h[:8]) + `"`
 }
 
-func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d device) {
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
 	var hb wire.Heartbeat
 	if !decodeBody(w, r, 4<<10, &hb) {
 		return
 	}
-	if err := s.db.RecordHeartbeat(r.Context(), d.ID, hb); err != nil {
+	if err := s.svc.RecordHeartbeat(r.Context(), d.ID, hb); err != nil {
 		s.log.Error("heartbeat", "device", d.ID, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
 		return

@@ -1,4 +1,4 @@
-package collector
+package storage
 
 import (
 	"context"
@@ -8,62 +8,53 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/npskiosk/npskiosk/nps"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-// MaxClockSkew is how far in the future a device's timestamp may be before the response
-// is rejected: device clocks drift, but not by days.
-const MaxClockSkew = 10 * time.Minute
-
-// validate checks one response: the domain's rules, as the kiosk applies them, then
-// what only the collector can check (the store's survey and the collector's clock).
-func validate(r wire.Response, survey wire.Survey, now time.Time) error {
-	if err := r.Validate(); err != nil {
-		return err
-	}
-	if err := r.CheckReasons(survey); err != nil {
-		return err
-	}
-	return r.CheckClock(now, MaxClockSkew)
+// NewResponse is a validated response ready to be stored for a device, with what the
+// service derived from it.
+type NewResponse struct {
+	wire.Response
+	Day  string // YYYY-MM-DD of the tap in the store's time zone
+	Hash string // the response's content hash
 }
 
-// IngestFromDevice stores a batch as if the enrolled device deviceID had posted it: for
-// imports and benchmarks that bypass HTTP.
-func (db *DB) IngestFromDevice(ctx context.Context, deviceID string, batch []wire.Response) (wire.UploadResult, error) {
-	var d device
+// InsertResult says what became of one NewResponse.
+type InsertResult int
+
+// What InsertBatch does with each response.
+const (
+	Inserted    InsertResult = iota // new: stored and counted in the rollups
+	SameContent                     // its id was stored before with the same content: a retry
+	Conflict                        // its id was stored before with other content, which is kept
+)
+
+// Device returns the enrolled device with the given id.
+func (db *DB) Device(ctx context.Context, deviceID string) (EnrolledDevice, error) {
+	var d EnrolledDevice
 	err := db.read.QueryRowContext(ctx,
 		`SELECT d.id, d.store_id, s.timezone FROM devices d JOIN stores s ON s.id = d.store_id WHERE d.id = ?`,
 		deviceID).Scan(&d.ID, &d.StoreID, &d.Timezone)
 	if errors.Is(err, sql.ErrNoRows) {
-		return wire.UploadResult{}, fmt.Errorf("ingest: device %s: %w", deviceID, ErrNotFound)
+		return EnrolledDevice{}, fmt.Errorf("device %s: %w", deviceID, ErrNotFound)
 	}
 	if err != nil {
-		return wire.UploadResult{}, fmt.Errorf("ingest: device %s: %w", deviceID, err)
+		return EnrolledDevice{}, fmt.Errorf("device %s: %w", deviceID, err)
 	}
-	return db.ingest(ctx, d, batch)
+	return d, nil
 }
 
-// ingest stores a batch from one device. Each response is accepted (new), duplicate (the
-// same id with the same content: a retry) or rejected with a reason (invalid, or the same
-// id with other content, whose original is kept). Inserts and the per-day rollups are one
-// transaction: a batch is all stored or not at all, and a retry can never count twice.
-func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire.UploadResult, error) {
-	res := wire.UploadResult{Accepted: []string{}, Duplicate: []string{}, Rejected: []wire.Rejection{}}
-	survey, err := db.Survey(ctx, d.StoreID)
-	if err != nil {
-		return res, err
-	}
-	loc, err := time.LoadLocation(d.Timezone)
-	if err != nil {
-		return res, fmt.Errorf("ingest: store %s time zone: %w", d.StoreID, err)
-	}
+// InsertBatch stores a device's responses by id and adds the new ones to the per-day
+// rollups, in one transaction: a batch is all stored or not at all, and a retry can
+// never count twice. Responses must be valid and their ids unique within the batch. It
+// also notes the upload as the device's last contact.
+func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResponse) ([]InsertResult, error) {
 	now := db.now()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("ingest: begin: %w", err)
+		return nil, fmt.Errorf("insert batch: begin: %w", err)
 	}
 	defer tx.Rollback()
 	// One prepared statement for the batch: preparing per row was a fifth of the CPU.
@@ -74,63 +65,53 @@ func (db *DB) ingest(ctx context.Context, d device, batch []wire.Response) (wire
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
-		return res, fmt.Errorf("ingest: prepare: %w", err)
+		return nil, fmt.Errorf("insert batch: prepare: %w", err)
 	}
 	defer insert.Close()
-	seen := make(map[string]bool, len(batch))
+	results := make([]InsertResult, len(batch))
 	rollups := map[string]dayCounts{}
-	for _, r := range batch {
-		if err := validate(r, survey, now); err != nil {
-			res.Rejected = append(res.Rejected, wire.Rejection{ID: r.ID, Error: err.Error()})
-			continue
-		}
-		if seen[r.ID] {
-			res.Duplicate = append(res.Duplicate, r.ID)
-			continue
-		}
-		seen[r.ID] = true
-		hash := r.ContentHash()
+	for i, r := range batch {
 		reasons, _ := json.Marshal(r.Reasons)
 		if r.Reasons == nil {
 			reasons = []byte("[]")
 		}
-		day := r.CreatedAt.In(loc).Format(time.DateOnly)
 		out, err := insert.ExecContext(ctx,
 			r.ID, d.StoreID, d.ID, r.Score, string(reasons), r.Comment, r.Contact, r.ContactConsent,
-			r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), r.Outcome, r.Suspect, day,
-			hash, now.UnixMilli())
+			r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
+			r.Hash, now.UnixMilli())
 		if err != nil {
-			return res, fmt.Errorf("ingest %s: %w", r.ID, err)
+			return nil, fmt.Errorf("insert %s: %w", r.ID, err)
 		}
 		if n, _ := out.RowsAffected(); n == 0 {
 			var existing string
 			if err := tx.QueryRowContext(ctx, `SELECT content_hash FROM responses WHERE id = ?`, r.ID).Scan(&existing); err != nil {
-				return res, fmt.Errorf("ingest %s: %w", r.ID, err)
+				return nil, fmt.Errorf("insert %s: %w", r.ID, err)
 			}
-			if existing == hash {
-				res.Duplicate = append(res.Duplicate, r.ID)
-			} else {
-				res.Rejected = append(res.Rejected, wire.Rejection{ID: r.ID, Error: "conflict: this id was already stored with other content"})
+			results[i] = Conflict
+			if existing == r.Hash {
+				results[i] = SameContent
 			}
 			continue
 		}
-		counts := rollups[day]
-		switch {
-		case r.Suspect:
+		counts := rollups[r.Day]
+		if r.Suspect {
 			counts.suspect++
-		default:
+		} else {
 			counts.Add(nps.Score(r.Score))
 		}
-		rollups[day] = counts
-		res.Accepted = append(res.Accepted, r.ID)
+		rollups[r.Day] = counts
+		results[i] = Inserted
 	}
 	if err := addRollups(ctx, tx, d.StoreID, rollups); err != nil {
-		return res, err
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, now.UnixMilli(), d.ID); err != nil {
+		return nil, fmt.Errorf("insert batch: note the upload: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return res, fmt.Errorf("ingest: commit: %w", err)
+		return nil, fmt.Errorf("insert batch: commit: %w", err)
 	}
-	return res, nil
+	return results, nil
 }
 
 // dayCounts is what one batch adds to one day's rollup.

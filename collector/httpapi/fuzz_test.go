@@ -1,14 +1,15 @@
-package collector
+package httpapi_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/npskiosk/npskiosk/collector/collectortest"
+	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
 // FuzzIngest posts arbitrary bodies to POST /v1/responses: whatever arrives, the reply
@@ -29,23 +30,12 @@ func FuzzIngest(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	db, err := OpenDB(context.Background(), DBConfig{Path: filepath.Join(f.TempDir(), "fuzz.db"),
-		Now:    func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) },
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	if err := db.AddStore(ctx, Store{ID: "S1", Name: "Fuzz", Timezone: "UTC"}); err != nil {
-		f.Fatal(err)
-	}
-	nd, _ := db.AddDevice(ctx, "S1", "Till", 0)
-	en, err := db.Enroll(ctx, nd.Code)
-	if err != nil {
-		f.Fatal(err)
-	}
-	srv := NewServer(ServerConfig{DB: db, Logger: slog.New(slog.DiscardHandler), DeviceRate: 1e9, DeviceBurst: 1 << 30})
+	c := collectortest.Start(f, collectortest.Options{
+		Now:        func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) },
+		DeviceRate: 1e9, DeviceBurst: 1 << 30})
+	c.AddStore(f, storage.Store{ID: "S1", Name: "Fuzz"})
+	en := c.Enroll(f, "S1", "Till")
+	srv := c.API
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/v1/responses", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+en.Token)
@@ -55,7 +45,7 @@ func FuzzIngest(f *testing.F) {
 			t.Fatalf("body %q: status %d: %s", body, rec.Code, rec.Body.String())
 		}
 		var bad int
-		if err := db.read.QueryRow(`SELECT COUNT(*) FROM responses WHERE score NOT BETWEEN 0 AND 10`).Scan(&bad); err != nil || bad != 0 {
+		if err := c.DB.RawQueryRow(context.Background(), `SELECT COUNT(*) FROM responses WHERE score NOT BETWEEN 0 AND 10`).Scan(&bad); err != nil || bad != 0 {
 			t.Fatalf("invalid rows stored: %d (%v)", bad, err)
 		}
 	})

@@ -1,4 +1,4 @@
-package collector
+package httpapi_test
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/npskiosk/npskiosk/collector/collectortest"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -32,19 +33,18 @@ const (
 // loopback HTTP, and beside it the raw batched-insert rate of as many rows into the same
 // database, for each backend.
 func BenchmarkIngest(b *testing.B) {
-	for _, be := range backends(b) {
-		b.Run(be.name, func(b *testing.B) {
+	for _, be := range collectortest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				ctx := context.Background()
-				db, err := OpenDB(ctx, DBConfig{Path: be.path(b), Logger: slog.New(slog.DiscardHandler)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				tokens := enrollDevices(b, db)
+				c := collectortest.Start(b, collectortest.Options{Backend: be,
+					Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+					DeviceRate: 1e6, DeviceBurst: 1e6})
+				db := c.DB
+				tokens := enrollDevices(b, c)
 				bodies := deviceBodies(b)
-				srv := httptest.NewServer(NewServer(ServerConfig{DB: db, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-					DeviceRate: 1e6, DeviceBurst: 1e6}))
+				srv := c
 				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchDevices}}
 				b.StartTimer()
 
@@ -70,7 +70,7 @@ func BenchmarkIngest(b *testing.B) {
 				}
 				total := benchDevices * benchBatches * benchBatchSize
 				var n int64
-				db.read.QueryRow(`SELECT COUNT(*) FROM responses`).Scan(&n)
+				db.RawQueryRow(ctx, `SELECT COUNT(*) FROM responses`).Scan(&n)
 				if n != int64(total) {
 					b.Fatalf("%d rows stored, want %d", n, total)
 				}
@@ -79,32 +79,20 @@ func BenchmarkIngest(b *testing.B) {
 				b.ReportMetric(float64(total)/httpElapsed.Seconds(), "resp/s-http")
 				b.ReportMetric(float64(total)/rawElapsed.Seconds(), "resp/s-raw")
 				b.ReportMetric(rawElapsed.Seconds()/httpElapsed.Seconds(), "http/raw-ratio")
-				srv.Close()
-				db.Close()
+				c.Close()
 				b.StartTimer()
 			}
 		})
 	}
 }
 
-func enrollDevices(b *testing.B, db *DB) []string {
-	ctx := context.Background()
+func enrollDevices(b *testing.B, c *collectortest.Collector) []string {
 	for s := range benchStores {
-		if err := db.AddStore(ctx, Store{ID: fmt.Sprintf("S%03d", s), Name: "Store", Timezone: "Europe/Berlin"}); err != nil {
-			b.Fatal(err)
-		}
+		c.AddStore(b, storage.Store{ID: fmt.Sprintf("S%03d", s), Name: "Store", Timezone: "Europe/Berlin"})
 	}
 	tokens := make([]string, benchDevices)
 	for d := range benchDevices {
-		nd, err := db.AddDevice(ctx, fmt.Sprintf("S%03d", d%benchStores), fmt.Sprintf("Till %d", d), 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		en, err := db.Enroll(ctx, nd.Code)
-		if err != nil {
-			b.Fatal(err)
-		}
-		tokens[d] = en.Token
+		tokens[d] = c.Enroll(b, fmt.Sprintf("S%03d", d%benchStores), fmt.Sprintf("Till %d", d)).Token
 	}
 	return tokens
 }
@@ -118,7 +106,7 @@ func deviceBodies(b *testing.B) [][][]byte {
 		for range benchBatches {
 			var rs []wire.Response
 			for range benchBatchSize {
-				rs = append(rs, response(rng, now.Add(-time.Duration(rng.IntN(7*24*60))*time.Minute)))
+				rs = append(rs, collectortest.Response(rng, now.Add(-time.Duration(rng.IntN(7*24*60))*time.Minute)))
 			}
 			var buf bytes.Buffer
 			zw := gzip.NewWriter(&buf)
@@ -148,10 +136,10 @@ func post(client *http.Client, url, token string, body []byte) error {
 
 // rawInsert is the floor: n rows in multi-row INSERTs of 500, one statement and one
 // transaction each, on one connection; no HTTP, no validation, no rollups.
-func rawInsert(b *testing.B, db *DB, n int) time.Duration {
+func rawInsert(b *testing.B, db *storage.DB, n int) time.Duration {
 	ctx := context.Background()
 	var device string
-	if err := db.read.QueryRowContext(ctx, `SELECT id FROM devices LIMIT 1`).Scan(&device); err != nil {
+	if err := db.RawQueryRow(ctx, `SELECT id FROM devices LIMIT 1`).Scan(&device); err != nil {
 		b.Fatal(err)
 	}
 	const row = `(?, 'S000', ?, 9, '["staff"]', '', '', false, 'en', 1, 0, 0, 'submitted', false, '2026-11-20', '', 0)`
@@ -162,7 +150,7 @@ func rawInsert(b *testing.B, db *DB, n int) time.Duration {
 		for range k {
 			args = append(args, uuid.Must(uuid.NewV7()).String(), device)
 		}
-		_, err := db.write.ExecContext(ctx, `
+		_, err := db.RawExec(ctx, `
 			INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
 			                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
 			                       content_hash, received_at)

@@ -1,4 +1,4 @@
-package collector
+package storage
 
 import (
 	"context"
@@ -53,25 +53,27 @@ func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, 
 	return t, nil
 }
 
-// reader is who is asking for a report.
-type reader struct {
+// Reader is who is asking for a report: an API token's holder.
+type Reader struct {
 	TokenID string
 	StoreID string // empty: every store
 }
 
-func (db *DB) authenticateReader(ctx context.Context, token string) (reader, error) {
+// AuthenticateReader finds the unrevoked API token a secret belongs to, or returns
+// ErrUnauthorized.
+func (db *DB) AuthenticateReader(ctx context.Context, token string) (Reader, error) {
 	var (
-		r     reader
+		r     Reader
 		store sql.NullString
 	)
 	err := db.read.QueryRowContext(ctx,
 		`SELECT id, store_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashSecret(token)).
 		Scan(&r.TokenID, &store)
 	if errors.Is(err, sql.ErrNoRows) {
-		return reader{}, ErrUnauthorized
+		return Reader{}, ErrUnauthorized
 	}
 	if err != nil {
-		return reader{}, fmt.Errorf("authenticate reader: %w", err)
+		return Reader{}, fmt.Errorf("authenticate reader: %w", err)
 	}
 	r.StoreID = store.String
 	return r, nil
@@ -416,7 +418,7 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 		}
 		rec := []string{id, store, device, day, time.UnixMilli(created).UTC().Format(time.RFC3339),
 			time.UnixMilli(completed).UTC().Format(time.RFC3339), strconv.Itoa(score),
-			nps.Score(score).Category().String(), reasons, csvSafe(comment), csvSafe(contact), locale,
+			nps.Score(score).Category().String(), reasons, CSVCell(comment), CSVCell(contact), locale,
 			strconv.Itoa(version), outcome, strconv.FormatBool(suspect)}
 		if err := cw.Write(rec); err != nil {
 			return n, fmt.Errorf("export: %w", err)
@@ -430,9 +432,9 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 	return n, rows.Err()
 }
 
-// csvSafe defuses text a spreadsheet would run as a formula (CSV injection): shoppers
+// CSVCell defuses text a spreadsheet would run as a formula (CSV injection): shoppers
 // write comments, HQ opens the export in a spreadsheet.
-func csvSafe(s string) string {
+func CSVCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

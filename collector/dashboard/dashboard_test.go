@@ -1,11 +1,10 @@
-package collector
+package dashboard_test
 
 import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
@@ -21,6 +20,9 @@ import (
 	cdpage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/npskiosk/npskiosk/collector/collectortest"
+	"github.com/npskiosk/npskiosk/collector/dashboard"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -29,25 +31,22 @@ const chromiumPath = "/usr/bin/chromium"
 // dashboardEnv is a collector with a dozen stores of data on a loopback listener.
 type dashboardEnv struct {
 	srv        *httptest.Server
-	hq, store2 APIToken
+	hq, store2 storage.APIToken
 }
 
 func newDashboardEnv(t *testing.T) *dashboardEnv {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
-	db, err := OpenDB(ctx, DBConfig{Path: filepath.Join(t.TempDir(), "c.db"), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	c := collectortest.Start(t, collectortest.Options{})
+	db := c.Service
 	names := []string{"Main Street", "Harbour", "Old Town", "Station", "Riverside", "Market Square",
 		"Airport", "University", "Mall West", "Hillside", "Lakeside", "North Gate"}
 	rng := rand.New(rand.NewPCG(42, 42))
 	for i, name := range names {
 		id := fmt.Sprintf("S%03d", i+1)
 		region := []string{"North", "South", "East"}[i%3]
-		if err := db.AddStore(ctx, Store{ID: id, Name: name, Timezone: "Europe/Berlin", Region: region}); err != nil {
+		if err := db.AddStore(ctx, storage.Store{ID: id, Name: name, Timezone: "Europe/Berlin", Region: region}); err != nil {
 			t.Fatal(err)
 		}
 		nd, _ := db.AddDevice(ctx, id, "Till 1", 0)
@@ -63,7 +62,7 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 		var batch []wire.Response
 		bias := i % 5 // some stores do better than others
 		for range 60 + rng.IntN(60) {
-			r := response(rng, now.Add(-time.Duration(rng.IntN(29*24*60))*time.Minute))
+			r := collectortest.Response(rng, now.Add(-time.Duration(rng.IntN(29*24*60))*time.Minute))
 			r.Score = retailScore(rng, bias-2)
 			if rng.IntN(4) == 0 {
 				r.Comment = "Friendly staff, found everything."
@@ -74,7 +73,7 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 			batch = append(batch, r)
 		}
 		if i == 0 {
-			xss := response(rng, now.Add(-time.Hour))
+			xss := collectortest.Response(rng, now.Add(-time.Hour))
 			xss.Score, xss.Comment = 2, `<script>alert("xss")</script><img src=x onerror=alert(1)>`
 			batch = append(batch, xss)
 		}
@@ -85,7 +84,7 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 	e := &dashboardEnv{}
 	e.hq, _ = db.AddAPIToken(ctx, "hq", "")
 	e.store2, _ = db.AddAPIToken(ctx, "harbour manager", "S002")
-	e.srv = httptest.NewServer(NewServer(ServerConfig{DB: db, Logger: slog.New(slog.DiscardHandler)}))
+	e.srv = httptest.NewServer(c.API)
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -169,13 +168,13 @@ func TestDashboardInABrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Text("#nps", &npsText, chromedp.ByID), chromedp.Text("#responses", &responsesText, chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
-	var rep NPSReport
+	var rep storage.NPSReport
 	apiGet(t, base, "/v1/reports/nps", e.hq.Token, &rep)
 	if npsText != fmt.Sprintf("%+.1f", rep.NPS) || responsesText != fmt.Sprint(rep.Responses) {
 		t.Errorf("overview shows NPS %s from %s responses; the API says %+.1f from %d", npsText, responsesText, rep.NPS, rep.Responses)
 	}
 
-	// Filter comments: detractors mentioning the queue, each one a detractor.
+	// storage.Filter comments: detractors mentioning the queue, each one a detractor.
 	var badges []string
 	var rows int
 	if err := chromedp.Run(ctx,
@@ -186,7 +185,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	var api struct{ Comments []Comment }
+	var api struct{ Comments []storage.Comment }
 	apiGet(t, base, "/v1/comments?category=detractor&q=queue&limit=500", e.hq.Token, &api)
 	if rows == 0 || rows != len(api.Comments) {
 		t.Errorf("comments page shows %d rows, the API %d", rows, len(api.Comments))
@@ -362,7 +361,7 @@ func TestDashboardPagesRender(t *testing.T) {
 	e := newDashboardEnv(t)
 	jar, _ := cookiejar.New(nil)
 	u, _ := url.Parse(e.srv.URL)
-	jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: e.hq.Token}})
+	jar.SetCookies(u, []*http.Cookie{{Name: dashboard.SessionCookie, Value: e.hq.Token}})
 	client := &http.Client{Jar: jar}
 	for _, path := range []string{"/", "/stores?sort=nps", "/stores/S001", "/comments?category=promoter&score=9&q=staff",
 		"/devices", "/export/stores.csv", "/export/comments.csv", "/export/devices.csv", "/login", "/static/style.css"} {

@@ -1,4 +1,4 @@
-package collector
+package storage
 
 import (
 	"context"
@@ -59,51 +59,58 @@ func (d dialect) rebind(q string) string {
 	return b.String()
 }
 
-// conn is a connection pool that speaks the dialect.
+// conn is a connection pool that speaks the dialect. It holds the pool rather than
+// embedding it, so no query can reach the database without being rebound: a raw Exec
+// with ? placeholders would silently fail on PostgreSQL.
 type conn struct {
-	*sql.DB
-	d dialect
+	pool *sql.DB
+	d    dialect
 }
 
 func (c conn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.DB.ExecContext(ctx, c.d.rebind(q), args...)
+	return c.pool.ExecContext(ctx, c.d.rebind(q), args...)
 }
 
 func (c conn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.DB.QueryContext(ctx, c.d.rebind(q), args...)
+	return c.pool.QueryContext(ctx, c.d.rebind(q), args...)
 }
 
 func (c conn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return c.DB.QueryRowContext(ctx, c.d.rebind(q), args...)
-}
-
-func (c conn) QueryRow(q string, args ...any) *sql.Row {
-	return c.DB.QueryRow(c.d.rebind(q), args...)
+	return c.pool.QueryRowContext(ctx, c.d.rebind(q), args...)
 }
 
 func (c conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (tx, error) {
-	t, err := c.DB.BeginTx(ctx, opts)
-	return tx{Tx: t, d: c.d}, err
+	t, err := c.pool.BeginTx(ctx, opts)
+	return tx{tx: t, d: c.d}, err
 }
 
-// tx is a transaction that speaks the dialect.
+func (c conn) PingContext(ctx context.Context) error { return c.pool.PingContext(ctx) }
+
+func (c conn) Close() error { return c.pool.Close() }
+
+// tx is a transaction that speaks the dialect, holding it for the same reason as conn.
 type tx struct {
-	*sql.Tx
-	d dialect
+	tx *sql.Tx
+	d  dialect
 }
 
 func (t tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, t.d.rebind(q), args...)
+	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, t.d.rebind(q), args...)
+	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return t.Tx.PrepareContext(ctx, t.d.rebind(q))
+	return t.tx.PrepareContext(ctx, t.d.rebind(q))
 }
+
+func (t tx) Commit() error { return t.tx.Commit() }
+
+// Rollback ends the transaction unless it was committed; deferred after BeginTx.
+func (t tx) Rollback() error { return t.tx.Rollback() }

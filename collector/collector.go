@@ -1,0 +1,109 @@
+// Package collector is the collector's service: the rules it applies between the HTTP
+// API (collector/httpapi), the HQ dashboard (collector/dashboard) and the database
+// (collector/storage). Ingest checks every response with the domain's rules (package
+// response), exactly as the kiosk does, before storage sees it; report filters are read
+// here once for the API and the dashboard.
+package collector
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// MaxClockSkew is how far in the future a device's timestamp may be before the response
+// is rejected: device clocks drift, but not by days.
+const MaxClockSkew = 10 * time.Minute
+
+// Service is the collector's behaviour over its database. The storage methods it embeds
+// are its plain reads and writes (stores, devices, tokens, surveys, reports); what takes
+// rules of its own, ingest, is defined here.
+type Service struct {
+	*storage.DB
+}
+
+// New returns the service over an open database.
+func New(db *storage.DB) *Service { return &Service{DB: db} }
+
+// Ingest stores a batch from one device. Each response is accepted (new), duplicate (the
+// same id with the same content: a retry) or rejected with a reason (invalid, or the same
+// id with other content, whose original is kept). The batch is stored in one
+// transaction, so a retry can never count twice.
+func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []wire.Response) (wire.UploadResult, error) {
+	res := wire.UploadResult{Accepted: []string{}, Duplicate: []string{}, Rejected: []wire.Rejection{}}
+	survey, err := s.Survey(ctx, d.StoreID)
+	if err != nil {
+		return res, fmt.Errorf("ingest: %w", err)
+	}
+	loc, err := time.LoadLocation(d.Timezone)
+	if err != nil {
+		return res, fmt.Errorf("ingest: store %s time zone: %w", d.StoreID, err)
+	}
+	// Each item's fate, in batch order: a rejection or duplicate known before storage,
+	// or the index of its row in what storage is asked to insert.
+	type fate struct {
+		rejected, duplicate string
+		row                 int
+	}
+	now := s.Now()
+	seen := make(map[string]bool, len(batch))
+	fates := make([]fate, len(batch))
+	rows := make([]storage.NewResponse, 0, len(batch))
+	for i, r := range batch {
+		switch err := validate(r, survey, now); {
+		case err != nil:
+			fates[i].rejected = err.Error()
+		case seen[r.ID]:
+			fates[i].duplicate = r.ID
+		default:
+			seen[r.ID] = true
+			fates[i].row = len(rows)
+			rows = append(rows, storage.NewResponse{Response: r, Day: r.CreatedAt.In(loc).Format(time.DateOnly), Hash: r.ContentHash()})
+		}
+	}
+	results, err := s.InsertBatch(ctx, d, rows)
+	if err != nil {
+		return res, fmt.Errorf("ingest: %w", err)
+	}
+	for i, r := range batch {
+		f := fates[i]
+		switch {
+		case f.rejected != "":
+			res.Rejected = append(res.Rejected, wire.Rejection{ID: r.ID, Error: f.rejected})
+		case f.duplicate != "":
+			res.Duplicate = append(res.Duplicate, r.ID)
+		case results[f.row] == storage.Inserted:
+			res.Accepted = append(res.Accepted, r.ID)
+		case results[f.row] == storage.SameContent:
+			res.Duplicate = append(res.Duplicate, r.ID)
+		default:
+			res.Rejected = append(res.Rejected, wire.Rejection{ID: r.ID, Error: "conflict: this id was already stored with other content"})
+		}
+	}
+	return res, nil
+}
+
+// validate checks one response: the domain's rules, as the kiosk applies them, then
+// what only the collector can check (the store's survey and the collector's clock).
+func validate(r wire.Response, survey wire.Survey, now time.Time) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if err := r.CheckReasons(survey); err != nil {
+		return err
+	}
+	return r.CheckClock(now, MaxClockSkew)
+}
+
+// IngestFromDevice stores a batch as if the enrolled device deviceID had posted it: for
+// imports and benchmarks that bypass HTTP.
+func (s *Service) IngestFromDevice(ctx context.Context, deviceID string, batch []wire.Response) (wire.UploadResult, error) {
+	d, err := s.Device(ctx, deviceID)
+	if err != nil {
+		return wire.UploadResult{}, fmt.Errorf("ingest: %w", err)
+	}
+	return s.Ingest(ctx, d, batch)
+}

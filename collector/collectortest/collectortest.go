@@ -1,0 +1,148 @@
+// Package collectortest starts a real collector for tests in any package: its database
+// (SQLite in a temporary folder, or a throwaway PostgreSQL schema), its service, the HTTP
+// API with the dashboard, served on a loopback port. It replaces the enrollment and
+// start-up helpers each package used to keep.
+package collectortest
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/dashboard"
+	"github.com/npskiosk/npskiosk/collector/httpapi"
+	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/collector/storage/storagetest"
+	"github.com/npskiosk/npskiosk/response"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// Backend is a database a collector can run on: see storagetest.
+type Backend = storagetest.Backend
+
+// SQLite is the embedded backend, in the test's temporary folder.
+var SQLite = storagetest.SQLite
+
+// Backends returns SQLite, and PostgreSQL when the test script started one.
+func Backends(t testing.TB) []Backend { return storagetest.Backends(t) }
+
+// ForEachBackend runs f as a subtest on every backend.
+func ForEachBackend(t *testing.T, f func(t *testing.T, b Backend)) { storagetest.ForEachBackend(t, f) }
+
+// Options changes how Start sets the collector up. The zero value is SQLite, the real
+// clock, default rate limits and no logs.
+type Options struct {
+	Backend     Backend          // zero: SQLite
+	Now         func() time.Time // nil: time.Now
+	Logger      *slog.Logger     // nil: discard
+	DeviceRate  float64          // zero: the API's default
+	DeviceBurst int
+}
+
+// Collector is a running collector. It stops when the test ends.
+type Collector struct {
+	URL     string // http://127.0.0.1:port
+	DB      *storage.DB
+	Service *collector.Service
+	API     *httpapi.Server
+	server  *httptest.Server
+}
+
+// Start opens a new database and serves the collector on a loopback port.
+func Start(t testing.TB, opts Options) *Collector {
+	t.Helper()
+	if opts.Backend.Path == nil {
+		opts.Backend = SQLite
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := storage.Open(context.Background(), storage.Config{Path: opts.Backend.Path(t), Now: opts.Now, Logger: opts.Logger})
+	if err != nil {
+		t.Fatalf("open collector database: %v", err)
+	}
+	svc := collector.New(db)
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: opts.Logger, DeviceRate: opts.DeviceRate, DeviceBurst: opts.DeviceBurst})
+	dashboard.New(dashboard.Config{Service: svc, Logger: opts.Logger}).Register(api)
+	srv := httptest.NewServer(api)
+	c := &Collector{URL: srv.URL, DB: db, Service: svc, API: api, server: srv}
+	t.Cleanup(func() {
+		srv.Close()
+		db.Close()
+	})
+	return c
+}
+
+// Close stops serving before the test ends, as when the collector goes offline. The
+// database stays open for the test to read.
+func (c *Collector) Close() { c.server.Close() }
+
+// AddStore registers a store; an empty time zone means UTC, an empty name "Main Street".
+func (c *Collector) AddStore(t testing.TB, s storage.Store) storage.Store {
+	t.Helper()
+	if s.Timezone == "" {
+		s.Timezone = "UTC"
+	}
+	if s.Name == "" {
+		s.Name = "Main Street"
+	}
+	if err := c.DB.AddStore(context.Background(), s); err != nil {
+		t.Fatalf("add store %s: %v", s.ID, err)
+	}
+	return s
+}
+
+// EnrollmentCode registers a device of a store (which must exist) and returns its
+// one-time code, as "npscollector device add" prints it.
+func (c *Collector) EnrollmentCode(t testing.TB, storeID, name string) storage.NewDevice {
+	t.Helper()
+	d, err := c.DB.AddDevice(context.Background(), storeID, name, 0)
+	if err != nil {
+		t.Fatalf("add device to %s: %v", storeID, err)
+	}
+	return d
+}
+
+// Enroll registers and enrolls a device of a store and returns its identity and token.
+func (c *Collector) Enroll(t testing.TB, storeID, name string) wire.EnrollResponse {
+	t.Helper()
+	d := c.EnrollmentCode(t, storeID, name)
+	res, err := c.DB.Enroll(context.Background(), d.Code)
+	if err != nil {
+		t.Fatalf("enroll %s: %v", name, err)
+	}
+	return res
+}
+
+// APIToken makes a reports token: every store's when storeID is empty.
+func (c *Collector) APIToken(t testing.TB, storeID string) string {
+	t.Helper()
+	tok, err := c.DB.AddAPIToken(context.Background(), "test", storeID)
+	if err != nil {
+		t.Fatalf("add API token: %v", err)
+	}
+	return tok.Token
+}
+
+// Count is the number of responses stored for a store.
+func (c *Collector) Count(t testing.TB, storeID string) int64 {
+	t.Helper()
+	n, err := c.DB.CountResponses(context.Background(), storeID)
+	if err != nil {
+		t.Fatalf("count responses of %s: %v", storeID, err)
+	}
+	return n
+}
+
+// Response returns a valid submitted response tapped at at, with a random score and the
+// reason "staff", which the default survey has.
+func Response(rng *rand.Rand, at time.Time) wire.Response {
+	return wire.Response{ID: uuid.Must(uuid.NewV7()).String(), Score: rng.IntN(11), Reasons: []string{"staff"},
+		Locale: "en", SurveyVersion: 1, CreatedAt: at, CompletedAt: at.Add(10 * time.Second), Outcome: response.OutcomeSubmitted}
+}

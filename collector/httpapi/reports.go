@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/storage"
+)
+
+type readerHandler func(w http.ResponseWriter, r *http.Request, rd storage.Reader)
+
+// reader authenticates an API token (reports and dashboard).
+func (s *Server) reader(next readerHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "an API token is required: Authorization: Bearer <token>")
+			return
+		}
+		rd, err := s.svc.AuthenticateReader(r.Context(), token)
+		if errors.Is(err, storage.ErrUnauthorized) {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "the API token is unknown or revoked")
+			return
+		}
+		if err != nil {
+			s.log.Error("authenticate reader", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+			return
+		}
+		next(w, r, rd)
+	}
+}
+
+// filterFrom is parseFilter for the JSON API: it writes the error reply itself and
+// returns false on failure.
+func (s *Server) filterFrom(w http.ResponseWriter, r *http.Request, rd storage.Reader) (storage.Filter, bool) {
+	f, ferr := collector.ParseFilter(r.URL.Query(), rd, s.svc.Now())
+	if ferr != nil {
+		writeError(w, ferr.Status, ferr.Code, ferr.Detail)
+		return storage.Filter{}, false
+	}
+	return f, true
+}
+
+func (s *Server) reportError(w http.ResponseWriter, err error) {
+	if errors.Is(err, storage.ErrInvalid) {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	s.log.Error("report", "err", err)
+	writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+}
+
+func (s *Server) reportNPS(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+	f, ok := s.filterFrom(w, r, rd)
+	if !ok {
+		return
+	}
+	rep, err := s.svc.NPS(r.Context(), f)
+	if err != nil {
+		s.reportError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		storage.Filter
+		storage.NPSReport
+	}{f, rep})
+}
+
+func (s *Server) reportTrend(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+	f, ok := s.filterFrom(w, r, rd)
+	if !ok {
+		return
+	}
+	points, err := s.svc.Trend(r.Context(), f, r.URL.Query().Get("interval"))
+	if err != nil {
+		s.reportError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "points": nonNil(points)})
+}
+
+func (s *Server) reportStores(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+	f, ok := s.filterFrom(w, r, rd)
+	if !ok {
+		return
+	}
+	stores, err := s.svc.Stores(r.Context(), f)
+	if err != nil {
+		s.reportError(w, err)
+		return
+	}
+	collector.SortStores(stores, r.URL.Query().Get("sort"))
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "stores": nonNil(stores)})
+}
+
+func (s *Server) reportReasons(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+	f, ok := s.filterFrom(w, r, rd)
+	if !ok {
+		return
+	}
+	reasons, err := s.svc.Reasons(r.Context(), f)
+	if err != nil {
+		s.reportError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "reasons": nonNil(reasons)})
+}
+
+func (s *Server) comments(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+	f, ok := s.filterFrom(w, r, rd)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	cf := storage.CommentFilter{Filter: f, Category: q.Get("category"), Text: q.Get("q")}
+	var err error
+	if v := q.Get("limit"); v != "" {
+		if cf.Limit, err = strconv.Atoi(v); err != nil || cf.Limit < 1 || cf.Limit > 500 {
+			writeError(w, http.StatusBadRequest, "bad_request", "limit must be 1 to 500")
+			return
+		}
+	}
+	if v := q.Get("offset"); v != "" {
+		if cf.Offset, err = strconv.Atoi(v); err != nil || cf.Offset < 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", "offset must be a whole number")
+			return
+		}
+	}
+	cs, err := s.svc.Comments(r.Context(), cf)
+	if err != nil {
+		s.reportError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "comments": nonNil(cs), "limit": cf.Limit, "offset": cf.Offset})
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}
