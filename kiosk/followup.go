@@ -3,6 +3,8 @@ package kiosk
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -151,12 +153,26 @@ func (s *followUpScreen) form() fyne.CanvasObject {
 		contactRow.Add(s.fieldBox(fieldContact, s.contact, a.t("followup.contact")))
 	}
 
-	buttons := container.NewBorder(nil, nil,
-		secondaryButton(a.t("followup.skip"), func() { s.finish(response.OutcomeSkipped) }),
-		primaryButton(a.t("followup.submit"), func() { s.finish(response.OutcomeSubmitted) }))
+	// Back on the left, the two ways to finish on the right, Submit last.
+	change := secondaryButton(a.t("followup.change_score"), s.changeScore)
+	change.minSize.Width = 260 // the longest of the two words in every language, unshrunk
+	buttons := container.NewBorder(nil, nil, change,
+		container.NewHBox(
+			secondaryButton(a.t("followup.skip"), func() { s.finish(response.OutcomeSkipped) }),
+			primaryButton(a.t("followup.submit"), func() { s.finish(response.OutcomeSubmitted) })))
+
+	question := text(a.t("followup.question"), textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground)
+	var top fyne.CanvasObject
+	if width >= 1100 {
+		// Beside the question, so the chips stay where they were for a shopper who has
+		// learnt the screen.
+		top = container.NewBorder(nil, nil, nil, s.scoreBadge(), question)
+	} else {
+		top = container.NewVBox(container.NewHBox(s.scoreBadge()), question)
+	}
 
 	body := container.NewVBox(
-		text(a.t("followup.question"), textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground),
+		top,
 		chipGrid,
 		spacer(8),
 		comment,
@@ -164,6 +180,37 @@ func (s *followUpScreen) form() fyne.CanvasObject {
 	)
 	return container.New(layout.NewCustomPaddedLayout(24, 24, 32, 32),
 		container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
+}
+
+// scoreBadge shows the score the shopper chose, as the tile they tapped, with a caption.
+func (s *followUpScreen) scoreBadge() fyne.CanvasObject {
+	tile := canvas.NewRectangle(colorPrimary)
+	tile.CornerRadius = cornerRadius
+	digit := canvas.NewText(strconv.Itoa(s.score), colorOnPrimary)
+	digit.TextSize = textScore
+	digit.TextStyle.Bold = true
+	digit.Alignment = fyne.TextAlignCenter
+	box := container.New(layout.NewGridWrapLayout(fyne.NewSquareSize(80)),
+		container.NewStack(tile, container.NewCenter(digit)))
+	caption := label(s.app.t("followup.your_score"), textLarge, false, fyne.TextAlignTrailing, theme.ColorNameForeground)
+	return container.NewHBox(container.NewCenter(caption), box)
+}
+
+// changeScore goes back to the rating screen; the follow-up's state waits there.
+func (s *followUpScreen) changeScore() {
+	s.touched()
+	s.stopIdle()
+	s.app.showRescore(s)
+}
+
+// rescored takes the new score; a reason the new score's category is not offered is
+// dropped, since the shopper can no longer see or clear it.
+func (s *followUpScreen) rescored(score int) {
+	s.score = score
+	offered := s.app.survey.ReasonsFor(nps.Score(score).Category())
+	if !slices.ContainsFunc(offered, func(r response.Reason) bool { return r.Key == s.reason }) {
+		s.reason = ""
+	}
 }
 
 // fieldBox shows a field's text (or its placeholder) in a box; a tap opens the keyboard.

@@ -27,6 +27,10 @@ func TestScreensMatchGoldenMarkup(t *testing.T) {
 			test.Tap(h.button("4"))
 			test.Tap(h.button("Waiting time"))
 		}},
+		{"change_score", func(h *harness) {
+			test.Tap(h.button("4"))
+			test.Tap(h.button("Change score"))
+		}},
 		{"keyboard", func(h *harness) {
 			test.Tap(h.button("4"))
 			h.tapField("Add a comment (optional)")

@@ -20,6 +20,9 @@ import (
 // Capture is where taps and follow-ups are recorded (capture rules 1 and 2).
 type Capture interface {
 	Record(ctx context.Context, tap response.Tap) (store.Recorded, error)
+	// Rescore changes the score of a response whose follow-up is still open: the
+	// shopper went back to correct their tap, which stays one response.
+	Rescore(ctx context.Context, id string, tap response.Tap) error
 	Complete(ctx context.Context, id string, f response.FollowUp) error
 }
 
@@ -199,12 +202,20 @@ func (a *App) offers(lang string) bool {
 
 func (a *App) showRating() {
 	a.reset()
-	a.show(newRatingScreen(a).content)
+	a.show(newRatingScreen(a, nil).content)
 }
 
-func (a *App) switchLanguage(lang string) {
+// switchLanguage redraws the rating screen in lang; amend is the open follow-up of a
+// shopper who came back to change their score, nil for a new shopper.
+func (a *App) switchLanguage(lang string, amend *followUpScreen) {
 	a.lang = lang
-	a.show(newRatingScreen(a).content)
+	a.show(newRatingScreen(a, amend).content)
+}
+
+// showRescore returns to the rating screen for the same shopper: the tap they choose
+// amends their open response instead of starting another.
+func (a *App) showRescore(f *followUpScreen) {
+	a.show(newRatingScreen(a, f).content)
 }
 
 func (a *App) showFollowUp(rec store.Recorded, score int) {

@@ -636,3 +636,117 @@ func TestReasonChipsAreSingleChoice(t *testing.T) {
 		})
 	}
 }
+
+func TestChangeScoreAmendsTheSameResponse(t *testing.T) {
+	tests := []struct {
+		name        string
+		do          func(h *harness)
+		wantScore   int
+		wantOutcome response.Outcome
+		wantReasons []string
+		wantLocale  string
+	}{
+		{
+			name: "3, change, 9",
+			do: func(h *harness) {
+				test.Tap(h.button("Change score"))
+				h.requireShowing("Your score now: 3. Tap a new one.")
+				test.Tap(h.button("9"))
+				h.requireShowing("What is the main reason for your score?")
+				if !h.showingExactly("9") || h.showingExactly("3") {
+					t.Errorf("the follow-up does not show the new score 9 alone: %q", h.texts())
+				}
+				test.Tap(h.button("Submit"))
+			},
+			wantScore: 9, wantOutcome: response.OutcomeSubmitted,
+		},
+		{
+			name: "a reason the new score is not offered is dropped",
+			do: func(h *harness) {
+				test.Tap(h.button("Waiting time")) // offered to detractors, not promoters
+				test.Tap(h.button("Change score"))
+				test.Tap(h.button("10"))
+				if h.showing("Waiting time") {
+					t.Error("a promoter is offered Waiting time")
+				}
+				test.Tap(h.button("Submit"))
+			},
+			wantScore: 10, wantOutcome: response.OutcomeSubmitted,
+		},
+		{
+			name: "a reason and comment offered to both are kept",
+			do: func(h *harness) {
+				test.Tap(h.button("Prices"))
+				h.tapField("Add a comment (optional)")
+				h.typeOnKeyboard("ok")
+				test.Tap(h.button("Done"))
+				test.Tap(h.button("Change score"))
+				test.Tap(h.button("6"))
+				test.Tap(h.button("Skip"))
+			},
+			wantScore: 6, wantOutcome: response.OutcomeSkipped, wantReasons: []string{"price"},
+		},
+		{
+			name: "twice, and in another language",
+			do: func(h *harness) {
+				test.Tap(h.button("Change score"))
+				test.Tap(h.button("7"))
+				test.Tap(h.button("Change score"))
+				test.Tap(h.button("Deutsch"))
+				h.requireShowing("Ihre Bewertung bisher: 7.")
+				test.Tap(h.button("8"))
+				test.Tap(h.button("Absenden"))
+			},
+			wantScore: 8, wantOutcome: response.OutcomeSubmitted, wantLocale: "de",
+		},
+		{
+			name: "walking away from the rating screen times the response out",
+			do: func(h *harness) {
+				test.Tap(h.button("Change score"))
+				h.clock.Advance(31 * time.Second)
+				h.requireShowing("How likely are you")
+				if h.showing("Your score now") {
+					t.Error("the next shopper sees the previous shopper's score")
+				}
+			},
+			wantScore: 3, wantOutcome: response.OutcomeTimedOut,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, landscape)
+			test.Tap(h.button("3"))
+			h.requireShowing("Your score")
+			if !h.showingExactly("3") {
+				t.Fatalf("the follow-up does not show the score 3: %q", h.texts())
+			}
+			tt.do(h)
+			if ob := h.outbox(); ob.Open != 0 || ob.Pending != 1 {
+				t.Fatalf("outbox %+v, want exactly one completed response", ob)
+			}
+			r := h.rows()[0]
+			wantLocale := tt.wantLocale
+			if wantLocale == "" {
+				wantLocale = "en"
+			}
+			if r.Score != tt.wantScore || r.Outcome != tt.wantOutcome || !slices.Equal(r.Reasons, tt.wantReasons) && len(r.Reasons)+len(tt.wantReasons) > 0 || r.Locale != wantLocale {
+				t.Errorf("row = %+v, want score %d, outcome %s, reasons %q, locale %s",
+					r, tt.wantScore, tt.wantOutcome, tt.wantReasons, wantLocale)
+			}
+		})
+	}
+}
+
+// showingExactly reports whether some text on screen is exactly s.
+func (h *harness) showingExactly(s string) bool { return slices.Contains(h.texts(), s) }
+
+func TestChangeScoreButtonIsABigTarget(t *testing.T) {
+	for _, size := range []fyne.Size{landscape, fyne.NewSize(800, 1280)} {
+		h := newHarness(t, size)
+		test.Tap(h.button("4"))
+		b := h.button("Change score")
+		if b.Size().Height < touchMin || b.Size().Width < 3*touchMin {
+			t.Errorf("%v: Change score is %v", size, b.Size())
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"image/color"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -20,9 +21,14 @@ type ratingScreen struct {
 	tapped bool // one response per visit: a double tap or a tap mid-transition is ignored
 	corner []int64
 	status *fyne.Container
+	// amend is the open follow-up of a shopper who came back to change their score;
+	// nil for a new shopper.
+	amend *followUpScreen
 }
 
-func newRatingScreen(a *App) *ratingScreen { return &ratingScreen{app: a} }
+func newRatingScreen(a *App, amend *followUpScreen) *ratingScreen {
+	return &ratingScreen{app: a, amend: amend}
+}
 
 func (s *ratingScreen) content() fyne.CanvasObject {
 	a := s.app
@@ -52,7 +58,7 @@ func (s *ratingScreen) content() fyne.CanvasObject {
 			b = newButton(name, textBody, colorPrimary, colorOnPrimary, nil)
 			b.bold = true
 		} else {
-			b = newButton(name, textBody, colorSecondary, colorText, func() { a.switchLanguage(l) })
+			b = newButton(name, textBody, colorSecondary, colorText, func() { a.switchLanguage(l, s.amend) })
 			b.border = colorBorder
 		}
 		b.minSize = fyne.NewSize(150, touchMin)
@@ -67,12 +73,24 @@ func (s *ratingScreen) content() fyne.CanvasObject {
 		header = container.NewVBox(name, container.NewGridWithColumns(len(langs), langs...))
 	}
 
-	// The manager's corner: an invisible target over the top-left corner.
-	corner := newTapArea(fyne.NewSize(96, 96), s.cornerTap)
-	corner.Resize(corner.MinSize())
-	overlay := container.NewWithoutLayout(corner)
+	// The manager's corner: an invisible target over the top-left corner. Not while a
+	// shopper's response is open: they are mid-answer.
+	overlay := container.NewWithoutLayout()
+	if s.amend == nil {
+		corner := newTapArea(fyne.NewSize(96, 96), s.cornerTap)
+		corner.Resize(corner.MinSize())
+		overlay.Add(corner)
+	}
 
 	s.status = container.NewVBox()
+	if s.amend != nil {
+		s.status.Add(text(a.t("rating.current_score", "score", strconv.Itoa(s.amend.score)),
+			textBody, true, fyne.TextAlignCenter, theme.ColorNameForeground))
+		// The response is open: a shopper who walks away now is timed out as on the
+		// follow-up, keeping the score they had.
+		idle := time.Duration(a.survey.IdleTimeoutSeconds) * time.Second
+		a.after(idle, func() { s.amend.finish(response.OutcomeTimedOut) })
+	}
 	body := container.NewVBox(
 		layout.NewSpacer(),
 		text(question, textTitle, true, fyne.TextAlignCenter, theme.ColorNameForeground),
@@ -97,16 +115,30 @@ func (s *ratingScreen) tap(score int) {
 	a := s.app
 	ctx, cancel := a.ctx()
 	defer cancel()
+	if s.amend != nil {
+		if err := a.cfg.Capture.Rescore(ctx, s.amend.rec.ID, storeTap(score, a)); err != nil {
+			a.log.Error("could not change a score", "id", s.amend.rec.ID, "score", score, "err", err)
+			s.saveFailed()
+			return
+		}
+		s.amend.rescored(score)
+		a.show(s.amend.content)
+		return
+	}
 	rec, err := a.cfg.Capture.Record(ctx, storeTap(score, a))
 	if err != nil {
 		a.log.Error("could not record a tap", "score", score, "err", err)
-		s.tapped = false
-		s.status.Objects = []fyne.CanvasObject{
-			text(a.t("rating.save_error"), textBody, true, fyne.TextAlignCenter, theme.ColorNameError)}
-		s.status.Refresh()
+		s.saveFailed()
 		return
 	}
 	a.showFollowUp(rec, score)
+}
+
+func (s *ratingScreen) saveFailed() {
+	s.tapped = false
+	s.status.Objects = []fyne.CanvasObject{
+		text(s.app.t("rating.save_error"), textBody, true, fyne.TextAlignCenter, theme.ColorNameError)}
+	s.status.Refresh()
 }
 
 // cornerTap counts taps on the hidden corner target; five within a few seconds open the
