@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -393,5 +395,41 @@ func TestDashboardPagesRender(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("logout without CSRF token: %d, want 403", resp.StatusCode)
+	}
+}
+
+// The overview's best and worst lists never name the same store: with one store in
+// sight there is nothing to rank; with twelve, five a side, ten different stores.
+func TestOverviewBestAndWorstNeverShareAStore(t *testing.T) {
+	e := newDashboardEnv(t)
+	overview := func(token string) string {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		u, _ := url.Parse(e.srv.URL)
+		jar.SetCookies(u, []*http.Cookie{{Name: dashboard.SessionCookie, Value: token}})
+		resp, err := (&http.Client{Jar: jar}).Get(e.srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	links := regexp.MustCompile(`href="/stores/(S\d+)"`)
+	one := overview(e.store2.Token)
+	if n := len(links.FindAllString(one, -1)); n != 0 || strings.Count(one, "A ranking needs two or more stores") != 2 {
+		t.Errorf("a one-store overview ranks %d stores; want none and the reason, twice", n)
+	}
+	seen := map[string]int{}
+	for _, m := range links.FindAllStringSubmatch(overview(e.hq.Token), -1) {
+		seen[m[1]]++
+	}
+	if len(seen) != 10 {
+		t.Errorf("HQ overview ranks %d different stores, want 10: %v", len(seen), seen)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("store %s appears %d times in best and worst", id, n)
+		}
 	}
 }

@@ -191,3 +191,27 @@ func TestExportCSV(t *testing.T) {
 		}
 	})
 }
+
+// An upload is contact too: a kiosk that uploads but has not sent a heartbeat yet is
+// not shown as silent.
+func TestUploadCountsAsDeviceContact(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		e := newEnv(t, b)
+		hq := e.c.APIToken(t, "")
+		var before struct{ Stores []storage.StoreReport }
+		e.get("/v1/reports/stores", hq, &before)
+		if len(before.Stores) != 1 || !before.Stores[0].LastSeen.IsZero() {
+			t.Fatalf("before any upload: %+v", before.Stores)
+		}
+		e.now = e.now.Add(time.Minute)
+		r := collectortest.Response(rand.New(rand.NewPCG(5, 6)), e.now.Add(-time.Hour))
+		if code := e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: []wire.Response{r}}, nil); code != 200 {
+			t.Fatalf("upload: %d", code)
+		}
+		var after struct{ Stores []storage.StoreReport }
+		e.get("/v1/reports/stores", hq, &after)
+		if len(after.Stores) != 1 || !after.Stores[0].LastSeen.Equal(e.now) {
+			t.Errorf("last device contact after an upload at %s: %+v", e.now, after.Stores)
+		}
+	})
+}
