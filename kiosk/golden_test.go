@@ -45,6 +45,11 @@ func TestScreensMatchGoldenMarkup(t *testing.T) {
 			test.Tap(h.button("Submit"))
 		}},
 		{"pin", func(h *harness) { openPIN(h) }},
+		{"exit_confirm", func(h *harness) {
+			openPIN(h)
+			enterPIN(h, "2468")
+			test.Tap(h.button("Exit kiosk"))
+		}},
 		{"manager", func(h *harness) {
 			survey, _ := assets.DefaultSurvey()
 			for _, r := range simulate.Responses(rand.New(rand.NewPCG(7, 7)), 300, 30, testNow, survey) {

@@ -23,6 +23,7 @@ import (
 // offline. It locks itself after a minute without a touch.
 type managerScreen struct {
 	app    *App
+	root   *fyne.Container // the dashboard, with the exit confirmation over it
 	sync   *fyne.Container
 	stop   func()
 	status func()
@@ -116,7 +117,7 @@ func (s *managerScreen) content() fyne.CanvasObject {
 	}
 	actions := []fyne.CanvasObject{secondaryButton(a.t("manager.lock"), a.showRating)}
 	if a.cfg.OnExit != nil {
-		actions = append(actions, secondaryButton(a.t("manager.exit"), a.cfg.OnExit))
+		actions = append(actions, secondaryButton(a.t("manager.exit"), s.confirmExit))
 	}
 	header := container.NewBorder(nil, nil, nil, container.NewVBox(container.NewHBox(actions...)),
 		text(a.t("manager.title")+" · "+a.survey.StoreName, textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground))
@@ -125,8 +126,46 @@ func (s *managerScreen) content() fyne.CanvasObject {
 	scroll.OnScrolled = func(fyne.Position) { s.touched() }
 	s.touched()
 	s.scheduleStatus()
-	return container.New(layout.NewCustomPaddedLayout(16, 16, 24, 24),
-		container.NewBorder(header, nil, nil, nil, scroll))
+	s.root = container.NewStack(container.New(layout.NewCustomPaddedLayout(16, 16, 24, 24),
+		container.NewBorder(header, nil, nil, nil, scroll)))
+	return s.root
+}
+
+// confirmExit asks before leaving kiosk mode: a stray tap on Exit would leave the store
+// without a kiosk until someone restarts it.
+func (s *managerScreen) confirmExit() {
+	a := s.app
+	s.touched()
+	closeDialog := func() {
+		s.touched()
+		s.root.Objects = s.root.Objects[:1]
+		s.root.Refresh()
+	}
+	exit := primaryButton(a.t("manager.exit_confirm"), func() {
+		closeDialog()
+		a.cfg.OnExit()
+	})
+	cancel := secondaryButton(a.t("manager.exit_cancel"), closeDialog)
+	card := canvas.NewRectangle(colorBackground)
+	card.CornerRadius = cornerRadius
+	// The card keeps a margin on a phone-sized window; its buttons stack when two side
+	// by side would not fit.
+	width := min(520, a.win.Canvas().Size().Width-2*40-32)
+	choices := container.NewGridWithColumns(2, cancel, exit)
+	if width < 2*cancel.minSize.Width+gap {
+		choices = container.NewGridWithColumns(1, exit, cancel)
+	}
+	title := text(a.t("manager.exit_title"), textTitle, true, fyne.TextAlignCenter, theme.ColorNameForeground)
+	body := text(a.t("manager.exit_body"), textBody, false, fyne.TextAlignCenter, theme.ColorNameForeground)
+	strut := canvas.NewRectangle(color.Transparent) // holds the card at width
+	strut.SetMinSize(fyne.NewSize(width, 0))
+	msg := container.New(&columnLayout{width: width, gap: 16}, strut, title, body, choices)
+	// The blocker under the card keeps taps off the dashboard while the question is open.
+	dialog := container.NewStack(canvas.NewRectangle(colorOverlay),
+		newTapArea(fyne.NewSize(0, 0), s.touched),
+		container.NewCenter(container.NewStack(card, container.New(layout.NewCustomPaddedLayout(32, 32, 40, 40), msg))))
+	s.root.Objects = append(s.root.Objects[:1], dialog)
+	s.root.Refresh()
 }
 
 // touched restarts the auto-lock countdown.

@@ -269,3 +269,58 @@ func (h *cursorHider) Cursor() desktop.Cursor { return desktop.HiddenCursor }
 func (h *cursorHider) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(h.content)
 }
+
+// columnLayout stacks objects top to bottom, measuring each at the width it will get.
+// A wrapping text is as tall as its width makes it, and Fyne's VBox asks for heights
+// before it knows the width: the text then overflows its box and draws over whatever
+// comes next. width is the width to measure at until the first layout says otherwise.
+type columnLayout struct {
+	width float32
+	gap   float32
+}
+
+func (l *columnLayout) heights(objs []fyne.CanvasObject, width float32) []float32 {
+	hs := make([]float32, len(objs))
+	for i, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		o.Resize(fyne.NewSize(width, o.Size().Height)) // a wrapping text rewraps at width
+		hs[i] = o.MinSize().Height
+	}
+	return hs
+}
+
+func (l *columnLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	l.width = size.Width
+	y := float32(0)
+	for i, h := range l.heights(objs, size.Width) {
+		if !objs[i].Visible() {
+			continue
+		}
+		objs[i].Move(fyne.NewPos(0, y))
+		objs[i].Resize(fyne.NewSize(size.Width, h))
+		if h > 0 { // a strut that only holds the width takes no gap
+			y += h + l.gap
+		}
+	}
+}
+
+func (l *columnLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w, h float32
+	n := 0
+	for i, oh := range l.heights(objs, l.width) {
+		if !objs[i].Visible() {
+			continue
+		}
+		w = max(w, objs[i].MinSize().Width)
+		h += oh
+		if oh > 0 {
+			n++
+		}
+	}
+	if n > 1 {
+		h += float32(n-1) * l.gap
+	}
+	return fyne.NewSize(w, h)
+}
