@@ -91,12 +91,19 @@ func (s *managerScreen) content() fyne.CanvasObject {
 			secondaryButton(a.t("manager.lock"), a.showRating))
 	}
 
-	cards := container.NewGridWithColumns(3,
+	width := a.win.Canvas().Size().Width
+	// A phone-sized window stacks what sits side by side on a tablet.
+	narrow := width < 600
+	cols := 3
+	if narrow {
+		cols = 1
+	}
+	cards := container.NewGridWithColumns(cols,
 		s.npsCard(a.t("manager.today"), f.today.Tally),
 		s.npsCard(a.t("manager.days7"), f.week.Tally),
 		s.npsCard(a.t("manager.days30"), f.month.Tally))
 
-	left := container.NewVBox(cards, s.splitBar(f.month.Tally))
+	left := container.NewVBox(cards, s.splitBar(f.month.Tally, cols))
 	if f.month.Suspect > 0 {
 		left.Add(text(a.t("manager.suspect", "n", strconv.FormatInt(f.month.Suspect, 10)),
 			textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground))
@@ -110,25 +117,45 @@ func (s *managerScreen) content() fyne.CanvasObject {
 		heading(a.t("manager.comments")), s.commentList(f.comments))
 
 	var columns fyne.CanvasObject
-	if a.win.Canvas().Size().Width >= 1100 {
+	if width >= 1100 {
 		columns = container.NewGridWithColumns(2, left, right)
 	} else {
 		columns = container.NewVBox(left, right)
 	}
-	actions := []fyne.CanvasObject{secondaryButton(a.t("manager.lock"), a.showRating)}
-	if a.cfg.OnExit != nil {
-		actions = append(actions, secondaryButton(a.t("manager.exit"), s.confirmExit))
-	}
-	header := container.NewBorder(nil, nil, nil, container.NewVBox(container.NewHBox(actions...)),
-		text(a.t("manager.title")+" · "+a.survey.StoreName, textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground))
 
 	scroll := container.NewVScroll(container.NewPadded(columns))
 	scroll.OnScrolled = func(fyne.Position) { s.touched() }
 	s.touched()
 	s.scheduleStatus()
+	// The header sits above the scroll, never in it, and is measured at its real width
+	// so a title that wraps pushes the scroll down instead of being drawn over by it.
 	s.root = container.NewStack(container.New(layout.NewCustomPaddedLayout(16, 16, 24, 24),
-		container.NewBorder(header, nil, nil, nil, scroll)))
+		container.NewBorder(s.header(width-48), nil, nil, nil, scroll)))
 	return s.root
+}
+
+// header is the title with Lock and Exit: on one row when the title fits beside the
+// buttons, else the title above them. width is the width it gets.
+func (s *managerScreen) header(width float32) fyne.CanvasObject {
+	a := s.app
+	buttons := []*button{secondaryButton(a.t("manager.lock"), a.showRating)}
+	if a.cfg.OnExit != nil {
+		buttons = append(buttons, secondaryButton(a.t("manager.exit"), s.confirmExit))
+	}
+	actions := container.NewHBox()
+	for _, b := range buttons {
+		if width < 500 {
+			b.minSize.Width = 150 // two still fit a phone; their labels shrink to fit
+		}
+		actions.Add(b)
+	}
+	title := text(a.t("manager.title")+" · "+a.survey.StoreName, textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground)
+	oneLine := fyne.MeasureText(title.String(), textTitle, fyne.TextStyle{Bold: true}).Width + 2*theme.InnerPadding()
+	actionsWidth := actions.MinSize().Width
+	if oneLine+gap+actionsWidth <= width {
+		return container.NewBorder(nil, nil, nil, container.NewVBox(actions), title)
+	}
+	return container.New(&columnLayout{width: width, gap: 8}, title, actions)
 }
 
 // confirmExit asks before leaving kiosk mode: a stray tap on Exit would leave the store
@@ -230,7 +257,7 @@ func formatNPS(v float64) string {
 
 // splitBar shows promoters, passives and detractors as proportional segments, each
 // named with its percentage so colour is never the only cue.
-func (s *managerScreen) splitBar(t nps.Tally) fyne.CanvasObject {
+func (s *managerScreen) splitBar(t nps.Tally, cols int) fyne.CanvasObject {
 	a := s.app
 	n := float64(t.Total())
 	share := func(c int64) float64 {
@@ -260,7 +287,7 @@ func (s *managerScreen) splitBar(t nps.Tally) fyne.CanvasObject {
 			text(fmt.Sprintf("%s %.0f%%", p.label, p.share*100), textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground)))
 	}
 	return container.NewVBox(heading(a.t("manager.split")),
-		container.New(bar, segs...), container.NewGridWithColumns(3, legend...))
+		container.New(bar, segs...), container.NewGridWithColumns(cols, legend...))
 }
 
 // proportionLayout lays objects side by side, each as wide as its share.

@@ -1,14 +1,102 @@
 package kiosk
 
 import (
+	"context"
+	"math/rand/v2"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/simulate"
 )
+
+var phone = fyne.NewSize(390, 844)
+
+// openManager fills the store with a month of responses and opens the dashboard at
+// size. The rating and PIN screens are wider than a phone, so a phone-sized dashboard
+// is drawn again once the window has that size.
+func openManager(t *testing.T, size fyne.Size, onExit func()) *harness {
+	t.Helper()
+	h := newHarness(t, size)
+	survey, _ := assets.DefaultSurvey()
+	for _, r := range simulate.Responses(rand.New(rand.NewPCG(7, 7)), 300, 30, testNow, survey) {
+		if err := h.db.Insert(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if onExit != nil {
+		h.app.cfg.OnExit = onExit
+	}
+	openPIN(h)
+	enterPIN(h, "2468")
+	h.requireShowing("Store dashboard")
+	if h.win.Canvas().Size() != size {
+		h.win.Resize(size)
+		h.app.showManager()
+	}
+	if got := h.win.Canvas().Size(); got != size {
+		t.Fatalf("the dashboard needs %v, more than the %v window", got, size)
+	}
+	return h
+}
 
 func absolute(o fyne.CanvasObject) fyne.Position {
 	return fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+}
+
+func TestManagerHeaderStaysClearOfTheScrolledDashboard(t *testing.T) {
+	for _, size := range []fyne.Size{landscape, fyne.NewSize(800, 1280), phone} {
+		t.Run(sizeString(size), func(t *testing.T) {
+			h := openManager(t, size, nil)
+			var scroll *container.Scroll
+			var title *widget.RichText
+			for _, o := range objects(h.win.Content()) {
+				switch v := o.(type) {
+				case *container.Scroll:
+					scroll = v
+				case *widget.RichText:
+					if title == nil && v.String() == "Store dashboard · Main Street" {
+						title = v
+					}
+				}
+			}
+			if scroll == nil || title == nil {
+				t.Fatalf("no scroll or no title on screen: %q", h.texts())
+			}
+			for _, offset := range []float32{0, 300, 10000} {
+				scroll.ScrollToOffset(fyne.NewPos(0, offset))
+				top := absolute(scroll).Y
+				if scroll.Offset.Y == 0 && offset > 0 {
+					t.Fatalf("the dashboard did not scroll")
+				}
+				// Every line of the title, and both buttons, lie wholly above the
+				// scrolled content and inside the window.
+				var header []fyne.CanvasObject
+				for _, o := range test.WidgetRenderer(title).Objects() {
+					if line, ok := o.(*canvas.Text); ok {
+						header = append(header, line)
+						if line.Position().Y+line.Size().Height > title.Size().Height {
+							t.Errorf("title line %q overflows its %v box", line.Text, title.Size())
+						}
+					}
+				}
+				header = append(header, h.button("Lock"), h.button("Exit kiosk"))
+				for _, o := range header {
+					pos := absolute(o)
+					if !o.Visible() || pos.Y < 0 || pos.Y+o.Size().Height > top ||
+						pos.X < 0 || pos.X+o.Size().Width > size.Width {
+						t.Errorf("offset %v: header object %T at %v size %v is not clear of the scroll at y=%v in %v",
+							offset, o, pos, o.Size(), top, size)
+					}
+				}
+			}
+		})
+	}
 }
 
 func TestExitKioskAsksFirst(t *testing.T) {
@@ -22,6 +110,7 @@ func TestExitKioskAsksFirst(t *testing.T) {
 	}{
 		{"cancel keeps the kiosk", "", landscape, "Leave kiosk mode?", "Cancel", 0},
 		{"confirm exits", "", landscape, "Leave kiosk mode?", "Yes, exit", 1},
+		{"confirm on a phone", "", phone, "Leave kiosk mode?", "Yes, exit", 1},
 		{"cancel in German", "Deutsch", fyne.NewSize(800, 1280), "Kioskmodus beenden?", "Abbrechen", 0},
 		{"confirm in German", "Deutsch", fyne.NewSize(800, 1280), "Kioskmodus beenden?", "Ja, beenden", 1},
 	}
