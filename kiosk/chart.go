@@ -39,11 +39,11 @@ func (c *trendChart) CreateRenderer() fyne.WidgetRenderer {
 		if v == 0 {
 			t.Text = "0"
 		}
-		t.TextSize = 16
+		t.TextSize = textCaption
 		t.Alignment = fyne.TextAlignTrailing
 		r.yLabels = append(r.yLabels, t)
 	}
-	for i, d := range c.days {
+	for _, d := range c.days {
 		fill := colorPromoter
 		if d.NPS() < 0 {
 			fill = colorDetractor
@@ -51,20 +51,13 @@ func (c *trendChart) CreateRenderer() fyne.WidgetRenderer {
 		bar := canvas.NewRectangle(fill)
 		bar.Hidden = d.Total() == 0
 		r.bars = append(r.bars, bar)
-		last := len(c.days) - 1
-		if i%7 == 0 && last-i >= 4 || i == last {
-			t := canvas.NewText(d.Day.Format("Jan 2"), colorMuted)
-			t.TextSize = 16
-			t.Alignment = fyne.TextAlignCenter
-			r.xLabels = append(r.xLabels, xLabel{day: i, text: t})
-		}
+		// Every day gets a label; Layout shows as many as fit without touching.
+		t := canvas.NewText(d.Day.Format("Jan 2"), colorMuted)
+		t.TextSize = textCaption
+		t.Alignment = fyne.TextAlignCenter
+		r.xLabels = append(r.xLabels, t)
 	}
 	return r
-}
-
-type xLabel struct {
-	day  int
-	text *canvas.Text
 }
 
 type chartRenderer struct {
@@ -72,27 +65,33 @@ type chartRenderer struct {
 	gridLines []*canvas.Line
 	yLabels   []*canvas.Text
 	bars      []*canvas.Rectangle
-	xLabels   []xLabel
+	xLabels   []*canvas.Text // one per day, most hidden
 }
 
-const (
-	chartLeft   = 52
-	chartBottom = 28
-)
+// labelGap is the least space between two axis labels.
+const labelGap = 12
 
 func (r *chartRenderer) Layout(size fyne.Size) {
-	plotW := size.Width - chartLeft
-	plotH := size.Height - chartBottom - 8
-	top := float32(8)
+	// The left margin and the bottom band are as big as the labels, which are as big
+	// as the theme's caption text, whatever the window.
+	var left, labelH float32
+	for _, l := range r.yLabels {
+		m := l.MinSize()
+		left = max(left, m.Width+8)
+		labelH = max(labelH, m.Height)
+	}
+	bottom := labelH + 8
+	top := labelH / 2 // room for the top label's upper half
+	plotW := size.Width - left
+	plotH := size.Height - bottom - top
 	yOf := func(v float64) float32 { return top + plotH*float32((100-v)/200) }
 	for i, v := range []float64{100, 50, 0, -50, -100} {
 		y := yOf(v)
-		r.gridLines[i].Position1 = fyne.NewPos(chartLeft, y)
+		r.gridLines[i].Position1 = fyne.NewPos(left, y)
 		r.gridLines[i].Position2 = fyne.NewPos(size.Width, y)
 		lbl := r.yLabels[i]
-		h := lbl.MinSize().Height
-		lbl.Move(fyne.NewPos(0, y-h/2))
-		lbl.Resize(fyne.NewSize(chartLeft-8, h))
+		lbl.Move(fyne.NewPos(0, y-labelH/2))
+		lbl.Resize(fyne.NewSize(left-8, labelH))
 	}
 	n := len(r.bars)
 	if n == 0 {
@@ -103,7 +102,7 @@ func (r *chartRenderer) Layout(size fyne.Size) {
 	zero := yOf(0)
 	for i, bar := range r.bars {
 		v := r.c.days[i].NPS()
-		x := chartLeft + float32(i)*slot + (slot-w)/2
+		x := left + float32(i)*slot + (slot-w)/2
 		y := yOf(v)
 		if v >= 0 {
 			h := max(zero-y, 3) // a zero day still shows a sliver
@@ -114,10 +113,35 @@ func (r *chartRenderer) Layout(size fyne.Size) {
 			bar.Resize(fyne.NewSize(w, y-zero))
 		}
 	}
+
+	// Label every step-th day back from the last (today), a week apart or a multiple
+	// of a week when a week of bars is narrower than a label.
+	var labelW float32
 	for _, l := range r.xLabels {
-		cx := chartLeft + float32(l.day)*slot + slot/2
-		l.text.Move(fyne.NewPos(min(cx-40, size.Width-80), size.Height-chartBottom+4))
-		l.text.Resize(fyne.NewSize(80, 20))
+		labelW = max(labelW, l.MinSize().Width)
+	}
+	step := 7
+	for float32(step)*slot < labelW+labelGap && step < n {
+		step += 7
+	}
+	last := n - 1
+	nextStart := size.Width + labelGap // left edge of the label shown to the right
+	for i := last; i >= 0; i-- {
+		l := r.xLabels[i]
+		l.Hide()
+		if (last-i)%step != 0 {
+			continue
+		}
+		lw := l.MinSize().Width
+		cx := left + float32(i)*slot + slot/2
+		x := min(max(cx-lw/2, 0), size.Width-lw) // kept inside the chart
+		if x+lw+labelGap > nextStart {
+			continue // pushed into its neighbour by the edge
+		}
+		l.Move(fyne.NewPos(x, size.Height-bottom+4))
+		l.Resize(fyne.NewSize(lw, labelH))
+		l.Show()
+		nextStart = x
 	}
 }
 
@@ -137,7 +161,7 @@ func (r *chartRenderer) Objects() []fyne.CanvasObject {
 		objs = append(objs, b)
 	}
 	for _, l := range r.xLabels {
-		objs = append(objs, l.text)
+		objs = append(objs, l)
 	}
 	return objs
 }

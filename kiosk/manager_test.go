@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/npskiosk/npskiosk/assets"
@@ -151,6 +152,66 @@ func TestExitKioskAsksFirst(t *testing.T) {
 				h.requireShowing("Store dashboard")
 				test.Tap(h.button("Lock")) // the dashboard works again
 				h.requireShowing("How likely are you")
+			}
+		})
+	}
+}
+
+func TestChartLabelsAreReadableAndApart(t *testing.T) {
+	minText := max(float32(14), Theme{}.Size(theme.SizeNameCaptionText))
+	for _, size := range []fyne.Size{landscape, fyne.NewSize(800, 1280), phone} {
+		t.Run(sizeString(size), func(t *testing.T) {
+			h := openManager(t, size, nil)
+			var chart *trendChart
+			for _, o := range objects(h.win.Content()) {
+				if c, ok := o.(*trendChart); ok {
+					chart = c
+				}
+			}
+			if chart == nil {
+				t.Fatal("no trend chart on screen")
+			}
+			r := test.WidgetRenderer(chart).(*chartRenderer)
+			check := func(kind string, labels []*canvas.Text) (shown []*canvas.Text) {
+				for _, l := range labels {
+					if !l.Visible() {
+						continue
+					}
+					shown = append(shown, l)
+					if l.TextSize < minText || l.MinSize().Height < minText {
+						t.Errorf("%s label %q is %v px (%v tall), want at least %v", kind, l.Text, l.TextSize, l.MinSize().Height, minText)
+					}
+					// The whole text, as drawn, lies inside the chart.
+					x0 := l.Position().X
+					switch l.Alignment {
+					case fyne.TextAlignTrailing:
+						x0 += l.Size().Width - l.MinSize().Width
+					case fyne.TextAlignCenter:
+						x0 += (l.Size().Width - l.MinSize().Width) / 2
+					}
+					if x0 < 0 || x0+l.MinSize().Width > chart.Size().Width || l.Position().Y+l.MinSize().Height > chart.Size().Height {
+						t.Errorf("%s label %q at %v (%v) leaves the %v chart", kind, l.Text, l.Position(), l.MinSize(), chart.Size())
+					}
+				}
+				return shown
+			}
+			ys := check("y", r.yLabels)
+			for i := 1; i < len(ys); i++ {
+				if ys[i].Position().Y < ys[i-1].Position().Y+ys[i-1].MinSize().Height {
+					t.Errorf("y labels %q and %q overlap", ys[i-1].Text, ys[i].Text)
+				}
+			}
+			xs := check("x", r.xLabels)
+			if len(xs) < 2 {
+				t.Errorf("%d day labels shown, want at least 2", len(xs))
+			}
+			if last := r.xLabels[len(r.xLabels)-1]; !last.Visible() {
+				t.Errorf("today (%q) is not labelled", last.Text)
+			}
+			for i := 1; i < len(xs); i++ { // xs runs left to right
+				if xs[i].Position().X < xs[i-1].Position().X+xs[i-1].MinSize().Width+8 {
+					t.Errorf("day labels %q and %q touch at %v", xs[i-1].Text, xs[i].Text, size)
+				}
 			}
 		})
 	}

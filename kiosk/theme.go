@@ -28,6 +28,7 @@ var (
 // Text sizes, in Fyne units (one unit is a pixel at scale 1). A shopper reads the
 // question from a step away; buttons are at least touchMin tall.
 const (
+	textCaption  = 18 // the smallest text: chart axes
 	textBody     = 24
 	textLarge    = 32
 	textTitle    = 40
@@ -76,6 +77,8 @@ func (Theme) Icon(n fyne.ThemeIconName) fyne.Resource { return theme.DefaultThem
 // Size implements fyne.Theme.
 func (Theme) Size(n fyne.ThemeSizeName) float32 {
 	switch n {
+	case theme.SizeNameCaptionText:
+		return textCaption
 	case theme.SizeNameText:
 		return textBody
 	case theme.SizeNameHeadingText:
