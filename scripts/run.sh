@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# make run: the demo a newcomer sees first. A local collector, and a kiosk window enrolled
-# with it, with a month of simulated responses behind it so the manager view (five taps in
-# the top-left corner, PIN 1234) has something to show. Ctrl-C (or SIGTERM) stops the
-# kiosk, then the collector, then the virtual display if it started one, and exits 0; so
-# does "Exit kiosk" in the window.
+# make run: the demo a newcomer sees first. A local collector with its HQ dashboard, and a
+# kiosk window enrolled with it, with a month of simulated responses behind it so the
+# manager view (five taps in the top-left corner, PIN 1234) and the dashboard have
+# something to show. Ctrl-C (or SIGTERM) stops the kiosk, then the collector, then the
+# virtual display if it started one, and exits 0; so does "Exit kiosk" in the window.
 # shellcheck disable=SC2317 # functions that run from traps
 set -euo pipefail
 BIN=${1:-bin}
@@ -12,6 +12,7 @@ ADDR=${COLLECTOR_ADDR:-127.0.0.1:8787}
 mkdir -p "$DIR"
 CONFIG="$DIR/kiosk.toml"
 CDB="$DIR/collector.db"
+TOKEN_FILE="$DIR/demo-token" # the dashboard sign-in, kept so every run shows the same one
 # shellcheck disable=SC2034 # read by xkiosk.sh
 TZNAME=$(cat /etc/timezone 2>/dev/null || echo UTC)
 
@@ -85,12 +86,27 @@ TOML
   "$BIN/npskiosk" simulate --config "$CONFIG" --count 900 --days 30
 fi
 
+# An API token to sign in to the dashboard with: made once, and again only when the
+# collector no longer knows it (its database was removed).
+token=""
+[ -f "$TOKEN_FILE" ] && token=$(cat "$TOKEN_FILE")
+if [ -n "$token" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
+  "http://$ADDR/v1/reports/nps")" = 401 ]; then
+  token=""
+fi
+if [ -z "$token" ]; then
+  token=$("$BIN/npscollector" token add --db "$CDB" --name demo --json | sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
+  [ -n "$token" ] || { echo "run: npscollector token add printed no token" >&2; exit 1; }
+  (umask 077 && printf '%s\n' "$token" >"$TOKEN_FILE.tmp") && mv "$TOKEN_FILE.tmp" "$TOKEN_FILE"
+fi
+
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   start_display 1280 800
   echo "No display here: the kiosk runs on the virtual display $DISPLAY."
   echo "Look at it with: DISPLAY=$DISPLAY scrot /tmp/kiosk.png"
 fi
 echo "Collector: http://$ADDR (log: $DIR/collector.log). Kiosk: $CONFIG"
+echo "HQ dashboard: http://$ADDR/  sign in with token: $token"
 echo "Manager view: tap the top-left corner five times, PIN 1234. Ctrl-C stops."
 # shellcheck disable=SC2086 # KIOSK_FLAGS is a list of flags
 run_kiosk "$BIN/npskiosk" --config "$CONFIG" ${KIOSK_FLAGS:-}
