@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -196,12 +197,12 @@ type xDisplay struct {
 }
 
 // startXvfb starts Xvfb on a free display with a black root window, so anything an app
-// draws shows.
-func startXvfb(b *testing.B) *xDisplay {
+// draws shows. It is stopped with SIGTERM when the benchmark ends (stopXvfb).
+func startXvfb(tb testing.TB) *xDisplay {
 	n := 90
 	for ; n < 200; n++ {
 		if _, err := os.Stat("/tmp/.X11-unix/X" + strconv.Itoa(n)); os.IsNotExist(err) {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); os.IsNotExist(err) {
+			if _, err := os.Stat(xLock(n)); os.IsNotExist(err) {
 				break
 			}
 		}
@@ -209,20 +210,50 @@ func startXvfb(b *testing.B) *xDisplay {
 	name := ":" + strconv.Itoa(n)
 	cmd := exec.Command("Xvfb", name, "-screen", "0", fmt.Sprintf("%dx%dx24", screenW, screenH), "-nolisten", "tcp", "-br")
 	if err := cmd.Start(); err != nil {
-		b.Fatalf("Xvfb: %v (make deps installs it)", err)
+		tb.Fatalf("Xvfb: %v (make deps installs it)", err)
 	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	tb.Cleanup(func() {
+		if err := stopXvfb(cmd, n); err != nil {
+			tb.Error(err)
+		}
+	})
 	// xgb logs the connection's end as an error; the benchmark checks every reply itself.
 	xgb.Logger = log.New(io.Discard, "", 0)
 	for range 100 {
 		if conn, err := xgb.NewConnDisplay(name); err == nil {
-			b.Cleanup(conn.Close)
+			tb.Cleanup(conn.Close) // before stopXvfb: cleanups run last first
 			return &xDisplay{name: name, conn: conn, root: xproto.Setup(conn).DefaultScreen(conn).Root}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	b.Fatal("Xvfb did not start")
+	tb.Fatal("Xvfb did not start")
 	return nil
+}
+
+func xLock(n int) string { return fmt.Sprintf("/tmp/.X%d-lock", n) }
+
+// stopXvfb ends Xvfb on display n with SIGTERM, on which it removes its lock file and
+// socket (SIGKILL would leave both, and the next free-display search would skip it
+// forever), and waits for it. It reports a server that needed SIGKILL or left either file.
+func stopXvfb(cmd *exec.Cmd, n int) error {
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		err = fmt.Errorf("Xvfb :%d did not end within 10 s of SIGTERM: killed", n)
+	}
+	for _, path := range []string{xLock(n), "/tmp/.X11-unix/X" + strconv.Itoa(n)} {
+		if _, serr := os.Stat(path); serr == nil {
+			os.Remove(path) // ours: the display was free when Xvfb started on it
+			err = errors.Join(err, fmt.Errorf("Xvfb :%d left %s behind", n, path))
+		}
+	}
+	return err
 }
 
 // capture reads the whole screen.
