@@ -24,18 +24,22 @@ TOML
 "$BIN/npskiosk" enroll --config "$WORK/kiosk.toml" --collector "http://$ADDR" --code "$code" >/dev/null
 "$BIN/npskiosk" simulate --config "$WORK/kiosk.toml" --count 900 --days 30 --seed 42 >/dev/null
 
-# Tap positions per layout: score 3, a reason chip, the comment box, keys g r e a t,
-# Done, the consent box, Submit, PIN keys 1 2 3 4 and OK.
+# Tap positions per layout: score 3 (a spot it keeps when "Change score" adds a line
+# under the scores), a reason chip ("Waiting time"), the comment box, keys g r e a t,
+# Done, the consent box, Change score, Submit, PIN keys 1 2 3 4 and OK, the dashboard's
+# Exit kiosk and the Cancel of its confirmation.
 declare -A L=(
-  [score]="417 515" [chip]="180 227" [comment]="600 330"
+  [score]="417 470" [chip]="180 227" [comment]="600 330"
   [g]="640 530" [r]="450 458" [e]="324 458" [a]="78 530" [t]="577 458"
-  [done]="1165 745" [consent]="600 420" [submit]="1137 737"
-  [p1]="457 267" [p2]="639 267" [p3]="822 267" [p4]="457 362" [ok]="822 555")
+  [done]="1165 745" [consent]="600 420" [change]="162 736" [submit]="1137 737"
+  [p1]="457 267" [p2]="639 267" [p3]="822 267" [p4]="457 362" [ok]="822 555"
+  [exit]="1146 56" [cancel]="508 499")
 declare -A P=(
-  [score]="462 742" [chip]="200 361" [comment]="400 545"
+  [score]="462 730" [chip]="200 449" [comment]="400 633"
   [g]="400 1010" [r]="282 937" [e]="203 937" [a]="51 1010" [t]="361 937"
-  [done]="697 1224" [consent]="400 633" [submit]="657 1216"
-  [p1]="217 505" [p2]="400 505" [p3]="582 505" [p4]="217 601" [ok]="582 795")
+  [done]="697 1224" [consent]="400 721" [change]="162 1216" [submit]="657 1216"
+  [p1]="217 505" [p2]="400 505" [p3]="582 505" [p4]="217 601" [ok]="582 795"
+  [exit]="362 142" [cancel]="268 739")
 
 capture() { # capture NAME WIDTH HEIGHT LAYOUT
   local name=$1 w=$2 h=$3
@@ -52,6 +56,9 @@ capture() { # capture NAME WIDTH HEIGHT LAYOUT
   click ${at[done]}
   click ${at[consent]}
   shot "$OUT/followup_$sfx.png"
+  click ${at[change]}
+  shot "$OUT/change_score_$sfx.png"
+  click ${at[score]}                     # the same score: back to the follow-up as it was
   click ${at[submit]}
   shot "$OUT/thanks_$sfx.png"
   sleep 4.5
@@ -70,6 +77,9 @@ capture() { # capture NAME WIDTH HEIGHT LAYOUT
   for _ in $(seq 15); do xdotool click 5; done
   sleep 0.5
   shot "$OUT/manager_scrolled_$sfx.png"
+  click ${at[exit]}
+  shot "$OUT/exit_confirm_$sfx.png"
+  click ${at[cancel]}
   stop_all
 }
 
