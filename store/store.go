@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/npskiosk/npskiosk/internal/sqlite"
 	"github.com/npskiosk/npskiosk/response"
@@ -159,7 +162,7 @@ func (db *DB) Close() error {
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
-	if db.write != nil {
+	if db.write != nil && db.write != db.read {
 		errs = append(errs, db.write.Close())
 	}
 	return errors.Join(errs...)
@@ -194,4 +197,70 @@ func nullMillis(v sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return fromMillis(v.Int64)
+}
+
+// ErrSchemaTooOld means the file predates this build's schema; only Open migrates it.
+var ErrSchemaTooOld = errors.New("database schema is older than this build's")
+
+// OpenReadOnly opens an existing database to look at it (npskiosk status and doctor):
+// it creates nothing, migrates nothing and completes no open response, so it is safe
+// beside a running kiosk and tells a missing file apart from an empty one. Every write
+// through it fails. A missing file is an error wrapping fs.ErrNotExist.
+func OpenReadOnly(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("open store: Config.Path is required")
+	}
+	st, err := os.Stat(cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("open store: %s is not a regular file", cfg.Path)
+	}
+	db := &DB{path: cfg.Path, rapidTap: DefaultRapidTapRule, now: cfg.Now, log: cfg.Logger}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.Default()
+	}
+	// mode=rw (not rwc) never creates the file, and _query_only refuses every write.
+	// Opening it for writing lets the last connection remove the -wal and -shm files it
+	// needed, as a writer does; a user who may only read the file gets mode=ro, which
+	// leaves an -shm behind. The journal mode is whatever the file says.
+	var (
+		pool    *sql.DB
+		version int
+	)
+	for _, mode := range []string{"rw", "ro"} {
+		dsn := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() + "?mode=" + mode + "&_busy_timeout=5000&_query_only=true"
+		if pool, err = sql.Open("sqlite3", dsn); err != nil {
+			return nil, fmt.Errorf("open store %s read-only: %w", cfg.Path, err)
+		}
+		pool.SetMaxOpenConns(2)
+		if err = pool.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err == nil {
+			break
+		}
+		pool.Close()
+		var se sqlite3.Error
+		if mode == "rw" && errors.As(err, &se) && (se.Code == sqlite3.ErrCantOpen || se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrPerm) {
+			continue
+		}
+		return nil, fmt.Errorf("open store %s read-only: %w", cfg.Path, err)
+	}
+	db.read, db.write = pool, pool
+	switch want := SchemaVersion(); {
+	case version > want:
+		pool.Close()
+		return nil, fmt.Errorf("%w: %s has schema version %d, this build knows up to %d", ErrSchemaTooNew, cfg.Path, version, want)
+	case version < want:
+		pool.Close()
+		return nil, fmt.Errorf("%w: %s has schema version %d, this build %d: start the kiosk or npskiosk sync once to migrate it",
+			ErrSchemaTooOld, cfg.Path, version, want)
+	}
+	if err := sqlite.CheckIntegrity(ctx, pool, cfg.Path); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
 }
