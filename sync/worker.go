@@ -87,6 +87,12 @@ type Worker struct {
 
 	mu     stdsync.Mutex
 	status Status
+
+	// lifecycle guards Start and Stop.
+	lifecycle stdsync.Mutex
+	cancel    context.CancelFunc
+	done      chan struct{}
+	runErr    error
 }
 
 // Settings keys the worker keeps in the kiosk's database.
@@ -209,6 +215,46 @@ func (w *Worker) SyncNow() {
 	}
 }
 
+// Start runs the worker in the background until Stop is called or ctx ends. A worker
+// is started at most once.
+func (w *Worker) Start(ctx context.Context) {
+	w.lifecycle.Lock()
+	defer w.lifecycle.Unlock()
+	if w.done != nil {
+		return
+	}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.done = make(chan struct{})
+	go func() {
+		defer close(w.done)
+		w.runErr = w.Run(ctx)
+	}()
+}
+
+// Done is closed when a started worker has returned; nil before Start.
+func (w *Worker) Done() <-chan struct{} {
+	w.lifecycle.Lock()
+	defer w.lifecycle.Unlock()
+	return w.done
+}
+
+// Stop cancels a started worker and waits until it has returned, so that no upload is
+// in flight and no acknowledgement is still being applied: only then may the caller
+// close the database. It returns why the worker ended, nil for a plain stop.
+func (w *Worker) Stop() error {
+	w.lifecycle.Lock()
+	defer w.lifecycle.Unlock()
+	if w.done == nil {
+		return nil
+	}
+	w.cancel()
+	<-w.done
+	if errors.Is(w.runErr, context.Canceled) {
+		return nil
+	}
+	return w.runErr
+}
+
 // Run uploads until ctx ends: a round, then a pause (short when all is well, growing up
 // to MaxBackoff while failing) that SyncNow cuts short. A revoked token stops uploads
 // until the process restarts with a new one.
@@ -222,6 +268,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 		}
 		_, err := w.Drain(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err() // a shutdown, not a failed round
+		}
 		if err == nil && time.Since(lastHeartbeat) >= w.cfg.Heartbeat {
 			if hbErr := w.SendHeartbeat(ctx); hbErr == nil {
 				lastHeartbeat = time.Now()
@@ -258,6 +307,9 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
 		batch, err := w.cfg.Store.Pending(ctx, w.cfg.BatchItems)
 		if err != nil {
 			return total, fmt.Errorf("read outbox: %w", err)
@@ -312,6 +364,9 @@ func toWire(r store.Response) wire.Response {
 		CreatedAt: r.CreatedAt.UTC(), CompletedAt: r.CompletedAt.UTC(), Outcome: r.Outcome, Suspect: r.Suspect}
 }
 
+// ackTimeout bounds applying one batch's answer to the local database.
+const ackTimeout = 30 * time.Second
+
 // upload sends one batch and applies the collector's answer.
 func (w *Worker) upload(ctx context.Context, batch []store.Response) (int, error) {
 	body, n, err := encodeBatch(batch)
@@ -335,13 +390,17 @@ func (w *Worker) upload(ctx context.Context, batch []store.Response) (int, error
 		return 0, w.fail(fmt.Errorf("read the collector's answer: %w", err), false)
 	}
 	// The collector has committed; from here on a crash only means the next round sends
-	// these again and the collector answers "duplicate".
+	// these again and the collector answers "duplicate". A shutdown arriving now still
+	// lets the answer be applied (a few local writes), so the kiosk does not resend what
+	// the collector already holds; the timeout only guards against a stuck disk.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
 	done := append(result.Accepted, result.Duplicate...)
-	if _, err := w.cfg.Store.MarkSynced(ctx, done); err != nil {
+	if _, err := w.cfg.Store.MarkSynced(actx, done); err != nil {
 		return 0, fmt.Errorf("mark %d responses synced: %w", len(done), err)
 	}
 	for _, rej := range result.Rejected {
-		if err := w.cfg.Store.Quarantine(ctx, rej.ID, rej.Error); err != nil && !errors.Is(err, store.ErrNotQuarantine) {
+		if err := w.cfg.Store.Quarantine(actx, rej.ID, rej.Error); err != nil && !errors.Is(err, store.ErrNotQuarantine) {
 			return len(done), fmt.Errorf("quarantine %s: %w", rej.ID, err)
 		}
 		w.log.Warn("collector rejected a response; it is kept in quarantine", "id", rej.ID, "reason", rej.Error)
@@ -432,6 +491,26 @@ func (w *Worker) PullSurvey(ctx context.Context) error {
 	return nil
 }
 
+// CheckCollector asks the collector, as this device, whether it is reachable and accepts
+// the token. Unlike PullSurvey it writes nothing locally, so it is safe on a database
+// opened read-only (npskiosk status and doctor).
+func (w *Worker) CheckCollector(ctx context.Context) error {
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, w.cfg.CollectorURL+"/v1/config", nil)
+	if err != nil {
+		return fmt.Errorf("build config request: %w", err)
+	}
+	if etag, ok, _ := w.cfg.Store.Setting(ctx, SettingSurveyETag); ok {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := w.do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return nil
+}
+
 // CachedSurvey returns the last survey the collector sent, if there is one.
 func CachedSurvey(ctx context.Context, st interface {
 	Setting(ctx context.Context, key string) (string, bool, error)
@@ -476,6 +555,12 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	resp.Body.Close()
 	return nil
 }
+
+// EnrollRetryWindow is how long, after its first use, an enrollment code still enrolls
+// the same device again (with a new token), provided it has not expired: a kiosk that
+// could not save its token retries with the code it has. It is the collector's promise
+// (collector/storage.EnrollRetryWindow); a test keeps the two equal.
+const EnrollRetryWindow = 15 * time.Minute
 
 // Enroll exchanges a one-time code for this device's identity and token.
 func Enroll(ctx context.Context, collectorURL, code string, hc *http.Client) (wire.EnrollResponse, error) {
