@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -15,81 +16,155 @@ import (
 
 const defaultConfigPath = "/etc/npskiosk/config.toml"
 
-// Config is the kiosk's config file. Every field is optional.
+// Config is the kiosk's config file. Every field is optional; an unset one is left out
+// when the file is written, never written as an empty value.
 type Config struct {
 	// DB is the SQLite file. Default: /var/lib/npskiosk/kiosk.db when that directory
 	// exists (the packaged install), else $XDG_DATA_HOME/npskiosk/kiosk.db.
-	DB string `toml:"db"`
+	DB string `toml:"db,omitempty"`
 	// Language is the screen's default language (en, es, fr, de); default: the survey's first.
-	Language string `toml:"language"`
+	Language string `toml:"language,omitempty"`
 	// Timezone of the store, for "today" in the manager view; default: the system's.
-	Timezone string `toml:"timezone"`
+	Timezone string `toml:"timezone,omitempty"`
 	// Fullscreen kiosk mode: no window decorations, closing needs the manager PIN.
-	Fullscreen bool `toml:"fullscreen"`
+	Fullscreen bool `toml:"fullscreen,omitempty"`
 	// HideCursor hides the mouse pointer over the kiosk (touch screens).
-	HideCursor bool `toml:"hide_cursor"`
+	HideCursor bool `toml:"hide_cursor,omitempty"`
 	// ManagerPINHash is the argon2id hash printed by "npskiosk pin-hash".
-	ManagerPINHash string `toml:"manager_pin_hash"`
+	ManagerPINHash string `toml:"manager_pin_hash,omitempty"`
 	// Survey is a local survey file (TOML) used until the collector sends one.
-	Survey string `toml:"survey"`
+	Survey string `toml:"survey,omitempty"`
 	// Collector is where responses are uploaded; written by "npskiosk enroll".
-	Collector CollectorConfig `toml:"collector"`
+	Collector CollectorConfig `toml:"collector,omitempty"`
 }
 
 // CollectorConfig says where and as whom the kiosk uploads.
 type CollectorConfig struct {
-	URL      string `toml:"url"`
-	Token    string `toml:"token"`
-	DeviceID string `toml:"device_id"`
-	StoreID  string `toml:"store_id"`
+	URL      string `toml:"url,omitempty"`
+	Token    string `toml:"token,omitempty"`
+	DeviceID string `toml:"device_id,omitempty"`
+	StoreID  string `toml:"store_id,omitempty"`
 }
 
 // Enrolled reports whether the kiosk has a collector and a token.
 func (c Config) Enrolled() bool { return c.Collector.URL != "" && c.Collector.Token != "" }
 
-// Save writes the config to path with 0600 permissions: it holds the device token.
-// Comments in an existing file are not kept.
-func (c Config) Save(path string) error {
-	b, err := toml.Marshal(c)
+// saveConfigFile writes cfg to path so that a crash or a full disk leaves either the old
+// file or the new one, never a truncated mix: a temporary file (0600: it holds the
+// device token) in the same directory, synced, renamed over path, and the directory
+// synced so the rename itself survives a power cut. Comments in an old file are lost.
+func saveConfigFile(path string, cfg Config) error {
+	b, err := toml.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename there is nothing left to remove
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("save config: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("save config: write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("save config: sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("save config: sync directory %s: %w", dir, err)
+	}
 	return nil
 }
 
-// LoadConfig reads path. A missing file is fine unless the path was given explicitly.
-// Unknown keys are errors: a misspelt setting must not be silently ignored.
-func LoadConfig(path string, mustExist bool) (Config, error) {
-	var cfg Config
+// syncDir makes a rename in dir durable. Windows cannot open a directory to sync it,
+// and its renames are durable by other means.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// checkConfigWritable fails when the config at path could not be saved: its directory
+// cannot be created or written. Enroll asks before it spends the one-time code.
+func checkConfigWritable(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.check")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	_, werr := f.Write([]byte("npskiosk\n"))
+	cerr := f.Close()
+	rerr := os.Remove(name)
+	return errors.Join(werr, cerr, rerr)
+}
+
+// readConfigFile decodes the file at path as it is, without defaults, and reports
+// whether it exists. Unknown keys are errors: a misspelt setting must not be silently
+// ignored.
+func readConfigFile(path string) (cfg Config, exists bool, err error) {
 	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && !mustExist:
-	case err != nil:
-		return Config{}, fmt.Errorf("read config: %w", err)
-	default:
-		if err := strictoml.Decode(b, &cfg); err != nil {
-			return Config{}, fmt.Errorf("config %s: %w", path, err)
-		}
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, false, nil
 	}
-	if cfg.DB == "" {
-		cfg.DB = defaultDBPath()
+	if err != nil {
+		return Config{}, false, fmt.Errorf("read config: %w", err)
 	}
-	if cfg.Timezone != "" {
-		if _, err := time.LoadLocation(cfg.Timezone); err != nil {
+	if err := strictoml.Decode(b, &cfg); err != nil {
+		return Config{}, true, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, true, nil
+}
+
+// LoadConfig reads path and fills in defaults. A missing file is fine unless the path
+// was given explicitly.
+func LoadConfig(path string, mustExist bool) (Config, error) {
+	cfg, exists, err := readConfigFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	if !exists && mustExist {
+		return Config{}, fmt.Errorf("read config: %w", &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist})
+	}
+	return cfg.withDefaults(path)
+}
+
+// withDefaults fills in the database path and checks the time zone.
+func (c Config) withDefaults(path string) (Config, error) {
+	if c.DB == "" {
+		c.DB = defaultDBPath()
+	}
+	if c.Timezone != "" {
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
 			return Config{}, fmt.Errorf("config %s: timezone: %w", path, err)
 		}
 	}
-	return cfg, nil
+	return c, nil
 }
 
 // Location is the store's time zone.

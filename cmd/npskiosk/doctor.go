@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -23,15 +25,25 @@ type check struct {
 	say  string
 }
 
-// runDoctor checks what a kiosk needs, one line each, and exits non-zero if any fails.
-func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+type doctorCmd struct{ common commonFlags }
+
+func parseDoctor(args []string, stderr io.Writer) (command, error) {
 	fs := flag.NewFlagSet("npskiosk doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+	c := &doctorCmd{}
+	c.common.register(fs)
+	if err := c.common.parse(fs, args); err != nil {
+		return nil, err
 	}
+	return c, nil
+}
+
+// errDoctor is the exit error when any check failed (exit status 1).
+var errDoctor = errors.New("doctor found problems")
+
+// run checks what a kiosk needs, one line each, and fails if any check fails. It
+// changes nothing: the database is opened read-only, never created.
+func (c *doctorCmd) run(ctx context.Context, m *Main) error {
 	var checks []check
 	add := func(name string, ok bool, format string, a ...any) {
 		checks = append(checks, check{name, ok, fmt.Sprintf(format, a...)})
@@ -42,52 +54,75 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if !c.ok {
 				state = "FAIL"
 			}
-			fmt.Fprintf(stdout, "%s %-18s %s\n", state, c.name, c.say)
+			fmt.Fprintf(m.Stdout, "%s %-18s %s\n", state, c.name, c.say)
 		}
 	}()
 
-	cfg, err := common.load(fs)
-	if err != nil {
-		add("config", false, "%v: fix the file (unknown keys are errors) or pass --config", err)
-		return errors.New("doctor found problems")
+	path := c.common.config
+	cfg, exists, err := readConfigFile(path)
+	if err == nil {
+		cfg, err = cfg.withDefaults(path)
 	}
-	add("config", true, "%s", common.config)
-
-	db, err := store.Open(ctx, store.Config{Path: cfg.DB, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		add("database", false, "%v: restore %s from a backup, or move it aside to start empty (its unsent responses are lost)", err, cfg.DB)
-		return errors.New("doctor found problems")
-	}
-	defer db.Close()
-	add("database", true, "%s passes its integrity check (schema %d)", cfg.DB, store.SchemaVersion())
-
-	ob, err := db.Outbox(ctx)
 	switch {
 	case err != nil:
-		add("outbox", false, "%v", err)
-	case ob.Pending > 0 && time.Since(ob.OldestPending) > time.Hour:
-		add("outbox", false, "%d responses waiting, the oldest for %s: check the collector lines below", ob.Pending, time.Since(ob.OldestPending).Round(time.Minute))
+		add("config", false, "%v: fix the file (unknown keys are errors) or pass --config", err)
+		return errDoctor
+	case !exists:
+		// Carry on with the defaults: the other lines still help.
+		add("config", false, "no config file at %s: run npskiosk enroll --config %s --collector URL --code CODE to write one, or pass --config", path, path)
 	default:
-		add("outbox", true, "%d waiting, %d quarantined", ob.Pending, ob.Quarantined)
+		add("config", true, "%s", path)
+	}
+	if c.common.db != "" {
+		cfg.DB = c.common.db
 	}
 
-	free := freeDisk(filepath.Dir(cfg.DB))
-	add("free disk", free > 100<<20, "%d MiB free where the database lives%s", free>>20, map[bool]string{true: "", false: ": free space, or the kiosk will stop saving responses"}[free > 100<<20])
+	db, err := m.openDBReadOnly(ctx, cfg.DB)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		add("database", false, "no database at %s: the kiosk creates it when it first starts; check db in the config or --db", cfg.DB)
+	case errors.Is(err, store.ErrSchemaTooOld):
+		add("database", false, "%v", err)
+	case err != nil:
+		add("database", false, "%v: restore %s from a backup, or move it aside to start empty (its unsent responses are lost)", err, cfg.DB)
+	default:
+		add("database", true, "%s passes its integrity check (schema %d)", cfg.DB, store.SchemaVersion())
+		ob, err := db.Outbox(ctx)
+		switch {
+		case err != nil:
+			add("outbox", false, "%v", err)
+		case ob.Pending > 0 && time.Since(ob.OldestPending) > time.Hour:
+			add("outbox", false, "%d responses waiting, the oldest for %s: check the collector lines below", ob.Pending, time.Since(ob.OldestPending).Round(time.Minute))
+		default:
+			add("outbox", true, "%d waiting, %d quarantined", ob.Pending, ob.Quarantined)
+		}
+	}
+
+	if dir := filepath.Dir(cfg.DB); dirExists(dir) {
+		free := freeDisk(dir)
+		add("free disk", free > 100<<20, "%d MiB free where the database lives%s", free>>20, map[bool]string{true: "", false: ": free space, or the kiosk will stop saving responses"}[free > 100<<20])
+	} else {
+		add("free disk", false, "%s does not exist: create it for the database, or fix db in the config", dir)
+	}
 
 	if !cfg.Enrolled() {
 		add("enrolled", false, "no collector: run npskiosk enroll --collector URL --code CODE (code from npscollector device add)")
-		return errors.New("doctor found problems")
+		return errDoctor
 	}
 	add("enrolled", true, "device %s of store %s", cfg.Collector.DeviceID, cfg.Collector.StoreID)
 
 	// Reachable, with the collector's clock for the skew.
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(hctx, http.MethodGet, strings.TrimRight(cfg.Collector.URL, "/")+"/healthz", nil)
+	req, err := http.NewRequestWithContext(hctx, http.MethodGet, strings.TrimRight(cfg.Collector.URL, "/")+"/healthz", nil)
+	if err != nil {
+		add("collector", false, "collector URL %q: %v: fix url in the config's [collector]", cfg.Collector.URL, err)
+		return errDoctor
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		add("collector", false, "cannot reach %s: %v: check the network and the URL", cfg.Collector.URL, err)
-		return errors.New("doctor found problems")
+		return errDoctor
 	}
 	resp.Body.Close()
 	add("collector", resp.StatusCode == http.StatusOK, "%s answers %s", cfg.Collector.URL, resp.Status)
@@ -96,11 +131,15 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		add("clock", skew.Abs() < 2*time.Minute, "%s off the collector's clock%s", skew, map[bool]string{true: "", false: ": enable time sync (systemd-timesyncd or chrony)"}[skew.Abs() < 2*time.Minute])
 	}
 
+	if db == nil {
+		add("token", false, "not checked: it needs the database (above)")
+		return errDoctor
+	}
 	w, err := newWorker(cfg, db, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return err
 	}
-	switch err := w.PullSurvey(hctx); {
+	switch err := w.CheckCollector(hctx); {
 	case errors.Is(err, kiosksync.ErrRevoked):
 		add("token", false, "the collector refuses this device's token: ask IT for a new code and enroll again")
 	case err != nil:
@@ -110,8 +149,13 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	for _, c := range checks {
 		if !c.ok {
-			return errors.New("doctor found problems")
+			return errDoctor
 		}
 	}
 	return nil
+}
+
+func dirExists(dir string) bool {
+	st, err := os.Stat(dir)
+	return err == nil && st.IsDir()
 }

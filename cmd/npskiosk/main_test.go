@@ -103,21 +103,3 @@ func TestOfflineStartUsesTheCachedSurvey(t *testing.T) {
 		t.Fatalf("after a sync: %+v, %v; want the cached survey", s, err)
 	}
 }
-
-func TestDoctor(t *testing.T) {
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "kiosk.toml")
-	if err := os.WriteFile(conf, []byte("db = \""+filepath.Join(dir, "k.db")+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out, errOut bytes.Buffer
-	err := Run(context.Background(), []string{"doctor", "--config", conf}, nil, &out, &errOut)
-	if err == nil {
-		t.Fatal("doctor passed a kiosk that is not enrolled")
-	}
-	for _, want := range []string{"OK   config", "OK   database", "OK   outbox", "FAIL enrolled", "npskiosk enroll"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("doctor output lacks %q:\n%s", want, out.String())
-		}
-	}
-}

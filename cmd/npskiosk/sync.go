@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,43 +16,66 @@ import (
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-func runEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+type enrollCmd struct {
+	common    commonFlags
+	collector string
+	code      string
+}
+
+func parseEnroll(args []string, stderr io.Writer) (command, error) {
 	fs := flag.NewFlagSet("npskiosk enroll", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
-	url := fs.String("collector", "", "collector URL, e.g. https://collector.example.com (required)")
-	code := fs.String("code", "", "enrollment code from 'npscollector device add' (required)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	c := &enrollCmd{}
+	c.common.register(fs)
+	fs.StringVar(&c.collector, "collector", "", "collector URL, e.g. https://collector.example.com (required)")
+	fs.StringVar(&c.code, "code", "", "enrollment code from 'npscollector device add' (required)")
+	if err := c.common.parse(fs, args); err != nil {
+		return nil, err
 	}
-	if *url == "" || *code == "" {
-		return errors.New("enroll needs --collector URL and --code CODE")
+	if c.collector == "" || c.code == "" {
+		return nil, errors.New("enroll needs --collector URL and --code CODE")
 	}
-	cfg, err := LoadConfig(common.config, false)
+	return c, nil
+}
+
+// run exchanges the code only once it knows the token can be kept: the config must be
+// readable and its directory writable first. If the save fails all the same, the code
+// still enrolls the same device for a while, and the message says so.
+func (c *enrollCmd) run(ctx context.Context, m *Main) error {
+	path := c.common.config
+	cfg, _, err := readConfigFile(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (the enrollment code was not used)", err)
+	}
+	if err := checkConfigWritable(path); err != nil {
+		return fmt.Errorf("cannot write the config %s, so the enrollment code was not used: %w", path, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	res, err := kiosksync.Enroll(ctx, *url, *code, nil)
+	res, err := kiosksync.Enroll(ctx, c.collector, c.code, nil)
 	if err != nil {
 		return err
 	}
-	cfg.Collector = CollectorConfig{URL: *url, Token: res.Token, DeviceID: res.DeviceID, StoreID: res.StoreID}
-	if common.db != "" {
-		cfg.DB = common.db
+	cfg.Collector = CollectorConfig{URL: c.collector, Token: res.Token, DeviceID: res.DeviceID, StoreID: res.StoreID}
+	if c.common.db != "" {
+		cfg.DB = c.common.db
 	}
-	if err := cfg.Save(common.config); err != nil {
-		return err
+	save := m.SaveConfig
+	if save == nil {
+		save = saveConfigFile
 	}
-	fmt.Fprintf(stdout, "enrolled as device %s of store %s (%s); token written to %s\n",
-		res.DeviceID, res.StoreID, res.StoreName, common.config)
+	if err := save(path, cfg); err != nil {
+		return fmt.Errorf("the collector enrolled this kiosk as device %s of store %s, but its token could not be saved: %w\n"+
+			"Nothing is lost: fix that, then run the same command again with the same code within %d minutes; "+
+			"it enrolls the same device again", res.DeviceID, res.StoreID, err, int(kiosksync.EnrollRetryWindow.Minutes()))
+	}
+	fmt.Fprintf(m.Stdout, "enrolled as device %s of store %s (%s); token written to %s\n",
+		res.DeviceID, res.StoreID, res.StoreName, path)
 	return nil
 }
 
 // newWorker builds the sync worker for an enrolled kiosk.
-func newWorker(cfg Config, db *store.DB, log *slog.Logger, onSurvey func(wire.Survey)) (*kiosksync.Worker, error) {
+func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, onSurvey func(wire.Survey)) (*kiosksync.Worker, error) {
 	if !cfg.Enrolled() {
 		return nil, errors.New("this kiosk is not enrolled: run npskiosk enroll --collector URL --code CODE")
 	}
@@ -68,145 +90,59 @@ func newWorker(cfg Config, db *store.DB, log *slog.Logger, onSurvey func(wire.Su
 	})
 }
 
-func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+type syncCmd struct {
+	common commonFlags
+	once   bool
+}
+
+func parseSync(args []string, stderr io.Writer) (command, error) {
 	fs := flag.NewFlagSet("npskiosk sync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
-	once := fs.Bool("once", false, "upload everything pending, then exit: 0 only when the queue is empty")
-	if err := fs.Parse(args); err != nil {
-		return err
+	c := &syncCmd{}
+	c.common.register(fs)
+	fs.BoolVar(&c.once, "once", false, "upload everything pending, then exit: 0 only when the queue is empty")
+	if err := c.common.parse(fs, args); err != nil {
+		return nil, err
 	}
-	cfg, err := common.load(fs)
+	return c, nil
+}
+
+// run uploads headless. Without --once it runs the worker the window runs, the same
+// way, until ctx ends; Close then waits for it before closing the database.
+func (c *syncCmd) run(ctx context.Context, m *Main) error {
+	cfg, err := c.common.load()
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr)
-	db, err := store.Open(ctx, store.Config{Path: cfg.DB, Logger: log})
+	log := newLogger(m.Stderr)
+	db, err := m.openDB(ctx, cfg.DB, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	w, err := newWorker(cfg, db, log, nil)
 	if err != nil {
 		return err
 	}
-	if !*once {
-		err := w.Run(ctx)
-		if errors.Is(err, context.Canceled) {
-			return nil
+	if !c.once {
+		m.startWorker(ctx, w)
+		select {
+		case <-ctx.Done():
+		case <-w.Done():
 		}
-		return err
+		return nil
 	}
 	n, err := w.Drain(ctx)
-	ob, obErr := db.Outbox(ctx)
+	ob, obErr := db.Outbox(context.WithoutCancel(ctx))
 	if obErr != nil {
-		return obErr
+		return errors.Join(err, obErr)
 	}
-	fmt.Fprintf(stdout, "uploaded %d; %d waiting, %d quarantined\n", n, ob.Pending, ob.Quarantined)
+	fmt.Fprintf(m.Stdout, "uploaded %d; %d waiting, %d quarantined\n", n, ob.Pending, ob.Quarantined)
 	if err != nil {
 		return err
 	}
 	if ob.Pending > 0 {
 		return fmt.Errorf("%d responses still waiting", ob.Pending)
 	}
-	return nil
-}
-
-// statusReport is what "npskiosk status" prints.
-type statusReport struct {
-	DB             string    `json:"db"`
-	Collector      string    `json:"collector,omitempty"`
-	Enrolled       bool      `json:"enrolled"`
-	Reachable      bool      `json:"collector_reachable"`
-	Problem        string    `json:"problem,omitempty"`
-	Pending        int64     `json:"pending"`
-	OldestPending  time.Time `json:"oldest_pending,omitzero"`
-	Open           int64     `json:"open"`
-	Quarantined    int64     `json:"quarantined"`
-	Synced         int64     `json:"synced"`
-	SurveyVersion  int       `json:"survey_version,omitempty"`
-	SchemaVersion  int       `json:"schema_version"`
-	FreeDiskBytes  int64     `json:"free_disk_bytes"`
-	CheckedAt      time.Time `json:"checked_at"`
-	QuarantineNote []string  `json:"quarantine_reasons,omitempty"`
-}
-
-func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("npskiosk status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := common.load(fs)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.DiscardHandler)
-	db, err := store.Open(ctx, store.Config{Path: cfg.DB, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ob, err := db.Outbox(ctx)
-	if err != nil {
-		return err
-	}
-	rep := statusReport{DB: cfg.DB, Collector: cfg.Collector.URL, Enrolled: cfg.Enrolled(), Pending: ob.Pending,
-		OldestPending: ob.OldestPending, Open: ob.Open, Quarantined: ob.Quarantined, Synced: ob.Synced,
-		SchemaVersion: store.SchemaVersion(), FreeDiskBytes: freeDisk(filepath.Dir(cfg.DB)), CheckedAt: time.Now()}
-	if s, ok, _ := kiosksync.CachedSurvey(ctx, db); ok {
-		rep.SurveyVersion = s.Version
-	}
-	q, _ := db.Quarantined(ctx, 5)
-	for _, r := range q {
-		rep.QuarantineNote = append(rep.QuarantineNote, r.ID+": "+r.Reason)
-	}
-	if rep.Enrolled {
-		w, err := newWorker(cfg, db, log, nil)
-		if err != nil {
-			return err
-		}
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = w.PullSurvey(pctx)
-		cancel()
-		rep.Reachable = err == nil
-		if err != nil {
-			rep.Problem = err.Error()
-		}
-	} else {
-		rep.Problem = "not enrolled: run npskiosk enroll --collector URL --code CODE"
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	fmt.Fprintf(stdout, "database:     %s (schema %d)\n", rep.DB, rep.SchemaVersion)
-	if rep.Enrolled {
-		state := "reachable"
-		if !rep.Reachable {
-			state = "NOT reachable"
-		}
-		fmt.Fprintf(stdout, "collector:    %s (%s)\n", rep.Collector, state)
-	} else {
-		fmt.Fprintf(stdout, "collector:    none\n")
-	}
-	if rep.Problem != "" {
-		fmt.Fprintf(stdout, "problem:      %s\n", rep.Problem)
-	}
-	fmt.Fprintf(stdout, "waiting:      %d", rep.Pending)
-	if !rep.OldestPending.IsZero() {
-		fmt.Fprintf(stdout, " (oldest %s ago)", time.Since(rep.OldestPending).Round(time.Second))
-	}
-	fmt.Fprintf(stdout, "\nopen:         %d\nsynced:       %d\nquarantined:  %d\n", rep.Open, rep.Synced, rep.Quarantined)
-	for _, n := range rep.QuarantineNote {
-		fmt.Fprintf(stdout, "  %s\n", n)
-	}
-	fmt.Fprintf(stdout, "free disk:    %d MiB\n", rep.FreeDiskBytes>>20)
 	return nil
 }
 
@@ -219,3 +155,6 @@ func (s syncStatus) Status() kiosk.SyncStatus {
 }
 
 func (s syncStatus) SyncNow() { s.w.SyncNow() }
+
+// store.DB is the worker's outbox.
+var _ kiosksync.Outbox = (*store.DB)(nil)

@@ -16,21 +16,32 @@ import (
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+type simulateCmd struct {
+	common commonFlags
+	count  int
+	days   int
+	seed   uint64
+}
+
+func parseSimulate(args []string, stderr io.Writer) (command, error) {
 	fs := flag.NewFlagSet("npskiosk simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var common commonFlags
-	common.register(fs)
-	count := fs.Int("count", 500, "how many responses to add")
-	days := fs.Int("days", 30, "spread them over this many past days")
-	seed := fs.Uint64("seed", 0, "random seed (0: a new one each run)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	c := &simulateCmd{}
+	c.common.register(fs)
+	fs.IntVar(&c.count, "count", 500, "how many responses to add")
+	fs.IntVar(&c.days, "days", 30, "spread them over this many past days")
+	fs.Uint64Var(&c.seed, "seed", 0, "random seed (0: a new one each run)")
+	if err := c.common.parse(fs, args); err != nil {
+		return nil, err
 	}
-	if *count < 1 || *days < 1 {
-		return fmt.Errorf("--count and --days must be positive")
+	if c.count < 1 || c.days < 1 {
+		return nil, fmt.Errorf("--count and --days must be positive")
 	}
-	cfg, err := common.load(fs)
+	return c, nil
+}
+
+func (c *simulateCmd) run(ctx context.Context, m *Main) error {
+	cfg, err := c.common.load()
 	if err != nil {
 		return err
 	}
@@ -38,27 +49,29 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, store.Config{Path: cfg.DB, Logger: newLogger(stderr)})
+	db, err := m.openDB(ctx, cfg.DB, newLogger(m.Stderr))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if *seed == 0 {
-		*seed = uint64(time.Now().UnixNano())
+	seed := c.seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
 	}
-	rng := rand.New(rand.NewPCG(*seed, 0x6e7073))
-	rs := simulate.Responses(rng, *count, *days, time.Now().In(cfg.Location()), survey)
+	rng := rand.New(rand.NewPCG(seed, 0x6e7073))
+	rs := simulate.Responses(rng, c.count, c.days, time.Now().In(cfg.Location()), survey)
 	for i, r := range rs {
 		if err := db.Insert(ctx, r); err != nil {
 			return fmt.Errorf("after %d of %d responses: %w", i, len(rs), err)
 		}
 	}
-	fmt.Fprintf(stdout, "added %d simulated responses over %d days to %s\n", len(rs), *days, cfg.DB)
+	fmt.Fprintf(m.Stdout, "added %d simulated responses over %d days to %s\n", len(rs), c.days, cfg.DB)
 	return nil
 }
 
-func runPINHash(stdin io.Reader, stdout io.Writer) error {
-	line, err := bufio.NewReader(stdin).ReadString('\n')
+type pinHashCmd struct{}
+
+func (pinHashCmd) run(_ context.Context, m *Main) error {
+	line, err := bufio.NewReader(m.Stdin).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("read PIN: %w", err)
 	}
@@ -66,7 +79,7 @@ func runPINHash(stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, hash)
+	fmt.Fprintln(m.Stdout, hash)
 	return nil
 }
 

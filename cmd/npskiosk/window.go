@@ -20,45 +20,59 @@ import (
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
+type windowCmd struct {
+	common     commonFlags
+	fullscreen bool
+	windowed   bool
+	width      float32
+	height     float32
+	lang       string
+	cpuProfile string
+}
+
+func parseWindow(args []string, stderr io.Writer) (command, error) {
 	fs := flag.NewFlagSet("npskiosk", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		common     commonFlags
-		fullscreen = fs.Bool("fullscreen", false, "full screen kiosk mode (overrides the config)")
-		windowed   = fs.Bool("windowed", false, "open a normal window even if the config says fullscreen")
-		size       = fs.String("window-size", "1280x800", "window size when not full screen, WIDTHxHEIGHT")
-		lang       = fs.String("lang", "", "default language (overrides the config)")
-		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the window closes")
-	)
-	common.register(fs)
+	c := &windowCmd{}
+	c.common.register(fs)
+	fs.BoolVar(&c.fullscreen, "fullscreen", false, "full screen kiosk mode (overrides the config)")
+	fs.BoolVar(&c.windowed, "windowed", false, "open a normal window even if the config says fullscreen")
+	size := fs.String("window-size", "1280x800", "window size when not full screen, WIDTHxHEIGHT")
+	fs.StringVar(&c.lang, "lang", "", "default language (overrides the config)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the window closes")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage, "\nFlags of the kiosk window:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
+	if err := c.common.parse(fs, args); err != nil {
+		return nil, err
 	}
-	cfg, err := common.load(fs)
+	if _, err := fmt.Sscanf(*size, "%fx%f", &c.width, &c.height); err != nil || c.width < 320 || c.height < 320 {
+		return nil, fmt.Errorf("--window-size %q: want WIDTHxHEIGHT, each at least 320", *size)
+	}
+	return c, nil
+}
+
+// run opens the kiosk window and returns when it closes (the manager's "Exit kiosk", or
+// ctx ending). The sync worker and the database it starts are Close's to stop, in that
+// order.
+func (c *windowCmd) run(ctx context.Context, m *Main) error {
+	cfg, err := c.common.load()
 	if err != nil {
 		return err
 	}
-	if *fullscreen {
+	if c.fullscreen {
 		cfg.Fullscreen = true
 	}
-	if *windowed {
+	if c.windowed {
 		cfg.Fullscreen = false
 	}
-	if *lang != "" {
-		cfg.Language = *lang
-	}
-	var width, height float32
-	if _, err := fmt.Sscanf(*size, "%fx%f", &width, &height); err != nil || width < 320 || height < 320 {
-		return fmt.Errorf("--window-size %q: want WIDTHxHEIGHT, each at least 320", *size)
+	if c.lang != "" {
+		cfg.Language = c.lang
 	}
 
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
 		if err != nil {
 			return fmt.Errorf("--cpuprofile: %w", err)
 		}
@@ -69,12 +83,11 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	log := newLogger(stderr)
-	db, err := store.Open(ctx, store.Config{Path: cfg.DB, Logger: log})
+	log := newLogger(m.Stderr)
+	db, err := m.openDB(ctx, cfg.DB, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	survey, err := initialSurvey(ctx, cfg, db, log)
 	if err != nil {
 		return err
@@ -98,7 +111,7 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		go w.Run(ctx)
+		m.startWorker(ctx, w)
 		syncer = syncStatus{w}
 	}
 	msgs, err := assets.Translations()
@@ -111,7 +124,7 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 	fa.Settings().SetTheme(kiosk.Theme{})
 	win := fa.NewWindow("NPS kiosk")
 	win.SetPadded(false)
-	win.Resize(fyne.NewSize(width, height))
+	win.Resize(fyne.NewSize(c.width, c.height))
 	if cfg.Fullscreen {
 		win.SetFullScreen(true)
 		// Leaving kiosk mode needs the manager PIN: the window ignores close requests.
@@ -134,13 +147,21 @@ func runWindow(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Fyne's loop must run on this goroutine (the main one); Close and ctx stop it from
+	// others through fyne.Do.
+	handle := &uiHandle{quit: func() { fyne.Do(fa.Quit) }, done: make(chan struct{})}
+	m.trackUI(handle)
 	go func() {
-		<-ctx.Done()
-		fyne.Do(fa.Quit)
+		select {
+		case <-ctx.Done():
+			handle.quit()
+		case <-handle.done:
+		}
 	}()
 	ui.Start()
 	log.Info("kiosk started", "version", version, "db", cfg.DB, "fullscreen", cfg.Fullscreen)
 	win.ShowAndRun()
+	close(handle.done)
 	return nil
 }
 

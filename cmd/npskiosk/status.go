@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/npskiosk/npskiosk/store"
+	kiosksync "github.com/npskiosk/npskiosk/sync"
+)
+
+// Exit statuses of "npskiosk status", for monitoring.
+const (
+	statusHealthy        = 0
+	statusNeedsAttention = 1 // the report says why
+	statusCannotTell     = 2 // no config, no database, bad flags
+)
+
+// statusReport is what "npskiosk status" prints.
+type statusReport struct {
+	DB             string    `json:"db"`
+	Collector      string    `json:"collector,omitempty"`
+	Enrolled       bool      `json:"enrolled"`
+	Reachable      bool      `json:"collector_reachable"`
+	Healthy        bool      `json:"healthy"`
+	Problems       []string  `json:"problems"`
+	Pending        int64     `json:"pending"`
+	OldestPending  time.Time `json:"oldest_pending,omitzero"`
+	Open           int64     `json:"open"`
+	Quarantined    int64     `json:"quarantined"`
+	Synced         int64     `json:"synced"`
+	SurveyVersion  int       `json:"survey_version,omitempty"`
+	SchemaVersion  int       `json:"schema_version"`
+	FreeDiskBytes  int64     `json:"free_disk_bytes"`
+	CheckedAt      time.Time `json:"checked_at"`
+	QuarantineNote []string  `json:"quarantine_reasons,omitempty"`
+}
+
+type statusCmd struct {
+	common      commonFlags
+	json        bool
+	maxUnsynced time.Duration
+}
+
+func parseStatus(args []string, stderr io.Writer) (command, error) {
+	fs := flag.NewFlagSet("npskiosk status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &statusCmd{}
+	c.common.register(fs)
+	fs.BoolVar(&c.json, "json", false, "print JSON")
+	fs.DurationVar(&c.maxUnsynced, "max-unsynced", time.Hour,
+		"a problem when the oldest response waiting to upload was captured longer ago than this (0: never)")
+	if err := c.common.parse(fs, args); err != nil {
+		return nil, err
+	}
+	if c.maxUnsynced < 0 {
+		return nil, errors.New("--max-unsynced must not be negative")
+	}
+	return c, nil
+}
+
+// run reports the kiosk's state and exits 0 only when nothing needs attention: enrolled,
+// the collector reachable and accepting the token, no quarantined response, and no
+// response waiting longer than --max-unsynced. Unsynced time is the age of the oldest
+// waiting response, which the database knows even when no worker is running (the time of
+// the last upload would be silent about a kiosk that never captured). It opens the
+// database read-only: it creates, migrates and completes nothing.
+func (c *statusCmd) run(ctx context.Context, m *Main) error {
+	cfg, err := c.common.load()
+	if err != nil {
+		return exitError{statusCannotTell, err}
+	}
+	db, err := m.openDBReadOnly(ctx, cfg.DB)
+	if errors.Is(err, fs.ErrNotExist) {
+		return exitError{statusCannotTell, fmt.Errorf("no database at %s: the kiosk creates it when it first starts; check db in the config or --db", cfg.DB)}
+	}
+	if err != nil {
+		return exitError{statusCannotTell, err}
+	}
+	ob, err := db.Outbox(ctx)
+	if err != nil {
+		return exitError{statusCannotTell, err}
+	}
+	now := time.Now()
+	rep := statusReport{DB: cfg.DB, Collector: cfg.Collector.URL, Enrolled: cfg.Enrolled(), Problems: []string{},
+		Pending: ob.Pending, OldestPending: ob.OldestPending, Open: ob.Open, Quarantined: ob.Quarantined, Synced: ob.Synced,
+		SchemaVersion: store.SchemaVersion(), FreeDiskBytes: freeDisk(filepath.Dir(cfg.DB)), CheckedAt: now}
+	if s, ok, _ := kiosksync.CachedSurvey(ctx, db); ok {
+		rep.SurveyVersion = s.Version
+	}
+	q, err := db.Quarantined(ctx, 5)
+	if err != nil {
+		return exitError{statusCannotTell, err}
+	}
+	for _, r := range q {
+		rep.QuarantineNote = append(rep.QuarantineNote, r.ID+": "+r.Reason)
+	}
+
+	if !rep.Enrolled {
+		rep.Problems = append(rep.Problems, "not enrolled: run npskiosk enroll --collector URL --code CODE")
+	} else {
+		w, err := newWorker(cfg, db, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			return exitError{statusCannotTell, err}
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = w.CheckCollector(cctx)
+		cancel()
+		rep.Reachable = err == nil
+		if err != nil {
+			rep.Problems = append(rep.Problems, err.Error())
+		}
+	}
+	if age := now.Sub(ob.OldestPending); c.maxUnsynced > 0 && ob.Pending > 0 && age > c.maxUnsynced {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("not synced: the oldest of %d waiting responses was captured %s ago (more than --max-unsynced %s)",
+			ob.Pending, age.Round(time.Second), c.maxUnsynced))
+	}
+	if ob.Quarantined > 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d responses quarantined: the collector rejected them; they are kept and never retried (listed with their reasons)", ob.Quarantined))
+	}
+	rep.Healthy = len(rep.Problems) == 0
+
+	if c.json {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return exitError{statusCannotTell, err}
+		}
+	} else {
+		printStatus(m.Stdout, rep)
+	}
+	if !rep.Healthy {
+		return exitError{statusNeedsAttention, fmt.Errorf("status: %d problem(s), the first: %s", len(rep.Problems), rep.Problems[0])}
+	}
+	return nil
+}
+
+func printStatus(w io.Writer, rep statusReport) {
+	fmt.Fprintf(w, "database:     %s (schema %d)\n", rep.DB, rep.SchemaVersion)
+	if rep.Enrolled {
+		state := "reachable"
+		if !rep.Reachable {
+			state = "NOT reachable"
+		}
+		fmt.Fprintf(w, "collector:    %s (%s)\n", rep.Collector, state)
+	} else {
+		fmt.Fprintf(w, "collector:    none\n")
+	}
+	fmt.Fprintf(w, "waiting:      %d", rep.Pending)
+	if !rep.OldestPending.IsZero() {
+		fmt.Fprintf(w, " (oldest %s ago)", rep.CheckedAt.Sub(rep.OldestPending).Round(time.Second))
+	}
+	fmt.Fprintf(w, "\nopen:         %d\nsynced:       %d\nquarantined:  %d\n", rep.Open, rep.Synced, rep.Quarantined)
+	for _, n := range rep.QuarantineNote {
+		fmt.Fprintf(w, "  %s\n", n)
+	}
+	fmt.Fprintf(w, "free disk:    %d MiB\n", rep.FreeDiskBytes>>20)
+	if rep.Healthy {
+		fmt.Fprintf(w, "state:        OK\n")
+		return
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(w, "problem:      %s\n", p)
+	}
+}
