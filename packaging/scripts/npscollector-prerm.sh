@@ -1,5 +1,5 @@
 #!/bin/sh
 set -e
-if [ -d /run/systemd/system ] && [ "$1" = "remove" ]; then
-  systemctl disable --now npscollector.service >/dev/null 2>&1 || true
+if [ "$1" = "remove" ] && [ -d /run/systemd/system ]; then
+  deb-systemd-invoke stop npscollector.service >/dev/null || true
 fi
