@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -30,8 +33,9 @@ func New(db *storage.DB) *Service { return &Service{DB: db} }
 
 // Ingest stores a batch from one device. Each response is accepted (new), duplicate (the
 // same id with the same content: a retry) or rejected with a reason (invalid, or the same
-// id with other content, whose original is kept). The batch is stored in one
-// transaction, so a retry can never count twice.
+// id with other content, whose original is kept). A new response that matches the
+// store's follow-up rule opens a case. The batch, its cases and rollups are stored in one
+// transaction, so a retry can never count twice nor open a second case.
 func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []wire.Response) (wire.UploadResult, error) {
 	res := wire.UploadResult{Accepted: []string{}, Duplicate: []string{}, Rejected: []wire.Rejection{}}
 	survey, err := s.Survey(ctx, d.StoreID)
@@ -41,6 +45,10 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 	loc, err := time.LoadLocation(d.Timezone)
 	if err != nil {
 		return res, fmt.Errorf("ingest: store %s time zone: %w", d.StoreID, err)
+	}
+	rule, err := s.FollowUpRule(ctx, d.StoreID)
+	if err != nil {
+		return res, fmt.Errorf("ingest: %w", err)
 	}
 	// Each item's fate, in batch order: a rejection or duplicate known before storage,
 	// or the index of its row in what storage is asked to insert.
@@ -61,7 +69,13 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 		default:
 			seen[r.ID] = true
 			fates[i].row = len(rows)
-			rows = append(rows, storage.NewResponse{Response: r, Day: r.CreatedAt.In(loc).Format(time.DateOnly), Hash: r.ContentHash()})
+			row := storage.NewResponse{Response: r, Day: r.CreatedAt.In(loc).Format(time.DateOnly), Hash: r.ContentHash()}
+			if rule.Matches(r, response.ChannelKiosk) {
+				// The SLA runs from when the collector hears of the response: a kiosk that
+				// was offline for a day does not hand the store an overdue case.
+				row.Case = &storage.NewCase{ID: uuid.Must(uuid.NewV7()).String(), DueAt: rule.Due(now, loc)}
+			}
+			rows = append(rows, row)
 		}
 	}
 	results, err := s.InsertBatch(ctx, d, rows)

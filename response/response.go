@@ -32,6 +32,9 @@ const (
 // ErrInvalid is wrapped by every validation error, whichever part found it.
 var ErrInvalid = errors.New("invalid input")
 
+// ChannelKiosk is the channel of responses captured on an in-store kiosk.
+const ChannelKiosk = "kiosk"
+
 // Outcome says how a response's follow-up ended.
 type Outcome string
 

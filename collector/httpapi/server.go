@@ -70,6 +70,9 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/reports/stores", s.reader(s.reportStores))
 	s.mux.HandleFunc("GET /v1/reports/reasons", s.reader(s.reportReasons))
 	s.mux.HandleFunc("GET /v1/comments", s.reader(s.comments))
+	s.mux.HandleFunc("GET /v1/cases", s.reader(s.listCases))
+	s.mux.HandleFunc("GET /v1/cases/{id}", s.reader(s.getCase))
+	s.mux.HandleFunc("POST /v1/cases/{id}", s.reader(s.changeCase))
 	return s
 }
 

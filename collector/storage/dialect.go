@@ -19,6 +19,9 @@ type dialect struct {
 	weekStart string
 	// contains is a case-insensitive substring test of comment against one argument.
 	contains string
+	// forUpdate locks the rows a SELECT reads until the transaction ends. SQLite needs
+	// none: its writer transactions start IMMEDIATE, one at a time.
+	forUpdate string
 }
 
 var (
@@ -34,6 +37,7 @@ var (
 		reasons:   "jsonb_array_elements_text(r.reasons::jsonb) AS j(value)",
 		weekStart: "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
 		contains:  "strpos(lower(comment), lower(?)) > 0",
+		forUpdate: " FOR UPDATE",
 	}
 )
 

@@ -19,6 +19,8 @@ type NewResponse struct {
 	wire.Response
 	Day  string // YYYY-MM-DD of the tap in the store's time zone
 	Hash string // the response's content hash
+	// Case, when set, is opened with the response if it is new.
+	Case *NewCase
 }
 
 // InsertResult says what became of one NewResponse.
@@ -101,6 +103,11 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 		}
 		rollups[r.Day] = counts
 		results[i] = Inserted
+		if r.Case != nil {
+			if err := openCase(ctx, tx, d.StoreID, r.ID, *r.Case, now); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := addRollups(ctx, tx, d.StoreID, rollups); err != nil {
 		return nil, err

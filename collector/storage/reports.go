@@ -56,6 +56,7 @@ func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, 
 // Reader is who is asking for a report: an API token's holder.
 type Reader struct {
 	TokenID string
+	Name    string // the token's name, e.g. "hq": who made a change, in case histories
 	StoreID string // empty: every store
 }
 
@@ -67,8 +68,8 @@ func (db *DB) AuthenticateReader(ctx context.Context, token string) (Reader, err
 		store sql.NullString
 	)
 	err := db.read.QueryRowContext(ctx,
-		`SELECT id, store_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashSecret(token)).
-		Scan(&r.TokenID, &store)
+		`SELECT id, name, store_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashSecret(token)).
+		Scan(&r.TokenID, &r.Name, &store)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Reader{}, ErrUnauthorized
 	}

@@ -1,0 +1,315 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/npskiosk/npskiosk/followup"
+)
+
+// ErrConflict is returned when a change no longer applies: a case moved since it was read.
+var ErrConflict = errors.New("conflict")
+
+// NewCase is a case to open with a response in InsertBatch.
+type NewCase struct {
+	ID    string
+	DueAt time.Time
+}
+
+// FollowUpRule returns the rule for a store: its own, else the chain's, else the default.
+func (db *DB) FollowUpRule(ctx context.Context, storeID string) (followup.Rule, error) {
+	var body string
+	err := db.read.QueryRowContext(ctx,
+		`SELECT rule FROM follow_up_rules WHERE scope IN (?, '') ORDER BY scope DESC LIMIT 1`, storeID).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return followup.DefaultRule(), nil
+	}
+	if err != nil {
+		return followup.Rule{}, fmt.Errorf("follow-up rule of %s: %w", storeID, err)
+	}
+	var r followup.Rule
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		return followup.Rule{}, fmt.Errorf("follow-up rule of %s: %w", storeID, err)
+	}
+	return r, nil
+}
+
+// SetFollowUpRule sets a store's rule, or the chain's when storeID is empty.
+func (db *DB) SetFollowUpRule(ctx context.Context, storeID string, r followup.Rule) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("set follow-up rule: %w: %w", ErrInvalid, err)
+	}
+	if storeID != "" {
+		var exists bool
+		if err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?)`, storeID).Scan(&exists); err != nil {
+			return fmt.Errorf("set follow-up rule: %w", err)
+		}
+		if !exists {
+			return fmt.Errorf("set follow-up rule: store %q: %w", storeID, ErrNotFound)
+		}
+	}
+	body, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("set follow-up rule: %w", err)
+	}
+	_, err = db.write.ExecContext(ctx, `
+		INSERT INTO follow_up_rules (scope, rule, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (scope) DO UPDATE SET rule = excluded.rule, updated_at = excluded.updated_at`,
+		storeID, string(body), db.now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("set follow-up rule: %w", err)
+	}
+	return nil
+}
+
+// openCase opens a response's case inside InsertBatch's transaction; a case that exists
+// for the response already is left as it is.
+func openCase(ctx context.Context, t tx, storeID, responseID string, c NewCase, now time.Time) error {
+	res, err := t.ExecContext(ctx, `
+		INSERT INTO cases (id, response_id, store_id, status, opened_at, due_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (response_id) DO NOTHING`,
+		c.ID, responseID, storeID, string(followup.Open), now.UnixMilli(), c.DueAt.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("open case for %s: %w", responseID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	_, err = t.ExecContext(ctx, `
+		INSERT INTO case_events (case_id, at, actor, action, to_status) VALUES (?, ?, 'collector', 'opened', ?)`,
+		c.ID, now.UnixMilli(), string(followup.Open))
+	if err != nil {
+		return fmt.Errorf("open case for %s: history: %w", responseID, err)
+	}
+	return nil
+}
+
+// Case is a follow-up case as people read it.
+type Case struct {
+	ID        string          `json:"id"`
+	StoreID   string          `json:"store_id"`
+	Status    followup.Status `json:"status"`
+	Owner     string          `json:"owner,omitempty"`
+	OpenedAt  time.Time       `json:"opened_at"`
+	DueAt     time.Time       `json:"due_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	Overdue   bool            `json:"overdue"`
+	Version   int64           `json:"version"`
+	Response  CaseResponse    `json:"response"`
+	History   []CaseEvent     `json:"history,omitempty"`
+}
+
+// CaseResponse is what a case shows of its response: the contact only where the shopper
+// agreed to be contacted.
+type CaseResponse struct {
+	ID        string    `json:"id"`
+	Score     int       `json:"score"`
+	Reasons   []string  `json:"reasons"`
+	Comment   string    `json:"comment,omitempty"`
+	Contact   string    `json:"contact,omitempty"`
+	Locale    string    `json:"locale"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CaseEvent is one line of a case's history.
+type CaseEvent struct {
+	At     time.Time       `json:"at"`
+	Actor  string          `json:"actor"`
+	Action string          `json:"action"` // opened, moved, assigned
+	From   followup.Status `json:"from,omitempty"`
+	To     followup.Status `json:"to,omitempty"`
+	Owner  string          `json:"owner,omitempty"`
+	Note   string          `json:"note,omitempty"`
+}
+
+// CaseFilter selects cases.
+type CaseFilter struct {
+	StoreID string
+	Region  string
+	Status  followup.Status // empty: every status
+	Overdue bool            // only unfinished cases past their due time
+	Limit   int             // 1 to 500; zero means 100
+}
+
+const caseColumns = `c.id, c.store_id, c.status, c.owner, c.opened_at, c.due_at, c.updated_at, c.version,
+	r.id, r.score, r.reasons, r.comment, CASE WHEN r.contact_consent THEN r.contact ELSE '' END, r.locale, r.created_at`
+
+func scanCase(s interface{ Scan(...any) error }, now time.Time) (Case, error) {
+	var (
+		c                         Case
+		opened, due, updated, tap int64
+		reasons                   string
+	)
+	if err := s.Scan(&c.ID, &c.StoreID, &c.Status, &c.Owner, &opened, &due, &updated, &c.Version,
+		&c.Response.ID, &c.Response.Score, &reasons, &c.Response.Comment, &c.Response.Contact, &c.Response.Locale, &tap); err != nil {
+		return Case{}, err
+	}
+	c.OpenedAt, c.DueAt, c.UpdatedAt, c.Response.CreatedAt = time.UnixMilli(opened), time.UnixMilli(due), time.UnixMilli(updated), time.UnixMilli(tap)
+	c.Overdue = !c.Status.Final() && now.After(c.DueAt)
+	if err := json.Unmarshal([]byte(reasons), &c.Response.Reasons); err != nil {
+		return Case{}, fmt.Errorf("case %s: reasons: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// Cases lists cases, those due first.
+func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]Case, error) {
+	now := db.now()
+	conds, args := []string{"1 = 1"}, []any{}
+	if f.StoreID != "" {
+		conds, args = append(conds, "c.store_id = ?"), append(args, f.StoreID)
+	}
+	if f.Region != "" {
+		conds, args = append(conds, "c.store_id IN (SELECT id FROM stores WHERE region = ?)"), append(args, f.Region)
+	}
+	if f.Status != "" {
+		if !f.Status.Valid() {
+			return nil, fmt.Errorf("cases: %w: status %q is not one of open, contacted, resolved, closed-no-action", ErrInvalid, f.Status)
+		}
+		conds, args = append(conds, "c.status = ?"), append(args, string(f.Status))
+	}
+	if f.Overdue {
+		conds = append(conds, "c.status IN (?, ?) AND c.due_at < ?")
+		args = append(args, string(followup.Open), string(followup.Contacted), now.UnixMilli())
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+caseColumns+`
+		  FROM cases c JOIN responses r ON r.id = c.response_id
+		 WHERE `+strings.Join(conds, " AND ")+`
+		 ORDER BY c.due_at, c.id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cases: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := scanCase(rows, now)
+		if err != nil {
+			return nil, fmt.Errorf("cases: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Case returns one case with its history, or ErrNotFound.
+func (db *DB) Case(ctx context.Context, id string) (Case, error) {
+	c, err := scanCase(db.read.QueryRowContext(ctx, `SELECT `+caseColumns+`
+		  FROM cases c JOIN responses r ON r.id = c.response_id WHERE c.id = ?`, id), db.now())
+	if errors.Is(err, sql.ErrNoRows) {
+		return Case{}, fmt.Errorf("case %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Case{}, fmt.Errorf("case %s: %w", id, err)
+	}
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT at, actor, action, from_status, to_status, owner, note FROM case_events WHERE case_id = ? ORDER BY id`, id)
+	if err != nil {
+		return Case{}, fmt.Errorf("case %s: history: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			e  CaseEvent
+			at int64
+		)
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.From, &e.To, &e.Owner, &e.Note); err != nil {
+			return Case{}, fmt.Errorf("case %s: history: %w", id, err)
+		}
+		e.At = time.UnixMilli(at)
+		c.History = append(c.History, e)
+	}
+	return c, rows.Err()
+}
+
+// CaseChange is one change to a case by someone.
+type CaseChange struct {
+	Actor string // who: a user's or token's name
+	// To moves the case; empty leaves its status.
+	To followup.Status
+	// Owner assigns the case; nil leaves the owner.
+	Owner *string
+	Note  string
+	// Version, when not zero, is the version the change was made against: a case changed
+	// since is refused with ErrConflict.
+	Version int64
+}
+
+// ChangeCase applies a change and records it in the case's history. It returns
+// ErrNotFound for an unknown case, followup.ErrTransition for a move the case's status
+// does not allow, and ErrConflict when Version is stale.
+func (db *DB) ChangeCase(ctx context.Context, id string, ch CaseChange) (Case, error) {
+	if ch.Actor == "" {
+		return Case{}, fmt.Errorf("change case %s: %w: who made the change is required", id, ErrInvalid)
+	}
+	if n := len([]rune(ch.Note)); n > followup.MaxNoteRunes {
+		return Case{}, fmt.Errorf("change case %s: %w: the note has %d characters, at most %d", id, ErrInvalid, n, followup.MaxNoteRunes)
+	}
+	if ch.To == "" && ch.Owner == nil && ch.Note == "" {
+		return Case{}, fmt.Errorf("change case %s: %w: nothing to change", id, ErrInvalid)
+	}
+	now := db.now()
+	t, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return Case{}, fmt.Errorf("change case %s: %w", id, err)
+	}
+	defer t.Rollback()
+	var (
+		status  followup.Status
+		owner   string
+		version int64
+	)
+	err = t.QueryRowContext(ctx, `SELECT status, owner, version FROM cases WHERE id = ?`+db.dialect.forUpdate, id).
+		Scan(&status, &owner, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Case{}, fmt.Errorf("change case %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Case{}, fmt.Errorf("change case %s: %w", id, err)
+	}
+	if ch.Version != 0 && ch.Version != version {
+		return Case{}, fmt.Errorf("change case %s: %w: it is at version %d, the change was made on %d", id, ErrConflict, version, ch.Version)
+	}
+	next := status
+	if ch.To != "" {
+		if err := status.CheckMove(ch.To, ch.Note); err != nil {
+			return Case{}, fmt.Errorf("change case %s: %w", id, err)
+		}
+		next = ch.To
+	}
+	if ch.Owner != nil {
+		owner = *ch.Owner
+	}
+	if _, err := t.ExecContext(ctx, `UPDATE cases SET status = ?, owner = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+		string(next), owner, now.UnixMilli(), id); err != nil {
+		return Case{}, fmt.Errorf("change case %s: %w", id, err)
+	}
+	action := "noted"
+	switch {
+	case ch.To != "":
+		action = "moved"
+	case ch.Owner != nil:
+		action = "assigned"
+	}
+	from, to := "", ""
+	if ch.To != "" {
+		from, to = string(status), string(next)
+	}
+	if _, err := t.ExecContext(ctx, `
+		INSERT INTO case_events (case_id, at, actor, action, from_status, to_status, owner, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, now.UnixMilli(), ch.Actor, action, from, to, owner, ch.Note); err != nil {
+		return Case{}, fmt.Errorf("change case %s: history: %w", id, err)
+	}
+	if err := t.Commit(); err != nil {
+		return Case{}, fmt.Errorf("change case %s: %w", id, err)
+	}
+	return db.Case(ctx, id)
+}
