@@ -108,6 +108,7 @@ fi
 echo "Collector: http://$ADDR (log: $DIR/collector.log). Kiosk: $CONFIG"
 echo "HQ dashboard: http://$ADDR/  sign in with token: $token"
 echo "Manager view: tap the top-left corner five times, PIN 1234. Ctrl-C stops."
+echo "Collector commands on this demo: NPSCOLLECTOR_DB=$CDB $BIN/npscollector device list"
 # shellcheck disable=SC2086 # KIOSK_FLAGS is a list of flags
 run_kiosk "$BIN/npskiosk" --config "$CONFIG" ${KIOSK_FLAGS:-}
 
