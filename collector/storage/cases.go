@@ -86,7 +86,18 @@ func openCase(ctx context.Context, t tx, storeID, responseID string, c NewCase, 
 	if err != nil {
 		return fmt.Errorf("open case for %s: history: %w", responseID, err)
 	}
-	return nil
+	return emitCaseEvent(ctx, t, EventCaseOpened, c.ID, now)
+}
+
+// emitCaseEvent emits an event carrying the case as it now stands in the transaction.
+func emitCaseEvent(ctx context.Context, t tx, typ, id string, now time.Time) error {
+	c, err := scanCase(t.QueryRowContext(ctx, `SELECT `+caseColumns+`
+		  FROM cases c JOIN responses r ON r.id = c.response_id WHERE c.id = ?`, id), now)
+	if err != nil {
+		return fmt.Errorf("emit %s for case %s: %w", typ, id, err)
+	}
+	_, err = emitEvent(ctx, t, typ, c.StoreID, c, now)
+	return err
 }
 
 // Case is a follow-up case as people read it.
@@ -307,6 +318,9 @@ func (db *DB) ChangeCase(ctx context.Context, id string, ch CaseChange) (Case, e
 		INSERT INTO case_events (case_id, at, actor, action, from_status, to_status, owner, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, now.UnixMilli(), ch.Actor, action, from, to, owner, ch.Note); err != nil {
 		return Case{}, fmt.Errorf("change case %s: history: %w", id, err)
+	}
+	if err := emitCaseEvent(ctx, t, EventCaseUpdated, id, now); err != nil {
+		return Case{}, err
 	}
 	if err := t.Commit(); err != nil {
 		return Case{}, fmt.Errorf("change case %s: %w", id, err)

@@ -22,6 +22,9 @@ type dialect struct {
 	// forUpdate locks the rows a SELECT reads until the transaction ends. SQLite needs
 	// none: its writer transactions start IMMEDIATE, one at a time.
 	forUpdate string
+	// skipLocked, after a SELECT of deliveries d, locks the rows it reads and skips
+	// those another collector holds.
+	skipLocked string
 }
 
 var (
@@ -37,7 +40,8 @@ var (
 		reasons:   "jsonb_array_elements_text(r.reasons::jsonb) AS j(value)",
 		weekStart: "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
 		contains:  "strpos(lower(comment), lower(?)) > 0",
-		forUpdate: " FOR UPDATE",
+		forUpdate:  " FOR UPDATE",
+		skipLocked: " FOR UPDATE OF d SKIP LOCKED",
 	}
 )
 

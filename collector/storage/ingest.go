@@ -70,6 +70,10 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 		return nil, fmt.Errorf("insert batch: prepare: %w", err)
 	}
 	defer insert.Close()
+	announce, err := subscribed(ctx, tx, EventResponseCreated, d.StoreID)
+	if err != nil {
+		return nil, fmt.Errorf("insert batch: %w", err)
+	}
 	results := make([]InsertResult, len(batch))
 	rollups := map[string]dayCounts{}
 	for i, r := range batch {
@@ -103,6 +107,17 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 		}
 		rollups[r.Day] = counts
 		results[i] = Inserted
+		if announce {
+			created := struct {
+				StoreID  string `json:"store_id"`
+				DeviceID string `json:"device_id"`
+				wire.Response
+			}{d.StoreID, d.ID, r.Response}
+			created.Contact = "" // personal data goes out with a case, never with every response
+			if _, err := emitEvent(ctx, tx, EventResponseCreated, d.StoreID, created, now); err != nil {
+				return nil, err
+			}
+		}
 		if r.Case != nil {
 			if err := openCase(ctx, tx, d.StoreID, r.ID, *r.Case, now); err != nil {
 				return nil, err
