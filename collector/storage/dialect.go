@@ -35,11 +35,11 @@ var (
 		contains:  "instr(lower(comment), lower(?)) > 0",
 	}
 	postgresDialect = dialect{
-		name:      "postgres",
-		numbered:  true,
-		reasons:   "jsonb_array_elements_text(r.reasons::jsonb) AS j(value)",
-		weekStart: "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
-		contains:  "strpos(lower(comment), lower(?)) > 0",
+		name:       "postgres",
+		numbered:   true,
+		reasons:    "jsonb_array_elements_text(r.reasons::jsonb) AS j(value)",
+		weekStart:  "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
+		contains:   "strpos(lower(comment), lower(?)) > 0",
 		forUpdate:  " FOR UPDATE",
 		skipLocked: " FOR UPDATE OF d SKIP LOCKED",
 	}
