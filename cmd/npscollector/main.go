@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -25,6 +27,8 @@ import (
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/collector/webhooks"
+	"github.com/npskiosk/npskiosk/followup"
 )
 
 var version = "dev"
@@ -52,13 +56,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 const usage = `npscollector: the central server of the feedback kiosks.
 
 Usage:
-  npscollector serve [--addr 127.0.0.1:8080]
+  npscollector serve [--addr 127.0.0.1:8080] [--allow-loopback-webhooks]
   npscollector store add --id S042 --name "Main Street" --timezone Europe/Berlin [--region R]
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
   npscollector device revoke ID
   npscollector token add --name hq [--store S042]
   npscollector survey set (--store S042 | --all) FILE.toml
+  npscollector rule set [--store S042] [--scores 0-6] [--reasons K,K] [--sla 48h] [--contact-requested=false]
+  npscollector case list [--store S042] [--status open] [--overdue]
+  npscollector webhook add --url https://… [--store S042 | --region R] [--events case.opened,…]
+  npscollector webhook list | webhook resume ID | webhook log [--limit 50]
   npscollector export --format csv [--store S042] [--region R] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
@@ -82,7 +90,138 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 var commands = map[string]command{
 	"serve": func(fs *flag.FlagSet) func(context.Context, env) error {
 		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-		return func(ctx context.Context, e env) error { return serve(ctx, e.svc, *addr, e.stderr) }
+		loopback := fs.Bool("allow-loopback-webhooks", false, "let webhooks go to http:// URLs on this machine (tests, a local receiver)")
+		return func(ctx context.Context, e env) error {
+			return serve(ctx, e.svc, *addr, webhooks.URLPolicy{AllowLoopbackHTTP: *loopback}, e.stderr)
+		}
+	},
+	"webhook add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		u := fs.String("url", "", "https URL that receives the events (required)")
+		storeID := fs.String("store", "", "one store's events")
+		region := fs.String("region", "", "one region's events")
+		events := fs.String("events", "", "comma-separated event types (default: all): "+strings.Join(storage.EventTypes, ", "))
+		loopback := fs.Bool("allow-loopback-http", false, "allow an http:// URL on this machine")
+		return func(ctx context.Context, e env) error {
+			sub := storage.Subscription{ScopeKind: storage.ScopeChain, URL: *u}
+			switch {
+			case *storeID != "" && *region != "":
+				return errors.New("webhook add takes --store or --region, not both")
+			case *storeID != "":
+				sub.ScopeKind, sub.Scope = storage.ScopeStore, *storeID
+			case *region != "":
+				sub.ScopeKind, sub.Scope = storage.ScopeRegion, *region
+			}
+			if *events != "" {
+				sub.Events = strings.Split(*events, ",")
+			}
+			sub, err := e.svc.AddWebhook(ctx, sub, webhooks.URLPolicy{AllowLoopbackHTTP: *loopback})
+			if err != nil {
+				return err
+			}
+			return e.out.print(sub, fmt.Sprintf("webhook %s → %s\nsigning secret (shown once; receivers verify webhook-signature with it):\n%s\n",
+				sub.ID, sub.URL, sub.Secret))
+		}
+	},
+	"webhook list": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			subs, err := e.svc.Subscriptions(ctx)
+			if err != nil || e.out.json {
+				return errors.Join(err, e.out.print(subs, ""))
+			}
+			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSCOPE\tURL\tEVENTS\tSTATE")
+			for _, s := range subs {
+				state := "active"
+				if s.Paused {
+					state = "PAUSED: " + s.PauseReason
+				}
+				events := "all"
+				if len(s.Events) > 0 {
+					events = strings.Join(s.Events, ",")
+				}
+				fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", s.ID, s.ScopeKind, s.Scope, s.URL, events, state)
+			}
+			return tw.Flush()
+		}
+	},
+	"webhook resume": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 {
+				return errors.New("webhook resume takes one subscription id")
+			}
+			if err := e.svc.ResumeSubscription(ctx, e.args[0]); err != nil {
+				return err
+			}
+			return e.out.print(map[string]string{"resumed": e.args[0]}, "resumed webhook "+e.args[0]+"; its waiting deliveries go out now\n")
+		}
+	},
+	"webhook log": func(fs *flag.FlagSet) func(context.Context, env) error {
+		limit := fs.Int("limit", 50, "how many deliveries, newest first")
+		return func(ctx context.Context, e env) error {
+			log, err := e.svc.DeliveryLog(ctx, *limit)
+			if err != nil || e.out.json {
+				return errors.Join(err, e.out.print(log, ""))
+			}
+			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EVENT\tTYPE\tURL\tSTATUS\tATTEMPTS\tLAST ERROR")
+			for _, l := range log {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", l.EventID, l.EventType, l.URL, l.Status, l.Attempts, l.LastError)
+			}
+			return tw.Flush()
+		}
+	},
+	"rule set": func(fs *flag.FlagSet) func(context.Context, env) error {
+		storeID := fs.String("store", "", "one store's rule (default: the chain's)")
+		scores := fs.String("scores", "", "scores that open a case, e.g. 0-6 or 0,1,2 (default: 0-6)")
+		reasons := fs.String("reasons", "", "comma-separated reason keys that open a case whatever the score")
+		channels := fs.String("channels", "", "comma-separated channels the rule applies to (default: all)")
+		contact := fs.Bool("contact-requested", true, "open a case for any score when the shopper asked to be contacted")
+		sla := fs.Duration("sla", followup.DefaultSLA, "time to act, in whole hours, counted on the store's clock")
+		return func(ctx context.Context, e env) error {
+			r := followup.Rule{ContactRequested: contact, SLAHours: int(sla.Hours())}
+			if *sla%time.Hour != 0 {
+				return fmt.Errorf("--sla %s: give whole hours, e.g. 48h", *sla)
+			}
+			var err error
+			if r.Scores, err = parseScores(*scores); err != nil {
+				return err
+			}
+			if *reasons != "" {
+				r.Reasons = strings.Split(*reasons, ",")
+			}
+			if *channels != "" {
+				r.Channels = strings.Split(*channels, ",")
+			}
+			if err := e.svc.SetFollowUpRule(ctx, *storeID, r); err != nil {
+				return err
+			}
+			scope := "the chain"
+			if *storeID != "" {
+				scope = "store " + *storeID
+			}
+			return e.out.print(r, "follow-up rule set for "+scope+"\n")
+		}
+	},
+	"case list": func(fs *flag.FlagSet) func(context.Context, env) error {
+		storeID := fs.String("store", "", "one store")
+		status := fs.String("status", "", "open, contacted, resolved or closed-no-action")
+		overdue := fs.Bool("overdue", false, "only unfinished cases past their due time")
+		return func(ctx context.Context, e env) error {
+			cs, err := e.svc.Cases(ctx, storage.CaseFilter{StoreID: *storeID, Status: followup.Status(*status), Overdue: *overdue, Limit: 500})
+			if err != nil || e.out.json {
+				return errors.Join(err, e.out.print(cs, ""))
+			}
+			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTORE\tSCORE\tSTATUS\tDUE\tOWNER\tCOMMENT")
+			for _, c := range cs {
+				due := c.DueAt.Format(time.RFC3339)
+				if c.Overdue {
+					due += " (overdue)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%.60s\n", c.ID, c.StoreID, c.Response.Score, c.Status, due, c.Owner, c.Response.Comment)
+			}
+			return tw.Flush()
+		}
 	},
 	"store add": func(fs *flag.FlagSet) func(context.Context, env) error {
 		id := fs.String("id", "", "store id, e.g. S042 (required)")
@@ -274,6 +413,29 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	return nil
 }
 
+// parseScores reads "0-6" or "0,1,2" (or both, "0-3,9").
+func parseScores(text string) ([]int, error) {
+	if text == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, part := range strings.Split(text, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(strings.TrimSpace(lo))
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(strings.TrimSpace(hi))
+		}
+		if err != nil || a > b {
+			return nil, fmt.Errorf("--scores %q: want scores or ranges such as 0-6 or 0,1,2", text)
+		}
+		for s := a; s <= b; s++ {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // defaultDB is the database every command uses without --db. The lookups are passed in
 // so tests can give their own.
 func defaultDB(getenv func(string) string, stat func(string) (os.FileInfo, error), home func() (string, error)) string {
@@ -341,8 +503,16 @@ func (p printer) print(v any, text string) error {
 
 // serve runs the API and the dashboard until ctx ends, then drains connections for up
 // to 10 s.
-func serve(ctx context.Context, svc *collector.Service, addr string, stderr io.Writer) error {
+func serve(ctx context.Context, svc *collector.Service, addr string, policy webhooks.URLPolicy, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	deliveries, err := webhooks.New(webhooks.Config{DB: svc.DB, Policy: policy, Logger: log})
+	if err != nil {
+		return err
+	}
+	// Started before the listener and stopped after the server has drained, so the
+	// database (closed by Main.Close) outlives both.
+	deliveries.Start(ctx)
+	defer deliveries.Stop()
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log})
 	dashboard.New(dashboard.Config{Service: svc, Logger: log}).Register(api)
 	srv := api.HTTPServer(addr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -101,5 +102,48 @@ func TestDefaultDBIsTheSameForEveryCommand(t *testing.T) {
 	}
 	if paths[0] != paths[1] || paths[1] != paths[2] {
 		t.Errorf("commands use different databases: %v", paths)
+	}
+}
+
+func TestFollowUpAndWebhookCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "c.db")
+	created, err := storage.Open(context.Background(), storage.Config{Path: db, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Close()
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := Run(context.Background(), append(args, "--db", db), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if _, err := run("store", "add", "--id", "S042", "--name", "Main Street", "--timezone", "Europe/Berlin"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args    []string
+		ok      bool
+		printed string
+	}{
+		{[]string{"rule", "set", "--scores", "0-4,9", "--sla", "24h"}, true, "follow-up rule set for the chain"},
+		{[]string{"rule", "set", "--store", "S042", "--scores", "0-2"}, true, "store S042"},
+		{[]string{"rule", "set", "--scores", "6-3"}, false, "want scores or ranges"},
+		{[]string{"rule", "set", "--scores", "0-11"}, false, "score must be an integer from 0 to 10"},
+		{[]string{"rule", "set", "--sla", "90m"}, false, "whole hours"},
+		{[]string{"webhook", "add", "--url", "http://10.0.0.1/hook"}, false, "private address"},
+		{[]string{"webhook", "add", "--url", "http://169.254.169.254/"}, false, "link-local"},
+		{[]string{"webhook", "add", "--url", "http://127.0.0.1:9/hook"}, false, "loopback"},
+		{[]string{"webhook", "add", "--url", "http://127.0.0.1:9/hook", "--allow-loopback-http", "--store", "S042", "--events", "case.opened"}, true, "whsec_"},
+		{[]string{"webhook", "add", "--url", "http://127.0.0.1:9/hook", "--allow-loopback-http", "--events", "case.closed"}, false, "unknown event"},
+		{[]string{"webhook", "list"}, true, "store S042"},
+		{[]string{"webhook", "log"}, true, "EVENT"},
+		{[]string{"case", "list", "--status", "open"}, true, "STATUS"},
+		{[]string{"case", "list", "--status", "done"}, false, "status"},
+	}
+	for _, tt := range tests {
+		out, err := run(tt.args...)
+		if (err == nil) != tt.ok || !strings.Contains(out+fmt.Sprint(err), tt.printed) {
+			t.Errorf("%s: %v\n%s\nwant ok=%v and %q", strings.Join(tt.args, " "), err, out, tt.ok, tt.printed)
+		}
 	}
 }
