@@ -168,6 +168,13 @@ func (t Tally) MarginOfError() float64 {
 	return 1.96 * math.Sqrt(variance/float64(n)) * 100
 }
 
+// DifferenceMarginOfError is the half-width of the 95% confidence interval of the
+// difference between two independent tallies' NPS: the variances add, so the margins
+// combine as √(a² + b²).
+func DifferenceMarginOfError(a, b Tally) float64 {
+	return math.Hypot(a.MarginOfError(), b.MarginOfError())
+}
+
 // Trend is the change in NPS from an earlier tally to a later one, in NPS points,
 // and whether it is larger than the combined 95% margin of error of the two.
 func Trend(earlier, later Tally) (delta float64, significant bool) {
@@ -175,6 +182,5 @@ func Trend(earlier, later Tally) (delta float64, significant bool) {
 	if earlier.Total() == 0 || later.Total() == 0 {
 		return delta, false
 	}
-	combined := math.Hypot(earlier.MarginOfError(), later.MarginOfError())
-	return delta, math.Abs(delta) > combined
+	return delta, math.Abs(delta) > DifferenceMarginOfError(earlier, later)
 }

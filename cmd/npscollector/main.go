@@ -513,6 +513,10 @@ func serve(ctx context.Context, svc *collector.Service, addr string, policy webh
 	// database (closed by Main.Close) outlives both.
 	deliveries.Start(ctx)
 	defer deliveries.Stop()
+	checks, stopChecks := context.WithCancel(ctx)
+	checksDone := make(chan struct{})
+	go func() { defer close(checksDone); svc.RunDropChecks(checks, time.Hour, log) }()
+	defer func() { stopChecks(); <-checksDone }()
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log})
 	dashboard.New(dashboard.Config{Service: svc, Logger: log}).Register(api)
 	srv := api.HTTPServer(addr)

@@ -18,10 +18,11 @@ const (
 	EventCaseUpdated     = "case.updated"
 	EventResponseCreated = "response.created"
 	EventNPSDropped      = "nps.dropped"
+	EventNPSRecovered    = "nps.recovered"
 )
 
 // EventTypes lists every event type.
-var EventTypes = []string{EventCaseOpened, EventCaseUpdated, EventResponseCreated, EventNPSDropped}
+var EventTypes = []string{EventCaseOpened, EventCaseUpdated, EventResponseCreated, EventNPSDropped, EventNPSRecovered}
 
 // Subscription scopes.
 const (
