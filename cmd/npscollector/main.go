@@ -91,8 +91,9 @@ var commands = map[string]command{
 	"serve": func(fs *flag.FlagSet) func(context.Context, env) error {
 		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 		loopback := fs.Bool("allow-loopback-webhooks", false, "let webhooks go to http:// URLs on this machine (tests, a local receiver)")
+		lease := fs.Duration("webhook-lease", time.Minute, "how long a webhook delivery is held by this collector before another may retry it")
 		return func(ctx context.Context, e env) error {
-			return serve(ctx, e.svc, *addr, webhooks.URLPolicy{AllowLoopbackHTTP: *loopback}, e.stderr)
+			return serve(ctx, e.svc, *addr, webhooks.Config{Policy: webhooks.URLPolicy{AllowLoopbackHTTP: *loopback}, Lease: *lease}, e.stderr)
 		}
 	},
 	"webhook add": func(fs *flag.FlagSet) func(context.Context, env) error {
@@ -503,9 +504,10 @@ func (p printer) print(v any, text string) error {
 
 // serve runs the API and the dashboard until ctx ends, then drains connections for up
 // to 10 s.
-func serve(ctx context.Context, svc *collector.Service, addr string, policy webhooks.URLPolicy, stderr io.Writer) error {
+func serve(ctx context.Context, svc *collector.Service, addr string, hooks webhooks.Config, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	deliveries, err := webhooks.New(webhooks.Config{DB: svc.DB, Policy: policy, Logger: log})
+	hooks.DB, hooks.Logger = svc.DB, log
+	deliveries, err := webhooks.New(hooks)
 	if err != nil {
 		return err
 	}

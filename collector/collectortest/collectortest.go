@@ -5,9 +5,13 @@
 package collectortest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -145,4 +149,31 @@ func (c *Collector) Count(t testing.TB, storeID string) int64 {
 func Response(rng *rand.Rand, at time.Time) wire.Response {
 	return wire.Response{ID: uuid.Must(uuid.NewV7()).String(), Score: rng.IntN(11), Reasons: []string{"staff"},
 		Locale: "en", SurveyVersion: 1, CreatedAt: at, CompletedAt: at.Add(10 * time.Second), Outcome: response.OutcomeSubmitted}
+}
+
+// Upload posts a batch to a collector's POST /v1/responses as a device would.
+func Upload(ctx context.Context, baseURL, token string, batch []wire.Response) (wire.UploadResult, error) {
+	body, err := json.Marshal(wire.UploadRequest{Responses: batch})
+	if err != nil {
+		return wire.UploadResult{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/v1/responses", bytes.NewReader(body))
+	if err != nil {
+		return wire.UploadResult{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return wire.UploadResult{}, fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return wire.UploadResult{}, fmt.Errorf("upload: %s", resp.Status)
+	}
+	var res wire.UploadResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		return wire.UploadResult{}, fmt.Errorf("upload: %w", err)
+	}
+	return res, nil
 }
