@@ -65,6 +65,8 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("POST /v1/responses", s.device(s.responses))
 	s.mux.HandleFunc("GET /v1/config", s.device(s.config))
 	s.mux.HandleFunc("POST /v1/heartbeat", s.device(s.heartbeat))
+	s.mux.HandleFunc("GET /v1/device/cases", s.device(s.deviceCases))
+	s.mux.HandleFunc("POST /v1/device/cases/{id}", s.device(s.changeDeviceCase))
 	s.mux.HandleFunc("GET /v1/reports/nps", s.reader(s.reportNPS))
 	s.mux.HandleFunc("GET /v1/reports/trend", s.reader(s.reportTrend))
 	s.mux.HandleFunc("GET /v1/reports/stores", s.reader(s.reportStores))

@@ -71,3 +71,54 @@ type Error struct {
 	Error  string `json:"error"`            // a stable code, e.g. "unauthorized"
 	Detail string `json:"detail,omitempty"` // for people
 }
+
+// Case is a follow-up case as a device sees it (GET /v1/device/cases and the reply to
+// POST /v1/device/cases/{id}). Status is one of followup's states; the package stays
+// free of the domain's case rules, which the kiosk and the collector apply themselves.
+type Case struct {
+	ID        string       `json:"id"`
+	StoreID   string       `json:"store_id"`
+	Status    string       `json:"status"`
+	OpenedAt  time.Time    `json:"opened_at"`
+	DueAt     time.Time    `json:"due_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+	Overdue   bool         `json:"overdue"`
+	Version   int64        `json:"version"`
+	Response  CaseResponse `json:"response"`
+}
+
+// CaseResponse is what a case shows of its response: the contact only where the shopper
+// agreed to be contacted.
+type CaseResponse struct {
+	ID        string    `json:"id"`
+	Score     int       `json:"score"`
+	Reasons   []string  `json:"reasons"`
+	Comment   string    `json:"comment,omitempty"`
+	Contact   string    `json:"contact,omitempty"`
+	Locale    string    `json:"locale"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CaseList is the reply to GET /v1/device/cases: the store's open and contacted cases.
+type CaseList struct {
+	Cases []Case `json:"cases"`
+}
+
+// CaseChange is the body of POST /v1/device/cases/{id}: a manager's move of a case made
+// on the kiosk, perhaps long before it is sent. ChangeID (a UUIDv7 made on the device)
+// makes a resend harmless; Version is the case's version the manager saw.
+type CaseChange struct {
+	ChangeID string `json:"change_id"`
+	Status   string `json:"status"`
+	Note     string `json:"note,omitempty"`
+	Version  int64  `json:"version"`
+}
+
+// CaseConflict is the body of a 409 reply to POST /v1/device/cases/{id}: why the change
+// was refused and, when the case exists, the case as it now stands, so the kiosk can show
+// the manager what happened at HQ.
+type CaseConflict struct {
+	Error  string `json:"error"`
+	Detail string `json:"detail,omitempty"`
+	Case   *Case  `json:"case,omitempty"`
+}
