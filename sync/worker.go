@@ -49,6 +49,9 @@ type Config struct {
 	FreeDisk func() int64
 	// OnSurvey is called with each new survey the collector sends.
 	OnSurvey func(wire.Survey)
+	// Cases keeps the store's follow-up cases and the manager's moves of them; nil means
+	// Store when it does (store.DB does), else cases are not synced.
+	Cases CaseStore
 
 	// Tuning; zero values take the defaults in brackets.
 	AttemptTimeout time.Duration // one HTTP attempt [15s]
@@ -268,6 +271,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 		}
 		_, err := w.Drain(ctx)
+		if err == nil {
+			// Responses first: they are the shoppers' answers; the manager's moves follow.
+			err = w.SyncCases(ctx)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err() // a shutdown, not a failed round
 		}
