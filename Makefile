@@ -33,9 +33,10 @@ run: build
 
 test: deps lint test-unit test-e2e test-packaging test-bench
 
-# The collector's tests run against SQLite and a throwaway PostgreSQL on loopback.
+# The collector's tests run against SQLite and a throwaway PostgreSQL on loopback, and
+# send their alert e-mails to a throwaway Mailpit SMTP server.
 test-unit:
-	scripts/with-postgres.sh $(GO) test -tags $(TAGS) -count=1 ./...
+	scripts/with-postgres.sh scripts/with-mailpit.sh $(GO) test -tags $(TAGS) -count=1 ./...
 
 # The kiosk window driven under Xvfb; then make run's newcomer path (dashboard sign-in, Ctrl-C).
 test-e2e: build

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
-	"github.com/npskiosk/npskiosk/collector/webhooks"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -112,7 +112,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 				body, _ := io.ReadAll(r.Body)
 				inFlight <- struct{}{}
 				time.Sleep(100 * time.Millisecond) // slow enough to be killed in the middle
-				if err := webhooks.Verify(secret, r.Header, body, time.Now()); err != nil {
+				if err := alerts.Verify(secret, r.Header, body, time.Now()); err != nil {
 					t.Errorf("receiver: %v", err)
 					w.WriteHeader(http.StatusUnauthorized)
 					return
@@ -124,7 +124,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 			}))
 			defer rcv.Close()
 			sub, err := svc.AddWebhook(ctx, storage.Subscription{ScopeKind: storage.ScopeChain, URL: rcv.URL,
-				Events: []string{storage.EventCaseOpened}}, webhooks.URLPolicy{AllowLoopbackHTTP: true})
+				Events: []string{storage.EventCaseOpened}}, alerts.URLPolicy{AllowLoopbackHTTP: true})
 			if err != nil {
 				t.Fatal(err)
 			}

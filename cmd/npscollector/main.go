@@ -24,10 +24,10 @@ import (
 
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/storage"
-	"github.com/npskiosk/npskiosk/collector/webhooks"
 	"github.com/npskiosk/npskiosk/followup"
 )
 
@@ -66,7 +66,8 @@ Usage:
   npscollector rule set [--store S042] [--scores 0-6] [--reasons K,K] [--sla 48h] [--contact-requested=false]
   npscollector case list [--store S042] [--status open] [--overdue]
   npscollector webhook add --url https://… [--store S042 | --region R] [--events case.opened,…]
-  npscollector webhook list | webhook resume ID | webhook log [--limit 50]
+  npscollector alert add --email ADDRESS [--lang de] [--store S042 | --region R] [--events …]
+  npscollector webhook list | webhook resume ID | webhook log [--limit 50]   (e-mail alerts too)
   npscollector export --format csv [--store S042] [--region R] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
@@ -92,8 +93,23 @@ var commands = map[string]command{
 		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 		loopback := fs.Bool("allow-loopback-webhooks", false, "let webhooks go to http:// URLs on this machine (tests, a local receiver)")
 		lease := fs.Duration("webhook-lease", time.Minute, "how long a webhook delivery is held by this collector before another may retry it")
+		var smtp alerts.SMTPConfig
+		fs.StringVar(&smtp.Host, "smtp-host", os.Getenv("NPSCOLLECTOR_SMTP_HOST"), "SMTP server for alert e-mails (default $NPSCOLLECTOR_SMTP_HOST; none: e-mail alerts wait)")
+		fs.IntVar(&smtp.Port, "smtp-port", 0, "SMTP port (default: 587 with starttls, 465 with tls, 25 with none)")
+		fs.StringVar(&smtp.Security, "smtp-security", "starttls", "starttls, tls, or none for a relay on this host")
+		fs.StringVar(&smtp.Username, "smtp-user", os.Getenv("NPSCOLLECTOR_SMTP_USER"), "SMTP user; the password is read from $NPSCOLLECTOR_SMTP_PASSWORD")
+		fs.StringVar(&smtp.From, "smtp-from", os.Getenv("NPSCOLLECTOR_SMTP_FROM"), "sender of alert e-mails, e.g. \"NPS alerts <nps@example.com>\"")
 		return func(ctx context.Context, e env) error {
-			return serve(ctx, e.svc, *addr, webhooks.Config{Policy: webhooks.URLPolicy{AllowLoopbackHTTP: *loopback}, Lease: *lease}, e.stderr)
+			hooks := alerts.Config{Policy: alerts.URLPolicy{AllowLoopbackHTTP: *loopback}, Lease: *lease}
+			if smtp.Host != "" {
+				smtp.Password = os.Getenv("NPSCOLLECTOR_SMTP_PASSWORD")
+				m, err := alerts.NewMailer(smtp)
+				if err != nil {
+					return err
+				}
+				hooks.Mailer = m
+			}
+			return serve(ctx, e.svc, *addr, hooks, e.stderr)
 		}
 	},
 	"webhook add": func(fs *flag.FlagSet) func(context.Context, env) error {
@@ -103,24 +119,36 @@ var commands = map[string]command{
 		events := fs.String("events", "", "comma-separated event types (default: all): "+strings.Join(storage.EventTypes, ", "))
 		loopback := fs.Bool("allow-loopback-http", false, "allow an http:// URL on this machine")
 		return func(ctx context.Context, e env) error {
-			sub := storage.Subscription{ScopeKind: storage.ScopeChain, URL: *u}
-			switch {
-			case *storeID != "" && *region != "":
-				return errors.New("webhook add takes --store or --region, not both")
-			case *storeID != "":
-				sub.ScopeKind, sub.Scope = storage.ScopeStore, *storeID
-			case *region != "":
-				sub.ScopeKind, sub.Scope = storage.ScopeRegion, *region
+			sub, err := scopedSubscription(*storeID, *region, *events)
+			if err != nil {
+				return err
 			}
-			if *events != "" {
-				sub.Events = strings.Split(*events, ",")
-			}
-			sub, err := e.svc.AddWebhook(ctx, sub, webhooks.URLPolicy{AllowLoopbackHTTP: *loopback})
+			sub.URL = *u
+			sub, err = e.svc.AddWebhook(ctx, sub, alerts.URLPolicy{AllowLoopbackHTTP: *loopback})
 			if err != nil {
 				return err
 			}
 			return e.out.print(sub, fmt.Sprintf("webhook %s → %s\nsigning secret (shown once; receivers verify webhook-signature with it):\n%s\n",
 				sub.ID, sub.URL, sub.Secret))
+		}
+	},
+	"alert add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		email := fs.String("email", "", "address that receives the alerts (required)")
+		lang := fs.String("lang", "en", "language of the e-mails: en, es, fr or de")
+		storeID := fs.String("store", "", "one store's events")
+		region := fs.String("region", "", "one region's events")
+		events := fs.String("events", "", "comma-separated event types (default: all): "+strings.Join(storage.EventTypes, ", "))
+		return func(ctx context.Context, e env) error {
+			sub, err := scopedSubscription(*storeID, *region, *events)
+			if err != nil {
+				return err
+			}
+			sub, err = e.svc.AddEmailAlert(ctx, sub, *email, *lang)
+			if err != nil {
+				return err
+			}
+			sub.Secret = ""
+			return e.out.print(sub, fmt.Sprintf("e-mail alert %s → %s\n", sub.ID, *email))
 		}
 	},
 	"webhook list": func(fs *flag.FlagSet) func(context.Context, env) error {
@@ -414,6 +442,23 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	return nil
 }
 
+// scopedSubscription is a subscription to the chain's events, or a store's or region's.
+func scopedSubscription(storeID, region, events string) (storage.Subscription, error) {
+	sub := storage.Subscription{ScopeKind: storage.ScopeChain}
+	switch {
+	case storeID != "" && region != "":
+		return sub, errors.New("give --store or --region, not both")
+	case storeID != "":
+		sub.ScopeKind, sub.Scope = storage.ScopeStore, storeID
+	case region != "":
+		sub.ScopeKind, sub.Scope = storage.ScopeRegion, region
+	}
+	if events != "" {
+		sub.Events = strings.Split(events, ",")
+	}
+	return sub, nil
+}
+
 // parseScores reads "0-6" or "0,1,2" (or both, "0-3,9").
 func parseScores(text string) ([]int, error) {
 	if text == "" {
@@ -504,10 +549,10 @@ func (p printer) print(v any, text string) error {
 
 // serve runs the API and the dashboard until ctx ends, then drains connections for up
 // to 10 s.
-func serve(ctx context.Context, svc *collector.Service, addr string, hooks webhooks.Config, stderr io.Writer) error {
+func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	hooks.DB, hooks.Logger = svc.DB, log
-	deliveries, err := webhooks.New(hooks)
+	deliveries, err := alerts.New(hooks)
 	if err != nil {
 		return err
 	}

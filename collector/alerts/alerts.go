@@ -1,8 +1,9 @@
-// Package webhooks delivers the collector's events to subscribers' URLs: signed by the
-// Standard Webhooks 1.0 convention, from a durable queue in the collector's own database,
-// at least once, with backoff and jitter, and with URLs checked so that a subscription
-// cannot make the collector call into its own network.
-package webhooks
+// Package alerts delivers the collector's events to their subscribers, from a durable
+// queue in the collector's own database, at least once, with backoff and jitter: to
+// webhook URLs, signed by the Standard Webhooks 1.0 convention and checked so that a
+// subscription cannot make the collector call into its own network, and as e-mail in the
+// recipient's language through an SMTP server.
+package alerts
 
 import (
 	"bytes"
@@ -198,6 +199,9 @@ type Config struct {
 	Logger *slog.Logger // nil: slog.Default()
 	// Client sends the requests; nil means Policy.Client(15 s).
 	Client *http.Client
+	// Mailer sends the e-mail subscriptions' alerts; nil leaves them waiting (and, after
+	// PauseAfter failures, paused) until a collector with SMTP settings sends them.
+	Mailer *Mailer
 	// Interval is how often the queue is polled when idle; zero means 1 s.
 	Interval time.Duration
 	// Lease is how long a claimed delivery is held before another collector may take
@@ -332,6 +336,16 @@ func (w *Worker) send(ctx context.Context, d storage.Delivery) storage.Attempt {
 		if next := w.cfg.Now().Add(w.cfg.Backoff(d.Attempts + 1)); next.Sub(d.EventAt) < w.cfg.GiveUpAfter {
 			a.Retry = next
 		}
+		return a
+	}
+	if to, ok := ParseEmailURL(d.URL); ok {
+		if w.cfg.Mailer == nil {
+			return fail(0, errNoMail.Error())
+		}
+		if err := w.cfg.Mailer.Send(ctx, to, d.EventID, d.Payload); err != nil {
+			return fail(0, err.Error())
+		}
+		a.Duration = w.cfg.Now().Sub(start)
 		return a
 	}
 	sig, err := Sign(d.Secret, d.EventID, start, d.Payload)

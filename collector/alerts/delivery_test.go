@@ -1,4 +1,4 @@
-package webhooks_test
+package alerts_test
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
-	"github.com/npskiosk/npskiosk/collector/webhooks"
 	"github.com/npskiosk/npskiosk/followup"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -41,7 +41,7 @@ func newReceiver(t *testing.T) *receiver {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return
 		}
-		if err := webhooks.Verify(*r.secret.Load(), req.Header, body, time.Now()); err != nil {
+		if err := alerts.Verify(*r.secret.Load(), req.Header, body, time.Now()); err != nil {
 			t.Errorf("receiver: %v", err)
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
@@ -68,11 +68,11 @@ type rig struct {
 	sub    storage.Subscription
 	token  string
 	clock  atomic.Int64 // unix ms; the collector's clock
-	policy webhooks.URLPolicy
+	policy alerts.URLPolicy
 }
 
 func newRig(t *testing.T, b collectortest.Backend) *rig {
-	r := &rig{policy: webhooks.URLPolicy{AllowLoopbackHTTP: true}}
+	r := &rig{policy: alerts.URLPolicy{AllowLoopbackHTTP: true}}
 	r.clock.Store(time.Now().UnixMilli())
 	r.c = collectortest.Start(t, collectortest.Options{Backend: b, Now: func() time.Time { return time.UnixMilli(r.clock.Load()) }})
 	r.c.AddStore(t, storage.Store{ID: "S1", Timezone: "Europe/Berlin"})
@@ -88,8 +88,8 @@ func newRig(t *testing.T, b collectortest.Backend) *rig {
 	return r
 }
 
-func (r *rig) worker(t *testing.T, pauseAfter int) *webhooks.Worker {
-	w, err := webhooks.New(webhooks.Config{DB: r.c.DB, Policy: r.policy, Logger: slog.New(slog.DiscardHandler), Interval: 5 * time.Millisecond, Lease: time.Minute,
+func (r *rig) worker(t *testing.T, pauseAfter int) *alerts.Worker {
+	w, err := alerts.New(alerts.Config{DB: r.c.DB, Policy: r.policy, Logger: slog.New(slog.DiscardHandler), Interval: 5 * time.Millisecond, Lease: time.Minute,
 		PauseAfter: pauseAfter, Backoff: func(int) time.Duration { return time.Millisecond },
 		Now: func() time.Time { return time.UnixMilli(r.clock.Load()) }})
 	if err != nil {
@@ -122,7 +122,7 @@ func (r *rig) deviceID(t *testing.T) string {
 
 // runUntil runs the worker's rounds, moving the collector's clock on 10 ms each, until
 // done says so, for at most 10 s.
-func (r *rig) runUntil(t *testing.T, w *webhooks.Worker, done func() bool) {
+func (r *rig) runUntil(t *testing.T, w *alerts.Worker, done func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !done() {

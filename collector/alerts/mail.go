@@ -1,0 +1,267 @@
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	netmail "net/mail"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/wneessen/go-mail"
+)
+
+// SMTPConfig says how alert e-mails leave the collector.
+type SMTPConfig struct {
+	Host string // required to send e-mail; empty disables it
+	Port int    // zero: 587 with STARTTLS, 465 with TLS, 25 without
+	// Security is "starttls" (the default), "tls", or "none" for a relay on this host.
+	Security string
+	Username string // with Password: AUTH PLAIN
+	Password string
+	From     string // required: the sender address, e.g. "NPS alerts <nps@example.com>"
+}
+
+// Mailer sends alert e-mails through an SMTP server.
+type Mailer struct{ cfg SMTPConfig }
+
+// NewMailer checks the settings.
+func NewMailer(cfg SMTPConfig) (*Mailer, error) {
+	if cfg.Host == "" {
+		return nil, errors.New("SMTP: a host is required")
+	}
+	if _, err := netmail.ParseAddress(cfg.From); err != nil {
+		return nil, fmt.Errorf("SMTP: sender %q: %w", cfg.From, err)
+	}
+	switch cfg.Security {
+	case "", "starttls", "tls", "none":
+	default:
+		return nil, fmt.Errorf("SMTP: security %q must be starttls, tls or none", cfg.Security)
+	}
+	return &Mailer{cfg: cfg}, nil
+}
+
+// EmailTarget is an e-mail subscription's address and language, kept in its URL as
+// mailto:ADDRESS?lang=LANG.
+type EmailTarget struct {
+	Address string
+	Lang    string
+}
+
+// EmailURL is the subscription URL of an address and language.
+func EmailURL(address, lang string) (string, error) {
+	a, err := netmail.ParseAddress(address)
+	if err != nil {
+		return "", fmt.Errorf("%w: e-mail address %q: %w", ErrRefusedURL, address, err)
+	}
+	if _, ok := mailTexts[lang]; !ok {
+		return "", fmt.Errorf("%w: language %q: alerts are written in en, es, fr and de", ErrRefusedURL, lang)
+	}
+	return "mailto:" + a.Address + "?lang=" + lang, nil
+}
+
+// ParseEmailURL reads a mailto: subscription URL.
+func ParseEmailURL(raw string) (EmailTarget, bool) {
+	rest, ok := strings.CutPrefix(raw, "mailto:")
+	if !ok {
+		return EmailTarget{}, false
+	}
+	addr, query, _ := strings.Cut(rest, "?")
+	q, _ := url.ParseQuery(query)
+	lang := q.Get("lang")
+	if _, ok := mailTexts[lang]; !ok {
+		lang = "en"
+	}
+	return EmailTarget{Address: addr, Lang: lang}, true
+}
+
+// event is the part of an event's body the e-mails need.
+type event struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      struct {
+		// a case
+		ID       string    `json:"id"`
+		StoreID  string    `json:"store_id"`
+		Status   string    `json:"status"`
+		Owner    string    `json:"owner"`
+		DueAt    time.Time `json:"due_at"`
+		Response struct {
+			Score   int      `json:"score"`
+			Reasons []string `json:"reasons"`
+			Comment string   `json:"comment"`
+			Contact string   `json:"contact"`
+		} `json:"response"`
+		// an NPS drop
+		StoreName   string  `json:"store_name"`
+		RecentNPS   float64 `json:"recent_nps"`
+		RecentN     int64   `json:"recent_responses"`
+		BaselineNPS float64 `json:"baseline_nps"`
+		BaselineN   int64   `json:"baseline_responses"`
+		Change      float64 `json:"change"`
+		CombinedMoE float64 `json:"combined_margin_of_error"`
+	} `json:"data"`
+}
+
+// mailText is one language's wording of the alerts.
+type mailText struct {
+	Subject map[string]string // by event type; {{.Data.StoreID}} and the like
+	Lines   map[string]string
+}
+
+var mailTexts = map[string]mailText{
+	"en": {
+		Subject: map[string]string{
+			"case.opened":   "Follow-up needed at {{.Data.StoreID}}: a customer scored {{.Data.Response.Score}}",
+			"case.updated":  "Follow-up at {{.Data.StoreID}} is now {{.Data.Status}}",
+			"nps.dropped":   "NPS dropped at {{.Data.StoreName}}: {{printf \"%+.0f\" .Data.Change}} points",
+			"nps.recovered": "NPS at {{.Data.StoreName}} is back within its usual range",
+		},
+		Lines: map[string]string{"score": "Score", "comment": "Comment", "reasons": "Reasons", "contact": "Contact",
+			"due": "Please act by", "status": "Status", "owner": "Owner", "last7": "Last 7 days", "prev28": "The 28 days before",
+			"responses": "responses", "margin": "Difference beyond the combined 95% margin of ±", "none": "none"},
+	},
+	"es": {
+		Subject: map[string]string{
+			"case.opened":   "Seguimiento necesario en {{.Data.StoreID}}: un cliente puntuó {{.Data.Response.Score}}",
+			"case.updated":  "El seguimiento en {{.Data.StoreID}} está ahora {{.Data.Status}}",
+			"nps.dropped":   "El NPS bajó en {{.Data.StoreName}}: {{printf \"%+.0f\" .Data.Change}} puntos",
+			"nps.recovered": "El NPS de {{.Data.StoreName}} vuelve a su rango habitual",
+		},
+		Lines: map[string]string{"score": "Puntuación", "comment": "Comentario", "reasons": "Motivos", "contact": "Contacto",
+			"due": "Actúe antes de", "status": "Estado", "owner": "Responsable", "last7": "Últimos 7 días", "prev28": "Los 28 días anteriores",
+			"responses": "respuestas", "margin": "Diferencia mayor que el margen combinado del 95 % de ±", "none": "ninguno"},
+	},
+	"fr": {
+		Subject: map[string]string{
+			"case.opened":   "Suivi nécessaire à {{.Data.StoreID}} : un client a noté {{.Data.Response.Score}}",
+			"case.updated":  "Le suivi à {{.Data.StoreID}} est maintenant {{.Data.Status}}",
+			"nps.dropped":   "Le NPS a baissé à {{.Data.StoreName}} : {{printf \"%+.0f\" .Data.Change}} points",
+			"nps.recovered": "Le NPS de {{.Data.StoreName}} est revenu dans sa fourchette habituelle",
+		},
+		Lines: map[string]string{"score": "Note", "comment": "Commentaire", "reasons": "Raisons", "contact": "Contact",
+			"due": "À traiter avant le", "status": "Statut", "owner": "Responsable", "last7": "7 derniers jours", "prev28": "Les 28 jours précédents",
+			"responses": "réponses", "margin": "Écart supérieur à la marge combinée à 95 % de ±", "none": "aucune"},
+	},
+	"de": {
+		Subject: map[string]string{
+			"case.opened":   "Nachfassen in {{.Data.StoreID}}: ein Kunde hat {{.Data.Response.Score}} vergeben",
+			"case.updated":  "Nachfassen in {{.Data.StoreID}} ist jetzt {{.Data.Status}}",
+			"nps.dropped":   "NPS in {{.Data.StoreName}} gesunken: {{printf \"%+.0f\" .Data.Change}} Punkte",
+			"nps.recovered": "NPS in {{.Data.StoreName}} wieder im üblichen Bereich",
+		},
+		Lines: map[string]string{"score": "Bewertung", "comment": "Kommentar", "reasons": "Gründe", "contact": "Kontakt",
+			"due": "Bitte erledigen bis", "status": "Status", "owner": "Zuständig", "last7": "Letzte 7 Tage", "prev28": "Die 28 Tage davor",
+			"responses": "Antworten", "margin": "Unterschied größer als die kombinierte 95-%-Fehlerspanne von ±", "none": "keine"},
+	},
+}
+
+// body is the plain-text e-mail; the HTML part shows the same lines.
+const body = `{{if eq .E.Type "nps.dropped" "nps.recovered"}}{{.T.last7}}: NPS {{printf "%.1f" .E.Data.RecentNPS}} ({{.E.Data.RecentN}} {{.T.responses}})
+{{.T.prev28}}: NPS {{printf "%.1f" .E.Data.BaselineNPS}} ({{.E.Data.BaselineN}} {{.T.responses}})
+{{.T.margin}}{{printf "%.1f" .E.Data.CombinedMoE}}
+{{else}}{{.T.score}}: {{.E.Data.Response.Score}}
+{{.T.comment}}: {{or .E.Data.Response.Comment .T.none}}
+{{.T.reasons}}: {{if .E.Data.Response.Reasons}}{{join .E.Data.Response.Reasons ", "}}{{else}}{{.T.none}}{{end}}
+{{if .E.Data.Response.Contact}}{{.T.contact}}: {{.E.Data.Response.Contact}}
+{{end}}{{.T.status}}: {{.E.Data.Status}}{{if .E.Data.Owner}}
+{{.T.owner}}: {{.E.Data.Owner}}{{end}}
+{{.T.due}}: {{.E.Data.DueAt.UTC.Format "2006-01-02 15:04 MST"}}
+{{end}}`
+
+var (
+	funcs     = map[string]any{"join": strings.Join}
+	textBody  = texttemplate.Must(texttemplate.New("text").Funcs(funcs).Parse(body))
+	htmlBody  = htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Parse(`<pre style="font:16px/1.5 sans-serif">` + body + `</pre>`))
+	errNoMail = errors.New("no SMTP server is configured: start serve with --smtp-host and --smtp-from")
+)
+
+// render writes an event's e-mail in a language.
+func render(payload []byte, lang string) (subject, text, html string, err error) {
+	var e event
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return "", "", "", fmt.Errorf("alert e-mail: %w", err)
+	}
+	t, ok := mailTexts[lang]
+	if !ok {
+		t = mailTexts["en"]
+	}
+	subj, ok := t.Subject[e.Type]
+	if !ok {
+		subj = e.Type + " {{.Data.StoreID}}"
+	}
+	st, err := texttemplate.New("subject").Parse(subj)
+	if err != nil {
+		return "", "", "", fmt.Errorf("alert e-mail subject: %w", err)
+	}
+	var s, tb, hb bytes.Buffer
+	data := struct {
+		E event
+		T map[string]string
+	}{e, t.Lines}
+	if err := st.Execute(&s, e); err != nil {
+		return "", "", "", fmt.Errorf("alert e-mail subject: %w", err)
+	}
+	if err := textBody.Execute(&tb, data); err != nil {
+		return "", "", "", fmt.Errorf("alert e-mail: %w", err)
+	}
+	if err := htmlBody.Execute(&hb, data); err != nil {
+		return "", "", "", fmt.Errorf("alert e-mail: %w", err)
+	}
+	return s.String(), tb.String(), hb.String(), nil
+}
+
+// Send mails one event to one recipient, in plain text with an HTML alternative.
+func (m *Mailer) Send(ctx context.Context, to EmailTarget, eventID string, payload []byte) error {
+	subject, text, html, err := render(payload, to.Lang)
+	if err != nil {
+		return err
+	}
+	msg := mail.NewMsg()
+	if err := msg.From(m.cfg.From); err != nil {
+		return fmt.Errorf("alert e-mail: from: %w", err)
+	}
+	if err := msg.To(to.Address); err != nil {
+		return fmt.Errorf("alert e-mail: to: %w", err)
+	}
+	msg.Subject(subject)
+	msg.SetDate()
+	// The event id, stable across retries, lets a mailbox drop a repeat.
+	msg.SetGenHeader(mail.HeaderMessageID, "<"+eventID+"."+strings.ReplaceAll(to.Address, "@", "=")+"@npscollector>")
+	msg.SetGenHeader("X-NPS-Event-Id", eventID)
+	msg.SetBodyString(mail.TypeTextPlain, text)
+	msg.AddAlternativeString(mail.TypeTextHTML, html)
+
+	opts := []mail.Option{mail.WithTimeout(20 * time.Second)}
+	switch m.cfg.Security {
+	case "none":
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS), mail.WithPort(orPort(m.cfg.Port, 25)))
+	case "tls":
+		opts = append(opts, mail.WithSSL(), mail.WithPort(orPort(m.cfg.Port, 465)))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithPort(orPort(m.cfg.Port, 587)))
+	}
+	if m.cfg.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthPlain), mail.WithUsername(m.cfg.Username), mail.WithPassword(m.cfg.Password))
+	}
+	c, err := mail.NewClient(m.cfg.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("alert e-mail: %w", err)
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("alert e-mail to %s: %w", to.Address, err)
+	}
+	return nil
+}
+
+func orPort(p, def int) int {
+	if p > 0 {
+		return p
+	}
+	return def
+}
