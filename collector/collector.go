@@ -26,10 +26,19 @@ const MaxClockSkew = 10 * time.Minute
 // rules of its own, ingest, is defined here.
 type Service struct {
 	*storage.DB
+	// EventsQueued, when set, is called after a commit that queued events, such as the
+	// alert worker's Wake. It must not block.
+	EventsQueued func()
 }
 
 // New returns the service over an open database.
 func New(db *storage.DB) *Service { return &Service{DB: db} }
+
+func (s *Service) eventsQueued() {
+	if s.EventsQueued != nil {
+		s.EventsQueued()
+	}
+}
 
 // Ingest stores a batch from one device. Each response is accepted (new), duplicate (the
 // same id with the same content: a retry) or rejected with a reason (invalid, or the same
@@ -78,10 +87,14 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 			rows = append(rows, row)
 		}
 	}
-	results, err := s.InsertBatch(ctx, d, rows)
+	stored, err := s.InsertBatch(ctx, d, rows)
 	if err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
 	}
+	if stored.Events > 0 {
+		s.eventsQueued()
+	}
+	results := stored.Results
 	for i, r := range batch {
 		f := fates[i]
 		switch {
@@ -98,6 +111,16 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 		}
 	}
 	return res, nil
+}
+
+// ChangeCase applies a change to a case (see storage.DB.ChangeCase) and wakes the alert
+// worker for the case.updated event it queued.
+func (s *Service) ChangeCase(ctx context.Context, id string, ch storage.CaseChange) (storage.Case, error) {
+	c, err := s.DB.ChangeCase(ctx, id, ch)
+	if err == nil {
+		s.eventsQueued()
+	}
+	return c, err
 }
 
 // validate checks one response: the domain's rules, as the kiosk applies them, then

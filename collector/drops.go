@@ -93,6 +93,7 @@ func (s *Service) CheckDrops(ctx context.Context, now time.Time) (map[string]str
 		}
 		if typ != "" {
 			emitted[st.ID] = typ
+			s.eventsQueued()
 		}
 	}
 	return emitted, errors.Join(errs...)

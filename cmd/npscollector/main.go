@@ -560,6 +560,7 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	// database (closed by Main.Close) outlives both.
 	deliveries.Start(ctx)
 	defer deliveries.Stop()
+	svc.EventsQueued = deliveries.Wake
 	checks, stopChecks := context.WithCancel(ctx)
 	checksDone := make(chan struct{})
 	go func() { defer close(checksDone); svc.RunDropChecks(checks, time.Hour, log) }()

@@ -221,6 +221,7 @@ type Config struct {
 // against one database: a delivery is leased to one at a time.
 type Worker struct {
 	cfg    Config
+	wake   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
@@ -255,7 +256,16 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Worker{cfg: cfg}, nil
+	return &Worker{cfg: cfg, wake: make(chan struct{}, 1)}, nil
+}
+
+// Wake tells the worker new events are queued, so they go out now rather than at the
+// next poll. It never blocks.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 func defaultBackoff(n int) time.Duration {
@@ -300,6 +310,7 @@ func (w *Worker) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-w.wake:
 		}
 	}
 }

@@ -33,6 +33,12 @@ const (
 	Conflict                        // its id was stored before with other content, which is kept
 )
 
+// BatchResult says what InsertBatch did.
+type BatchResult struct {
+	Results []InsertResult // one per response, in order
+	Events  int            // events queued for alerts: wake the alert worker when not zero
+}
+
 // Device returns the enrolled device with the given id.
 func (db *DB) Device(ctx context.Context, deviceID string) (EnrolledDevice, error) {
 	var d EnrolledDevice
@@ -52,11 +58,11 @@ func (db *DB) Device(ctx context.Context, deviceID string) (EnrolledDevice, erro
 // rollups, in one transaction: a batch is all stored or not at all, and a retry can
 // never count twice. Responses must be valid and their ids unique within the batch. It
 // also notes the upload as the device's last contact.
-func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResponse) ([]InsertResult, error) {
+func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResponse) (BatchResult, error) {
 	now := db.now()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("insert batch: begin: %w", err)
+		return BatchResult{}, fmt.Errorf("insert batch: begin: %w", err)
 	}
 	defer tx.Rollback()
 	// One prepared statement for the batch: preparing per row was a fifth of the CPU.
@@ -67,14 +73,15 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
-		return nil, fmt.Errorf("insert batch: prepare: %w", err)
+		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
 	}
 	defer insert.Close()
 	announce, err := subscribed(ctx, tx, EventResponseCreated, d.StoreID)
 	if err != nil {
-		return nil, fmt.Errorf("insert batch: %w", err)
+		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
 	}
 	results := make([]InsertResult, len(batch))
+	events := 0
 	rollups := map[string]dayCounts{}
 	for i, r := range batch {
 		reasons, _ := json.Marshal(r.Reasons)
@@ -86,12 +93,12 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 			r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
 			r.Hash, now.UnixMilli())
 		if err != nil {
-			return nil, fmt.Errorf("insert %s: %w", r.ID, err)
+			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
 		}
 		if n, _ := out.RowsAffected(); n == 0 {
 			var existing string
 			if err := tx.QueryRowContext(ctx, `SELECT content_hash FROM responses WHERE id = ?`, r.ID).Scan(&existing); err != nil {
-				return nil, fmt.Errorf("insert %s: %w", r.ID, err)
+				return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
 			}
 			results[i] = Conflict
 			if existing == r.Hash {
@@ -115,25 +122,27 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 			}{d.StoreID, d.ID, r.Response}
 			created.Contact = "" // personal data goes out with a case, never with every response
 			if _, err := emitEvent(ctx, tx, EventResponseCreated, d.StoreID, created, now); err != nil {
-				return nil, err
+				return BatchResult{}, err
 			}
+			events++
 		}
 		if r.Case != nil {
 			if err := openCase(ctx, tx, d.StoreID, r.ID, *r.Case, now); err != nil {
-				return nil, err
+				return BatchResult{}, err
 			}
+			events++
 		}
 	}
 	if err := addRollups(ctx, tx, d.StoreID, rollups); err != nil {
-		return nil, err
+		return BatchResult{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, now.UnixMilli(), d.ID); err != nil {
-		return nil, fmt.Errorf("insert batch: note the upload: %w", err)
+		return BatchResult{}, fmt.Errorf("insert batch: note the upload: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("insert batch: commit: %w", err)
+		return BatchResult{}, fmt.Errorf("insert batch: commit: %w", err)
 	}
-	return results, nil
+	return BatchResult{Results: results, Events: events}, nil
 }
 
 // dayCounts is what one batch adds to one day's rollup.

@@ -202,6 +202,17 @@ type Delivery struct {
 // out, and the delivery goes out again: at least once, never lost.
 func (db *DB) ClaimDeliveries(ctx context.Context, limit int, leaseUntil time.Time) ([]Delivery, error) {
 	now := db.now().UnixMilli()
+	// A look on the read pool first: an idle queue costs no write transaction, which on
+	// SQLite would queue behind the uploads for the one writer.
+	var due bool
+	if err := db.read.QueryRowContext(ctx, `
+		SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND leased_until < ?)`,
+		now, now).Scan(&due); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if !due {
+		return nil, nil
+	}
 	t, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
