@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
+
+	"github.com/npskiosk/npskiosk/collector"
 )
 
 // metrics are the collector's Prometheus series, on a registry of its own.
@@ -42,6 +45,14 @@ func newMetrics() *metrics {
 	m.registry.MustRegister(m.requests, m.duration, m.responses, m.limited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// watchCases adds the follow-up case gauges, read from svc's database at each scrape.
+func (m *metrics) watchCases(svc *collector.Service, log *slog.Logger) {
+	if svc == nil {
+		return
+	}
+	m.registry.MustRegister(newCaseMetrics(svc.CaseStats, log))
 }
 
 func (m *metrics) handler() http.Handler {

@@ -59,6 +59,7 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.handler = s.metrics.instrument(s.mux)
+	s.metrics.watchCases(s.svc, s.log)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("POST /v1/enroll", s.enroll)
