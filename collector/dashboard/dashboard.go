@@ -54,7 +54,7 @@ func New(cfg Config) *Dashboard {
 	if d.log == nil {
 		d.log = slog.Default()
 	}
-	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "forbidden"} {
+	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden"} {
 		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
 	return d
@@ -79,6 +79,9 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("GET /stores/{id}", secure(d.signedIn(d.store)))
 	mux.Handle("GET /comments", secure(d.signedIn(d.comments)))
 	mux.Handle("GET /devices", secure(d.signedIn(d.devices)))
+	mux.Handle("GET /cases", secure(d.signedIn(d.cases)))
+	mux.Handle("GET /cases/{id}", secure(d.signedIn(d.caseDetail)))
+	mux.Handle("POST /cases/{id}", secure(d.signedIn(d.changeCase)))
 	mux.Handle("GET /export/{table}", secure(d.signedIn(d.export)))
 }
 
@@ -496,6 +499,17 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			}
 			rows = append(rows, []string{dv.ID, dv.StoreID, storage.CSVCell(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
 				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv)})
+		}
+	case "cases.csv":
+		var err error
+		rows, err = d.caseRows(r, p)
+		if errors.Is(err, storage.ErrInvalid) {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err != nil {
+			d.fail(w, err)
+			return
 		}
 	default:
 		http.NotFound(w, r)

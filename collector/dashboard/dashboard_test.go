@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -14,7 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,26 +29,43 @@ import (
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/followup"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
 const chromiumPath = "/usr/bin/chromium"
 
-// dashboardEnv is a collector with a dozen stores of data on a loopback listener.
+// dashboardEnv is a collector with a dozen stores of data on a loopback listener. Its
+// clock can be shifted, so that the follow-up cases have a past: most were opened three
+// days ago and moved since, at known hours.
 type dashboardEnv struct {
 	srv        *httptest.Server
+	db         *storage.DB
 	hq, store2 storage.APIToken
+	shift      atomic.Int64 // how far the collector's clock is behind the real one
+	// freshCase is the open case of the markup comment, opened an hour ago in S001;
+	// busyCase an overdue, contacted case with a history, in S001 too.
+	freshCase, busyCase string
 }
+
+// setClock puts the collector's clock at ago before now.
+func (e *dashboardEnv) setClock(ago time.Duration) { e.shift.Store(int64(ago)) }
 
 func newDashboardEnv(t *testing.T) *dashboardEnv {
 	t.Helper()
 	ctx := context.Background()
-	now := time.Now().UTC()
-	c := collectortest.Start(t, collectortest.Options{})
+	e := &dashboardEnv{}
+	c := collectortest.Start(t, collectortest.Options{Now: func() time.Time { return time.Now().Add(-time.Duration(e.shift.Load())) }})
 	db := c.Service
+	e.db = c.DB
 	names := []string{"Main Street", "Harbour", "Old Town", "Station", "Riverside", "Market Square",
 		"Airport", "University", "Mall West", "Hillside", "Lakeside", "North Gate"}
 	rng := rand.New(rand.NewPCG(42, 42))
+	const past = 72 * time.Hour
+	e.setClock(past)
+	realNow := time.Now().UTC()
+	devices := map[string]string{}
+	recent := map[string][]wire.Response{} // answered after the clock's setting: ingested later
 	for i, name := range names {
 		id := fmt.Sprintf("S%03d", i+1)
 		region := []string{"North", "South", "East"}[i%3]
@@ -56,7 +77,7 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		db.RecordHeartbeat(ctx, en.DeviceID, wire.Heartbeat{AppVersion: "0.1.0", QueueLength: int64(i % 4), DeviceTime: now, FreeDiskBytes: 8 << 30})
+		devices[id] = en.DeviceID
 		if i%4 == 3 { // a second till that has never reported: the devices page flags it
 			silent, _ := db.AddDevice(ctx, id, "Till 2", 0)
 			db.Enroll(ctx, silent.Code)
@@ -64,7 +85,7 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 		var batch []wire.Response
 		bias := i % 5 // some stores do better than others
 		for range 60 + rng.IntN(60) {
-			r := collectortest.Response(rng, now.Add(-time.Duration(rng.IntN(29*24*60))*time.Minute))
+			r := collectortest.Response(rng, realNow.Add(-time.Duration(rng.IntN(29*24*60))*time.Minute))
 			r.Score = retailScore(rng, bias-2)
 			if rng.IntN(4) == 0 {
 				r.Comment = "Friendly staff, found everything."
@@ -72,18 +93,94 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 					r.Comment = "The queue was far too long today."
 				}
 			}
+			if rng.IntN(12) == 0 {
+				r.Contact, r.ContactConsent = "shopper@example.com", true
+			}
+			if realNow.Sub(r.CreatedAt) < past {
+				recent[id] = append(recent[id], r)
+				continue
+			}
 			batch = append(batch, r)
-		}
-		if i == 0 {
-			xss := collectortest.Response(rng, now.Add(-time.Hour))
-			xss.Score, xss.Comment = 2, `<script>alert("xss")</script><img src=x onerror=alert(1)>`
-			batch = append(batch, xss)
 		}
 		if _, err := db.IngestFromDevice(ctx, en.DeviceID, batch); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e := &dashboardEnv{}
+
+	// Move the cases at known hours after they opened (72 hours ago, due 24 hours ago):
+	// contacted at 3 and resolved at 20; resolved late at 50; closed without action at 5;
+	// contacted at 30 (overdue, not finished); or left alone (overdue).
+	cases, err := db.Cases(ctx, storage.CaseFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type move struct {
+		hour int
+		id   string
+		to   followup.Status
+		note string
+	}
+	var moves []move
+	for i, k := range cases {
+		switch i % 5 {
+		case 0:
+			moves = append(moves, move{3, k.ID, followup.Contacted, "Called, apologised for the wait."}, move{20, k.ID, followup.Resolved, "Voucher sent."})
+		case 1:
+			moves = append(moves, move{50, k.ID, followup.Resolved, "Refunded."})
+		case 2:
+			moves = append(moves, move{5, k.ID, followup.ClosedNoAction, "No contact details left."})
+		case 3:
+			moves = append(moves, move{30, k.ID, followup.Contacted, "Left a voicemail."})
+			if k.StoreID == "S001" && e.busyCase == "" {
+				e.busyCase = k.ID
+			}
+		}
+	}
+	slices.SortStableFunc(moves, func(a, b move) int { return a.hour - b.hour })
+	for _, m := range moves {
+		e.setClock(past - time.Duration(m.hour)*time.Hour)
+		if _, err := db.ChangeCase(ctx, m.id, storage.CaseChange{Actor: "Store team", To: m.to, Note: m.note}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.busyCase == "" {
+		t.Fatal("no contacted case in S001 for the screenshots")
+	}
+	owner := "Ana (store manager)"
+	if _, err := db.ChangeCase(ctx, e.busyCase, storage.CaseChange{Actor: "hq", Owner: &owner}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Now: the tills upload the last three days and report, and a detractor's markup
+	// comment opens a fresh case.
+	e.setClock(0)
+	now := time.Now().UTC()
+	for i := range names {
+		id := fmt.Sprintf("S%03d", i+1)
+		if _, err := db.IngestFromDevice(ctx, devices[id], recent[id]); err != nil {
+			t.Fatal(err)
+		}
+		db.RecordHeartbeat(ctx, devices[id], wire.Heartbeat{AppVersion: "0.1.0", QueueLength: int64(i % 4), DeviceTime: now, FreeDiskBytes: 8 << 30})
+	}
+	xss := collectortest.Response(rng, now.Add(-time.Hour))
+	xss.Score, xss.Comment = 2, `<script>alert("xss")</script><img src=x onerror=alert(1)>`
+	formula := collectortest.Response(rng, now.Add(-time.Hour))
+	formula.Score, formula.Comment = 1, `=HYPERLINK("http://evil.example","click")`
+	if _, err := db.IngestFromDevice(ctx, devices["S001"], []wire.Response{xss, formula}); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := db.Cases(ctx, storage.CaseFilter{StoreID: "S001", Status: followup.Open, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range fresh {
+		if k.Response.ID == xss.ID {
+			e.freshCase = k.ID
+		}
+	}
+	if e.freshCase == "" {
+		t.Fatal("the markup comment opened no case")
+	}
 	e.hq, _ = db.AddAPIToken(ctx, "hq", "")
 	e.store2, _ = db.AddAPIToken(ctx, "harbour manager", "S002")
 	e.srv = httptest.NewServer(c.API)
@@ -312,8 +409,9 @@ func TestDashboardScreenshots(t *testing.T) {
 	pages := map[string]string{
 		"overview": "/", "stores": "/stores?sort=-nps", "store": "/stores/S001",
 		"comments": "/comments?category=detractor", "devices": "/devices",
+		"cases": "/cases?region=North&status=open", "case": "/cases/" + e.busyCase,
 	}
-	out := filepath.Join("..", "docs", "screenshots")
+	out := filepath.Join("..", "..", "docs", "screenshots")
 	for name, path := range pages {
 		for _, width := range []int64{1280, 390} {
 			var png []byte
@@ -366,7 +464,9 @@ func TestDashboardPagesRender(t *testing.T) {
 	jar.SetCookies(u, []*http.Cookie{{Name: dashboard.SessionCookie, Value: e.hq.Token}})
 	client := &http.Client{Jar: jar}
 	for _, path := range []string{"/", "/stores?sort=nps", "/stores/S001", "/comments?category=promoter&score=9&q=staff",
-		"/devices", "/export/stores.csv", "/export/comments.csv", "/export/devices.csv", "/login", "/static/style.css"} {
+		"/devices", "/export/stores.csv", "/export/comments.csv", "/export/devices.csv", "/login", "/static/style.css",
+		"/cases", "/cases?region=North&status=open&overdue=true", "/cases?store=S001&status=closed-no-action",
+		"/cases/" + e.freshCase, "/cases/" + e.busyCase, "/export/cases.csv?store=S001"} {
 		resp, err := client.Get(e.srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -377,7 +477,8 @@ func TestDashboardPagesRender(t *testing.T) {
 			t.Errorf("GET %s: %s, CSP %q", path, resp.Status, csp)
 		}
 	}
-	for path, want := range map[string]int{"/stores/S999": 404, "/comments?score=11": 400, "/export/secrets.csv": 404} {
+	for path, want := range map[string]int{"/stores/S999": 404, "/comments?score=11": 400, "/export/secrets.csv": 404,
+		"/cases/nope": 404, "/cases?status=escalated": 400, "/cases?overdue=maybe": 400, "/export/cases.csv?status=x": 400} {
 		resp, err := client.Get(e.srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -431,5 +532,239 @@ func TestOverviewBestAndWorstNeverShareAStore(t *testing.T) {
 		if n != 1 {
 			t.Errorf("store %s appears %d times in best and worst", id, n)
 		}
+	}
+}
+
+// client is an HTTP client signed in with token, as a browser would be.
+func (e *dashboardEnv) client(t *testing.T, token string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(e.srv.URL)
+	jar.SetCookies(u, []*http.Cookie{{Name: dashboard.SessionCookie, Value: token}})
+	return &http.Client{Jar: jar}
+}
+
+func fetch(t *testing.T, c *http.Client, target string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var (
+	csrfField    = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	versionField = regexp.MustCompile(`name="version" value="(\d+)"`)
+	caseLink     = regexp.MustCompile(`href="/cases/([^"?]+)"`)
+)
+
+// The Follow-ups list shows what storage holds for the filter, soonest due first, marks
+// the overdue ones in words, and exports the same rows as CSV with formulas defused.
+func TestDashboardCaseList(t *testing.T) {
+	e := newDashboardEnv(t)
+	hq := e.client(t, e.hq.Token)
+	ctx := context.Background()
+	for _, f := range []storage.CaseFilter{{}, {StoreID: "S001", Status: followup.Open}, {Region: "North", Overdue: true}} {
+		q := url.Values{}
+		for k, v := range map[string]string{"store": f.StoreID, "region": f.Region, "status": string(f.Status)} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if f.Overdue {
+			q.Set("overdue", "true")
+		}
+		want, err := e.db.Cases(ctx, storage.CaseFilter{StoreID: f.StoreID, Region: f.Region, Status: f.Status, Overdue: f.Overdue, Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := fetch(t, hq, e.srv.URL+"/cases?"+q.Encode())
+		var got []string
+		for _, m := range caseLink.FindAllStringSubmatch(body, -1) {
+			got = append(got, m[1])
+		}
+		if code != 200 || len(got) != len(want) {
+			t.Fatalf("/cases?%s: %d, %d cases shown, storage has %d", q.Encode(), code, len(got), len(want))
+		}
+		overdue := 0
+		for i, c := range want {
+			if got[i] != c.ID {
+				t.Fatalf("/cases?%s: row %d is %s, want %s (soonest due first)", q.Encode(), i, got[i], c.ID)
+			}
+			if c.Overdue {
+				overdue++
+			}
+		}
+		if n := strings.Count(body, `<span class="flag">Overdue</span>`); n != overdue {
+			t.Errorf("/cases?%s marks %d cases overdue in words, want %d", q.Encode(), n, overdue)
+		}
+
+		resp, err := hq.Get(e.srv.URL + "/export/cases.csv?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(resp.Body).ReadAll()
+		resp.Body.Close()
+		if err != nil || len(rows) != len(want)+1 || rows[0][0] != "id" {
+			t.Fatalf("cases.csv?%s: %d rows for %d cases, %v", q.Encode(), len(rows), len(want), err)
+		}
+		for i, c := range want {
+			if rows[i+1][0] != c.ID {
+				t.Errorf("cases.csv row %d is %s, want %s", i+1, rows[i+1][0], c.ID)
+			}
+			if strings.HasPrefix(c.Response.Comment, "=") && rows[i+1][10] != "'"+c.Response.Comment {
+				t.Errorf("cases.csv leaves a formula as it is: %q", rows[i+1][10])
+			}
+		}
+	}
+	// The closed-loop figures on the page are storage's.
+	stats, err := e.db.CaseStats(ctx, storage.CaseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := fetch(t, hq, e.srv.URL+"/cases")
+	want := fmt.Sprintf(`id="within-sla">%.0f%%<`, 100*stats[0].WithinSLARatio())
+	if !strings.Contains(body, want) || !strings.Contains(body, fmt.Sprintf(`id="overdue">%d<`, stats[0].Overdue)) {
+		t.Errorf("the Follow-ups page lacks %s and %d overdue", want, stats[0].Overdue)
+	}
+}
+
+// A store's token sees its own store's cases only: another store's case is 403 to read
+// and to change, and changes nothing.
+func TestDashboardCasesOfAnotherStore(t *testing.T) {
+	e := newDashboardEnv(t)
+	harbour := e.client(t, e.store2.Token)
+	for path, want := range map[string]int{"/cases/" + e.freshCase: 403, "/cases?store=S001": 403, "/export/cases.csv?store=S001": 403, "/cases/nope": 404} {
+		if code, _ := fetch(t, harbour, e.srv.URL+path); code != want {
+			t.Errorf("GET %s with a Harbour token: %d, want %d", path, code, want)
+		}
+	}
+	code, body := fetch(t, harbour, e.srv.URL+"/cases")
+	if code != 200 || strings.Contains(body, "S001") || !strings.Contains(body, "S002") {
+		t.Errorf("Harbour's Follow-ups page: %d, names S001: %v", code, strings.Contains(body, "S001"))
+	}
+	// Its own CSRF cookie and token, from its own pages: still refused.
+	_, own := fetch(t, harbour, e.srv.URL+"/cases")
+	m := csrfField.FindStringSubmatch(own)
+	if m == nil {
+		t.Fatal("no CSRF field on the page")
+	}
+	resp, err := harbour.PostForm(e.srv.URL+"/cases/"+e.freshCase, url.Values{"csrf": {m[1]}, "version": {"1"}, "action": {"close"}, "note": {"not ours"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c, err := e.db.Case(context.Background(), e.freshCase)
+	if resp.StatusCode != 403 || err != nil || c.Status != followup.Open {
+		t.Errorf("POST to another store's case: %d; case now %s, %v", resp.StatusCode, c.Status, err)
+	}
+}
+
+// Each action of the case page, then the refusals: a stale version, a move the status
+// does not allow, closing without a note, a missing CSRF token.
+func TestDashboardCaseActions(t *testing.T) {
+	e := newDashboardEnv(t)
+	hq := e.client(t, e.hq.Token)
+	target := e.srv.URL + "/cases/" + e.freshCase
+	form := func() (csrf, version string) {
+		t.Helper()
+		code, body := fetch(t, hq, target)
+		c := csrfField.FindStringSubmatch(body)
+		if code != 200 || c == nil {
+			t.Fatalf("case page: %d, csrf %v", code, c)
+		}
+		if v := versionField.FindStringSubmatch(body); v != nil {
+			return c[1], v[1]
+		}
+		// A finished case has no forms: post what a form left open in another tab would.
+		k, err := e.db.Case(context.Background(), e.freshCase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c[1], strconv.FormatInt(k.Version, 10)
+	}
+	post := func(v url.Values) (int, string) {
+		t.Helper()
+		resp, err := hq.PostForm(target, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	csrf, v1 := form()
+	steps := []struct {
+		name    string
+		values  url.Values
+		status  int
+		message string
+	}{
+		{"assign", url.Values{"action": {"assign"}, "owner": {"=Ana"}}, 200, "Assigned to =Ana"},
+		{"a stale version", url.Values{"action": {"contacted"}, "version": {v1}}, 409, "Someone changed this case after you opened it"},
+		{"contacted", url.Values{"action": {"contacted"}, "note": {"Called back."}}, 200, "Moved from open to contacted"},
+		{"close without a note", url.Values{"action": {"close"}}, 409, "Closing without action needs a note saying why."},
+		{"an unknown action", url.Values{"action": {"escalate"}}, 400, "Unknown action"},
+		{"no CSRF token", url.Values{"action": {"resolve"}, "note": {"x"}, "csrf": {""}}, 403, "The form expired"},
+		{"resolve", url.Values{"action": {"resolve"}, "note": {"Voucher sent."}}, 200, "Voucher sent."},
+		{"contacted again", url.Values{"action": {"contacted"}}, 409, "A resolved case cannot become contacted."},
+	}
+	for _, s := range steps {
+		_, version := form()
+		if s.values.Get("version") == "" {
+			s.values.Set("version", version)
+		}
+		if !s.values.Has("csrf") {
+			s.values.Set("csrf", csrf)
+		}
+		code, body := post(s.values)
+		if code != s.status || !strings.Contains(body, html.EscapeString(s.message)) {
+			t.Errorf("%s: %d, want %d and %q in the page", s.name, code, s.status, s.message)
+		}
+	}
+	c, err := e.db.Case(context.Background(), e.freshCase)
+	if err != nil || c.Status != followup.Resolved || c.Owner != "=Ana" || len(c.History) != 4 || c.History[3].Actor != "hq" {
+		t.Errorf("case after the steps: %+v, %v", c, err)
+	}
+	resp, err := hq.Get(e.srv.URL + "/export/cases.csv?store=S001&status=resolved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), ",'=Ana,") {
+		t.Errorf("cases.csv does not defuse the owner =Ana")
+	}
+}
+
+// HQ opens a case from the Follow-ups list, resolves it with a note, and sees it resolved
+// with the note and its own name in the timeline.
+func TestDashboardResolveACaseInABrowser(t *testing.T) {
+	e := newDashboardEnv(t)
+	ctx := browser(t)
+	base := e.srv.URL
+	if err := signIn(ctx, base, e.hq.Token); err != nil {
+		t.Fatal(err)
+	}
+	const note = "Called back, voucher sent."
+	var status, timeline string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/cases?store=S001&status=open"),
+		chromedp.Click(`#cases a[href="/cases/`+e.freshCase+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#resolve-note", chromedp.ByID),
+		chromedp.SetValue("#resolve-note", note, chromedp.ByID),
+		chromedp.Click(`#resolve button`, chromedp.ByQuery),
+		chromedp.WaitNotPresent("#resolve-note", chromedp.ByID),
+		chromedp.Text("#status", &status, chromedp.ByID),
+		chromedp.Text("#timeline", &timeline, chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if status != "resolved" || !strings.Contains(timeline, "Moved from open to resolved") || !strings.Contains(timeline, note) ||
+		!strings.Contains(timeline, "· hq") {
+		t.Errorf("after resolving: status %q, timeline %q", status, timeline)
 	}
 }
