@@ -84,6 +84,9 @@ type Config struct {
 	Survey func() wire.Survey
 	// Catalog holds the translations. Required.
 	Catalog *Catalog
+	// FollowUps keeps the store's follow-up cases for the manager view; nil means
+	// Capture when it does (store.DB does), else the view has no Follow-ups section.
+	FollowUps FollowUps
 	// Sync is the sync worker; nil means the kiosk is not enrolled with a collector.
 	Sync Syncer
 	// ManagerPINHash is the argon2id hash of the manager PIN; empty disables the manager view.

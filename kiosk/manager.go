@@ -25,6 +25,7 @@ type managerScreen struct {
 	app    *App
 	root   *fyne.Container // the dashboard, with the exit confirmation over it
 	sync   *fyne.Container
+	cases  *fyne.Container // the Follow-ups section; nil without cases
 	stop   func()
 	status func()
 }
@@ -113,8 +114,16 @@ func (s *managerScreen) content() fyne.CanvasObject {
 
 	s.sync = container.NewVBox()
 	s.renderSync(f.outbox)
-	right := container.NewVBox(s.sync, heading(a.t("manager.reasons")), s.reasonList(f.reasons),
-		heading(a.t("manager.comments")), s.commentList(f.comments))
+	right := container.NewVBox(s.sync)
+	if a.followUps() != nil {
+		s.cases = container.NewVBox()
+		s.renderCases()
+		right.Add(s.cases)
+	}
+	right.Add(heading(a.t("manager.reasons")))
+	right.Add(s.reasonList(f.reasons))
+	right.Add(heading(a.t("manager.comments")))
+	right.Add(s.commentList(f.comments))
 
 	var columns fyne.CanvasObject
 	if width >= 1100 {
@@ -211,6 +220,7 @@ func (s *managerScreen) scheduleStatus() {
 		if ob, err := s.app.cfg.Stats.Outbox(ctx); err == nil {
 			s.renderSync(ob)
 		}
+		s.renderCases() // the sync worker may have pulled new cases or had a move refused
 		s.scheduleStatus()
 	})
 }

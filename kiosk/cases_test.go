@@ -1,0 +1,108 @@
+package kiosk
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/npskiosk/npskiosk/followup"
+	"github.com/npskiosk/npskiosk/store"
+)
+
+// openCases caches two cases as a pull would, then opens the dashboard.
+func openCases(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t, landscape)
+	cs := []store.Case{
+		{ID: "c1", Status: followup.Open, Version: 1, DueAt: testNow.Add(-time.Hour), Score: 2, Comment: "cold coffee", Contact: "ana@example.com"},
+		{ID: "c2", Status: followup.Contacted, Version: 4, DueAt: testNow.Add(5 * time.Hour), Score: 9},
+	}
+	if err := h.db.ReplaceCases(context.Background(), cs); err != nil {
+		t.Fatal(err)
+	}
+	openPIN(h)
+	enterPIN(h, "2468")
+	h.requireShowing("Follow-ups")
+	return h
+}
+
+func TestFollowUpsShowCachedCasesWithOverdueInWords(t *testing.T) {
+	h := openCases(t)
+	for _, want := range []string{"cold coffee", "Contact: ana@example.com", "OVERDUE · Due Nov 20 14:30", "Due Nov 20 20:30", "(no comment)"} {
+		h.requireShowing(want)
+	}
+	for _, label := range []string{"Contacted", "Resolved"} {
+		if b := h.button(label); b.MinSize().Height < touchMin {
+			t.Errorf("%s is %v high, want at least %d", label, b.MinSize().Height, touchMin)
+		}
+	}
+}
+
+func TestManagerResolvesACaseWithANoteOffline(t *testing.T) {
+	h := openCases(t)
+	test.Tap(h.button("Contacted")) // only the open case offers it
+	h.requireShowing("Note · Contacted")
+	h.typeOnKeyboard("left a message")
+	test.Tap(h.button(h.app.t("keyboard.done")))
+	h.requireShowing("Contacted (not synced yet)")
+
+	pending, err := h.db.PendingCaseChanges(context.Background())
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("queued changes: %+v, %v", pending, err)
+	}
+	if p := pending[0]; p.CaseID != "c1" || p.Status != followup.Contacted || p.Note != "left a message" || p.Version != 1 {
+		t.Fatalf("queued change: %+v", p)
+	}
+
+	// Cancel leaves the case as it was.
+	test.Tap(h.buttons("Resolved")[0])
+	test.Tap(h.button("Cancel"))
+	if pending, _ = h.db.PendingCaseChanges(context.Background()); len(pending) != 1 {
+		t.Fatalf("Cancel queued a change: %+v", pending)
+	}
+}
+
+func TestRefusedMoveIsToldWithTheNoteKept(t *testing.T) {
+	h := openCases(t)
+	ctx := context.Background()
+	ch, err := h.db.QueueCaseChange(ctx, "c2", followup.Resolved, "voucher sent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.MarkCaseChangeRejected(ctx, ch.ID, "stale", followup.ClosedNoAction); err != nil {
+		t.Fatal(err)
+	}
+	h.app.showManager()
+	h.requireShowing("Changed at HQ: now Closed without action. Your note was not sent: “voucher sent”")
+	test.Tap(h.button("OK"))
+	if h.showing("Changed at HQ") {
+		t.Fatal("the notice stays after OK")
+	}
+}
+
+func TestFollowUpStringsAreTranslated(t *testing.T) {
+	h := newHarness(t, landscape)
+	keys := []string{"manager.followups", "manager.no_cases", "case.open", "case.contacted", "case.resolved", "case.closed-no-action",
+		"case.score", "case.status", "case.pending", "case.due", "case.overdue", "case.contact", "case.no_comment",
+		"case.note_title", "case.cancel", "case.dismiss", "case.rejected_hq", "case.rejected"}
+	for _, lang := range []string{"en", "es", "fr", "de"} {
+		for _, k := range keys {
+			if got := h.app.cfg.Catalog.T(lang, k); got == k || (lang != "en" && k != "case.status" && got == h.app.cfg.Catalog.T("en", k)) {
+				t.Errorf("%s: %s is not translated (%q)", lang, k, got)
+			}
+		}
+	}
+}
+
+// buttons finds every button labelled label on screen.
+func (h *harness) buttons(label string) []*button {
+	var out []*button
+	for _, o := range objects(h.win.Content()) {
+		if b, ok := o.(*button); ok && b.text == label {
+			out = append(out, b)
+		}
+	}
+	return out
+}
