@@ -19,6 +19,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/followup"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -48,26 +49,8 @@ func BenchmarkIngest(b *testing.B) {
 				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchDevices}}
 				b.StartTimer()
 
-				start := time.Now()
-				var wg sync.WaitGroup
-				errs := make(chan error, benchDevices)
-				for d := range benchDevices {
-					wg.Go(func() {
-						for _, body := range bodies[d] {
-							if err := post(client, srv.URL, tokens[d], body); err != nil {
-								errs <- err
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
-				httpElapsed := time.Since(start)
+				httpElapsed := postAll(b, client, srv.URL, tokens, bodies)
 				b.StopTimer()
-				close(errs)
-				if err := <-errs; err != nil {
-					b.Fatal(err)
-				}
 				total := benchDevices * benchBatches * benchBatchSize
 				var n int64
 				db.RawQueryRow(ctx, `SELECT COUNT(*) FROM responses`).Scan(&n)
@@ -82,6 +65,83 @@ func BenchmarkIngest(b *testing.B) {
 				c.Close()
 				b.StartTimer()
 			}
+		})
+	}
+}
+
+// postAll has every device post its batches at once, and returns how long they took.
+func postAll(b *testing.B, client *http.Client, url string, tokens []string, bodies [][][]byte) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, benchDevices)
+	for d := range benchDevices {
+		wg.Go(func() {
+			for _, body := range bodies[d] {
+				if err := post(client, url, tokens[d], body); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	return elapsed
+}
+
+// BenchmarkIngestCaseCost is what opening follow-up cases at ingest costs: the same
+// 50,000 responses (uniform scores, so 64 % detractors, each opening a case and queueing
+// its case.opened event) posted as in BenchmarkIngest to a collector with the default
+// follow-up rule and to one whose rule opens no case, in alternating order in each
+// iteration. Both sides validate, insert and roll up the same rows durably; only the
+// cases, their history and their events differ.
+func BenchmarkIngestCaseCost(b *testing.B) {
+	for _, be := range collectortest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			bodies := deviceBodies(b)
+			total := benchDevices * benchBatches * benchBatchSize
+			var withCases, without time.Duration
+			i := 0
+			for b.Loop() {
+				run := func(cases bool) time.Duration {
+					b.StopTimer()
+					c := collectortest.Start(b, collectortest.Options{Backend: be,
+						Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+						DeviceRate: 1e6, DeviceBurst: 1e6})
+					defer c.Close()
+					if !cases {
+						if err := c.DB.SetFollowUpRule(context.Background(), "", followup.Rule{Channels: []string{"none"}}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					tokens := enrollDevices(b, c)
+					client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchDevices}}
+					b.StartTimer()
+					elapsed := postAll(b, client, c.URL, tokens, bodies)
+					b.StopTimer()
+					opened, err := c.DB.Cases(context.Background(), storage.CaseFilter{Limit: 1})
+					if err != nil || (len(opened) > 0) != cases {
+						b.Fatalf("cases=%v: %d cases opened (%v)", cases, len(opened), err)
+					}
+					b.StartTimer()
+					return elapsed
+				}
+				if i%2 == 0 {
+					without += run(false)
+					withCases += run(true)
+				} else {
+					withCases += run(true)
+					without += run(false)
+				}
+				i++
+			}
+			b.ReportMetric(float64(total*i)/without.Seconds(), "resp/s-nocases")
+			b.ReportMetric(float64(total*i)/withCases.Seconds(), "resp/s-cases")
+			b.ReportMetric(without.Seconds()/withCases.Seconds(), "cases/nocases-ratio")
 		})
 	}
 }

@@ -67,26 +67,72 @@ func (db *DB) SetFollowUpRule(ctx context.Context, storeID string, r followup.Ru
 	return nil
 }
 
-// openCase opens a response's case inside InsertBatch's transaction; a case that exists
-// for the response already is left as it is.
-func openCase(ctx context.Context, t tx, storeID, responseID string, c NewCase, now time.Time) error {
-	res, err := t.ExecContext(ctx, `
-		INSERT INTO cases (id, response_id, store_id, status, opened_at, due_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (response_id) DO NOTHING`,
-		c.ID, responseID, storeID, string(followup.Open), now.UnixMilli(), c.DueAt.UnixMilli(), now.UnixMilli())
+// caseOpener opens cases inside InsertBatch's transaction, with its statements prepared
+// once per batch.
+type caseOpener struct {
+	insertCase, insertHistory *sql.Stmt
+	announce                  bool // a subscription wants case.opened for this store
+}
+
+func newCaseOpener(ctx context.Context, t tx, storeID string) (*caseOpener, error) {
+	announce, err := subscribed(ctx, t, EventCaseOpened, storeID)
 	if err != nil {
-		return fmt.Errorf("open case for %s: %w", responseID, err)
+		return nil, err
+	}
+	o := &caseOpener{announce: announce}
+	if o.insertCase, err = t.PrepareContext(ctx, `
+		INSERT INTO cases (id, response_id, store_id, status, opened_at, due_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (response_id) DO NOTHING`); err != nil {
+		return nil, fmt.Errorf("prepare case insert: %w", err)
+	}
+	if o.insertHistory, err = t.PrepareContext(ctx, `
+		INSERT INTO case_events (case_id, at, actor, action, to_status) VALUES (?, ?, 'collector', 'opened', ?)`); err != nil {
+		o.insertCase.Close()
+		return nil, fmt.Errorf("prepare case history: %w", err)
+	}
+	return o, nil
+}
+
+func (o *caseOpener) Close() {
+	o.insertCase.Close()
+	o.insertHistory.Close()
+}
+
+// open opens a response's case; a case that exists for the response already is left as
+// it is. It reports whether it queued a case.opened event.
+func (o *caseOpener) open(ctx context.Context, t tx, storeID string, r NewResponse, now time.Time) (bool, error) {
+	c := r.Case
+	res, err := o.insertCase.ExecContext(ctx, c.ID, r.ID, storeID, string(followup.Open), now.UnixMilli(), c.DueAt.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("open case for %s: %w", r.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
+		return false, nil
 	}
-	_, err = t.ExecContext(ctx, `
-		INSERT INTO case_events (case_id, at, actor, action, to_status) VALUES (?, ?, 'collector', 'opened', ?)`,
-		c.ID, now.UnixMilli(), string(followup.Open))
-	if err != nil {
-		return fmt.Errorf("open case for %s: history: %w", responseID, err)
+	if _, err := o.insertHistory.ExecContext(ctx, c.ID, now.UnixMilli(), string(followup.Open)); err != nil {
+		return false, fmt.Errorf("open case for %s: history: %w", r.ID, err)
 	}
-	return emitCaseEvent(ctx, t, EventCaseOpened, c.ID, now)
+	if !o.announce {
+		return false, nil
+	}
+	// The event carries the case as GET /v1/cases/{id} shows it, built from what is in
+	// hand rather than read back.
+	contact := ""
+	if r.ContactConsent {
+		contact = r.Contact
+	}
+	reasons := r.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	opened := Case{ID: c.ID, StoreID: storeID, Status: followup.Open, OpenedAt: time.UnixMilli(now.UnixMilli()),
+		DueAt: time.UnixMilli(c.DueAt.UnixMilli()), UpdatedAt: time.UnixMilli(now.UnixMilli()), Version: 1,
+		Response: CaseResponse{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: contact,
+			Locale: r.Locale, CreatedAt: time.UnixMilli(r.CreatedAt.UnixMilli())}}
+	if _, err := emitEvent(ctx, t, EventCaseOpened, storeID, opened, now); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // emitCaseEvent emits an event carrying the case as it now stands in the transaction.

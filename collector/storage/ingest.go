@@ -82,6 +82,7 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 	}
 	results := make([]InsertResult, len(batch))
 	events := 0
+	var cases *caseOpener // made at the batch's first case
 	rollups := map[string]dayCounts{}
 	for i, r := range batch {
 		reasons, _ := json.Marshal(r.Reasons)
@@ -127,10 +128,19 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 			events++
 		}
 		if r.Case != nil {
-			if err := openCase(ctx, tx, d.StoreID, r.ID, *r.Case, now); err != nil {
+			if cases == nil {
+				if cases, err = newCaseOpener(ctx, tx, d.StoreID); err != nil {
+					return BatchResult{}, err
+				}
+				defer cases.Close()
+			}
+			queued, err := cases.open(ctx, tx, d.StoreID, r, now)
+			if err != nil {
 				return BatchResult{}, err
 			}
-			events++
+			if queued {
+				events++
+			}
 		}
 	}
 	if err := addRollups(ctx, tx, d.StoreID, rollups); err != nil {
