@@ -42,7 +42,7 @@ var sections = []struct{ title, about string }{
 		"beside the same rows as NDJSON under `gzip -9`. Ratio = ours ÷ baseline."},
 	{"4. Ingest", "200 devices post gzip batches of 50 at once over loopback HTTP, beside raw " +
 		"multi-row INSERTs of 500 of as many rows into the same database (no HTTP, validation, " +
-		"dedup or rollups). PostgreSQL runs with fsync on. Ratio = HTTP rate ÷ raw rate; 1× is the limit."},
+		"dedup, rollups or follow-up cases; the collector opens one for each detractor, see section 7). PostgreSQL runs with fsync on. Ratio = HTTP rate ÷ raw rate; 1× is the limit."},
 	{"5. Reports", "10,000,000 generated responses across 5,000 stores and 400 days (five a store " +
 		"a day). The collector reads per-store, per-day rollups; the baseline is the same answer by " +
 		"a full scan of the responses (checked equal first). \"all\" is the whole 400 days, \"30 d\" " +
@@ -55,6 +55,12 @@ var sections = []struct{ title, about string }{
 		"the responses it accepted. Each upload and heartbeat is one commit with an fsync on " +
 		"the collector's single SQLite writer, so the tail follows the disk: a probe fsyncs a " +
 		"file beside the database ten times a second during the run (below the table)."},
+	{"7. Follow-up cases", "The ingest of section 4 (uniform scores, so 64 % detractors) to a " +
+		"collector with the default follow-up rule, each detractor opening a case with its " +
+		"history in the insert's transaction, beside the same ingest to a collector whose rule " +
+		"opens none, in alternating order in each run. Ratio = with cases ÷ without. Then the " +
+		"time from a detractor's upload to its signed case.opened webhook at a receiver on " +
+		"loopback (200 uploads, 20 ms apart), beside the upload's own reply. Ratio = webhook ÷ reply."},
 }
 
 func reportRows(engine, pretty string) []figure {
@@ -89,6 +95,12 @@ var figures = append(append(append([]figure{
 	figure{"6. Fleet load", "Upload latency p99", metric{"Fleet", "upload-p99-ms"}, metric{"Fleet", "idle-upload-p99-ms"}, "idle collector, p99", "ms", 1},
 	figure{"6. Fleet load", "Heartbeat latency p99", metric{"Fleet", "heartbeat-p99-ms"}, metric{"Fleet", "idle-upload-p99-ms"}, "idle upload, p99", "ms", 1},
 	figure{"6. Fleet load", "Errors", metric{"Fleet", "errors"}, metric{}, "must be 0", "", 1},
+	figure{"7. Follow-up cases", "SQLite, ingest opening cases", metric{"IngestCaseCost/sqlite", "resp/s-cases"}, metric{"IngestCaseCost/sqlite", "resp/s-nocases"}, "same ingest, no cases", "resp/s", 1},
+	figure{"7. Follow-up cases", "PostgreSQL, ingest opening cases", metric{"IngestCaseCost/postgres", "resp/s-cases"}, metric{"IngestCaseCost/postgres", "resp/s-nocases"}, "same ingest, no cases", "resp/s", 1},
+	figure{"7. Follow-up cases", "SQLite, upload → webhook p50", metric{"IngestToWebhook/sqlite", "webhook-p50-ms"}, metric{"IngestToWebhook/sqlite", "upload-p50-ms"}, "upload reply, p50", "ms", 1},
+	figure{"7. Follow-up cases", "SQLite, upload → webhook p99", metric{"IngestToWebhook/sqlite", "webhook-p99-ms"}, metric{"IngestToWebhook/sqlite", "upload-p99-ms"}, "upload reply, p99", "ms", 1},
+	figure{"7. Follow-up cases", "PostgreSQL, upload → webhook p50", metric{"IngestToWebhook/postgres", "webhook-p50-ms"}, metric{"IngestToWebhook/postgres", "upload-p50-ms"}, "upload reply, p50", "ms", 1},
+	figure{"7. Follow-up cases", "PostgreSQL, upload → webhook p99", metric{"IngestToWebhook/postgres", "webhook-p99-ms"}, metric{"IngestToWebhook/postgres", "upload-p99-ms"}, "upload reply, p99", "ms", 1},
 )
 
 // details are absolute figures printed under a section's table.
