@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
@@ -97,25 +96,4 @@ func (s *Service) CheckDrops(ctx context.Context, now time.Time) (map[string]str
 		}
 	}
 	return emitted, errors.Join(errs...)
-}
-
-// RunDropChecks checks for drops every interval until ctx ends; a drop is told once per
-// episode however often it runs.
-func (s *Service) RunDropChecks(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		emitted, err := s.CheckDrops(ctx, s.Now())
-		if err != nil && ctx.Err() == nil {
-			log.Error("NPS drop check", "err", err)
-		}
-		for store, typ := range emitted {
-			log.Warn("NPS drop check", "store", store, "event", typ)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -93,6 +93,7 @@ var commands = map[string]command{
 		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 		loopback := fs.Bool("allow-loopback-webhooks", false, "let webhooks go to http:// URLs on this machine (tests, a local receiver)")
 		lease := fs.Duration("webhook-lease", time.Minute, "how long a webhook delivery is held by this collector before another may retry it")
+		digestHour := fs.Int("digest-hour", collector.DefaultDigestHour, "local hour (0-23, in each store's time zone) after which yesterday's digest goes out")
 		var smtp alerts.SMTPConfig
 		fs.StringVar(&smtp.Host, "smtp-host", os.Getenv("NPSCOLLECTOR_SMTP_HOST"), "SMTP server for alert e-mails (default $NPSCOLLECTOR_SMTP_HOST; none: e-mail alerts wait)")
 		fs.IntVar(&smtp.Port, "smtp-port", 0, "SMTP port (default: 587 with starttls, 465 with tls, 25 with none)")
@@ -109,7 +110,10 @@ var commands = map[string]command{
 				}
 				hooks.Mailer = m
 			}
-			return serve(ctx, e.svc, *addr, hooks, e.stderr)
+			if *digestHour < 0 || *digestHour > 23 {
+				return fmt.Errorf("--digest-hour %d: give an hour from 0 to 23", *digestHour)
+			}
+			return serve(ctx, e.svc, *addr, hooks, *digestHour, e.stderr)
 		}
 	},
 	"webhook add": func(fs *flag.FlagSet) func(context.Context, env) error {
@@ -549,7 +553,7 @@ func (p printer) print(v any, text string) error {
 
 // serve runs the API and the dashboard until ctx ends, then drains connections for up
 // to 10 s.
-func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, stderr io.Writer) error {
+func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	hooks.DB, hooks.Logger = svc.DB, log
 	deliveries, err := alerts.New(hooks)
@@ -563,7 +567,7 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	svc.EventsQueued = deliveries.Wake
 	checks, stopChecks := context.WithCancel(ctx)
 	checksDone := make(chan struct{})
-	go func() { defer close(checksDone); svc.RunDropChecks(checks, time.Hour, log) }()
+	go func() { defer close(checksDone); svc.RunDailyJobs(checks, 10*time.Minute, digestHour, log) }()
 	defer func() { stopChecks(); <-checksDone }()
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log})
 	dashboard.New(dashboard.Config{Service: svc, Logger: log}).Register(api)

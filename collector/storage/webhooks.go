@@ -22,7 +22,7 @@ const (
 )
 
 // EventTypes lists every event type.
-var EventTypes = []string{EventCaseOpened, EventCaseUpdated, EventResponseCreated, EventNPSDropped, EventNPSRecovered}
+var EventTypes = []string{EventCaseOpened, EventCaseUpdated, EventResponseCreated, EventNPSDropped, EventNPSRecovered, EventDigest}
 
 // Subscription scopes.
 const (
