@@ -105,6 +105,22 @@ type event struct {
 		BaselineN   int64   `json:"baseline_responses"`
 		Change      float64 `json:"change"`
 		CombinedMoE float64 `json:"combined_margin_of_error"`
+		// a daily digest
+		Day           string  `json:"day"`
+		NPS           float64 `json:"nps"`
+		MarginOfError float64 `json:"margin_of_error"`
+		Responses     int64   `json:"responses"`
+		Trend         []struct {
+			Day       string  `json:"day"`
+			NPS       float64 `json:"nps"`
+			Responses int64   `json:"responses"`
+		} `json:"trend"`
+		NewCases     int64 `json:"new_cases"`
+		OverdueCases int64 `json:"overdue_cases"`
+		TopReasons   []struct {
+			Reason     string `json:"reason"`
+			Detractors int64  `json:"detractors"`
+		} `json:"top_detractor_reasons"`
 	} `json:"data"`
 }
 
@@ -121,10 +137,11 @@ var mailTexts = map[string]mailText{
 			"case.updated":  "Follow-up at {{.Data.StoreID}} is now {{.Data.Status}}",
 			"nps.dropped":   "NPS dropped at {{.Data.StoreName}}: {{printf \"%+.0f\" .Data.Change}} points",
 			"nps.recovered": "NPS at {{.Data.StoreName}} is back within its usual range",
+			"digest.daily":  "Daily NPS digest, {{.Data.StoreName}}, {{.Data.Day}}",
 		},
 		Lines: map[string]string{"score": "Score", "comment": "Comment", "reasons": "Reasons", "contact": "Contact",
 			"due": "Please act by", "status": "Status", "owner": "Owner", "last7": "Last 7 days", "prev28": "The 28 days before",
-			"responses": "responses", "margin": "Difference beyond the combined 95% margin of ±", "none": "none"},
+			"responses": "responses", "margin": "Difference beyond the combined 95% margin of ±", "none": "none", "yesterday": "Yesterday", "trend": "Last 7 days", "newcases": "New follow-up cases", "overdue": "Overdue follow-up cases", "topreasons": "Detractors' top reasons (7 days)"},
 	},
 	"es": {
 		Subject: map[string]string{
@@ -132,10 +149,11 @@ var mailTexts = map[string]mailText{
 			"case.updated":  "El seguimiento en {{.Data.StoreID}} está ahora {{.Data.Status}}",
 			"nps.dropped":   "El NPS bajó en {{.Data.StoreName}}: {{printf \"%+.0f\" .Data.Change}} puntos",
 			"nps.recovered": "El NPS de {{.Data.StoreName}} vuelve a su rango habitual",
+			"digest.daily":  "Resumen diario de NPS, {{.Data.StoreName}}, {{.Data.Day}}",
 		},
 		Lines: map[string]string{"score": "Puntuación", "comment": "Comentario", "reasons": "Motivos", "contact": "Contacto",
 			"due": "Actúe antes de", "status": "Estado", "owner": "Responsable", "last7": "Últimos 7 días", "prev28": "Los 28 días anteriores",
-			"responses": "respuestas", "margin": "Diferencia mayor que el margen combinado del 95 % de ±", "none": "ninguno"},
+			"responses": "respuestas", "margin": "Diferencia mayor que el margen combinado del 95 % de ±", "none": "ninguno", "yesterday": "Ayer", "trend": "Últimos 7 días", "newcases": "Nuevos casos de seguimiento", "overdue": "Casos de seguimiento vencidos", "topreasons": "Motivos principales de los detractores (7 días)"},
 	},
 	"fr": {
 		Subject: map[string]string{
@@ -143,10 +161,11 @@ var mailTexts = map[string]mailText{
 			"case.updated":  "Le suivi à {{.Data.StoreID}} est maintenant {{.Data.Status}}",
 			"nps.dropped":   "Le NPS a baissé à {{.Data.StoreName}} : {{printf \"%+.0f\" .Data.Change}} points",
 			"nps.recovered": "Le NPS de {{.Data.StoreName}} est revenu dans sa fourchette habituelle",
+			"digest.daily":  "Synthèse NPS du jour, {{.Data.StoreName}}, {{.Data.Day}}",
 		},
 		Lines: map[string]string{"score": "Note", "comment": "Commentaire", "reasons": "Raisons", "contact": "Contact",
 			"due": "À traiter avant le", "status": "Statut", "owner": "Responsable", "last7": "7 derniers jours", "prev28": "Les 28 jours précédents",
-			"responses": "réponses", "margin": "Écart supérieur à la marge combinée à 95 % de ±", "none": "aucune"},
+			"responses": "réponses", "margin": "Écart supérieur à la marge combinée à 95 % de ±", "none": "aucune", "yesterday": "Hier", "trend": "7 derniers jours", "newcases": "Nouveaux suivis", "overdue": "Suivis en retard", "topreasons": "Principales raisons des détracteurs (7 jours)"},
 	},
 	"de": {
 		Subject: map[string]string{
@@ -154,15 +173,22 @@ var mailTexts = map[string]mailText{
 			"case.updated":  "Nachfassen in {{.Data.StoreID}} ist jetzt {{.Data.Status}}",
 			"nps.dropped":   "NPS in {{.Data.StoreName}} gesunken: {{printf \"%+.0f\" .Data.Change}} Punkte",
 			"nps.recovered": "NPS in {{.Data.StoreName}} wieder im üblichen Bereich",
+			"digest.daily":  "Tägliche NPS-Übersicht, {{.Data.StoreName}}, {{.Data.Day}}",
 		},
 		Lines: map[string]string{"score": "Bewertung", "comment": "Kommentar", "reasons": "Gründe", "contact": "Kontakt",
 			"due": "Bitte erledigen bis", "status": "Status", "owner": "Zuständig", "last7": "Letzte 7 Tage", "prev28": "Die 28 Tage davor",
-			"responses": "Antworten", "margin": "Unterschied größer als die kombinierte 95-%-Fehlerspanne von ±", "none": "keine"},
+			"responses": "Antworten", "margin": "Unterschied größer als die kombinierte 95-%-Fehlerspanne von ±", "none": "keine", "yesterday": "Gestern", "trend": "Letzte 7 Tage", "newcases": "Neue Nachfassfälle", "overdue": "Überfällige Nachfassfälle", "topreasons": "Häufigste Gründe der Kritiker (7 Tage)"},
 	},
 }
 
 // body is the plain-text e-mail; the HTML part shows the same lines.
-const body = `{{if eq .E.Type "nps.dropped" "nps.recovered"}}{{.T.last7}}: NPS {{printf "%.1f" .E.Data.RecentNPS}} ({{.E.Data.RecentN}} {{.T.responses}})
+const body = `{{if eq .E.Type "digest.daily"}}{{.T.yesterday}} ({{.E.Data.Day}}): NPS {{printf "%.1f" .E.Data.NPS}} ± {{printf "%.1f" .E.Data.MarginOfError}} ({{.E.Data.Responses}} {{.T.responses}})
+{{.T.trend}}:{{range .E.Data.Trend}}
+  {{.Day}}  {{if .Responses}}NPS {{printf "%.0f" .NPS}} ({{.Responses}}){{else}}–{{end}}{{end}}
+{{.T.newcases}}: {{.E.Data.NewCases}}
+{{.T.overdue}}: {{.E.Data.OverdueCases}}
+{{.T.topreasons}}: {{range $i, $r := .E.Data.TopReasons}}{{if $i}}, {{end}}{{$r.Reason}} ({{$r.Detractors}}){{else}}{{.T.none}}{{end}}
+{{else if eq .E.Type "nps.dropped" "nps.recovered"}}{{.T.last7}}: NPS {{printf "%.1f" .E.Data.RecentNPS}} ({{.E.Data.RecentN}} {{.T.responses}})
 {{.T.prev28}}: NPS {{printf "%.1f" .E.Data.BaselineNPS}} ({{.E.Data.BaselineN}} {{.T.responses}})
 {{.T.margin}}{{printf "%.1f" .E.Data.CombinedMoE}}
 {{else}}{{.T.score}}: {{.E.Data.Response.Score}}

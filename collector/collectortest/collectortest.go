@@ -11,14 +11,19 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/storage"
@@ -176,4 +181,65 @@ func Upload(ctx context.Context, baseURL, token string, batch []wire.Response) (
 		return wire.UploadResult{}, fmt.Errorf("upload: %w", err)
 	}
 	return res, nil
+}
+
+// Mailpit returns the settings of the test SMTP server that scripts/with-mailpit.sh
+// started (make test does), and the address of its HTTP API. Without one the test is
+// skipped, or fails under CI.
+func Mailpit(t testing.TB) (alerts.SMTPConfig, string) {
+	t.Helper()
+	smtp, api := os.Getenv("NPS_TEST_SMTP"), os.Getenv("NPS_TEST_MAILPIT")
+	if smtp == "" || api == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must test e-mail against a real SMTP server: run the tests through scripts/with-mailpit.sh (make test does)")
+		}
+		t.Skip("no SMTP server: run through scripts/with-mailpit.sh")
+	}
+	host, port, _ := net.SplitHostPort(smtp)
+	p, _ := strconv.Atoi(port)
+	return alerts.SMTPConfig{Host: host, Port: p, Security: "none", From: "NPS alerts <nps@example.com>"}, api
+}
+
+// Mail is a message as Mailpit holds it.
+type Mail struct {
+	ID, Subject, Text, HTML string
+}
+
+// MailTo waits up to 10 s for the messages Mailpit holds for an address, and returns
+// them with their bodies.
+func MailTo(t testing.TB, api, address string, want int) []Mail {
+	t.Helper()
+	var list struct {
+		Messages []struct{ ID, Subject string }
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(api + "/api/v1/search?query=" + url.QueryEscape("to:"+address))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Messages) >= want || time.Now().After(deadline) {
+			break
+		}
+	}
+	var out []Mail
+	for _, m := range list.Messages {
+		resp, err := http.Get(api + "/api/v1/message/" + m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var full Mail
+		err = json.NewDecoder(resp.Body).Decode(&full)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		full.ID, full.Subject = m.ID, m.Subject
+		out = append(out, full)
+	}
+	return out
 }
