@@ -130,7 +130,7 @@ func (s *Service) SendDigests(ctx context.Context, now time.Time, hour int) ([]s
 	return sent, errors.Join(errs...)
 }
 
-// RunDailyJobs runs the hourly drop check and the daily digests until ctx ends.
+// RunDailyJobs runs the drop check and the daily digests every interval until ctx ends.
 func (s *Service) RunDailyJobs(ctx context.Context, interval time.Duration, digestHour int, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
