@@ -570,7 +570,7 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	go func() { defer close(checksDone); svc.RunDailyJobs(checks, 10*time.Minute, digestHour, log) }()
 	defer func() { stopChecks(); <-checksDone }()
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log})
-	dashboard.New(dashboard.Config{Service: svc, Logger: log}).Register(api)
+	dashboard.New(dashboard.Config{Service: svc, Logger: log, Policy: hooks.Policy}).Register(api)
 	srv := api.HTTPServer(addr)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
@@ -39,6 +40,9 @@ const csrfCookie = "nps_csrf"
 type Config struct {
 	Service *collector.Service // required
 	Logger  *slog.Logger       // nil means slog.Default()
+	// Policy checks the URL of a webhook added on the Alerts page, as the collector's
+	// alert worker will when it sends to it.
+	Policy alerts.URLPolicy
 }
 
 // Dashboard is the HQ web UI.
@@ -46,6 +50,9 @@ type Dashboard struct {
 	svc   *collector.Service
 	log   *slog.Logger
 	pages map[string]*template.Template
+
+	// policy checks the URLs of webhooks added on the Alerts page.
+	policy alerts.URLPolicy
 }
 
 // New parses the pages (they are embedded, so a broken one panics at start-up).
@@ -54,6 +61,7 @@ func New(cfg Config) *Dashboard {
 	if d.log == nil {
 		d.log = slog.Default()
 	}
+	d.policy = cfg.Policy
 	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden"} {
 		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
@@ -83,6 +91,7 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("GET /cases/{id}", secure(d.signedIn(d.caseDetail)))
 	mux.Handle("POST /cases/{id}", secure(d.signedIn(d.changeCase)))
 	mux.Handle("GET /export/{table}", secure(d.signedIn(d.export)))
+	d.registerAlerts(mux)
 }
 
 // secure sets the headers every dashboard reply carries. The pages have no scripts and
