@@ -18,16 +18,25 @@ type FilterError struct {
 func (e *FilterError) Error() string { return e.Detail }
 
 // ParseFilter reads store, region, from and to from a query, applying the reader's
-// store limit; the days default to the 30 up to today. The API and the dashboard both
+// store or region limit; the days default to the 30 up to today. The API and the dashboard both
 // read their filters with it.
 func ParseFilter(q url.Values, rd storage.Reader, now time.Time) (storage.Filter, *FilterError) {
 	f := storage.Filter{StoreID: q.Get("store"), Region: q.Get("region"), From: q.Get("from"), To: q.Get("to")}
 	if rd.StoreID != "" {
 		if f.StoreID != "" && f.StoreID != rd.StoreID {
 			return storage.Filter{}, &FilterError{http.StatusForbidden, "forbidden",
-				"this token may read store " + rd.StoreID + " only", "This token may read its own store only."}
+				"this token may read store " + rd.StoreID + " only", "You may see your own store only."}
 		}
 		f.StoreID = rd.StoreID
+	}
+	if rd.Region != "" {
+		if f.Region != "" && f.Region != rd.Region {
+			return storage.Filter{}, &FilterError{http.StatusForbidden, "forbidden",
+				"this reader may read region " + rd.Region + " only", "You may see region " + rd.Region + " only."}
+		}
+		// A store of another region is not refused here (that needs the database) but
+		// shows nothing: storage applies store and region together.
+		f.Region = rd.Region
 	}
 	badDates := func(detail string) *FilterError {
 		return &FilterError{http.StatusBadRequest, "bad_request", detail,

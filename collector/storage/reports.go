@@ -26,6 +26,9 @@ type APIToken struct {
 	Token   string `json:"token,omitempty"`    // shown once, when made
 }
 
+// APITokenPrefix starts every API token, which tells one from a dashboard session's.
+const APITokenPrefix = "api_"
+
 // AddAPIToken makes a token for reports and the dashboard.
 func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, error) {
 	if name == "" {
@@ -36,7 +39,7 @@ func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, 
 		return APIToken{}, fmt.Errorf("add token: %w", err)
 	}
 	t := APIToken{ID: uuid.Must(uuid.NewV7()).String(), Name: name, StoreID: storeID,
-		Token: "api_" + base64.RawURLEncoding.EncodeToString(raw)}
+		Token: APITokenPrefix + base64.RawURLEncoding.EncodeToString(raw)}
 	var store any
 	if storeID != "" {
 		store = storeID
@@ -53,12 +56,22 @@ func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, 
 	return t, nil
 }
 
-// Reader is who is asking for a report: an API token's holder.
+// Reader is who is asking for a report: an API token's holder, or a signed-in user.
 type Reader struct {
-	TokenID string
-	Name    string // the token's name, e.g. "hq": who made a change, in case histories
+	TokenID string // set for an API token
+	UserID  string // set for a user
+	Name    string // the token's or the user's name: who made a change, in case histories
 	StoreID string // empty: every store
+	Region  string // set: that region's stores only
 }
+
+// MaySee reports whether the reader may see a store.
+func (r Reader) MaySee(s Store) bool {
+	return (r.StoreID == "" || s.ID == r.StoreID) && (r.Region == "" || s.Region == r.Region)
+}
+
+// Chain reports whether the reader sees every store.
+func (r Reader) Chain() bool { return r.StoreID == "" && r.Region == "" }
 
 // AuthenticateReader finds the unrevoked API token a secret belongs to, or returns
 // ErrUnauthorized.
