@@ -123,6 +123,16 @@ func (s *Service) ChangeCase(ctx context.Context, id string, ch storage.CaseChan
 	return c, err
 }
 
+// ChangeCaseFromDevice applies a kiosk's change to a case (see
+// storage.DB.ChangeCaseFromDevice) and wakes the alert worker for its case.updated event.
+func (s *Service) ChangeCaseFromDevice(ctx context.Context, d storage.EnrolledDevice, id string, ch storage.DeviceCaseChange) (storage.Case, error) {
+	c, err := s.DB.ChangeCaseFromDevice(ctx, d, id, ch)
+	if err == nil {
+		s.eventsQueued()
+	}
+	return c, err
+}
+
 // validate checks one response: the domain's rules, as the kiosk applies them, then
 // what only the collector can check (the store's survey and the collector's clock).
 func validate(r wire.Response, survey wire.Survey, now time.Time) error {
