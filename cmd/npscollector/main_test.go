@@ -147,3 +147,93 @@ func TestFollowUpAndWebhookCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestUserCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "c.db")
+	created, err := storage.Open(context.Background(), storage.Config{Path: db, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Close()
+	run := func(stdin string, args ...string) (string, string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		m := NewMain(&out, &errOut)
+		m.stdin = strings.NewReader(stdin)
+		if err := m.ParseFlags(context.Background(), append(args, "--db", db)); err != nil {
+			return out.String(), errOut.String(), err
+		}
+		err := errors.Join(m.Run(context.Background()), m.Close())
+		return out.String(), errOut.String(), err
+	}
+	if _, _, err := run("", "store", "add", "--id", "S001", "--name", "Main Street", "--timezone", "Europe/Berlin", "--region", "North"); err != nil {
+		t.Fatal(err)
+	}
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("a file password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		ok    bool
+	}{
+		{"chain, password on stdin", "a stdin password\n", []string{"--email", "Hana@Example.com", "--name", "Hana HQ"}, true},
+		{"store, password from a file", "", []string{"--email", "ana@example.com", "--name", "Ana", "--lang", "es", "--store", "S001", "--password-file", pwFile}, true},
+		{"region", "another long password", []string{"--email", "nils@example.com", "--name", "Nils", "--lang", "de", "--region", "North"}, true},
+		{"a short password", "short\n", []string{"--email", "bo@example.com", "--name", "Bo"}, false},
+		{"store and region", "a stdin password\n", []string{"--email", "cy@example.com", "--name", "Cy", "--store", "S001", "--region", "North"}, false},
+		{"an unknown store", "a stdin password\n", []string{"--email", "cy@example.com", "--name", "Cy", "--store", "S999"}, false},
+		{"the same e-mail again", "a stdin password\n", []string{"--email", "hana@example.com", "--name", "Hana"}, false},
+		{"a missing password file", "", []string{"--email", "cy@example.com", "--name", "Cy", "--password-file", filepath.Join(dir, "none")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, err := run(tt.stdin, append([]string{"user", "add"}, tt.args...)...)
+			if (err == nil) != tt.ok {
+				t.Fatalf("user add: %v, want success %v", err, tt.ok)
+			}
+			for _, secret := range []string{"a stdin password", "a file password", "another long password"} {
+				if strings.Contains(out+errOut, secret) {
+					t.Errorf("user add printed the password")
+				}
+			}
+		})
+	}
+	out, _, err := run("", "user", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hana@example.com", "every store", "store S001", "region North", "es"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("user list lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := run("", "user", "disable", "ANA@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run("", "user", "disable", "nobody@example.com"); err == nil {
+		t.Error("disabling an unknown user succeeded")
+	}
+	out, _, err = run("", "user", "list", "--json")
+	var users []storage.User
+	if err != nil || json.Unmarshal([]byte(out), &users) != nil || len(users) != 3 {
+		t.Fatalf("user list --json: %q, %v", out, err)
+	}
+	db2, err := storage.Open(context.Background(), storage.Config{Path: db, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	for email, want := range map[string]error{"hana@example.com": nil, "ana@example.com": storage.ErrUnauthorized} {
+		pw := "a stdin password"
+		if email == "ana@example.com" {
+			pw = "a file password"
+		}
+		if _, err := db2.AuthenticateUser(context.Background(), email, pw); err != want {
+			t.Errorf("sign in as %s with the password given: %v, want %v", email, err, want)
+		}
+	}
+}
