@@ -18,7 +18,7 @@ import (
 
 // storeIndex returns the stores a page may name, by id, for their names and time zones.
 func (d *Dashboard) storeIndex(r *http.Request, p page) (map[string]storage.Store, []storage.StoreReport, error) {
-	reports, err := d.svc.Stores(r.Context(), storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID})
+	reports, err := d.svc.Stores(r.Context(), storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID, Region: p.Reader.Region})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -223,6 +223,17 @@ type caseData struct {
 	Local func(time.Time) string
 	// Form holds what was typed into a refused form, so that nobody types it twice.
 	Form url.Values
+	// Owners are the active users who may see the case's store: whom it may go to.
+	Owners []storage.User
+}
+
+// OwnerSelected reports whether u is the owner to show as chosen: the one picked in a
+// refused form, else the case's owner, by name.
+func (c caseData) OwnerSelected(u storage.User) bool {
+	if c.Form.Get("action") == "assign" {
+		return c.Form.Get("owner") == u.ID
+	}
+	return c.Case.Owner == u.Name
 }
 
 // Describe says what a history line did, in words.
@@ -273,10 +284,18 @@ func (d *Dashboard) caseFor(w http.ResponseWriter, r *http.Request, p page) (sto
 		d.fail(w, err)
 		return c, false
 	}
-	if p.Reader.StoreID != "" && c.StoreID != p.Reader.StoreID {
-		p.Title, p.Error = "Not allowed", "This case belongs to another store: this token may read its own store only."
-		d.render(w, http.StatusForbidden, "forbidden", p)
-		return c, false
+	if !p.Reader.Chain() {
+		// storeIndex holds the stores the user may see.
+		byID, _, err := d.storeIndex(r, p)
+		if err != nil {
+			d.fail(w, err)
+			return c, false
+		}
+		if _, ok := byID[c.StoreID]; !ok {
+			p.Title, p.Error = "Not allowed", "This case belongs to a store you may not see."
+			d.render(w, http.StatusForbidden, "forbidden", p)
+			return c, false
+		}
 	}
 	return c, true
 }
@@ -300,10 +319,24 @@ func (d *Dashboard) renderCase(w http.ResponseWriter, r *http.Request, p page, s
 	if !ok {
 		st = storage.Store{ID: c.StoreID, Name: c.StoreID}
 	}
+	owners, err := d.owners(r, st)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
 	p.Title, p.Page = fmt.Sprintf("Case: %d from %s", c.Response.Score, st.Name), "cases"
-	p.Data = caseData{Case: c, Store: st, Due: localTime(c.DueAt, st), Form: form,
+	p.Data = caseData{Case: c, Store: st, Due: localTime(c.DueAt, st), Form: form, Owners: owners,
 		Local: func(t time.Time) string { return localTime(t, st) }}
 	d.render(w, status, "case", p)
+}
+
+// owners are the active users who may see a store, by name.
+func (d *Dashboard) owners(r *http.Request, st storage.Store) ([]storage.User, error) {
+	users, err := d.svc.Users(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(users, func(u storage.User) bool { return u.Disabled() || !u.Reader().MaySee(st) }), nil
 }
 
 // changeCase applies one of the page's forms: assign, contacted, resolve or close.
@@ -331,7 +364,15 @@ func (d *Dashboard) changeCase(w http.ResponseWriter, r *http.Request, p page) {
 	ch := storage.CaseChange{Actor: p.Reader.Name, Version: version, Note: strings.TrimSpace(r.PostFormValue("note"))}
 	switch r.PostFormValue("action") {
 	case "assign":
-		owner := strings.TrimSpace(r.PostFormValue("owner"))
+		// The form offers people, by id; the case keeps the name, as histories show it.
+		owner := ""
+		if id := r.PostFormValue("owner"); id != "" {
+			u, ok := d.ownerByID(w, r, p, c, id)
+			if !ok {
+				return
+			}
+			owner = u.Name
+		}
 		ch.Owner = &owner
 	case "contacted":
 		ch.To = followup.Contacted
@@ -370,6 +411,31 @@ func (d *Dashboard) changeCase(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	http.Redirect(w, r, "/cases/"+url.PathEscape(c.ID), http.StatusSeeOther)
+}
+
+// ownerByID finds the chosen owner among those who may own the case, or renders why not.
+func (d *Dashboard) ownerByID(w http.ResponseWriter, r *http.Request, p page, c storage.Case, id string) (storage.User, bool) {
+	byID, _, err := d.storeIndex(r, p)
+	if err != nil {
+		d.fail(w, err)
+		return storage.User{}, false
+	}
+	st, ok := byID[c.StoreID]
+	if !ok {
+		st = storage.Store{ID: c.StoreID}
+	}
+	owners, err := d.owners(r, st)
+	if err != nil {
+		d.fail(w, err)
+		return storage.User{}, false
+	}
+	i := slices.IndexFunc(owners, func(u storage.User) bool { return u.ID == id })
+	if i < 0 {
+		p.Error = "Not changed: choose an active person who may see this store."
+		d.renderCase(w, r, p, http.StatusBadRequest, c, r.PostForm)
+		return storage.User{}, false
+	}
+	return owners[i], true
 }
 
 // transitionMessage is the reason of a refused move, as followup words it.

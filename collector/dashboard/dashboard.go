@@ -1,6 +1,10 @@
 // Package dashboard is the collector's HQ web dashboard: server-rendered HTML and SVG
-// with no scripts, signed in with an API token. It reads through the collector's service
-// and registers its pages beside the HTTP API.
+// with no scripts, for named users who sign in with their e-mail and password. It reads
+// through the collector's service and registers its pages beside the HTTP API.
+//
+// API tokens do not sign in here: they are for machines, on the JSON API. Sessions are
+// rows in the collector's database, so every collector behind a load balancer knows
+// them, sign-out ends them everywhere, and disabling a user ends theirs at once.
 package dashboard
 
 import (
@@ -31,7 +35,8 @@ import (
 //go:embed web/*.html web/static/*
 var webFiles embed.FS
 
-// SessionCookie holds a signed-in reader's API token.
+// SessionCookie holds a signed-in user's random session token; the database holds only
+// its hash.
 const SessionCookie = "nps_session"
 
 const csrfCookie = "nps_csrf"
@@ -62,7 +67,7 @@ func New(cfg Config) *Dashboard {
 		d.log = slog.Default()
 	}
 	d.policy = cfg.Policy
-	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden"} {
+	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people"} {
 		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
 	return d
@@ -91,6 +96,9 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("GET /cases/{id}", secure(d.signedIn(d.caseDetail)))
 	mux.Handle("POST /cases/{id}", secure(d.signedIn(d.changeCase)))
 	mux.Handle("GET /export/{table}", secure(d.signedIn(d.export)))
+	mux.Handle("GET /people", secure(d.signedIn(d.people)))
+	mux.Handle("POST /people", secure(d.signedIn(d.addPerson)))
+	mux.Handle("POST /people/{id}/disable", secure(d.signedIn(d.disablePerson)))
 	d.registerAlerts(mux)
 }
 
@@ -158,6 +166,9 @@ func (d *Dashboard) loginForm(w http.ResponseWriter, r *http.Request) {
 	d.render(w, http.StatusOK, "login", page{Title: "Sign in", CSRF: csrfToken(w, r)})
 }
 
+// loginData keeps the typed e-mail when a sign-in is refused.
+type loginData struct{ Email string }
+
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if !csrfOK(r) {
@@ -165,22 +176,41 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 			Error: "The form expired. Please sign in again."})
 		return
 	}
-	token := strings.TrimSpace(r.PostFormValue("token"))
-	if _, err := d.svc.AuthenticateReader(r.Context(), token); err != nil {
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	u, err := d.svc.AuthenticateUser(r.Context(), email, r.PostFormValue("password"))
+	if errors.Is(err, storage.ErrUnauthorized) {
 		d.log.Warn("dashboard sign-in refused", "remote", r.RemoteAddr)
-		d.render(w, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: csrfToken(w, r),
-			Error: "That token is unknown or revoked."})
+		d.render(w, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: csrfToken(w, r), Data: loginData{Email: email},
+			Error: "That e-mail and password do not match an active user."})
 		return
 	}
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	token, expires, err := d.svc.NewSession(r.Context(), u.ID)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	d.log.Info("dashboard sign-in", "user", u.Email, "remote", r.RemoteAddr)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 12 * 3600})
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, Expires: expires})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// logout ends the session in the database, not only in this browser: a copied cookie
+// stops working too.
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 	if !csrfOK(r) {
 		http.Error(w, "forbidden: missing or wrong CSRF token", http.StatusForbidden)
 		return
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := d.svc.EndSession(r.Context(), c.Value); err != nil {
+			d.fail(w, err)
+			return
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -188,7 +218,7 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 
 type pageHandler func(w http.ResponseWriter, r *http.Request, p page)
 
-// signedIn checks the session cookie and prepares the page with the reader's filters.
+// signedIn checks the session and prepares the page with the user's filters.
 func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(SessionCookie)
@@ -196,10 +226,14 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		rd, err := d.svc.AuthenticateReader(r.Context(), c.Value)
-		if err != nil {
+		rd, err := d.reader(r, c.Value)
+		if errors.Is(err, storage.ErrUnauthorized) {
 			http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1})
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			d.fail(w, err)
 			return
 		}
 		p := page{Reader: &rd, CSRF: csrfToken(w, r)}
@@ -219,6 +253,21 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 		p.Query = template.URL(q.Encode())
 		next(w, r, p)
 	})
+}
+
+// reader is who a session cookie signs in: a user's session, or an API token. There
+// is no form for a token: a machine (a monitor, a screenshot job, a test) that holds one
+// may set it as the cookie and read the pages as the API would let it, but only people
+// manage people.
+func (d *Dashboard) reader(r *http.Request, secret string) (storage.Reader, error) {
+	if strings.HasPrefix(secret, storage.APITokenPrefix) {
+		return d.svc.AuthenticateReader(r.Context(), secret)
+	}
+	u, err := d.svc.SessionUser(r.Context(), secret)
+	if err != nil {
+		return storage.Reader{}, err
+	}
+	return u.Reader(), nil
 }
 
 func (d *Dashboard) fail(w http.ResponseWriter, err error) {
@@ -317,13 +366,13 @@ type storeData struct {
 func (d *Dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 	id := r.PathValue("id")
 	if p.Reader.StoreID != "" && id != p.Reader.StoreID {
-		p.Title, p.Error = "Not allowed", "This token may read its own store only."
+		p.Title, p.Error = "Not allowed", "You may see your own store only."
 		d.render(w, http.StatusForbidden, "forbidden", p)
 		return
 	}
 	ctx := r.Context()
 	f := p.Filter
-	f.StoreID = id
+	f.StoreID, f.Region = id, ""
 	stores, err := d.svc.Stores(ctx, f)
 	if err != nil {
 		d.fail(w, err)
@@ -332,6 +381,11 @@ func (d *Dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 	if len(stores) == 0 {
 		p.Title, p.Error = "No such store", "There is no store "+id+"."
 		d.render(w, http.StatusNotFound, "forbidden", p)
+		return
+	}
+	if !p.Reader.MaySee(stores[0].Store) {
+		p.Title, p.Error = "Not allowed", "You may see the stores of region "+p.Reader.Region+" only."
+		d.render(w, http.StatusForbidden, "forbidden", p)
 		return
 	}
 	trend, err := d.svc.Trend(ctx, f, "day")
@@ -393,7 +447,7 @@ func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 	if score != "" {
 		cs = slices.DeleteFunc(cs, func(c storage.Comment) bool { return strconv.Itoa(c.Score) != score })
 	}
-	stores, err := d.svc.Stores(r.Context(), storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID})
+	stores, err := d.svc.Stores(r.Context(), storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID, Region: p.Reader.Region})
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -436,8 +490,12 @@ func (d *Dashboard) deviceList(r *http.Request, p page) ([]storage.Device, error
 	if err != nil {
 		return nil, err
 	}
-	if p.Reader.StoreID != "" {
-		ds = slices.DeleteFunc(ds, func(dv storage.Device) bool { return dv.StoreID != p.Reader.StoreID })
+	if !p.Reader.Chain() {
+		byID, _, err := d.storeIndex(r, p)
+		if err != nil {
+			return nil, err
+		}
+		ds = slices.DeleteFunc(ds, func(dv storage.Device) bool { _, ok := byID[dv.StoreID]; return !ok })
 	}
 	return slices.DeleteFunc(ds, func(dv storage.Device) bool { return dv.Revoked }), nil
 }
