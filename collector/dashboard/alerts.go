@@ -32,8 +32,8 @@ func (d *Dashboard) registerAlerts(mux Router) {
 // store, and its URL and errors are the chain's business, not one store's.
 func (d *Dashboard) chainOnly(next pageHandler) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, p page) {
-		if p.Reader.StoreID != "" {
-			p.Title, p.Error = "Not allowed", "Alerts are managed for the whole chain: this sign-in may read its own store only."
+		if !p.Reader.Chain() {
+			p.Title, p.Error = "Not allowed", "Alerts are managed for the whole chain: this sign-in may read its own store or region only."
 			d.render(w, http.StatusForbidden, "forbidden", p)
 			return
 		}

@@ -443,3 +443,26 @@ func TestDashboardScreenshotsAlerts(t *testing.T) {
 		}
 	}
 }
+
+// A region's manager is not the chain: alerts may cover any store, so they are refused
+// too, and not linked.
+func TestAlertsRefusedToARegionSignIn(t *testing.T) {
+	e := newAlertsEnv(t, alerts.URLPolicy{})
+	ctx := context.Background()
+	u, err := e.c.DB.AddUser(ctx, storage.NewUser{Email: "nora@example.com", Name: "Nora North", Password: "correct horse battery",
+		ScopeKind: storage.ScopeRegion, Scope: "North"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := e.c.DB.NewSession(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	north := e.client(t, token)
+	if code, body := fetch(t, north, e.url+"/alerts"); code != http.StatusForbidden || !strings.Contains(body, "Alerts are managed for the whole chain") {
+		t.Errorf("GET /alerts as a region manager: %d", code)
+	}
+	if _, body := fetch(t, north, e.url+"/"); strings.Contains(body, `href="/alerts"`) {
+		t.Error("the region manager's navigation links to Alerts")
+	}
+}
