@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The newcomer's path through make run, tested without a terminal or a display: run.sh
 # starts in a fresh directory on a free loopback port, prints the HQ dashboard's address
-# and a token; the test signs in with that token as a browser would (CSRF cookie and
+# and a demo user's e-mail and password; the test signs in with them as a browser would (CSRF cookie and
 # form field), finds the demo store's responses on the overview once the kiosk has
 # uploaded them, then presses Ctrl-C (SIGINT to the process group, as a terminal does).
 # run.sh must exit 0, print no X I/O error and leave no X lock behind. A second start in
-# the same directory must print the same token, and stop cleanly on SIGTERM. KEEP=1 keeps
+# the same directory must print the same password, and stop cleanly on SIGTERM. KEEP=1 keeps
 # the working directory to look at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,10 +64,11 @@ start() {
   local line
   line=$(grep '^HQ dashboard: ' "$WORK/out")
   DASH_URL=$(sed -n 's/^HQ dashboard: \(http[^ ]*\) .*/\1/p' <<<"$line")
-  TOKEN=$(sed -n 's/.*sign in with token: \([^ ]*\)$/\1/p' <<<"$line")
+  EMAIL=$(sed -n 's/.*sign in as \([^ ]*\) with password: .*/\1/p' <<<"$line")
+  PASSWORD=$(sed -n 's/.*with password: \([^ ]*\)$/\1/p' <<<"$line")
   DISPLAY_N=$(sed -n 's/.*virtual display :\([0-9]*\)\..*/\1/p' "$WORK/out" | head -n 1)
   [ "$DASH_URL" = "$URL_WANT" ] || fail "dashboard address [$DASH_URL], want [$URL_WANT]"
-  [[ $TOKEN == api_?* ]] || fail "no API token on the dashboard line: [$line]"
+  [ -n "$EMAIL" ] && [ ${#PASSWORD} -ge 10 ] || fail "no e-mail and password on the dashboard line: [$line]"
   [ -n "$DISPLAY_N" ] || fail "run.sh did not start a virtual display without \$DISPLAY"
 }
 
@@ -90,8 +91,8 @@ stop() {
 
 echo "run-test: first start in a fresh directory, collector on 127.0.0.1:$PORT"
 start
-[ "$(stat -c %a "$WORK/run/demo-token")" = 600 ] || fail "$WORK/run/demo-token is not 0600"
-[ "$(cat "$WORK/run/demo-token")" = "$TOKEN" ] || fail "demo-token does not hold the printed token"
+[ "$(stat -c %a "$WORK/run/demo-password")" = 600 ] || fail "$WORK/run/demo-password is not 0600"
+[ "$(cat "$WORK/run/demo-password")" = "$PASSWORD" ] || fail "demo-password does not hold the printed password"
 
 # Sign in: the form sets the CSRF cookie and carries the same value in a hidden field.
 JAR="$WORK/cookies"
@@ -99,7 +100,7 @@ curl -fsS --max-time 10 -c "$JAR" -b "$JAR" -o "$WORK/login.html" "${DASH_URL}lo
 csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$WORK/login.html" | head -n 1)
 [ -n "$csrf" ] || fail "no CSRF field in the sign-in form"
 code=$(curl -sS --max-time 10 -c "$JAR" -b "$JAR" -o "$WORK/signin.html" -w '%{http_code} %{redirect_url}' \
-  --data-urlencode "csrf=$csrf" --data-urlencode "token=$TOKEN" "${DASH_URL}login") || fail "POST /login"
+  --data-urlencode "csrf=$csrf" --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASSWORD" "${DASH_URL}login") || fail "POST /login"
 [ "$code" = "303 $DASH_URL" ] || fail "sign-in answered [$code], want [303 $DASH_URL]: $(cat "$WORK/signin.html")"
 
 # The overview counts the kiosk's responses once it has uploaded its month of them, and
@@ -116,13 +117,13 @@ grep -q 'id="responses"' "$WORK/overview.html" || fail "the overview (or the sig
 [ "${n:-0}" -gt 0 ] || fail "the overview shows no responses 30 s after the start"
 curl -fsS --max-time 10 -b "$JAR" -o "$WORK/stores.html" "${DASH_URL}stores" || fail "GET /stores"
 grep -q '>Main Street</a> <span class="muted">S001<' "$WORK/stores.html" || fail "the stores page does not list Main Street (S001)"
-echo "run-test: signed in to $DASH_URL with the printed token; the overview counts $n responses, the stores page lists Main Street"
+echo "run-test: signed in to $DASH_URL as the printed user; the overview counts $n responses, the stores page lists Main Street"
 
 stop INT "-$RUN_PID" # Ctrl-C: SIGINT to the whole foreground process group
 echo "run-test: Ctrl-C: exit 0, no X I/O error, no X lock left, nothing left running"
 
-first_token=$TOKEN
+first_password=$PASSWORD
 start
-[ "$TOKEN" = "$first_token" ] || fail "the second start printed another token"
+[ "$PASSWORD" = "$first_password" ] || fail "the second start printed another password"
 stop TERM "$RUN_PID" # kill, systemd, make on SIGTERM: the script alone
-echo "run-test: 2 passed, 0 failed (make run's newcomer path; a second start kept the token and stopped on SIGTERM)"
+echo "run-test: 2 passed, 0 failed (make run's newcomer path; a second start kept the sign-in and stopped on SIGTERM)"

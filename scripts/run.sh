@@ -12,7 +12,7 @@ ADDR=${COLLECTOR_ADDR:-127.0.0.1:8787}
 mkdir -p "$DIR"
 CONFIG="$DIR/kiosk.toml"
 CDB="$DIR/collector.db"
-TOKEN_FILE="$DIR/demo-token" # the dashboard sign-in, kept so every run shows the same one
+PASSWORD_FILE="$DIR/demo-password" # the dashboard sign-in, kept so every run shows the same one
 # shellcheck disable=SC2034 # read by xkiosk.sh
 TZNAME=$(cat /etc/timezone 2>/dev/null || echo UTC)
 
@@ -86,18 +86,15 @@ TOML
   "$BIN/npskiosk" simulate --config "$CONFIG" --count 900 --days 30
 fi
 
-# An API token to sign in to the dashboard with: made once, and again only when the
-# collector no longer knows it (its database was removed).
-token=""
-[ -f "$TOKEN_FILE" ] && token=$(cat "$TOKEN_FILE")
-if [ -n "$token" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
-  "http://$ADDR/v1/reports/nps")" = 401 ]; then
-  token=""
+# A demo user to sign in to the dashboard with: the password is made once and kept, and
+# the user is added again when the collector no longer knows it (its database was removed).
+EMAIL=demo@example.com
+if [ ! -s "$PASSWORD_FILE" ]; then
+  (umask 077 && head -c 12 /dev/urandom | base64 | tr -d '/+=\n' >"$PASSWORD_FILE.tmp") && mv "$PASSWORD_FILE.tmp" "$PASSWORD_FILE"
 fi
-if [ -z "$token" ]; then
-  token=$("$BIN/npscollector" token add --db "$CDB" --name demo --json | sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
-  [ -n "$token" ] || { echo "run: npscollector token add printed no token" >&2; exit 1; }
-  (umask 077 && printf '%s\n' "$token" >"$TOKEN_FILE.tmp") && mv "$TOKEN_FILE.tmp" "$TOKEN_FILE"
+password=$(cat "$PASSWORD_FILE")
+if ! "$BIN/npscollector" user list --db "$CDB" --json | grep -q "\"$EMAIL\""; then
+  "$BIN/npscollector" user add --db "$CDB" --email "$EMAIL" --name "Demo HQ" --password-file "$PASSWORD_FILE" >/dev/null
 fi
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
@@ -106,7 +103,7 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "Look at it with: DISPLAY=$DISPLAY scrot /tmp/kiosk.png"
 fi
 echo "Collector: http://$ADDR (log: $DIR/collector.log). Kiosk: $CONFIG"
-echo "HQ dashboard: http://$ADDR/  sign in with token: $token"
+echo "HQ dashboard: http://$ADDR/  sign in as $EMAIL with password: $password"
 echo "Manager view: tap the top-left corner five times, PIN 1234. Ctrl-C stops."
 echo "Collector commands on this demo: NPSCOLLECTOR_DB=$CDB $BIN/npscollector device list"
 # shellcheck disable=SC2086 # KIOSK_FLAGS is a list of flags

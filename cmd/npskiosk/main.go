@@ -29,6 +29,11 @@ func main() {
 	if err == nil {
 		err = m.Run(ctx)
 	}
+	// A stop asked for while starting (SIGTERM from systemd or Ctrl-C) is a clean stop,
+	// not a failure, even if it cut an integrity check or a request short.
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil
+	}
 	// From here a second signal kills the process at once, should Close ever hang.
 	stop()
 	err = errors.Join(err, m.Close())
