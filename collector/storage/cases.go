@@ -74,12 +74,9 @@ type caseOpener struct {
 	announce                  bool // a subscription wants case.opened for this store
 }
 
-func newCaseOpener(ctx context.Context, t tx, storeID string) (*caseOpener, error) {
-	announce, err := subscribed(ctx, t, EventCaseOpened, storeID)
-	if err != nil {
-		return nil, err
-	}
+func newCaseOpener(ctx context.Context, t tx, announce bool) (*caseOpener, error) {
 	o := &caseOpener{announce: announce}
+	var err error
 	if o.insertCase, err = t.PrepareContext(ctx, `
 		INSERT INTO cases (id, response_id, store_id, status, opened_at, due_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (response_id) DO NOTHING`); err != nil {

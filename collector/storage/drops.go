@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -30,6 +31,15 @@ func (db *DB) StoreList(ctx context.Context) ([]Store, error) {
 // collectors checking at once emit once.
 func (db *DB) RecordDropCheck(ctx context.Context, storeID string, dropped bool, data any) (string, error) {
 	now := db.now()
+	// Most checks change nothing: find that out on the read pool, so they cost the
+	// writer nothing. The answer is checked again under the lock below.
+	inEpisode, err := dropEpisode(ctx, db.read, storeID)
+	if err != nil {
+		return "", fmt.Errorf("drop check of %s: %w", storeID, err)
+	}
+	if dropped == inEpisode {
+		return "", nil
+	}
 	t, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return "", fmt.Errorf("drop check of %s: %w", storeID, err)
@@ -39,11 +49,7 @@ func (db *DB) RecordDropCheck(ctx context.Context, storeID string, dropped bool,
 	if err := t.QueryRowContext(ctx, `SELECT id FROM stores WHERE id = ?`+db.dialect.forUpdate, storeID).Scan(&locked); err != nil {
 		return "", fmt.Errorf("drop check of %s: %w", storeID, err)
 	}
-	var inEpisode bool
-	err = t.QueryRowContext(ctx, `
-		SELECT COALESCE((SELECT type = ? FROM events WHERE store_id = ? AND type IN (?, ?) ORDER BY at DESC, id DESC LIMIT 1), false)`,
-		EventNPSDropped, storeID, EventNPSDropped, EventNPSRecovered).Scan(&inEpisode)
-	if err != nil {
+	if inEpisode, err = dropEpisode(ctx, t, storeID); err != nil {
 		return "", fmt.Errorf("drop check of %s: %w", storeID, err)
 	}
 	typ := ""
@@ -62,4 +68,19 @@ func (db *DB) RecordDropCheck(ctx context.Context, storeID string, dropped bool,
 		return "", fmt.Errorf("drop check of %s: %w", storeID, err)
 	}
 	return typ, nil
+}
+
+// rowQuerier is a connection or a transaction.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// dropEpisode reports whether a store is in a drop episode: its latest drop event is an
+// nps.dropped, not an nps.recovered.
+func dropEpisode(ctx context.Context, q rowQuerier, storeID string) (bool, error) {
+	var in bool
+	err := q.QueryRowContext(ctx, `
+		SELECT COALESCE((SELECT type = ? FROM events WHERE store_id = ? AND type IN (?, ?) ORDER BY at DESC, id DESC LIMIT 1), false)`,
+		EventNPSDropped, storeID, EventNPSDropped, EventNPSRecovered).Scan(&in)
+	return in, err
 }

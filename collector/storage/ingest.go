@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/npskiosk/npskiosk/nps"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -60,6 +61,11 @@ func (db *DB) Device(ctx context.Context, deviceID string) (EnrolledDevice, erro
 // also notes the upload as the device's last contact.
 func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResponse) (BatchResult, error) {
 	now := db.now()
+	listening, err := db.listeners(ctx, d.StoreID)
+	if err != nil {
+		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+	}
+	announce := wants(listening, EventResponseCreated)
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: begin: %w", err)
@@ -76,10 +82,6 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
 	}
 	defer insert.Close()
-	announce, err := subscribed(ctx, tx, EventResponseCreated, d.StoreID)
-	if err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
-	}
 	results := make([]InsertResult, len(batch))
 	events := 0
 	var cases *caseOpener // made at the batch's first case
@@ -129,7 +131,7 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 		}
 		if r.Case != nil {
 			if cases == nil {
-				if cases, err = newCaseOpener(ctx, tx, d.StoreID); err != nil {
+				if cases, err = newCaseOpener(ctx, tx, wants(listening, EventCaseOpened)); err != nil {
 					return BatchResult{}, err
 				}
 				defer cases.Close()
@@ -146,7 +148,10 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 	if err := addRollups(ctx, tx, d.StoreID, rollups); err != nil {
 		return BatchResult{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ?`, now.UnixMilli(), d.ID); err != nil {
+	// A minute is precise enough for "last contact", and a row that does not change
+	// costs the writer no page.
+	if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`,
+		now.UnixMilli(), d.ID, now.Add(-time.Minute).UnixMilli()); err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: note the upload: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -140,22 +140,34 @@ type eventBody struct {
 	Data      any       `json:"data"`
 }
 
-// subscribed reports whether any subscription of a store's scope asks for typ, so that
-// frequent events cost nothing when nobody listens.
-func subscribed(ctx context.Context, t tx, typ, storeID string) (bool, error) {
-	var yes bool
-	err := t.QueryRowContext(ctx, `
-		SELECT EXISTS (SELECT 1 FROM webhook_subscriptions s
-		 WHERE (s.events = ',*,' OR s.events LIKE ?)
-		   AND (s.scope_kind = 'chain'
-		        OR (s.scope_kind = 'store' AND s.scope = ?)
-		        OR (s.scope_kind = 'region' AND s.scope = (SELECT region FROM stores WHERE id = ?))))`,
-		"%,"+typ+",%", storeID, storeID).Scan(&yes)
+// listeners returns the event types some subscription of a store's scope asks for ("*"
+// for every type), read before a write transaction so that frequent events cost no time
+// under the writer's lock when nobody listens.
+func (db *DB) listeners(ctx context.Context, storeID string) (map[string]bool, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT s.events FROM webhook_subscriptions s
+		 WHERE s.scope_kind = 'chain'
+		    OR (s.scope_kind = 'store' AND s.scope = ?)
+		    OR (s.scope_kind = 'region' AND s.scope = (SELECT region FROM stores WHERE id = ?))`, storeID, storeID)
 	if err != nil {
-		return false, fmt.Errorf("subscriptions to %s: %w", typ, err)
+		return nil, fmt.Errorf("subscriptions of %s: %w", storeID, err)
 	}
-	return yes, nil
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var events string
+		if err := rows.Scan(&events); err != nil {
+			return nil, fmt.Errorf("subscriptions of %s: %w", storeID, err)
+		}
+		for _, e := range strings.Split(strings.Trim(events, ","), ",") {
+			out[e] = true
+		}
+	}
+	return out, rows.Err()
 }
+
+// wants reports whether listeners asks for typ.
+func wants(listeners map[string]bool, typ string) bool { return listeners["*"] || listeners[typ] }
 
 // emitEvent records an event inside a write transaction and queues one delivery to
 // every subscription of its scope that asked for its type, paused ones included: a
