@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/collector/storage"
+)
+
+// fleetCommands manage stores, devices, API tokens and surveys, and export responses.
+var fleetCommands = map[string]command{
+	"store add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		id := fs.String("id", "", "store id, e.g. S042 (required)")
+		name := fs.String("name", "", "store name (required)")
+		tz := fs.String("timezone", "", "IANA time zone, e.g. Europe/Berlin (required)")
+		region := fs.String("region", "", "region")
+		return func(ctx context.Context, e env) error {
+			s := storage.Store{ID: *id, Name: *name, Timezone: *tz, Region: *region}
+			if err := e.svc.AddStore(ctx, s); err != nil {
+				return err
+			}
+			return e.out.print(s, fmt.Sprintf("added store %s (%s, %s)\n", s.ID, s.Name, s.Timezone))
+		}
+	},
+	"device add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		storeID := fs.String("store", "", "store id (required)")
+		name := fs.String("name", "", "device name, e.g. \"Till 3\" (required)")
+		ttl := fs.Duration("ttl", storage.EnrollmentCodeTTL, "how long the enrollment code works")
+		return func(ctx context.Context, e env) error {
+			d, err := e.svc.AddDevice(ctx, *storeID, *name, *ttl)
+			if err != nil {
+				return err
+			}
+			return e.out.print(d, fmt.Sprintf("device %s (%s) for store %s\nenrollment code: %s (works once, until %s)\non the device: npskiosk enroll --collector URL --code %s\n",
+				d.ID, d.Name, d.StoreID, d.Code, d.ExpiresAt.Format(time.RFC3339), d.Code))
+		}
+	},
+	"device list": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			ds, err := e.svc.Devices(ctx)
+			if err != nil {
+				return err
+			}
+			if e.out.json {
+				return e.out.print(ds, "")
+			}
+			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION")
+			for _, d := range ds {
+				state := "waiting for enrollment"
+				switch {
+				case d.Revoked:
+					state = "revoked"
+				case d.Enrolled:
+					state = "enrolled"
+				}
+				seen := "never"
+				if !d.LastSeen.IsZero() {
+					seen = d.LastSeen.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion)
+			}
+			return tw.Flush()
+		}
+	},
+	"device revoke": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 {
+				return errors.New("device revoke takes one device id")
+			}
+			if err := e.svc.RevokeDevice(ctx, e.args[0]); err != nil {
+				return err
+			}
+			return e.out.print(map[string]string{"revoked": e.args[0]}, "revoked device "+e.args[0]+"\n")
+		}
+	},
+	"token add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		name := fs.String("name", "", "what the token is for, e.g. hq (required)")
+		storeID := fs.String("store", "", "limit the token to one store's data")
+		return func(ctx context.Context, e env) error {
+			t, err := e.svc.AddAPIToken(ctx, *name, *storeID)
+			if err != nil {
+				return err
+			}
+			scope := "every store"
+			if t.StoreID != "" {
+				scope = "store " + t.StoreID
+			}
+			return e.out.print(t, fmt.Sprintf("API token %q for %s (shown once, keep it safe):\n%s\n", t.Name, scope, t.Token))
+		}
+	},
+	"survey set": func(fs *flag.FlagSet) func(context.Context, env) error {
+		storeID := fs.String("store", "", "store id")
+		all := fs.Bool("all", false, "every store")
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 || (*storeID == "") == !*all {
+				return errors.New("survey set takes --store ID or --all, and one survey file")
+			}
+			b, err := os.ReadFile(e.args[0])
+			if err != nil {
+				return err
+			}
+			s, err := assets.ParseSurvey(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.args[0], err)
+			}
+			var stores []string
+			if *storeID != "" {
+				stores = []string{*storeID}
+			}
+			v, err := e.svc.SetSurvey(ctx, s, stores)
+			if err != nil {
+				return err
+			}
+			return e.out.print(map[string]int{"version": v}, fmt.Sprintf("survey version %d set\n", v))
+		}
+	},
+	"export": func(fs *flag.FlagSet) func(context.Context, env) error {
+		format := fs.String("format", "csv", "output format: csv")
+		storeID := fs.String("store", "", "one store")
+		region := fs.String("region", "", "one region")
+		from := fs.String("from", "2000-01-01", "first day, YYYY-MM-DD, in each store's time zone")
+		to := fs.String("to", "2999-12-31", "last day, YYYY-MM-DD")
+		return func(ctx context.Context, e env) error {
+			if *format != "csv" {
+				return fmt.Errorf("export: format %q is not supported; use csv", *format)
+			}
+			for _, d := range []string{*from, *to} {
+				if _, err := time.Parse(time.DateOnly, d); err != nil {
+					return fmt.Errorf("export: %q is not a date, YYYY-MM-DD", d)
+				}
+			}
+			n, err := e.svc.Export(ctx, storage.Filter{StoreID: *storeID, Region: *region, From: *from, To: *to}, e.out.w)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "exported %d responses\n", n)
+			return nil
+		}
+	},
+}

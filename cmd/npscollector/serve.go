@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/alerts"
+	"github.com/npskiosk/npskiosk/collector/dashboard"
+	"github.com/npskiosk/npskiosk/collector/httpapi"
+)
+
+// serveCommands runs the collector.
+var serveCommands = map[string]command{
+	"serve": func(fs *flag.FlagSet) func(context.Context, env) error {
+		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+		loopback := fs.Bool("allow-loopback-webhooks", false, "let webhooks go to http:// URLs on this machine (tests, a local receiver)")
+		lease := fs.Duration("webhook-lease", time.Minute, "how long a webhook delivery is held by this collector before another may retry it")
+		digestHour := fs.Int("digest-hour", collector.DefaultDigestHour, "local hour (0-23, in each store's time zone) after which yesterday's digest goes out")
+		var smtp alerts.SMTPConfig
+		fs.StringVar(&smtp.Host, "smtp-host", os.Getenv("NPSCOLLECTOR_SMTP_HOST"), "SMTP server for alert e-mails (default $NPSCOLLECTOR_SMTP_HOST; none: e-mail alerts wait)")
+		fs.IntVar(&smtp.Port, "smtp-port", 0, "SMTP port (default: 587 with starttls, 465 with tls, 25 with none)")
+		fs.StringVar(&smtp.Security, "smtp-security", "starttls", "starttls, tls, or none for a relay on this host")
+		fs.StringVar(&smtp.Username, "smtp-user", os.Getenv("NPSCOLLECTOR_SMTP_USER"), "SMTP user; the password is read from $NPSCOLLECTOR_SMTP_PASSWORD")
+		fs.StringVar(&smtp.From, "smtp-from", os.Getenv("NPSCOLLECTOR_SMTP_FROM"), "sender of alert e-mails, e.g. \"NPS alerts <nps@example.com>\"")
+		return func(ctx context.Context, e env) error {
+			hooks := alerts.Config{Policy: alerts.URLPolicy{AllowLoopbackHTTP: *loopback}, Lease: *lease}
+			if smtp.Host != "" {
+				smtp.Password = os.Getenv("NPSCOLLECTOR_SMTP_PASSWORD")
+				m, err := alerts.NewMailer(smtp)
+				if err != nil {
+					return err
+				}
+				hooks.Mailer = m
+			}
+			if *digestHour < 0 || *digestHour > 23 {
+				return fmt.Errorf("--digest-hour %d: give an hour from 0 to 23", *digestHour)
+			}
+			return serve(ctx, e.svc, *addr, hooks, *digestHour, e.stderr)
+		}
+	},
+}
+
+// serve runs the API and the dashboard until ctx ends, then drains connections for up
+// to 10 s.
+func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	hooks.DB, hooks.Logger = svc.DB, log
+	deliveries, err := alerts.New(hooks)
+	if err != nil {
+		return err
+	}
+	// Started before the listener and stopped after the server has drained, so the
+	// database (closed by Main.Close) outlives both.
+	deliveries.Start(ctx)
+	defer deliveries.Stop()
+	svc.EventsQueued = deliveries.Wake
+	checks, stopChecks := context.WithCancel(ctx)
+	checksDone := make(chan struct{})
+	go func() { defer close(checksDone); svc.RunDailyJobs(checks, 10*time.Minute, digestHour, log) }()
+	defer func() { stopChecks(); <-checksDone }()
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log})
+	dashboard.New(dashboard.Config{Service: svc, Logger: log, Policy: hooks.Policy}).Register(api)
+	srv := api.HTTPServer(addr)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	log.Info("collector listening", "addr", ln.Addr().String(), "dashboard", "http://"+ln.Addr().String()+"/", "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/npskiosk/npskiosk/collector/storage"
+)
+
+// userCommands manage the people who sign in to the dashboard.
+var userCommands = map[string]command{
+	"user add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		email := fs.String("email", "", "the address the person signs in with (required)")
+		name := fs.String("name", "", "the person's name, as case histories show it (required)")
+		lang := fs.String("lang", "en", "language: "+strings.Join(storage.UserLanguages, ", "))
+		storeID := fs.String("store", "", "limit the user to one store")
+		region := fs.String("region", "", "limit the user to one region's stores")
+		passwordFile := fs.String("password-file", "", "read the first password from this file (default: ask on stdin)")
+		return func(ctx context.Context, e env) error {
+			nu := storage.NewUser{Email: *email, Name: *name, Language: *lang, ScopeKind: storage.UserScopeChain}
+			switch {
+			case *storeID != "" && *region != "":
+				return errors.New("give --store or --region, not both")
+			case *storeID != "":
+				nu.ScopeKind, nu.Scope = storage.UserScopeStore, *storeID
+			case *region != "":
+				nu.ScopeKind, nu.Scope = storage.UserScopeRegion, *region
+			}
+			var err error
+			if nu.Password, err = readPassword(*passwordFile, e.stdin, e.stderr); err != nil {
+				return err
+			}
+			u, err := e.svc.AddUser(ctx, nu)
+			if err != nil {
+				return err
+			}
+			return e.out.print(u, fmt.Sprintf("added user %s (%s), %s; they sign in to the dashboard with their e-mail and password\n",
+				u.Email, u.Name, userScope(u)))
+		}
+	},
+	"user list": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			us, err := e.svc.Users(ctx)
+			if err != nil || e.out.json {
+				return errors.Join(err, e.out.print(us, ""))
+			}
+			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EMAIL\tNAME\tLANG\tSCOPE\tSTATE")
+			for _, u := range us {
+				state := "active"
+				if u.Disabled() {
+					state = "disabled " + u.DisabledAt.Format(time.DateOnly)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Language, userScope(u), state)
+			}
+			return tw.Flush()
+		}
+	},
+	"user disable": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 {
+				return errors.New("user disable takes one e-mail address")
+			}
+			if err := e.svc.DisableUser(ctx, e.args[0]); err != nil {
+				return err
+			}
+			return e.out.print(map[string]string{"disabled": storage.NormalizeEmail(e.args[0])},
+				"disabled user "+storage.NormalizeEmail(e.args[0])+"; their sessions have ended\n")
+		}
+	},
+}
+
+// userScope says what a user may see, in words.
+func userScope(u storage.User) string {
+	switch u.ScopeKind {
+	case storage.UserScopeStore:
+		return "store " + u.Scope
+	case storage.UserScopeRegion:
+		return "region " + u.Scope
+	}
+	return "every store"
+}
+
+// readPassword reads a new user's password from a file, or else the first line of
+// stdin after a prompt on stderr. It is never printed. A terminal shows what is typed:
+// pipe it in or use a file where someone may be watching.
+func readPassword(file string, stdin io.Reader, stderr io.Writer) (string, error) {
+	var text string
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read password file: %w", err)
+		}
+		text = string(b)
+	} else {
+		fmt.Fprintf(stderr, "password for the new user (at least %d characters): ", storage.MinPasswordLength)
+		line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read password from stdin: %w", err)
+		}
+		fmt.Fprintln(stderr)
+		text = line
+	}
+	// Only the line ending goes: spaces inside and around a passphrase are kept.
+	text, _, _ = strings.Cut(text, "\n")
+	text = strings.TrimSuffix(text, "\r")
+	if err := storage.CheckPassword(text); err != nil {
+		return "", err
+	}
+	return text, nil
+}
