@@ -144,3 +144,42 @@ func (r Rule) Due(opened time.Time, loc *time.Location) time.Time {
 	// time, whatever the offset then is.
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+hours, t.Minute(), t.Second(), t.Nanosecond(), loc)
 }
+
+// Case is a follow-up case as people read it: through the API, on the dashboard, in
+// alert events, and (without Owner and History) on the kiosk.
+type Case struct {
+	ID        string       `json:"id"`
+	StoreID   string       `json:"store_id"`
+	Status    Status       `json:"status"`
+	Owner     string       `json:"owner,omitempty"`
+	OpenedAt  time.Time    `json:"opened_at"`
+	DueAt     time.Time    `json:"due_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+	Overdue   bool         `json:"overdue"`
+	Version   int64        `json:"version"`
+	Response  CaseResponse `json:"response"`
+	History   []CaseEvent  `json:"history,omitempty"`
+}
+
+// CaseResponse is what a case shows of its response: the contact only where the shopper
+// agreed to be contacted.
+type CaseResponse struct {
+	ID        string    `json:"id"`
+	Score     int       `json:"score"`
+	Reasons   []string  `json:"reasons"`
+	Comment   string    `json:"comment,omitempty"`
+	Contact   string    `json:"contact,omitempty"`
+	Locale    string    `json:"locale"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CaseEvent is one line of a case's history.
+type CaseEvent struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"` // opened, moved, assigned
+	From   Status    `json:"from,omitempty"`
+	To     Status    `json:"to,omitempty"`
+	Owner  string    `json:"owner,omitempty"`
+	Note   string    `json:"note,omitempty"`
+}

@@ -171,7 +171,7 @@ func (w *Worker) send(req *retryablehttp.Request) (*http.Response, []byte, error
 }
 
 func fromWireCase(c wire.Case) store.Case {
-	return store.Case{ID: c.ID, Status: followup.Status(c.Status), Version: c.Version, OpenedAt: c.OpenedAt, DueAt: c.DueAt,
+	return store.Case{ID: c.ID, Status: c.Status, Version: c.Version, OpenedAt: c.OpenedAt, DueAt: c.DueAt,
 		Score: c.Response.Score, Reasons: c.Response.Reasons, Comment: c.Response.Comment, Contact: c.Response.Contact,
 		Locale: c.Response.Locale}
 }

@@ -62,14 +62,12 @@ func (s *Server) changeDeviceCase(w http.ResponseWriter, r *http.Request, d stor
 	}
 }
 
-// wireCase is a case as devices get it: without its history, which names HQ's people.
+// wireCase is a case as devices get it: without its owner and history, which name
+// HQ's people.
 func wireCase(c storage.Case) wire.Case {
-	reasons := c.Response.Reasons
-	if reasons == nil {
-		reasons = []string{}
+	c.Owner, c.History = "", nil
+	if c.Response.Reasons == nil {
+		c.Response.Reasons = []string{}
 	}
-	return wire.Case{ID: c.ID, StoreID: c.StoreID, Status: string(c.Status), OpenedAt: c.OpenedAt, DueAt: c.DueAt,
-		UpdatedAt: c.UpdatedAt, Overdue: c.Overdue, Version: c.Version,
-		Response: wire.CaseResponse{ID: c.Response.ID, Score: c.Response.Score, Reasons: reasons,
-			Comment: c.Response.Comment, Contact: c.Response.Contact, Locale: c.Response.Locale, CreatedAt: c.Response.CreatedAt}}
+	return c
 }

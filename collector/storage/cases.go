@@ -143,43 +143,13 @@ func emitCaseEvent(ctx context.Context, t tx, typ, id string, now time.Time) err
 	return err
 }
 
-// Case is a follow-up case as people read it.
-type Case struct {
-	ID        string          `json:"id"`
-	StoreID   string          `json:"store_id"`
-	Status    followup.Status `json:"status"`
-	Owner     string          `json:"owner,omitempty"`
-	OpenedAt  time.Time       `json:"opened_at"`
-	DueAt     time.Time       `json:"due_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
-	Overdue   bool            `json:"overdue"`
-	Version   int64           `json:"version"`
-	Response  CaseResponse    `json:"response"`
-	History   []CaseEvent     `json:"history,omitempty"`
-}
-
-// CaseResponse is what a case shows of its response: the contact only where the shopper
-// agreed to be contacted.
-type CaseResponse struct {
-	ID        string    `json:"id"`
-	Score     int       `json:"score"`
-	Reasons   []string  `json:"reasons"`
-	Comment   string    `json:"comment,omitempty"`
-	Contact   string    `json:"contact,omitempty"`
-	Locale    string    `json:"locale"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// CaseEvent is one line of a case's history.
-type CaseEvent struct {
-	At     time.Time       `json:"at"`
-	Actor  string          `json:"actor"`
-	Action string          `json:"action"` // opened, moved, assigned
-	From   followup.Status `json:"from,omitempty"`
-	To     followup.Status `json:"to,omitempty"`
-	Owner  string          `json:"owner,omitempty"`
-	Note   string          `json:"note,omitempty"`
-}
+// Case, CaseResponse and CaseEvent are followup's: the one shape of a case that the
+// API, the dashboard, the alerts and the devices all read.
+type (
+	Case         = followup.Case
+	CaseResponse = followup.CaseResponse
+	CaseEvent    = followup.CaseEvent
+)
 
 // CaseFilter selects cases.
 type CaseFilter struct {

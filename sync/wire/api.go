@@ -1,11 +1,12 @@
 // Package wire holds the request and response bodies of the v1 API between kiosks and
 // the collector. It is pure Go, so the collector can import it without pulling in the
-// kiosk's dependencies; the response itself and the survey are the domain's types.
+// kiosk's dependencies; the response, the survey and a follow-up case are the domain's types.
 package wire
 
 import (
 	"time"
 
+	"github.com/npskiosk/npskiosk/followup"
 	"github.com/npskiosk/npskiosk/response"
 )
 
@@ -73,31 +74,12 @@ type Error struct {
 }
 
 // Case is a follow-up case as a device sees it (GET /v1/device/cases and the reply to
-// POST /v1/device/cases/{id}). Status is one of followup's states; the package stays
-// free of the domain's case rules, which the kiosk and the collector apply themselves.
-type Case struct {
-	ID        string       `json:"id"`
-	StoreID   string       `json:"store_id"`
-	Status    string       `json:"status"`
-	OpenedAt  time.Time    `json:"opened_at"`
-	DueAt     time.Time    `json:"due_at"`
-	UpdatedAt time.Time    `json:"updated_at"`
-	Overdue   bool         `json:"overdue"`
-	Version   int64        `json:"version"`
-	Response  CaseResponse `json:"response"`
-}
+// POST /v1/device/cases/{id}): followup's case, without Owner and History, which name
+// HQ's people.
+type Case = followup.Case
 
-// CaseResponse is what a case shows of its response: the contact only where the shopper
-// agreed to be contacted.
-type CaseResponse struct {
-	ID        string    `json:"id"`
-	Score     int       `json:"score"`
-	Reasons   []string  `json:"reasons"`
-	Comment   string    `json:"comment,omitempty"`
-	Contact   string    `json:"contact,omitempty"`
-	Locale    string    `json:"locale"`
-	CreatedAt time.Time `json:"created_at"`
-}
+// CaseResponse is what a case shows of its response.
+type CaseResponse = followup.CaseResponse
 
 // CaseList is the reply to GET /v1/device/cases: the store's open and contacted cases.
 type CaseList struct {
