@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"path"
 	"strconv"
-	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
@@ -68,13 +67,12 @@ func (db *DB) migratePostgres(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, stmt := range strings.Split(string(body), ";") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
-			}
-			if _, err := t.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
-			}
+		// The file goes as it is, in one Exec: without arguments pgx sends it by the simple
+		// protocol, which runs several statements, and PostgreSQL's own parser (not a split
+		// on ';', which a semicolon in a comment would break) tells them apart. It is not
+		// rebound either: a '?' in a comment or a string stays what it is.
+		if _, err := t.tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
 		}
 		version := current + i + 1
 		if _, err := t.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, version); err != nil {
