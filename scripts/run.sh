@@ -94,7 +94,7 @@ if [ ! -s "$PASSWORD_FILE" ]; then
 fi
 password=$(cat "$PASSWORD_FILE")
 if ! "$BIN/npscollector" user list --db "$CDB" --json | grep -q "\"$EMAIL\""; then
-  "$BIN/npscollector" user add --db "$CDB" --email "$EMAIL" --name "Demo HQ" --password-file "$PASSWORD_FILE" >/dev/null
+  "$BIN/npscollector" user add --db "$CDB" --email "$EMAIL" --name "Demo HQ" --password-file "$PASSWORD_FILE" --alerts none >/dev/null
 fi
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,7 +183,8 @@ func TestUserCommands(t *testing.T) {
 	}{
 		{"chain, password on stdin", "a stdin password\n", []string{"--email", "Hana@Example.com", "--name", "Hana HQ"}, true},
 		{"store, password from a file", "", []string{"--email", "ana@example.com", "--name", "Ana", "--lang", "es", "--store", "S001", "--password-file", pwFile}, true},
-		{"region", "another long password", []string{"--email", "nils@example.com", "--name", "Nils", "--lang", "de", "--region", "North"}, true},
+		{"region, the digest only", "another long password", []string{"--email", "nils@example.com", "--name", "Nils", "--lang", "de", "--region", "North", "--alerts", "digest.daily"}, true},
+		{"an event a person cannot get", "a stdin password\n", []string{"--email", "cy@example.com", "--name", "Cy", "--alerts", "response.created"}, false},
 		{"a short password", "short\n", []string{"--email", "bo@example.com", "--name", "Bo"}, false},
 		{"store and region", "a stdin password\n", []string{"--email", "cy@example.com", "--name", "Cy", "--store", "S001", "--region", "North"}, false},
 		{"an unknown store", "a stdin password\n", []string{"--email", "cy@example.com", "--name", "Cy", "--store", "S999"}, false},
@@ -206,9 +208,39 @@ func TestUserCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"hana@example.com", "every store", "store S001", "region North", "es"} {
+	for _, want := range []string{"hana@example.com", "every store", "store S001", "region North", "es",
+		"case.opened,digest.daily,nps.dropped", "digest.daily "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("user list lacks %q:\n%s", want, out)
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		ok   bool
+		want []string
+	}{
+		{[]string{"--events", "case.opened,case.updated", "Nils@example.com"}, true, []string{"case.opened", "case.updated"}},
+		{[]string{"--events", "none", "nils@example.com"}, true, nil},
+		{[]string{"--events", "nps.dropped", "nobody@example.com"}, false, nil},
+		{[]string{"--events", "bogus", "nils@example.com"}, false, nil},
+		{[]string{"nils@example.com"}, false, nil},
+	} {
+		_, _, err := run("", append([]string{"user", "alerts"}, tt.args...)...)
+		if (err == nil) != tt.ok {
+			t.Fatalf("user alerts %v: %v, want success %v", tt.args, err, tt.ok)
+		}
+		if !tt.ok {
+			continue
+		}
+		out, _, err := run("", "user", "list", "--json")
+		var us []storage.User
+		if err != nil || json.Unmarshal([]byte(out), &us) != nil {
+			t.Fatalf("user list --json: %q, %v", out, err)
+		}
+		for _, u := range us {
+			if u.Email == "nils@example.com" && !slices.Equal(u.Alerts, tt.want) {
+				t.Errorf("after user alerts %v: Nils gets %v, want %v", tt.args, u.Alerts, tt.want)
+			}
 		}
 	}
 	if _, _, err := run("", "user", "disable", "ANA@example.com"); err != nil {

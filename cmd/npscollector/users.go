@@ -24,8 +24,11 @@ var userCommands = map[string]command{
 		storeID := fs.String("store", "", "limit the user to one store")
 		region := fs.String("region", "", "limit the user to one region's stores")
 		passwordFile := fs.String("password-file", "", "read the first password from this file (default: ask on stdin)")
+		alerts := fs.String("alerts", strings.Join(storage.DefaultUserAlerts, ","),
+			"events e-mailed to them about what they see, comma-separated, or none: "+strings.Join(storage.UserAlertEvents, ", "))
 		return func(ctx context.Context, e env) error {
-			nu := storage.NewUser{Email: *email, Name: *name, Language: *lang, ScopeKind: storage.UserScopeChain}
+			nu := storage.NewUser{Email: *email, Name: *name, Language: *lang, ScopeKind: storage.UserScopeChain,
+				Alerts: alertList(*alerts)}
 			switch {
 			case *storeID != "" && *region != "":
 				return errors.New("give --store or --region, not both")
@@ -42,8 +45,8 @@ var userCommands = map[string]command{
 			if err != nil {
 				return err
 			}
-			return e.out.print(u, fmt.Sprintf("added user %s (%s), %s; they sign in to the dashboard with their e-mail and password\n",
-				u.Email, u.Name, userScope(u)))
+			return e.out.print(u, fmt.Sprintf("added user %s (%s), %s; they sign in to the dashboard with their e-mail and password; e-mailed: %s\n",
+				u.Email, u.Name, userScope(u), alertWords(u.Alerts)))
 		}
 	},
 	"user list": func(fs *flag.FlagSet) func(context.Context, env) error {
@@ -53,15 +56,33 @@ var userCommands = map[string]command{
 				return errors.Join(err, e.out.print(us, ""))
 			}
 			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EMAIL\tNAME\tLANG\tSCOPE\tSTATE")
+			fmt.Fprintln(tw, "EMAIL\tNAME\tLANG\tSCOPE\tE-MAILED\tSTATE")
 			for _, u := range us {
 				state := "active"
 				if u.Disabled() {
 					state = "disabled " + u.DisabledAt.Format(time.DateOnly)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Language, userScope(u), state)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Language, userScope(u), alertWords(u.Alerts), state)
 			}
 			return tw.Flush()
+		}
+	},
+	"user alerts": func(fs *flag.FlagSet) func(context.Context, env) error {
+		events := fs.String("events", "", "events e-mailed to them, comma-separated, or none (required): "+strings.Join(storage.UserAlertEvents, ", "))
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 || *events == "" {
+				return errors.New("user alerts takes --events and one e-mail address")
+			}
+			u, err := e.svc.UserByEmail(ctx, e.args[0])
+			if err != nil {
+				return err
+			}
+			list := alertList(*events)
+			if err := e.svc.SetUserAlerts(ctx, u.ID, list); err != nil {
+				return err
+			}
+			return e.out.print(map[string]any{"user": u.Email, "alerts": list},
+				fmt.Sprintf("%s is e-mailed: %s\n", u.Email, alertWords(list)))
 		}
 	},
 	"user disable": func(fs *flag.FlagSet) func(context.Context, env) error {
@@ -76,6 +97,25 @@ var userCommands = map[string]command{
 				"disabled user "+storage.NormalizeEmail(e.args[0])+"; their sessions have ended\n")
 		}
 	},
+}
+
+// alertList reads a comma-separated list of events; "none" or nothing is none.
+func alertList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" && e != "none" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// alertWords lists the events a person receives, or says none.
+func alertWords(events []string) string {
+	if len(events) == 0 {
+		return "none"
+	}
+	return strings.Join(events, ",")
 }
 
 // userScope says what a user may see, in words.

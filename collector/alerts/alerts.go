@@ -349,6 +349,21 @@ func (w *Worker) send(ctx context.Context, d storage.Delivery) storage.Attempt {
 		}
 		return a
 	}
+	if strings.HasPrefix(d.URL, "user:") {
+		if d.UserEmail == "" {
+			// Disabling a person drops their queue; this one slipped past it.
+			a.Err, a.Duration = "the person these alerts were for is disabled or gone", w.cfg.Now().Sub(start)
+			return a
+		}
+		if w.cfg.Mailer == nil {
+			return fail(0, errNoMail.Error())
+		}
+		if err := w.cfg.Mailer.Send(ctx, EmailTarget{Address: d.UserEmail, Lang: d.UserLanguage}, d.EventID, d.Payload); err != nil {
+			return fail(0, err.Error())
+		}
+		a.Duration = w.cfg.Now().Sub(start)
+		return a
+	}
 	if to, ok := ParseEmailURL(d.URL); ok {
 		if w.cfg.Mailer == nil {
 			return fail(0, errNoMail.Error())

@@ -121,6 +121,19 @@ type event struct {
 			Reason     string `json:"reason"`
 			Detractors int64  `json:"detractors"`
 		} `json:"top_detractor_reasons"`
+		ScopeKind string `json:"scope_kind"`
+		Scope     string `json:"scope"`
+		Stores    []struct {
+			StoreID       string  `json:"store_id"`
+			StoreName     string  `json:"store_name"`
+			NPS           float64 `json:"nps"`
+			MarginOfError float64 `json:"margin_of_error"`
+			Responses     int64   `json:"responses"`
+			NewCases      int64   `json:"new_cases"`
+			OverdueCases  int64   `json:"overdue_cases"`
+		} `json:"stores"`
+		// Title names what a digest tells of, in the recipient's language; set by render.
+		Title string `json:"-"`
 	} `json:"data"`
 }
 
@@ -137,11 +150,11 @@ var mailTexts = map[string]mailText{
 			"case.updated":  "Follow-up at {{.Data.StoreID}} is now {{.Data.Status}}",
 			"nps.dropped":   "NPS dropped at {{.Data.StoreName}}: {{printf \"%+.0f\" .Data.Change}} points",
 			"nps.recovered": "NPS at {{.Data.StoreName}} is back within its usual range",
-			"digest.daily":  "Daily NPS digest, {{.Data.StoreName}}, {{.Data.Day}}",
+			"digest.daily":  "Daily NPS digest, {{.Data.Title}}, {{.Data.Day}}",
 		},
 		Lines: map[string]string{"score": "Score", "comment": "Comment", "reasons": "Reasons", "contact": "Contact",
 			"due": "Please act by", "status": "Status", "owner": "Owner", "last7": "Last 7 days", "prev28": "The 28 days before",
-			"responses": "responses", "margin": "Difference beyond the combined 95% margin of ±", "none": "none", "yesterday": "Yesterday", "trend": "Last 7 days", "newcases": "New follow-up cases", "overdue": "Overdue follow-up cases", "topreasons": "Detractors' top reasons (7 days)"},
+			"responses": "responses", "margin": "Difference beyond the combined 95% margin of ±", "none": "none", "yesterday": "Yesterday", "trend": "Last 7 days", "newcases": "New follow-up cases", "overdue": "Overdue follow-up cases", "topreasons": "Detractors' top reasons (7 days)", "region": "Region", "chain": "All stores", "bystore": "By store, yesterday", "new": "new", "overduelow": "overdue"},
 	},
 	"es": {
 		Subject: map[string]string{
@@ -149,11 +162,11 @@ var mailTexts = map[string]mailText{
 			"case.updated":  "El seguimiento en {{.Data.StoreID}} está ahora {{.Data.Status}}",
 			"nps.dropped":   "El NPS bajó en {{.Data.StoreName}}: {{printf \"%+.0f\" .Data.Change}} puntos",
 			"nps.recovered": "El NPS de {{.Data.StoreName}} vuelve a su rango habitual",
-			"digest.daily":  "Resumen diario de NPS, {{.Data.StoreName}}, {{.Data.Day}}",
+			"digest.daily":  "Resumen diario de NPS, {{.Data.Title}}, {{.Data.Day}}",
 		},
 		Lines: map[string]string{"score": "Puntuación", "comment": "Comentario", "reasons": "Motivos", "contact": "Contacto",
 			"due": "Actúe antes de", "status": "Estado", "owner": "Responsable", "last7": "Últimos 7 días", "prev28": "Los 28 días anteriores",
-			"responses": "respuestas", "margin": "Diferencia mayor que el margen combinado del 95 % de ±", "none": "ninguno", "yesterday": "Ayer", "trend": "Últimos 7 días", "newcases": "Nuevos casos de seguimiento", "overdue": "Casos de seguimiento vencidos", "topreasons": "Motivos principales de los detractores (7 días)"},
+			"responses": "respuestas", "margin": "Diferencia mayor que el margen combinado del 95 % de ±", "none": "ninguno", "yesterday": "Ayer", "trend": "Últimos 7 días", "newcases": "Nuevos casos de seguimiento", "overdue": "Casos de seguimiento vencidos", "topreasons": "Motivos principales de los detractores (7 días)", "region": "Región", "chain": "Todas las tiendas", "bystore": "Por tienda, ayer", "new": "nuevos", "overduelow": "vencidos"},
 	},
 	"fr": {
 		Subject: map[string]string{
@@ -161,11 +174,11 @@ var mailTexts = map[string]mailText{
 			"case.updated":  "Le suivi à {{.Data.StoreID}} est maintenant {{.Data.Status}}",
 			"nps.dropped":   "Le NPS a baissé à {{.Data.StoreName}} : {{printf \"%+.0f\" .Data.Change}} points",
 			"nps.recovered": "Le NPS de {{.Data.StoreName}} est revenu dans sa fourchette habituelle",
-			"digest.daily":  "Synthèse NPS du jour, {{.Data.StoreName}}, {{.Data.Day}}",
+			"digest.daily":  "Synthèse NPS du jour, {{.Data.Title}}, {{.Data.Day}}",
 		},
 		Lines: map[string]string{"score": "Note", "comment": "Commentaire", "reasons": "Raisons", "contact": "Contact",
 			"due": "À traiter avant le", "status": "Statut", "owner": "Responsable", "last7": "7 derniers jours", "prev28": "Les 28 jours précédents",
-			"responses": "réponses", "margin": "Écart supérieur à la marge combinée à 95 % de ±", "none": "aucune", "yesterday": "Hier", "trend": "7 derniers jours", "newcases": "Nouveaux suivis", "overdue": "Suivis en retard", "topreasons": "Principales raisons des détracteurs (7 jours)"},
+			"responses": "réponses", "margin": "Écart supérieur à la marge combinée à 95 % de ±", "none": "aucune", "yesterday": "Hier", "trend": "7 derniers jours", "newcases": "Nouveaux suivis", "overdue": "Suivis en retard", "topreasons": "Principales raisons des détracteurs (7 jours)", "region": "Région", "chain": "Tous les magasins", "bystore": "Par magasin, hier", "new": "nouveaux", "overduelow": "en retard"},
 	},
 	"de": {
 		Subject: map[string]string{
@@ -173,11 +186,11 @@ var mailTexts = map[string]mailText{
 			"case.updated":  "Nachfassen in {{.Data.StoreID}} ist jetzt {{.Data.Status}}",
 			"nps.dropped":   "NPS in {{.Data.StoreName}} gesunken: {{printf \"%+.0f\" .Data.Change}} Punkte",
 			"nps.recovered": "NPS in {{.Data.StoreName}} wieder im üblichen Bereich",
-			"digest.daily":  "Tägliche NPS-Übersicht, {{.Data.StoreName}}, {{.Data.Day}}",
+			"digest.daily":  "Tägliche NPS-Übersicht, {{.Data.Title}}, {{.Data.Day}}",
 		},
 		Lines: map[string]string{"score": "Bewertung", "comment": "Kommentar", "reasons": "Gründe", "contact": "Kontakt",
 			"due": "Bitte erledigen bis", "status": "Status", "owner": "Zuständig", "last7": "Letzte 7 Tage", "prev28": "Die 28 Tage davor",
-			"responses": "Antworten", "margin": "Unterschied größer als die kombinierte 95-%-Fehlerspanne von ±", "none": "keine", "yesterday": "Gestern", "trend": "Letzte 7 Tage", "newcases": "Neue Nachfassfälle", "overdue": "Überfällige Nachfassfälle", "topreasons": "Häufigste Gründe der Kritiker (7 Tage)"},
+			"responses": "Antworten", "margin": "Unterschied größer als die kombinierte 95-%-Fehlerspanne von ±", "none": "keine", "yesterday": "Gestern", "trend": "Letzte 7 Tage", "newcases": "Neue Nachfassfälle", "overdue": "Überfällige Nachfassfälle", "topreasons": "Häufigste Gründe der Kritiker (7 Tage)", "region": "Region", "chain": "Alle Filialen", "bystore": "Nach Filiale, gestern", "new": "neu", "overduelow": "überfällig"},
 	},
 }
 
@@ -188,7 +201,9 @@ const body = `{{if eq .E.Type "digest.daily"}}{{.T.yesterday}} ({{.E.Data.Day}})
 {{.T.newcases}}: {{.E.Data.NewCases}}
 {{.T.overdue}}: {{.E.Data.OverdueCases}}
 {{.T.topreasons}}: {{range $i, $r := .E.Data.TopReasons}}{{if $i}}, {{end}}{{$r.Reason}} ({{$r.Detractors}}){{else}}{{.T.none}}{{end}}
-{{else if eq .E.Type "nps.dropped" "nps.recovered"}}{{.T.last7}}: NPS {{printf "%.1f" .E.Data.RecentNPS}} ({{.E.Data.RecentN}} {{.T.responses}})
+{{if .E.Data.Stores}}{{.T.bystore}}:{{range .E.Data.Stores}}
+  {{.StoreName}} ({{.StoreID}}): {{if .Responses}}NPS {{printf "%.0f" .NPS}} ± {{printf "%.0f" .MarginOfError}} ({{.Responses}}){{else}}–{{end}}; {{.NewCases}} {{$.T.new}}, {{.OverdueCases}} {{$.T.overduelow}}{{end}}
+{{end}}{{else if eq .E.Type "nps.dropped" "nps.recovered"}}{{.T.last7}}: NPS {{printf "%.1f" .E.Data.RecentNPS}} ({{.E.Data.RecentN}} {{.T.responses}})
 {{.T.prev28}}: NPS {{printf "%.1f" .E.Data.BaselineNPS}} ({{.E.Data.BaselineN}} {{.T.responses}})
 {{.T.margin}}{{printf "%.1f" .E.Data.CombinedMoE}}
 {{else}}{{.T.score}}: {{.E.Data.Response.Score}}
@@ -216,6 +231,14 @@ func render(payload []byte, lang string) (subject, text, html string, err error)
 	t, ok := mailTexts[lang]
 	if !ok {
 		t = mailTexts["en"]
+	}
+	switch e.Data.ScopeKind {
+	case "region":
+		e.Data.Title = t.Lines["region"] + " " + e.Data.Scope
+	case "chain":
+		e.Data.Title = t.Lines["chain"]
+	default:
+		e.Data.Title = e.Data.StoreName
 	}
 	subj, ok := t.Subject[e.Type]
 	if !ok {

@@ -53,6 +53,9 @@ type subscriptionRow struct {
 
 // Target says where the events go, in words.
 func (s subscriptionRow) Target() string {
+	if s.User.ID != "" {
+		return "E-mail to " + s.User.Name + " <" + s.Email.Address + "> in " + languageNames[s.Email.Lang] + ", as set on People"
+	}
 	if s.Email != nil {
 		return "E-mail to " + s.Email.Address + " in " + languageNames[s.Email.Lang]
 	}
@@ -97,6 +100,9 @@ func subscriptionView(s storage.Subscription, stores []storage.Store) subscripti
 	if e, ok := alerts.ParseEmailURL(s.URL); ok {
 		row.Email = &e
 	}
+	if s.User.ID != "" {
+		row.Email = &alerts.EmailTarget{Address: s.User.Email, Lang: s.User.Language}
+	}
 	return row
 }
 
@@ -107,7 +113,7 @@ var eventWords = map[string]string{
 	storage.EventResponseCreated: "every response stored: many, for integrations",
 	storage.EventNPSDropped:      "a store's NPS dropped beyond its margin of error",
 	storage.EventNPSRecovered:    "a store's drop has ended",
-	storage.EventDigest:          "yesterday's figures, once a day for each store",
+	storage.EventDigest:          "yesterday's figures, once a day: a store's, a region's or the chain's, with a line per store",
 }
 
 // defaultEvents are ticked on a fresh form: what needs someone's attention. Responses

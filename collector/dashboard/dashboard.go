@@ -99,6 +99,7 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("GET /people", secure(d.signedIn(d.people)))
 	mux.Handle("POST /people", secure(d.signedIn(d.addPerson)))
 	mux.Handle("POST /people/{id}/disable", secure(d.signedIn(d.disablePerson)))
+	mux.Handle("POST /people/{id}/alerts", secure(d.signedIn(d.setPersonAlerts)))
 	d.registerAlerts(mux)
 }
 

@@ -468,6 +468,11 @@ func TestDashboardScreenshots(t *testing.T) {
 		}
 	}
 	shoot("login", "/login")
+	for u, alerts := range map[string][]string{e.ana.ID: storage.DefaultUserAlerts, e.north.ID: {storage.EventDigest}} {
+		if err := e.db.SetUserAlerts(context.Background(), u, alerts); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := signInAs(ctx, e.srv.URL, e.hq); err != nil {
 		t.Fatal(err)
 	}

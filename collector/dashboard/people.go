@@ -17,6 +17,25 @@ type peopleData struct {
 	Form      url.Values // what was typed into a refused form, but never the password
 	Added     string     // the e-mail of the user just added
 	Self      string     // the signed-in user's id: nobody disables themselves
+	Events    []string   // the events a person may have e-mailed
+	Saved     string     // the e-mail of the person whose alerts were just saved
+}
+
+// Describe says when an event is sent.
+func (peopleData) Describe(event string) string { return eventWords[event] }
+
+// Receives reports whether a person has an event e-mailed to them.
+func (peopleData) Receives(u storage.User, event string) bool {
+	return slices.Contains(u.Alerts, event)
+}
+
+// Checked reports whether the add form's box for an event is ticked: as typed, or the
+// defaults on a fresh form.
+func (d peopleData) Checked(event string) bool {
+	if d.Form != nil {
+		return slices.Contains(d.Form["alerts"], event)
+	}
+	return slices.Contains(storage.DefaultUserAlerts, event)
 }
 
 // scopeChoice is one line of the scope list: the chain, a region or a store.
@@ -82,7 +101,8 @@ func (d *Dashboard) renderPeople(w http.ResponseWriter, r *http.Request, p page,
 	}
 	p.Title, p.Page = "People", "people"
 	p.Data = peopleData{Users: users, Languages: storage.UserLanguages, Scopes: scopes, Form: form,
-		Added: r.URL.Query().Get("added"), Self: p.Reader.UserID}
+		Added: r.URL.Query().Get("added"), Self: p.Reader.UserID, Events: storage.UserAlertEvents,
+		Saved: r.URL.Query().Get("saved")}
 	d.render(w, status, "people", p)
 }
 
@@ -102,7 +122,7 @@ func (d *Dashboard) addPerson(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	nu := storage.NewUser{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"),
-		Language: r.PostFormValue("language"), Password: r.PostFormValue("password")}
+		Language: r.PostFormValue("language"), Password: r.PostFormValue("password"), Alerts: r.PostForm["alerts"]}
 	kind, scope, _ := strings.Cut(r.PostFormValue("scope"), ":")
 	nu.ScopeKind, nu.Scope = kind, scope
 	u, err := d.svc.AddUser(r.Context(), nu)
@@ -160,6 +180,49 @@ func (d *Dashboard) disablePerson(w http.ResponseWriter, r *http.Request, p page
 	}
 	d.log.Info("dashboard: user disabled", "user", u.Email, "by", p.Reader.Name)
 	http.Redirect(w, r, "/people", http.StatusSeeOther)
+}
+
+// setPersonAlerts sets the events e-mailed to a person.
+func (d *Dashboard) setPersonAlerts(w http.ResponseWriter, r *http.Request, p page) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		return
+	}
+	if !d.chainOnlyPeople(w, p) {
+		return
+	}
+	if !csrfOK(r) {
+		p.Error = "The form expired. No alerts were changed; please try again."
+		d.renderPeople(w, r, p, http.StatusForbidden, nil)
+		return
+	}
+	u, err := d.svc.User(r.Context(), r.PathValue("id"))
+	if errors.Is(err, storage.ErrNotFound) {
+		p.Error = "There is no such person."
+		d.renderPeople(w, r, p, http.StatusNotFound, nil)
+		return
+	}
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	err = d.svc.SetUserAlerts(r.Context(), u.ID, r.PostForm["alerts"])
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		p.Error = u.Name + " is disabled: disabled people get no alerts."
+		d.renderPeople(w, r, p, http.StatusConflict, nil)
+		return
+	case errors.Is(err, storage.ErrInvalid):
+		p.Error = "Alerts not changed: " + humanError(err)
+		d.renderPeople(w, r, p, http.StatusBadRequest, nil)
+		return
+	case err != nil:
+		d.fail(w, err)
+		return
+	}
+	d.log.Info("dashboard: alerts set", "user", u.Email, "alerts", r.PostForm["alerts"], "by", p.Reader.Name)
+	http.Redirect(w, r, "/people?saved="+url.QueryEscape(u.Email), http.StatusSeeOther)
 }
 
 // humanError is a storage refusal without the operation's prefix and the sentinel:

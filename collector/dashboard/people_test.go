@@ -192,7 +192,8 @@ func TestDashboardPeople(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	person := url.Values{"name": {"Otto Old Town"}, "email": {"otto@example.com"}, "language": {"fr"}, "scope": {"store:S003"}, "password": {"a long first password"}}
+	person := url.Values{"name": {"Otto Old Town"}, "email": {"otto@example.com"}, "language": {"fr"}, "scope": {"store:S003"}, "password": {"a long first password"},
+		"alerts": {"case.opened", "digest.daily"}}
 	with := func(k, v string) url.Values {
 		out := url.Values{}
 		for key, vs := range person {
@@ -230,12 +231,32 @@ func TestDashboardPeople(t *testing.T) {
 		t.Fatal(err)
 	}
 	i := slices.IndexFunc(users, func(u storage.User) bool { return u.Email == "otto@example.com" })
-	if i < 0 || users[i].Language != "fr" || users[i].ScopeKind != storage.UserScopeStore || users[i].Scope != "S003" {
+	if i < 0 || users[i].Language != "fr" || users[i].ScopeKind != storage.UserScopeStore || users[i].Scope != "S003" ||
+		!slices.Equal(users[i].Alerts, []string{"case.opened", "digest.daily"}) {
 		t.Fatalf("Otto in storage: %+v", users)
 	}
 	otto := signInForm(t, e.srv.URL, "otto@example.com", "a long first password")
 	if code, _ := fetch(t, otto, e.srv.URL+"/stores/S003"); code != 200 {
 		t.Errorf("Otto's own store: %d", code)
+	}
+
+	// HQ changes what Otto is e-mailed; the page says so and shows it.
+	alertsPath := "/people/" + users[i].ID + "/alerts"
+	if code, _ := post(hq, alertsPath, url.Values{"csrf": {"nope"}, "alerts": {"nps.dropped"}}); code != 403 {
+		t.Errorf("alerts without CSRF: %d, want 403", code)
+	}
+	if code, body := post(hq, alertsPath, url.Values{"csrf": {csrf(hq)}, "alerts": {"response.created"}}); code != 400 || !strings.Contains(body, "cannot be e-mailed to a person") {
+		t.Errorf("alerts a person cannot get: %d", code)
+	}
+	if code, body := post(hq, "/people/nobody/alerts", url.Values{"csrf": {csrf(hq)}}); code != 404 || !strings.Contains(body, "There is no such person") {
+		t.Errorf("alerts of nobody: %d", code)
+	}
+	code, body := post(hq, alertsPath, url.Values{"csrf": {csrf(hq)}, "alerts": {"nps.dropped", "case.updated"}})
+	if code != 200 || !strings.Contains(body, "Saved the alerts of otto@example.com") || !strings.Contains(body, `</span>case.updated, nps.dropped <span class="change">`) {
+		t.Errorf("saving Otto's alerts: %d\n%s", code, body)
+	}
+	if u, err := e.db.User(context.Background(), users[i].ID); err != nil || !slices.Equal(u.Alerts, []string{"case.updated", "nps.dropped"}) {
+		t.Errorf("Otto's alerts in storage: %v, %v", u.Alerts, err)
 	}
 
 	// Only people who see the chain manage people; an API token is not a person.
@@ -246,6 +267,9 @@ func TestDashboardPeople(t *testing.T) {
 		}
 		if code, _ := post(c, "/people", with("csrf", csrf(c))); code != 403 {
 			t.Errorf("POST /people as %s: %d, want 403", name, code)
+		}
+		if code, _ := post(c, alertsPath, url.Values{"csrf": {csrf(c)}, "alerts": {"case.opened"}}); code != 403 {
+			t.Errorf("POST %s as %s: %d, want 403", alertsPath, name, code)
 		}
 	}
 

@@ -56,3 +56,54 @@ func (db *DB) RecordDigest(ctx context.Context, storeID, day string, since time.
 	}
 	return true, nil
 }
+
+// RecordScopeDigest emits the digest of a region or of the chain (scope empty) for a
+// day unless one was emitted for it already, and reports whether it did. It goes to the
+// subscriptions of exactly that scope.
+func (db *DB) RecordScopeDigest(ctx context.Context, scopeKind, scope, day string, data any) (bool, error) {
+	now := db.now()
+	t, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("digest of %s %s: %w", scopeKind, scope, err)
+	}
+	defer t.Rollback()
+	res, err := t.ExecContext(ctx, `
+		INSERT INTO scope_digests (scope_kind, scope, day, sent_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (scope_kind, scope, day) DO NOTHING`, scopeKind, scope, day, now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("digest of %s %s: %w", scopeKind, scope, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if _, err := emitScopeEvent(ctx, t, EventDigest, scopeKind, scope, data, now); err != nil {
+		return false, err
+	}
+	if err := t.Commit(); err != nil {
+		return false, fmt.Errorf("digest of %s %s: %w", scopeKind, scope, err)
+	}
+	return true, nil
+}
+
+// ScopeDigestSent reports whether the digest of a region or the chain went out for a day.
+func (db *DB) ScopeDigestSent(ctx context.Context, scopeKind, scope, day string) (bool, error) {
+	var sent bool
+	err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM scope_digests WHERE scope_kind = ? AND scope = ? AND day = ?)`,
+		scopeKind, scope, day).Scan(&sent)
+	if err != nil {
+		return false, fmt.Errorf("digest of %s %s: %w", scopeKind, scope, err)
+	}
+	return sent, nil
+}
+
+// DigestEmitted reports whether a store's digest was emitted in [from, to): the local
+// day after the one it tells of.
+func (db *DB) DigestEmitted(ctx context.Context, storeID string, from, to time.Time) (bool, error) {
+	var sent bool
+	err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE store_id = ? AND type = ? AND at >= ? AND at < ?)`,
+		storeID, EventDigest, from.UnixMilli(), to.UnixMilli()).Scan(&sent)
+	if err != nil {
+		return false, fmt.Errorf("digest of %s: %w", storeID, err)
+	}
+	return sent, nil
+}

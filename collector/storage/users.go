@@ -47,6 +47,8 @@ type User struct {
 	Scope      string    `json:"scope,omitempty"` // the region or the store id
 	CreatedAt  time.Time `json:"created_at"`
 	DisabledAt time.Time `json:"disabled_at,omitzero"`
+	// Alerts are the events e-mailed to the person about what they see; see SetUserAlerts.
+	Alerts []string `json:"alerts"`
 }
 
 // Disabled reports whether the user may no longer sign in.
@@ -69,6 +71,7 @@ type NewUser struct {
 	Email, Name, Language string
 	ScopeKind, Scope      string // empty kind: the chain
 	Password              string
+	Alerts                []string // events e-mailed to them; nil: none
 }
 
 // NormalizeEmail is how an address is stored and looked up: trimmed and lowercased.
@@ -128,6 +131,12 @@ func (db *DB) AddUser(ctx context.Context, nu NewUser) (User, error) {
 	if err := CheckPassword(nu.Password); err != nil {
 		return User{}, fmt.Errorf("add user %s: %w", u.Email, err)
 	}
+	for _, e := range nu.Alerts {
+		if !slices.Contains(UserAlertEvents, e) {
+			return User{}, fmt.Errorf("add user %s: %w: %q cannot be e-mailed to a person (choose from %s)",
+				u.Email, ErrInvalid, e, strings.Join(UserAlertEvents, ", "))
+		}
+	}
 	hash, err := argon2id.CreateHash(nu.Password, argon2id.DefaultParams)
 	if err != nil {
 		return User{}, fmt.Errorf("add user %s: hash password: %w", u.Email, err)
@@ -143,6 +152,12 @@ func (db *DB) AddUser(ctx context.Context, nu NewUser) (User, error) {
 		return User{}, fmt.Errorf("add user %s: %w", u.Email, err)
 	}
 	u.CreatedAt = time.UnixMilli(u.CreatedAt.UnixMilli())
+	if len(nu.Alerts) > 0 {
+		if err := db.SetUserAlerts(ctx, u.ID, nu.Alerts); err != nil {
+			return u, fmt.Errorf("add user %s: added, but: %w", u.Email, err)
+		}
+		u.Alerts = slices.Compact(slices.Sorted(slices.Values(nu.Alerts)))
+	}
 	return u, nil
 }
 
@@ -186,17 +201,40 @@ func (db *DB) Users(ctx context.Context) ([]User, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
+	alerts, err := db.userAlerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Alerts = alerts[out[i].ID]
+	}
 	return out, nil
 }
 
 // User finds a user by id.
-func (db *DB) User(ctx context.Context, id string) (User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+func (db *DB) User(ctx context.Context, id string) (User, error) { return db.userWhere(ctx, "id", id) }
+
+// UserByEmail finds a user by e-mail, in any case.
+func (db *DB) UserByEmail(ctx context.Context, email string) (User, error) {
+	return db.userWhere(ctx, "email", NormalizeEmail(email))
+}
+
+// userWhere finds the user whose column (id or email, both unique) has a value.
+func (db *DB) userWhere(ctx context.Context, column, value string) (User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+column+` = ?`, value))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("user %s: %w", id, ErrNotFound)
+		return User{}, fmt.Errorf("user %s: %w", value, ErrNotFound)
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("user %s: %w", id, err)
+		return User{}, fmt.Errorf("user %s: %w", value, err)
+	}
+	var events string
+	err = db.read.QueryRowContext(ctx, `SELECT events FROM webhook_subscriptions WHERE user_id = ?`, u.ID).Scan(&events)
+	switch {
+	case err == nil:
+		u.Alerts = strings.Split(strings.Trim(events, ","), ",")
+	case !errors.Is(err, sql.ErrNoRows):
+		return User{}, fmt.Errorf("user %s: alerts: %w", value, err)
 	}
 	return u, nil
 }
@@ -227,6 +265,9 @@ func (db *DB) DisableUser(ctx context.Context, email string) error {
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
 		return fmt.Errorf("disable user %s: end sessions: %w", email, err)
+	}
+	if err := dropUserSubscription(ctx, tx, id); err != nil {
+		return fmt.Errorf("disable user %s: %w", email, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("disable user %s: %w", email, err)

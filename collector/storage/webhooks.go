@@ -43,6 +43,17 @@ type Subscription struct {
 	Paused      bool      `json:"paused"`
 	PauseReason string    `json:"pause_reason,omitempty"`
 	Failures    int       `json:"consecutive_failures"`
+	// User is the person whose alerts these are (see SetUserAlerts); zero for a
+	// subscription made for an address or a URL.
+	User SubscriptionUser `json:"user,omitzero"`
+}
+
+// SubscriptionUser is who a person's alerts go to, as the worker finds them when it sends.
+type SubscriptionUser struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Language string `json:"language"`
 }
 
 // AddSubscription stores a subscription whose URL the caller has checked. Its id is
@@ -95,8 +106,10 @@ func eventList(events []string) string {
 // Subscriptions lists every subscription, secrets left out.
 func (db *DB) Subscriptions(ctx context.Context) ([]Subscription, error) {
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT id, scope_kind, scope, url, events, created_at, paused_at IS NOT NULL, pause_reason, consecutive_failures
-		  FROM webhook_subscriptions ORDER BY created_at, id`)
+		SELECT s.id, s.scope_kind, s.scope, s.url, s.events, s.created_at, s.paused_at IS NOT NULL, s.pause_reason,
+		       s.consecutive_failures, COALESCE(u.id, ''), COALESCE(u.name, ''), COALESCE(u.email, ''), COALESCE(u.language, '')
+		  FROM webhook_subscriptions s LEFT JOIN users u ON u.id = s.user_id
+		 ORDER BY s.created_at, s.id`)
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
@@ -108,7 +121,8 @@ func (db *DB) Subscriptions(ctx context.Context) ([]Subscription, error) {
 			events  string
 			created int64
 		)
-		if err := rows.Scan(&s.ID, &s.ScopeKind, &s.Scope, &s.URL, &events, &created, &s.Paused, &s.PauseReason, &s.Failures); err != nil {
+		if err := rows.Scan(&s.ID, &s.ScopeKind, &s.Scope, &s.URL, &events, &created, &s.Paused, &s.PauseReason, &s.Failures,
+			&s.User.ID, &s.User.Name, &s.User.Email, &s.User.Language); err != nil {
 			return nil, fmt.Errorf("list subscriptions: %w", err)
 		}
 		s.CreatedAt = time.UnixMilli(created)
@@ -182,15 +196,47 @@ func emitEvent(ctx context.Context, t tx, typ, storeID string, data any, now tim
 		id, typ, storeID, now.UnixMilli(), string(payload)); err != nil {
 		return "", fmt.Errorf("emit %s: %w", typ, err)
 	}
-	_, err = t.ExecContext(ctx, `
+	if typ == EventDigest {
+		// A digest tells its own scope: a region's subscribers get the region's, not
+		// one per store (see emitScopeEvent).
+		_, err = t.ExecContext(ctx, `
+			INSERT INTO deliveries (event_id, subscription_id, status, next_attempt_at)
+			SELECT ?, s.id, 'pending', ? FROM webhook_subscriptions s
+			 WHERE (s.events = ',*,' OR s.events LIKE ?) AND s.scope_kind = 'store' AND s.scope = ?`,
+			id, now.UnixMilli(), "%,"+typ+",%", storeID)
+	} else {
+		_, err = t.ExecContext(ctx, `
+			INSERT INTO deliveries (event_id, subscription_id, status, next_attempt_at)
+			SELECT ?, s.id, 'pending', ? FROM webhook_subscriptions s
+			 WHERE (s.events = ',*,' OR s.events LIKE ?)
+			   AND (s.scope_kind = 'chain'
+			        OR (s.scope_kind = 'store' AND s.scope = ?)
+			        OR (s.scope_kind = 'region' AND s.scope = (SELECT region FROM stores WHERE id = ?)))`,
+			id, now.UnixMilli(), "%,"+typ+",%", storeID, storeID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("emit %s: queue deliveries: %w", typ, err)
+	}
+	return id, nil
+}
+
+// emitScopeEvent records an event about a whole region or the chain (its store is
+// empty) and queues it to the subscriptions of exactly that scope that asked for it.
+func emitScopeEvent(ctx context.Context, t tx, typ, scopeKind, scope string, data any, now time.Time) (string, error) {
+	id := uuid.Must(uuid.NewV7()).String()
+	payload, err := json.Marshal(eventBody{Type: typ, Timestamp: now.UTC(), Data: data})
+	if err != nil {
+		return "", fmt.Errorf("emit %s: %w", typ, err)
+	}
+	if _, err := t.ExecContext(ctx, `INSERT INTO events (id, type, store_id, at, payload) VALUES (?, ?, '', ?, ?)`,
+		id, typ, now.UnixMilli(), string(payload)); err != nil {
+		return "", fmt.Errorf("emit %s: %w", typ, err)
+	}
+	if _, err := t.ExecContext(ctx, `
 		INSERT INTO deliveries (event_id, subscription_id, status, next_attempt_at)
 		SELECT ?, s.id, 'pending', ? FROM webhook_subscriptions s
-		 WHERE (s.events = ',*,' OR s.events LIKE ?)
-		   AND (s.scope_kind = 'chain'
-		        OR (s.scope_kind = 'store' AND s.scope = ?)
-		        OR (s.scope_kind = 'region' AND s.scope = (SELECT region FROM stores WHERE id = ?)))`,
-		id, now.UnixMilli(), "%,"+typ+",%", storeID, storeID)
-	if err != nil {
+		 WHERE (s.events = ',*,' OR s.events LIKE ?) AND s.scope_kind = ? AND s.scope = ?`,
+		id, now.UnixMilli(), "%,"+typ+",%", scopeKind, scope); err != nil {
 		return "", fmt.Errorf("emit %s: queue deliveries: %w", typ, err)
 	}
 	return id, nil
@@ -207,6 +253,10 @@ type Delivery struct {
 	Secret    string
 	Attempts  int
 	SubID     string
+	// UserEmail and UserLanguage are where and how a person's alerts (URL "user:ID")
+	// are written, read as the delivery is claimed; empty if they are disabled or gone.
+	UserEmail    string
+	UserLanguage string
 }
 
 // ClaimDeliveries leases up to limit due deliveries of unpaused subscriptions to the
@@ -261,9 +311,12 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, leaseUntil time.Ti
 			payload string
 		)
 		err := t.QueryRowContext(ctx, `
-			SELECT d.id, d.event_id, e.type, e.at, e.payload, s.url, s.secret, d.attempts, s.id
+			SELECT d.id, d.event_id, e.type, e.at, e.payload, s.url, s.secret, d.attempts, s.id,
+			       COALESCE(u.email, ''), COALESCE(u.language, '')
 			  FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhook_subscriptions s ON s.id = d.subscription_id
-			 WHERE d.id = ?`, id).Scan(&d.ID, &d.EventID, &d.EventType, &at, &payload, &d.URL, &d.Secret, &d.Attempts, &d.SubID)
+			  LEFT JOIN users u ON u.id = s.user_id AND u.disabled_at IS NULL
+			 WHERE d.id = ?`, id).Scan(&d.ID, &d.EventID, &d.EventType, &at, &payload, &d.URL, &d.Secret, &d.Attempts, &d.SubID,
+			&d.UserEmail, &d.UserLanguage)
 		if err != nil {
 			return nil, fmt.Errorf("claim delivery %d: %w", id, err)
 		}
