@@ -73,12 +73,15 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 		switch err := validate(r, survey, now); {
 		case err != nil:
 			fates[i].rejected = err.Error()
+		case r.ChannelOrKiosk() != response.ChannelKiosk:
+			fates[i].rejected = fmt.Sprintf("%s: channel %q: a kiosk's responses are channel kiosk", response.ErrInvalid, r.Channel)
 		case seen[r.ID]:
 			fates[i].duplicate = r.ID
 		default:
 			seen[r.ID] = true
 			fates[i].row = len(rows)
 			row := storage.NewResponse{Response: r, Day: r.CreatedAt.In(loc).Format(time.DateOnly), Hash: r.ContentHash()}
+			row.Channel = response.ChannelKiosk // after the hash: a kiosk that sends no channel keeps its hashes
 			if rule.Matches(r, response.ChannelKiosk) {
 				// The SLA runs from when the collector hears of the response: a kiosk that
 				// was offline for a day does not hand the store an overdue case.
@@ -87,7 +90,7 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 			rows = append(rows, row)
 		}
 	}
-	stored, err := s.InsertBatch(ctx, d, rows)
+	stored, err := s.InsertBatch(ctx, storage.Origin{StoreID: d.StoreID, DeviceID: d.ID}, rows)
 	if err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // FilterError says why a report filter was refused: for API clients and for people.
@@ -21,7 +22,17 @@ func (e *FilterError) Error() string { return e.Detail }
 // store or region limit; the days default to the 30 up to today. The API and the dashboard both
 // read their filters with it.
 func ParseFilter(q url.Values, rd storage.Reader, now time.Time) (storage.Filter, *FilterError) {
-	f := storage.Filter{StoreID: q.Get("store"), Region: q.Get("region"), From: q.Get("from"), To: q.Get("to")}
+	f := storage.Filter{StoreID: q.Get("store"), Region: q.Get("region"), From: q.Get("from"), To: q.Get("to"),
+		Channel: q.Get("channel"), Touchpoint: q.Get("touchpoint")}
+	for what, label := range map[string]string{"channel": f.Channel, "touchpoint": f.Touchpoint} {
+		if label == "" {
+			continue
+		}
+		if err := response.CheckLabel(what, label); err != nil {
+			return storage.Filter{}, &FilterError{http.StatusBadRequest, "bad_request", err.Error(),
+				"The " + what + " is not valid: use lowercase letters, digits, - and _."}
+		}
+	}
 	if rd.StoreID != "" {
 		if f.StoreID != "" && f.StoreID != rd.StoreID {
 			return storage.Filter{}, &FilterError{http.StatusForbidden, "forbidden",

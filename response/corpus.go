@@ -41,5 +41,7 @@ func InvalidCorpus() []InvalidCase {
 			r.Contact, r.ContactConsent = strings.Repeat("a", MaxContactRunes+1), true
 		}), "invalid input: contact has 255 characters, at most 254 allowed"},
 		{"contact without consent", base(func(r *Response) { r.Contact = "ana@example.com" }), "invalid input: contact details given without consent to be contacted"},
+		{"channel in capitals", base(func(r *Response) { r.Channel = "QR" }), `invalid input: channel "QR" must be 1 to 32 characters of a-z, 0-9, - and _, starting with a letter`},
+		{"touchpoint with a space", base(func(r *Response) { r.Touchpoint = "check out" }), `invalid input: touchpoint "check out" must be 1 to 32 characters of a-z, 0-9, - and _, starting with a letter`},
 	}
 }

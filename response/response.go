@@ -32,8 +32,32 @@ const (
 // ErrInvalid is wrapped by every validation error, whichever part found it.
 var ErrInvalid = errors.New("invalid input")
 
-// ChannelKiosk is the channel of responses captured on an in-store kiosk.
-const ChannelKiosk = "kiosk"
+// The channels a response comes through. A survey link may carry any other label that
+// CheckLabel accepts, such as sms, chat or receipt.
+const (
+	ChannelKiosk = "kiosk" // an in-store kiosk
+	ChannelQR    = "qr"    // a printed QR code, on a receipt, a shelf or the kiosk's thank-you screen
+	ChannelWeb   = "web"   // a web link
+	ChannelEmail = "email" // an e-mail invitation
+)
+
+// MaxLabelRunes bounds a channel or touchpoint label.
+const MaxLabelRunes = 32
+
+// CheckLabel says why a channel or touchpoint label is refused: labels are short,
+// lowercase and plain (a-z, 0-9, - and _, starting with a letter), so that reports,
+// URLs and CSV columns carry them as they are.
+func CheckLabel(what, label string) error {
+	if label == "" || len(label) > MaxLabelRunes || label[0] < 'a' || label[0] > 'z' {
+		return invalid("%s %q must be 1 to %d characters of a-z, 0-9, - and _, starting with a letter", what, label, MaxLabelRunes)
+	}
+	for _, c := range label {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return invalid("%s %q must be 1 to %d characters of a-z, 0-9, - and _, starting with a letter", what, label, MaxLabelRunes)
+		}
+	}
+	return nil
+}
 
 // Outcome says how a response's follow-up ended.
 type Outcome string
@@ -72,6 +96,11 @@ type Response struct {
 	CompletedAt    time.Time `json:"completed_at"` // device clock: end of the follow-up; zero while open
 	Outcome        Outcome   `json:"outcome"`      // empty while open
 	Suspect        bool      `json:"suspect,omitempty"`
+	// Channel is how the response came (kiosk, qr, web, email or a link's own label);
+	// empty from kiosks, which predate it, and means kiosk. Touchpoint is the moment of
+	// the journey it tells of (checkout, returns, delivery…), or empty.
+	Channel    string `json:"channel,omitempty"`
+	Touchpoint string `json:"touchpoint,omitempty"`
 }
 
 // Tap is what a shopper's tap on the rating screen records.
@@ -174,7 +203,25 @@ func (r Response) Validate() error {
 	if r.CompletedAt.Before(r.CreatedAt) {
 		return invalid("completed_at is before created_at")
 	}
+	if r.Channel != "" {
+		if err := CheckLabel("channel", r.Channel); err != nil {
+			return err
+		}
+	}
+	if r.Touchpoint != "" {
+		if err := CheckLabel("touchpoint", r.Touchpoint); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// ChannelOrKiosk is the response's channel, kiosk when it names none.
+func (r Response) ChannelOrKiosk() string {
+	if r.Channel == "" {
+		return ChannelKiosk
+	}
+	return r.Channel
 }
 
 // CheckClock refuses a response stamped further than maxSkew past now: device clocks

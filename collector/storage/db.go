@@ -27,6 +27,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/internal/sqlite"
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -37,7 +38,7 @@ var migrationFiles embed.FS
 var (
 	ErrNotFound     = errors.New("not found")
 	ErrExists       = errors.New("already exists")
-	ErrInvalid      = errors.New("invalid input")
+	ErrInvalid      = response.ErrInvalid // the domain's: a refused response and a refused form say it alike
 	ErrUnauthorized = errors.New("unauthorized")
 )
 
@@ -146,6 +147,19 @@ type Store struct {
 }
 
 var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// Store finds a store by id.
+func (db *DB) Store(ctx context.Context, id string) (Store, error) {
+	s := Store{ID: id}
+	err := db.read.QueryRowContext(ctx, `SELECT name, timezone, region FROM stores WHERE id = ?`, id).Scan(&s.Name, &s.Timezone, &s.Region)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Store{}, fmt.Errorf("store %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Store{}, fmt.Errorf("store %s: %w", id, err)
+	}
+	return s, nil
+}
 
 // AddStore registers a store.
 func (db *DB) AddStore(ctx context.Context, s Store) error {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -55,13 +56,33 @@ func (db *DB) Device(ctx context.Context, deviceID string) (EnrolledDevice, erro
 	return d, nil
 }
 
-// InsertBatch stores a device's responses by id and adds the new ones to the per-day
-// rollups, in one transaction: a batch is all stored or not at all, and a retry can
-// never count twice. Responses must be valid and their ids unique within the batch. It
-// also notes the upload as the device's last contact.
-func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResponse) (BatchResult, error) {
+// Origin is where responses came from: an enrolled kiosk (DeviceID) or a survey link
+// (LinkID), never both, at a store.
+type Origin struct {
+	StoreID  string
+	DeviceID string
+	LinkID   string
+}
+
+// nullable is a text column's value, NULL when empty.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// rollupKey is one row of daily_rollups within a store.
+type rollupKey struct{ day, channel, touchpoint string }
+
+// InsertBatch stores responses from one origin by id and adds the new ones to the
+// per-day rollups of their channel and touchpoint, in one transaction: a batch is all
+// stored or not at all, and a retry can never count twice. Responses must be valid,
+// their channel set, and their ids unique within the batch. An upload from a device is
+// noted as its last contact.
+func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (BatchResult, error) {
 	now := db.now()
-	listening, err := db.listeners(ctx, d.StoreID)
+	listening, err := db.listeners(ctx, o.StoreID)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
 	}
@@ -73,10 +94,10 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 	defer tx.Rollback()
 	// One prepared statement for the batch: preparing per row was a fifth of the CPU.
 	insert, err := tx.PrepareContext(ctx, `
-		INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
-		                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
+		INSERT INTO responses (id, store_id, device_id, link_id, channel, touchpoint, score, reasons, comment, contact,
+		                       contact_consent, locale, survey_version, created_at, completed_at, outcome, suspect, day,
 		                       content_hash, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
@@ -85,15 +106,15 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 	results := make([]InsertResult, len(batch))
 	events := 0
 	var cases *caseOpener // made at the batch's first case
-	rollups := map[string]dayCounts{}
+	rollups := map[rollupKey]dayCounts{}
 	for i, r := range batch {
 		reasons, _ := json.Marshal(r.Reasons)
 		if r.Reasons == nil {
 			reasons = []byte("[]")
 		}
 		out, err := insert.ExecContext(ctx,
-			r.ID, d.StoreID, d.ID, r.Score, string(reasons), r.Comment, r.Contact, r.ContactConsent,
-			r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
+			r.ID, o.StoreID, nullable(o.DeviceID), nullable(o.LinkID), r.Channel, r.Touchpoint, r.Score, string(reasons),
+			r.Comment, r.Contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
 			r.Hash, now.UnixMilli())
 		if err != nil {
 			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
@@ -109,22 +130,24 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 			}
 			continue
 		}
-		counts := rollups[r.Day]
+		key := rollupKey{r.Day, r.Channel, r.Touchpoint}
+		counts := rollups[key]
 		if r.Suspect {
 			counts.suspect++
 		} else {
 			counts.Add(nps.Score(r.Score))
 		}
-		rollups[r.Day] = counts
+		rollups[key] = counts
 		results[i] = Inserted
 		if announce {
 			created := struct {
 				StoreID  string `json:"store_id"`
-				DeviceID string `json:"device_id"`
+				DeviceID string `json:"device_id,omitempty"`
+				LinkID   string `json:"link_id,omitempty"`
 				wire.Response
-			}{d.StoreID, d.ID, r.Response}
+			}{o.StoreID, o.DeviceID, o.LinkID, r.Response}
 			created.Contact = "" // personal data goes out with a case, never with every response
-			if _, err := emitEvent(ctx, tx, EventResponseCreated, d.StoreID, created, now); err != nil {
+			if _, err := emitEvent(ctx, tx, EventResponseCreated, o.StoreID, created, now); err != nil {
 				return BatchResult{}, err
 			}
 			events++
@@ -136,7 +159,7 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 				}
 				defer cases.Close()
 			}
-			queued, err := cases.open(ctx, tx, d.StoreID, r, now)
+			queued, err := cases.open(ctx, tx, o.StoreID, r, now)
 			if err != nil {
 				return BatchResult{}, err
 			}
@@ -145,14 +168,16 @@ func (db *DB) InsertBatch(ctx context.Context, d EnrolledDevice, batch []NewResp
 			}
 		}
 	}
-	if err := addRollups(ctx, tx, d.StoreID, rollups); err != nil {
+	if err := addRollups(ctx, tx, o.StoreID, rollups); err != nil {
 		return BatchResult{}, err
 	}
 	// A minute is precise enough for "last contact", and a row that does not change
 	// costs the writer no page.
-	if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`,
-		now.UnixMilli(), d.ID, now.Add(-time.Minute).UnixMilli()); err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: note the upload: %w", err)
+	if o.DeviceID != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`,
+			now.UnixMilli(), o.DeviceID, now.Add(-time.Minute).UnixMilli()); err != nil {
+			return BatchResult{}, fmt.Errorf("insert batch: note the upload: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: commit: %w", err)
@@ -166,23 +191,26 @@ type dayCounts struct {
 	suspect int64
 }
 
-// addRollups adds a batch's counts to the per-day rollups, one statement per day, in
-// day order: concurrent batches of one store then lock rollup rows in the same order
-// and cannot deadlock.
-func addRollups(ctx context.Context, t tx, storeID string, rollups map[string]dayCounts) error {
-	days := slices.Sorted(maps.Keys(rollups))
-	for _, day := range days {
-		c := rollups[day]
+// addRollups adds a batch's counts (negative ones take away) to the rollups, one
+// statement per row, in key order: concurrent batches of one store then lock rollup rows
+// in the same order and cannot deadlock.
+func addRollups(ctx context.Context, t tx, storeID string, rollups map[rollupKey]dayCounts) error {
+	keys := slices.SortedFunc(maps.Keys(rollups), func(a, b rollupKey) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.channel, b.channel), cmp.Compare(a.touchpoint, b.touchpoint))
+	})
+	for _, k := range keys {
+		c := rollups[k]
 		_, err := t.ExecContext(ctx, `
-			INSERT INTO daily_rollups (store_id, day, promoters, passives, detractors, suspect) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (store_id, day) DO UPDATE SET
+			INSERT INTO daily_rollups (store_id, day, channel, touchpoint, promoters, passives, detractors, suspect)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (store_id, day, channel, touchpoint) DO UPDATE SET
 			  promoters = daily_rollups.promoters + excluded.promoters,
 			  passives = daily_rollups.passives + excluded.passives,
 			  detractors = daily_rollups.detractors + excluded.detractors,
 			  suspect = daily_rollups.suspect + excluded.suspect`,
-			storeID, day, c.Promoters, c.Passives, c.Detractors, c.suspect)
+			storeID, k.day, k.channel, k.touchpoint, c.Promoters, c.Passives, c.Detractors, c.suspect)
 		if err != nil {
-			return fmt.Errorf("update rollup %s %s: %w", storeID, day, err)
+			return fmt.Errorf("update rollup %s %s %s: %w", storeID, k.day, k.channel, err)
 		}
 	}
 	return nil

@@ -96,9 +96,11 @@ func (db *DB) AuthenticateReader(ctx context.Context, token string) (Reader, err
 // Filter selects responses for a report. Days are calendar days in each store's own
 // time zone, inclusive.
 type Filter struct {
-	StoreID  string
-	Region   string
-	From, To string // YYYY-MM-DD
+	StoreID    string
+	Region     string
+	Channel    string // kiosk, qr, web, email or a link's own label; empty: every channel
+	Touchpoint string // empty: every touchpoint
+	From, To   string // YYYY-MM-DD
 }
 
 func (f Filter) where(prefix string) (string, []any) {
@@ -111,6 +113,14 @@ func (f Filter) where(prefix string) (string, []any) {
 	if f.Region != "" {
 		conds = append(conds, prefix+"store_id IN (SELECT id FROM stores WHERE region = ?)")
 		args = append(args, f.Region)
+	}
+	if f.Channel != "" {
+		conds = append(conds, prefix+"channel = ?")
+		args = append(args, f.Channel)
+	}
+	if f.Touchpoint != "" {
+		conds = append(conds, prefix+"touchpoint = ?")
+		args = append(args, f.Touchpoint)
 	}
 	return strings.Join(conds, " AND "), args
 }
@@ -209,7 +219,7 @@ func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
 		return nil, fmt.Errorf("stores report: %w: to %q", ErrInvalid, f.To)
 	}
 	days := int(to.Sub(from).Hours()/24) + 1
-	prev := Filter{StoreID: f.StoreID, Region: f.Region,
+	prev := Filter{StoreID: f.StoreID, Region: f.Region, Channel: f.Channel, Touchpoint: f.Touchpoint,
 		From: from.AddDate(0, 0, -days).Format(time.DateOnly), To: from.AddDate(0, 0, -1).Format(time.DateOnly)}
 	cur, err := db.perStore(ctx, f)
 	if err != nil {
@@ -400,15 +410,16 @@ func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) 
 
 // exportHeader names the columns of the CSV export.
 var exportHeader = []string{"id", "store_id", "device_id", "day", "created_at", "completed_at", "score", "category",
-	"reasons", "comment", "contact", "locale", "survey_version", "outcome", "suspect"}
+	"reasons", "comment", "contact", "locale", "survey_version", "outcome", "suspect", "channel", "touchpoint", "link_id"}
 
 // Export writes the responses of the filter as CSV, oldest first, streaming row by row.
 // Contact details appear only where the shopper consented.
 func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 	where, args := f.where("")
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT id, store_id, device_id, day, created_at, completed_at, score, reasons, comment,
-		       CASE WHEN contact_consent THEN contact ELSE '' END, locale, survey_version, outcome, suspect
+		SELECT id, store_id, COALESCE(device_id, ''), day, created_at, completed_at, score, reasons, comment,
+		       CASE WHEN contact_consent THEN contact ELSE '' END, locale, survey_version, outcome, suspect,
+		       channel, touchpoint, COALESCE(link_id, '')
 		  FROM responses WHERE `+where+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("export: %w", err)
@@ -422,18 +433,19 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 	for rows.Next() {
 		var (
 			id, store, device, day, reasons, comment, contact, locale, outcome string
+			channel, touchpoint, link                                          string
 			created, completed                                                 int64
 			score, version                                                     int
 			suspect                                                            bool
 		)
 		if err := rows.Scan(&id, &store, &device, &day, &created, &completed, &score, &reasons, &comment,
-			&contact, &locale, &version, &outcome, &suspect); err != nil {
+			&contact, &locale, &version, &outcome, &suspect, &channel, &touchpoint, &link); err != nil {
 			return n, fmt.Errorf("export: %w", err)
 		}
 		rec := []string{id, store, device, day, time.UnixMilli(created).UTC().Format(time.RFC3339),
 			time.UnixMilli(completed).UTC().Format(time.RFC3339), strconv.Itoa(score),
 			nps.Score(score).Category().String(), reasons, CSVCell(comment), CSVCell(contact), locale,
-			strconv.Itoa(version), outcome, strconv.FormatBool(suspect)}
+			strconv.Itoa(version), outcome, strconv.FormatBool(suspect), channel, touchpoint, link}
 		if err := cw.Write(rec); err != nil {
 			return n, fmt.Errorf("export: %w", err)
 		}

@@ -1,0 +1,84 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/response"
+)
+
+// linkResponse checks a response that came through a survey link, gives it the link's
+// channel and touchpoint, and readies it for storage with its case if the store's rule
+// calls for one. The rules are the kiosk's: the one domain package's.
+func (s *Service) linkResponse(ctx context.Context, l storage.Link, r response.Response) (storage.NewResponse, error) {
+	now := s.Now()
+	if err := l.Open(now); err != nil {
+		return storage.NewResponse{}, err
+	}
+	st, err := s.Store(ctx, l.StoreID)
+	if err != nil {
+		return storage.NewResponse{}, err
+	}
+	loc, err := time.LoadLocation(st.Timezone)
+	if err != nil {
+		return storage.NewResponse{}, fmt.Errorf("store %s time zone: %w", st.ID, err)
+	}
+	survey, err := s.Survey(ctx, l.StoreID)
+	if err != nil {
+		return storage.NewResponse{}, err
+	}
+	r.Channel, r.Touchpoint = l.Channel, l.Touchpoint
+	if err := validate(r, survey, now); err != nil {
+		return storage.NewResponse{}, err
+	}
+	rule, err := s.FollowUpRule(ctx, l.StoreID)
+	if err != nil {
+		return storage.NewResponse{}, err
+	}
+	row := storage.NewResponse{Response: r, Day: r.CreatedAt.In(loc).Format(time.DateOnly), Hash: r.ContentHash()}
+	if rule.Matches(r, l.Channel) {
+		row.Case = &storage.NewCase{ID: uuid.Must(uuid.NewV7()).String(), DueAt: rule.Due(now, loc)}
+	}
+	return row, nil
+}
+
+// IngestFromLink stores a response that came through an open survey link: a retry of
+// the same content is SameContent, a new content for a stored id Conflict (revise it
+// with ReviseFromLink instead). Invalid input wraps response.ErrInvalid; a closed link
+// storage.ErrLinkClosed.
+func (s *Service) IngestFromLink(ctx context.Context, l storage.Link, r response.Response) (storage.InsertResult, error) {
+	row, err := s.linkResponse(ctx, l, r)
+	if err != nil {
+		return 0, fmt.Errorf("answer through link %s: %w", l.Code, err)
+	}
+	stored, err := s.InsertBatch(ctx, storage.Origin{StoreID: l.StoreID, LinkID: l.ID}, []storage.NewResponse{row})
+	if err != nil {
+		return 0, fmt.Errorf("answer through link %s: %w", l.Code, err)
+	}
+	if stored.Events > 0 {
+		s.eventsQueued()
+	}
+	return stored.Results[0], nil
+}
+
+// ReviseFromLink replaces a response the same link stored before: the shopper's
+// follow-up after the score, or a second answer to one invitation. It is counted once,
+// in its new category; see storage.DB.ReviseResponse.
+func (s *Service) ReviseFromLink(ctx context.Context, l storage.Link, r response.Response) (storage.Revision, error) {
+	row, err := s.linkResponse(ctx, l, r)
+	if err != nil {
+		return storage.Revision{}, fmt.Errorf("revise through link %s: %w", l.Code, err)
+	}
+	rev, err := s.ReviseResponse(ctx, storage.Origin{StoreID: l.StoreID, LinkID: l.ID}, row)
+	if err != nil {
+		return storage.Revision{}, fmt.Errorf("revise through link %s: %w", l.Code, err)
+	}
+	if rev.Events > 0 {
+		s.eventsQueued()
+	}
+	return rev, nil
+}

@@ -1,0 +1,162 @@
+package collector_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/npskiosk/npskiosk/collector/collectortest"
+	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/response"
+)
+
+// Responses through survey links carry the link's channel and touchpoint into storage,
+// the rollups and every filtered report; a revision (the follow-up after the score, a
+// second answer) moves the response's count rather than adding one; kiosks, which send
+// no channel, stay kiosk and may not claim another.
+func TestChannelsEndToEnd(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+		c := collectortest.Start(t, collectortest.Options{Backend: b, Now: func() time.Time { return now }})
+		ctx := context.Background()
+		c.AddStore(t, storage.Store{ID: "S1"})
+		c.AddStore(t, storage.Store{ID: "S2"})
+		rng := rand.New(rand.NewPCG(7, 7))
+
+		// Link validation.
+		for _, nl := range []storage.NewLink{
+			{StoreID: "S1", Channel: "QR"},
+			{StoreID: "S1", Channel: "kiosk"},
+			{StoreID: "S1", Channel: "qr", Touchpoint: "check out"},
+			{StoreID: "S1", Channel: "qr", ExpiresAt: now.Add(-time.Hour)},
+		} {
+			if _, err := c.DB.AddLink(ctx, nl); !errors.Is(err, storage.ErrInvalid) {
+				t.Errorf("AddLink(%+v) = %v, want ErrInvalid", nl, err)
+			}
+		}
+		if _, err := c.DB.AddLink(ctx, storage.NewLink{StoreID: "S9", Channel: "qr"}); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("a link to an unknown store: %v", err)
+		}
+		qr, err := c.DB.AddLink(ctx, storage.NewLink{StoreID: "S1", Channel: "qr", Touchpoint: "checkout", Label: "Receipt"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sms, err := c.DB.AddLink(ctx, storage.NewLink{StoreID: "S1", Channel: "sms", ExpiresAt: now.Add(24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !storage.ValidLinkCode(qr.Code) || storage.ValidLinkCode("O0l1abcd") {
+			t.Errorf("link code %q", qr.Code)
+		}
+		if got, err := c.DB.LinkByCode(ctx, qr.Code); err != nil || got.ID != qr.ID || got.Touchpoint != "checkout" {
+			t.Fatalf("LinkByCode = %+v, %v", got, err)
+		}
+
+		answer := func(l storage.Link, score int) response.Response {
+			t.Helper()
+			r := collectortest.Response(rng, now.Add(-time.Minute))
+			r.Score, r.Reasons, r.Outcome = score, nil, response.OutcomeSkipped
+			res, err := c.Service.IngestFromLink(ctx, l, r)
+			if err != nil || res != storage.Inserted {
+				t.Fatalf("answer %d through %s: %v, %v", score, l.Channel, res, err)
+			}
+			return r
+		}
+		first := answer(qr, 3) // a detractor at the checkout, by QR
+		answer(qr, 10)
+		answer(sms, 9)
+		// A retry (the page posted twice) is the same content, whatever channel it names.
+		retry := first
+		retry.Channel = "web"
+		for _, r := range []response.Response{first, retry} {
+			if res, err := c.Service.IngestFromLink(ctx, qr, r); err != nil || res != storage.SameContent {
+				t.Errorf("the same answer again: %v, %v; want SameContent", res, err)
+			}
+		}
+		// An old kiosk: no channel field at all.
+		dev := c.Enroll(t, "S1", "Till 1")
+		kiosk := collectortest.Response(rng, now.Add(-2*time.Minute))
+		kiosk.Score = 8
+		claimed := collectortest.Response(rng, now.Add(-2*time.Minute))
+		claimed.Channel = "qr"
+		res, err := c.Service.IngestFromDevice(ctx, dev.DeviceID, []response.Response{kiosk, claimed})
+		if err != nil || len(res.Accepted) != 1 || len(res.Rejected) != 1 || res.Rejected[0].ID != claimed.ID {
+			t.Fatalf("kiosk upload: %+v, %v", res, err)
+		}
+
+		day := now.Format(time.DateOnly)
+		nps := func(f storage.Filter) storage.NPSReport {
+			t.Helper()
+			f.From, f.To = day, day
+			r, err := c.DB.NPS(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		for _, tt := range []struct {
+			f         storage.Filter
+			n         int64
+			nps       float64
+			detractor int64
+		}{
+			{storage.Filter{}, 4, 25, 1},                      // 3, 10, 9, 8: (2−1)/4
+			{storage.Filter{Channel: "qr"}, 2, 0, 1},          // 3, 10
+			{storage.Filter{Channel: "kiosk"}, 1, 0, 0},       // 8
+			{storage.Filter{Channel: "sms"}, 1, 100, 0},       // 9
+			{storage.Filter{Touchpoint: "checkout"}, 2, 0, 1}, // the QR's
+			{storage.Filter{Channel: "qr", StoreID: "S2"}, 0, 0, 0},
+		} {
+			got := nps(tt.f)
+			if got.Responses != tt.n || math.Abs(got.NPS-tt.nps) > 1e-9 || got.Detractors != tt.detractor {
+				t.Errorf("NPS %+v = %+v, want n %d, NPS %.0f, %d detractors", tt.f, got, tt.n, tt.nps, tt.detractor)
+			}
+		}
+		cases, err := c.DB.Cases(ctx, storage.CaseFilter{StoreID: "S1"})
+		if err != nil || len(cases) != 1 || cases[0].Response.ID != first.ID {
+			t.Fatalf("cases: %+v, %v; want the QR detractor's", cases, err)
+		}
+
+		// The shopper adds a comment, then thinks better of the score: counted once,
+		// as a promoter now, under the same channel and touchpoint.
+		revised := first
+		revised.Score, revised.Comment, revised.Outcome = 9, "Quick after all", response.OutcomeSubmitted
+		if rev, err := c.Service.ReviseFromLink(ctx, qr, revised); err != nil || !rev.Changed {
+			t.Fatalf("revise: %+v, %v", rev, err)
+		}
+		if rev, err := c.Service.ReviseFromLink(ctx, qr, revised); err != nil || rev.Changed {
+			t.Errorf("the same revision again: %+v, %v; want no change", rev, err)
+		}
+		if _, err := c.Service.ReviseFromLink(ctx, sms, revised); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("revising through another link: %v, want ErrNotFound", err)
+		}
+		if got := nps(storage.Filter{Channel: "qr"}); got.Responses != 2 || got.NPS != 100 || got.Detractors != 0 {
+			t.Errorf("QR after the revision: %+v, want 2 promoters", got)
+		}
+		if got := nps(storage.Filter{}); got.Responses != 4 || got.NPS != 75 {
+			t.Errorf("all after the revision: %+v, want n 4, NPS 75", got)
+		}
+		if n, err := c.DB.CountResponses(ctx, "S1"); err != nil || n != 4 {
+			t.Errorf("rows: %d, %v; want 4", n, err)
+		}
+
+		// Closed links answer no more.
+		if _, err := c.DB.DisableLink(ctx, qr.Code); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DB.DisableLink(ctx, qr.ID); !errors.Is(err, storage.ErrConflict) {
+			t.Errorf("disabling twice: %v, want ErrConflict", err)
+		}
+		closed, _ := c.DB.LinkByCode(ctx, qr.Code)
+		if _, err := c.Service.IngestFromLink(ctx, closed, collectortest.Response(rng, now)); !errors.Is(err, storage.ErrLinkClosed) {
+			t.Errorf("answer through a disabled link: %v", err)
+		}
+		now = now.Add(25 * time.Hour)
+		if _, err := c.Service.IngestFromLink(ctx, sms, collectortest.Response(rng, now)); !errors.Is(err, storage.ErrLinkClosed) {
+			t.Errorf("answer through an expired link: %v", err)
+		}
+	})
+}

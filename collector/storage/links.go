@@ -1,0 +1,206 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/response"
+)
+
+// Link is a survey link: the short code of a URL (/s/CODE) that a QR code, a message or
+// a web page carries, answering for one store through one channel and touchpoint.
+type Link struct {
+	ID         string    `json:"id"`
+	Code       string    `json:"code"`
+	StoreID    string    `json:"store_id"`
+	Channel    string    `json:"channel"`
+	Touchpoint string    `json:"touchpoint,omitempty"`
+	Label      string    `json:"label,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	DisabledAt time.Time `json:"disabled_at,omitzero"`
+}
+
+// ErrLinkClosed is wrapped when a link is disabled or has expired.
+var ErrLinkClosed = errors.New("this survey link is closed")
+
+// Open says whether the link takes answers at now, or why not (wrapping ErrLinkClosed).
+func (l Link) Open(now time.Time) error {
+	switch {
+	case !l.DisabledAt.IsZero():
+		return fmt.Errorf("link %s: %w: disabled on %s", l.Code, ErrLinkClosed, l.DisabledAt.UTC().Format(time.DateOnly))
+	case !l.ExpiresAt.IsZero() && !now.Before(l.ExpiresAt):
+		return fmt.Errorf("link %s: %w: expired on %s", l.Code, ErrLinkClosed, l.ExpiresAt.UTC().Format(time.DateOnly))
+	}
+	return nil
+}
+
+// NewLink is a link to make.
+type NewLink struct {
+	StoreID    string    // required
+	Channel    string    // required: qr, web, email or another label (not kiosk)
+	Touchpoint string    // optional
+	Label      string    // optional: what it is printed on, for people
+	ExpiresAt  time.Time // zero: never
+}
+
+// linkAlphabet leaves out 0, 1, i, l and o, which are read wrong off paper.
+const linkAlphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+
+// LinkCodeLength gives 31⁸ ≈ 8.5·10¹¹ codes: guessing one is hopeless at any rate limit.
+const LinkCodeLength = 8
+
+// newLinkCode makes a random link code.
+func newLinkCode() string {
+	b := make([]byte, LinkCodeLength)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	for i := range b {
+		b[i] = linkAlphabet[int(b[i])%len(linkAlphabet)]
+	}
+	return string(b)
+}
+
+// ValidLinkCode reports whether s could be a link code, so a mistyped URL is refused
+// without a query.
+func ValidLinkCode(s string) bool {
+	if len(s) != LinkCodeLength {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune(linkAlphabet, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// AddLink makes a survey link with a fresh code.
+func (db *DB) AddLink(ctx context.Context, nl NewLink) (Link, error) {
+	if err := response.CheckLabel("channel", nl.Channel); err != nil {
+		return Link{}, fmt.Errorf("add link: %w", err)
+	}
+	if nl.Channel == response.ChannelKiosk {
+		return Link{}, fmt.Errorf("add link: %w: kiosk is the channel of enrolled kiosks, not of links", ErrInvalid)
+	}
+	if nl.Touchpoint != "" {
+		if err := response.CheckLabel("touchpoint", nl.Touchpoint); err != nil {
+			return Link{}, fmt.Errorf("add link: %w", err)
+		}
+	}
+	if !utf8.ValidString(nl.Label) || utf8.RuneCountInString(nl.Label) > 100 {
+		return Link{}, fmt.Errorf("add link: %w: a label is at most 100 characters of text", ErrInvalid)
+	}
+	now := db.now()
+	if !nl.ExpiresAt.IsZero() && !nl.ExpiresAt.After(now) {
+		return Link{}, fmt.Errorf("add link: %w: it would expire before it is made", ErrInvalid)
+	}
+	var exists bool
+	if err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?)`, nl.StoreID).Scan(&exists); err != nil {
+		return Link{}, fmt.Errorf("add link: %w", err)
+	}
+	if !exists {
+		return Link{}, fmt.Errorf("add link: store %q: %w", nl.StoreID, ErrNotFound)
+	}
+	l := Link{ID: uuid.Must(uuid.NewV7()).String(), StoreID: nl.StoreID, Channel: nl.Channel, Touchpoint: nl.Touchpoint,
+		Label: strings.TrimSpace(nl.Label), CreatedAt: time.UnixMilli(now.UnixMilli())}
+	var expires any
+	if !nl.ExpiresAt.IsZero() {
+		l.ExpiresAt = time.UnixMilli(nl.ExpiresAt.UnixMilli())
+		expires = l.ExpiresAt.UnixMilli()
+	}
+	for range 5 { // a clash among 8.5·10¹¹ codes is rare; five in a row is a bug
+		l.Code = newLinkCode()
+		_, err := db.write.ExecContext(ctx, `
+			INSERT INTO links (id, code, store_id, channel, touchpoint, label, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.ID, l.Code, l.StoreID, l.Channel, l.Touchpoint, l.Label, l.CreatedAt.UnixMilli(), expires)
+		if isUniqueViolation(err) {
+			continue
+		}
+		if err != nil {
+			return Link{}, fmt.Errorf("add link: %w", err)
+		}
+		return l, nil
+	}
+	return Link{}, errors.New("add link: no free code after 5 tries")
+}
+
+const linkColumns = `id, code, store_id, channel, touchpoint, label, created_at, expires_at, disabled_at`
+
+func scanLink(s interface{ Scan(...any) error }) (Link, error) {
+	var (
+		l                 Link
+		created           int64
+		expires, disabled sql.NullInt64
+	)
+	if err := s.Scan(&l.ID, &l.Code, &l.StoreID, &l.Channel, &l.Touchpoint, &l.Label, &created, &expires, &disabled); err != nil {
+		return Link{}, err
+	}
+	l.CreatedAt = time.UnixMilli(created)
+	if expires.Valid {
+		l.ExpiresAt = time.UnixMilli(expires.Int64)
+	}
+	if disabled.Valid {
+		l.DisabledAt = time.UnixMilli(disabled.Int64)
+	}
+	return l, nil
+}
+
+// LinkByCode finds a link by its code, open or not.
+func (db *DB) LinkByCode(ctx context.Context, code string) (Link, error) {
+	l, err := scanLink(db.read.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM links WHERE code = ?`, code))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Link{}, fmt.Errorf("link %q: %w", code, ErrNotFound)
+	}
+	if err != nil {
+		return Link{}, fmt.Errorf("link %q: %w", code, err)
+	}
+	return l, nil
+}
+
+// Links lists the links of a store, or of every store when storeID is empty, newest first.
+func (db *DB) Links(ctx context.Context, storeID string) ([]Link, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+linkColumns+` FROM links WHERE ? = '' OR store_id = ? ORDER BY created_at DESC, id`,
+		storeID, storeID)
+	if err != nil {
+		return nil, fmt.Errorf("links: %w", err)
+	}
+	defer rows.Close()
+	var out []Link
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			return nil, fmt.Errorf("links: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// DisableLink closes a link by id or code: it answers no more, and its answers stay.
+func (db *DB) DisableLink(ctx context.Context, idOrCode string) (Link, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE links SET disabled_at = ? WHERE (id = ? OR code = ?) AND disabled_at IS NULL`,
+		db.now().UnixMilli(), idOrCode, idOrCode)
+	if err != nil {
+		return Link{}, fmt.Errorf("disable link %s: %w", idOrCode, err)
+	}
+	l, err := scanLink(db.read.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM links WHERE id = ? OR code = ?`, idOrCode, idOrCode))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Link{}, fmt.Errorf("disable link %s: %w", idOrCode, ErrNotFound)
+	}
+	if err != nil {
+		return Link{}, fmt.Errorf("disable link %s: %w", idOrCode, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return l, fmt.Errorf("disable link %s: %w: already disabled", idOrCode, ErrConflict)
+	}
+	return l, nil
+}

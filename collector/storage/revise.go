@@ -1,0 +1,98 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/npskiosk/npskiosk/nps"
+)
+
+// Revision says what ReviseResponse did.
+type Revision struct {
+	Changed bool // the content differed and was replaced
+	Events  int  // events queued for alerts: wake the alert worker when not zero
+}
+
+// ReviseResponse replaces the content of a response that came through a survey link:
+// the follow-up a shopper adds after the score, or a second answer to the same
+// invitation. It moves the response's count in the rollups to its new category, in
+// the same transaction, so the figures never count it twice or lose it. The day,
+// channel and touchpoint stay those of the first answer. A case is opened (r.Case) if
+// the response now calls for one and has none; a case it has stays, and shows the
+// revised response. A response of another link is ErrNotFound.
+func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revision, error) {
+	var (
+		storeID, day, channel, touchpoint, hash string
+		score                                   int
+		suspect                                 bool
+		link                                    sql.NullString
+	)
+	listening, err := db.listeners(ctx, o.StoreID)
+	if err != nil {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+	}
+	t, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+	}
+	defer t.Rollback()
+	err = t.QueryRowContext(ctx, `
+		SELECT store_id, link_id, day, channel, touchpoint, score, suspect, content_hash FROM responses WHERE id = ?`+db.dialect.forUpdate,
+		r.ID).Scan(&storeID, &link, &day, &channel, &touchpoint, &score, &suspect, &hash)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (o.LinkID == "" || link.String != o.LinkID || storeID != o.StoreID) {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, ErrNotFound)
+	}
+	if err != nil {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+	}
+	if hash == r.Hash {
+		return Revision{}, nil
+	}
+	reasons, _ := json.Marshal(r.Reasons)
+	if r.Reasons == nil {
+		reasons = []byte("[]")
+	}
+	if _, err := t.ExecContext(ctx, `
+		UPDATE responses SET score = ?, reasons = ?, comment = ?, contact = ?, contact_consent = ?, locale = ?,
+		       completed_at = ?, outcome = ?, content_hash = ?
+		 WHERE id = ?`,
+		r.Score, string(reasons), r.Comment, r.Contact, r.ContactConsent, r.Locale,
+		r.CompletedAt.UnixMilli(), string(r.Outcome), r.Hash, r.ID); err != nil {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+	}
+	rev := Revision{Changed: true}
+	if !suspect && nps.Score(score).Category() != nps.Score(r.Score).Category() {
+		var moved dayCounts
+		moved.Add(nps.Score(r.Score))
+		var old nps.Tally
+		old.Add(nps.Score(score))
+		moved.Promoters -= old.Promoters
+		moved.Passives -= old.Passives
+		moved.Detractors -= old.Detractors
+		if err := addRollups(ctx, t, storeID, map[rollupKey]dayCounts{{day, channel, touchpoint}: moved}); err != nil {
+			return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+		}
+	}
+	if r.Case != nil {
+		cases, err := newCaseOpener(ctx, t, wants(listening, EventCaseOpened))
+		if err != nil {
+			return Revision{}, err
+		}
+		defer cases.Close()
+		r.Day, r.Channel, r.Touchpoint = day, channel, touchpoint
+		queued, err := cases.open(ctx, t, storeID, r, db.now())
+		if err != nil {
+			return Revision{}, err
+		}
+		if queued {
+			rev.Events++
+		}
+	}
+	if err := t.Commit(); err != nil {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+	}
+	return rev, nil
+}
