@@ -44,6 +44,11 @@ func TestScreensMatchGoldenMarkup(t *testing.T) {
 			test.Tap(h.button("9"))
 			test.Tap(h.button("Submit"))
 		}},
+		{"thanks_qr", func(h *harness) {
+			h.app.survey.ThankYouLink = "https://nps.example.com/s/abcd2345"
+			test.Tap(h.button("9"))
+			test.Tap(h.button("Submit"))
+		}},
 		{"pin", func(h *harness) { openPIN(h) }},
 		{"exit_confirm", func(h *harness) {
 			openPIN(h)

@@ -3,6 +3,7 @@ package response
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 
@@ -31,7 +32,15 @@ type Survey struct {
 	ThankYouSeconds int `json:"thank_you_seconds" toml:"thank_you_seconds"`
 	// RapidTap says when a tap is flagged suspect (capture rule 3).
 	RapidTap RapidTap `json:"rapid_tap" toml:"rapid_tap"`
+	// ThankYouLink, when set, is a survey link's URL (npscollector link add) that the
+	// thank-you screen shows as a QR code: "tell us more on your phone". Raise
+	// ThankYouSeconds with it: scanning takes longer than reading.
+	ThankYouLink string `json:"thank_you_link,omitempty" toml:"thank_you_link,omitempty"`
 }
+
+// MaxLinkURLLength bounds ThankYouLink: a QR code of a longer URL is too dense for a
+// phone a step away.
+const MaxLinkURLLength = 200
 
 // Reason is one chip on the follow-up screen.
 type Reason struct {
@@ -88,6 +97,12 @@ func (s Survey) Validate() error {
 	}
 	if s.RapidTap.MinGapSeconds < 0 || s.RapidTap.BurstLimit < 0 || s.RapidTap.BurstWindowSeconds < 0 {
 		errs = append(errs, errors.New("rapid_tap settings must not be negative"))
+	}
+	if s.ThankYouLink != "" {
+		u, err := url.Parse(s.ThankYouLink)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(s.ThankYouLink) > MaxLinkURLLength {
+			errs = append(errs, fmt.Errorf("thank_you_link %q must be an http(s) URL of at most %d characters", s.ThankYouLink, MaxLinkURLLength))
+		}
 	}
 	return errors.Join(errs...)
 }

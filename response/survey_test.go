@@ -35,6 +35,10 @@ func TestSurveyValidate(t *testing.T) {
 		{"bad category", func(s *Survey) { s.Reasons[0].Categories = []string{"fan"} }, `unknown category "fan"`},
 		{"idle too short", func(s *Survey) { s.IdleTimeoutSeconds = 1 }, "idle_timeout_seconds"},
 		{"thank-you too long", func(s *Survey) { s.ThankYouSeconds = 120 }, "thank_you_seconds"},
+		{"a thank-you link", func(s *Survey) { s.ThankYouLink = "https://nps.example.com/s/abcd2345" }, ""},
+		{"a thank-you link that is no URL", func(s *Survey) { s.ThankYouLink = "nps.example.com/s/abcd2345" }, "thank_you_link"},
+		{"a thank-you link to a script", func(s *Survey) { s.ThankYouLink = "javascript:alert(1)" }, "thank_you_link"},
+		{"a thank-you link too long for a QR code", func(s *Survey) { s.ThankYouLink = "https://x.example/" + strings.Repeat("a", 200) }, "thank_you_link"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
