@@ -110,6 +110,36 @@ func (s *Server) reportReasons(w http.ResponseWriter, r *http.Request, rd storag
 	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "reasons": nonNil(reasons)})
 }
 
+// reportBy serves the channel and touchpoint comparisons (GET /v1/reports/channels and
+// /v1/reports/touchpoints): each label's figures beside the rest of the filter's, and with
+// stores=true each store's own.
+func (s *Server) reportBy(by string) readerHandler {
+	return func(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+		f, ok := s.filterFrom(w, r, rd)
+		if !ok {
+			return
+		}
+		var perStore bool
+		switch r.URL.Query().Get("stores") {
+		case "", "false":
+		case "true":
+			perStore = true
+		default:
+			writeError(w, http.StatusBadRequest, "bad_request", "stores must be true or false")
+			return
+		}
+		rep, err := s.svc.ChannelReport(r.Context(), f, by, perStore)
+		if err != nil {
+			s.reportError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Filter storage.Filter `json:"filter"`
+			collector.ChannelReport
+		}{f, rep})
+	}
+}
+
 func (s *Server) comments(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
 	f, ok := s.filterFrom(w, r, rd)
 	if !ok {

@@ -360,6 +360,10 @@ type Comment struct {
 	Locale    string    `json:"locale"`
 	Day       string    `json:"day"`
 	CreatedAt time.Time `json:"created_at"`
+	// Channel and Touchpoint say where the shopper answered: kiosk, qr, …; a touchpoint
+	// only where the link named one.
+	Channel    string `json:"channel"`
+	Touchpoint string `json:"touchpoint,omitempty"`
 }
 
 // Comments lists comments, detractors first, newest first within a category.
@@ -385,7 +389,7 @@ func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) 
 	args = append(args, f.Limit, max(f.Offset, 0))
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, store_id, score, comment, reasons, CASE WHEN contact_consent THEN contact ELSE '' END,
-		       locale, day, created_at
+		       locale, day, created_at, channel, touchpoint
 		  FROM responses WHERE `+where+`
 		 ORDER BY `+detractorsFirst+`, created_at DESC, id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
@@ -398,7 +402,8 @@ func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) 
 			c  Comment
 			at int64
 		)
-		if err := rows.Scan(&c.ID, &c.StoreID, &c.Score, &c.Comment, &c.Reasons, &c.Contact, &c.Locale, &c.Day, &at); err != nil {
+		if err := rows.Scan(&c.ID, &c.StoreID, &c.Score, &c.Comment, &c.Reasons, &c.Contact, &c.Locale, &c.Day, &at,
+			&c.Channel, &c.Touchpoint); err != nil {
 			return nil, fmt.Errorf("comments: %w", err)
 		}
 		c.CreatedAt = time.UnixMilli(at).UTC()
