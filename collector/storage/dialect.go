@@ -25,6 +25,9 @@ type dialect struct {
 	// skipLocked, after a SELECT of deliveries d, locks the rows it reads and skips
 	// those another collector holds.
 	skipLocked string
+	// lockText, run in a transaction with one text argument, holds a lock on that text
+	// until the transaction ends. SQLite needs none, for the reason of forUpdate.
+	lockText string
 }
 
 var (
@@ -42,6 +45,7 @@ var (
 		contains:   "strpos(lower(comment), lower(?)) > 0",
 		forUpdate:  " FOR UPDATE",
 		skipLocked: " FOR UPDATE OF d SKIP LOCKED",
+		lockText:   "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
 	}
 )
 
