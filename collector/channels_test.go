@@ -13,6 +13,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/followup"
 	"github.com/npskiosk/npskiosk/response"
 )
 
@@ -220,6 +221,63 @@ func TestChannelReport(t *testing.T) {
 		channels, _, err = c.DB.Labels(ctx, storage.Filter{StoreID: "S2", From: day, To: day})
 		if err != nil || strings.Join(channels, ",") != "email,kiosk,qr" {
 			t.Errorf("S2's channels: %v, %v", channels, err)
+		}
+	})
+}
+
+// A follow-up rule limited to channels opens cases for those only: limited to kiosk, a QR
+// detractor (through IngestFromLink) opens none while a kiosk detractor does; limited to
+// qr and email, the other way round.
+func TestFollowUpRuleChannels(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+		c := collectortest.Start(t, collectortest.Options{Backend: b, Now: func() time.Time { return now }})
+		ctx := context.Background()
+		c.AddStore(t, storage.Store{ID: "S1"})
+		dev := c.Enroll(t, "S1", "Till 1")
+		qr, err := c.DB.AddLink(ctx, storage.NewLink{StoreID: "S1", Channel: "qr", Touchpoint: "checkout"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(4, 4))
+		detractor := func() response.Response {
+			r := collectortest.Response(rng, now.Add(-time.Minute))
+			r.Score = 2
+			return r
+		}
+		for _, tt := range []struct {
+			channels          []string
+			kioskCase, qrCase bool
+		}{
+			{[]string{"kiosk"}, true, false},
+			{[]string{"qr", "email"}, false, true},
+			{nil, true, true},
+		} {
+			if err := c.DB.SetFollowUpRule(ctx, "S1", followup.Rule{Channels: tt.channels}); err != nil {
+				t.Fatal(err)
+			}
+			k, q := detractor(), detractor()
+			if res, err := c.Service.IngestFromDevice(ctx, dev.DeviceID, []response.Response{k}); err != nil || len(res.Accepted) != 1 {
+				t.Fatalf("kiosk detractor: %+v, %v", res, err)
+			}
+			if res, err := c.Service.IngestFromLink(ctx, qr, q); err != nil || res != storage.Inserted {
+				t.Fatalf("QR detractor: %v, %v", res, err)
+			}
+			cases, err := c.DB.Cases(ctx, storage.CaseFilter{StoreID: "S1", Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opened := map[string]bool{}
+			for _, cs := range cases {
+				opened[cs.Response.ID] = true
+			}
+			if opened[k.ID] != tt.kioskCase || opened[q.ID] != tt.qrCase {
+				t.Errorf("rule for %v: kiosk detractor's case %v, QR detractor's %v; want %v, %v",
+					tt.channels, opened[k.ID], opened[q.ID], tt.kioskCase, tt.qrCase)
+			}
+		}
+		if err := c.DB.SetFollowUpRule(ctx, "S1", followup.Rule{Channels: []string{"QR"}}); !errors.Is(err, storage.ErrInvalid) {
+			t.Errorf("a rule for channel QR: %v, want ErrInvalid", err)
 		}
 	})
 }

@@ -100,6 +100,11 @@ func (r Rule) Validate() error {
 			errs = append(errs, fmt.Errorf("follow-up rule: %w", err))
 		}
 	}
+	for _, c := range r.Channels {
+		if err := response.CheckLabel("channel", c); err != nil {
+			errs = append(errs, fmt.Errorf("follow-up rule: %w", err))
+		}
+	}
 	if r.SLAHours < 0 || r.SLAHours > 24*30 {
 		errs = append(errs, fmt.Errorf("follow-up rule: sla_hours %d must be from 1 to 720 (zero: 48)", r.SLAHours))
 	}

@@ -42,8 +42,13 @@ func TestRuleValidate(t *testing.T) {
 	if err := (Rule{Scores: []int{0, 11}, SLAHours: -1}).Validate(); err == nil {
 		t.Error("score 11 and a negative SLA accepted")
 	}
-	if err := (Rule{Scores: []int{0, 6}, SLAHours: 24}).Validate(); err != nil {
+	if err := (Rule{Scores: []int{0, 6}, SLAHours: 24, Channels: []string{"kiosk", "qr", "sms"}}).Validate(); err != nil {
 		t.Error(err)
+	}
+	for _, ch := range []string{"QR", "", "e mail", "<b>"} {
+		if err := (Rule{Channels: []string{"kiosk", ch}}).Validate(); err == nil {
+			t.Errorf("channel %q accepted", ch)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ var followUpCommands = map[string]command{
 		storeID := fs.String("store", "", "one store's rule (default: the chain's)")
 		scores := fs.String("scores", "", "scores that open a case, e.g. 0-6 or 0,1,2 (default: 0-6)")
 		reasons := fs.String("reasons", "", "comma-separated reason keys that open a case whatever the score")
-		channels := fs.String("channels", "", "comma-separated channels the rule applies to (default: all)")
+		channels := fs.String("channels", "", "comma-separated channels the rule applies to, e.g. kiosk or qr,email (default: all)")
 		contact := fs.Bool("contact-requested", true, "open a case for any score when the shopper asked to be contacted")
 		sla := fs.Duration("sla", followup.DefaultSLA, "time to act, in whole hours, counted on the store's clock")
 		return func(ctx context.Context, e env) error {
@@ -37,7 +37,9 @@ var followUpCommands = map[string]command{
 				r.Reasons = strings.Split(*reasons, ",")
 			}
 			if *channels != "" {
-				r.Channels = strings.Split(*channels, ",")
+				for _, c := range strings.Split(*channels, ",") {
+					r.Channels = append(r.Channels, strings.TrimSpace(c))
+				}
 			}
 			if err := e.svc.SetFollowUpRule(ctx, *storeID, r); err != nil {
 				return err

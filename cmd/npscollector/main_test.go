@@ -131,6 +131,8 @@ func TestFollowUpAndWebhookCommands(t *testing.T) {
 		{[]string{"rule", "set", "--scores", "6-3"}, false, "want scores or ranges"},
 		{[]string{"rule", "set", "--scores", "0-11"}, false, "score must be an integer from 0 to 10"},
 		{[]string{"rule", "set", "--sla", "90m"}, false, "whole hours"},
+		{[]string{"rule", "set", "--store", "S042", "--channels", "qr, email", "--json"}, true, `"channels": [`},
+		{[]string{"rule", "set", "--channels", "qr,QR code"}, false, "channel"},
 		{[]string{"webhook", "add", "--url", "http://10.0.0.1/hook"}, false, "private address"},
 		{[]string{"webhook", "add", "--url", "http://169.254.169.254/"}, false, "link-local"},
 		{[]string{"webhook", "add", "--url", "http://127.0.0.1:9/hook"}, false, "loopback"},
