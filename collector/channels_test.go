@@ -227,7 +227,7 @@ func TestChannelReport(t *testing.T) {
 
 // A follow-up rule limited to channels opens cases for those only: limited to kiosk, a QR
 // detractor (through IngestFromLink) opens none while a kiosk detractor does; limited to
-// qr and email, the other way round.
+// qr and email, the other way round. Cases carry their response's channel and filter by it.
 func TestFollowUpRuleChannels(t *testing.T) {
 	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
 		now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
@@ -274,6 +274,24 @@ func TestFollowUpRuleChannels(t *testing.T) {
 			if opened[k.ID] != tt.kioskCase || opened[q.ID] != tt.qrCase {
 				t.Errorf("rule for %v: kiosk detractor's case %v, QR detractor's %v; want %v, %v",
 					tt.channels, opened[k.ID], opened[q.ID], tt.kioskCase, tt.qrCase)
+			}
+		}
+		// Three runs opened two kiosk and two QR cases; each says its channel, and the
+		// list and the closed-loop figures filter by it.
+		for channel, want := range map[string]int{"qr": 2, "kiosk": 2, "": 4, "email": 0} {
+			cases, err := c.DB.Cases(ctx, storage.CaseFilter{Channel: channel, Limit: 500})
+			if err != nil || len(cases) != want {
+				t.Errorf("cases of channel %q: %d, %v; want %d", channel, len(cases), err, want)
+			}
+			for _, cs := range cases {
+				if channel != "" && cs.Response.Channel != channel ||
+					cs.Response.Channel == "qr" && cs.Response.Touchpoint != "checkout" {
+					t.Errorf("case of channel %q: %+v", channel, cs.Response)
+				}
+			}
+			stats, err := c.DB.CaseStats(ctx, storage.CaseFilter{Channel: channel})
+			if err != nil || stats[0].Cases != int64(want) {
+				t.Errorf("case stats of channel %q: %+v, %v; want %d cases", channel, stats, err, want)
 			}
 		}
 		if err := c.DB.SetFollowUpRule(ctx, "S1", followup.Rule{Channels: []string{"QR"}}); !errors.Is(err, storage.ErrInvalid) {

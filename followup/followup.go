@@ -176,6 +176,10 @@ type CaseResponse struct {
 	Contact   string    `json:"contact,omitempty"`
 	Locale    string    `json:"locale"`
 	CreatedAt time.Time `json:"created_at"`
+	// Channel and Touchpoint say where the shopper answered (kiosk, qr, …); collectors
+	// from before channels send neither.
+	Channel    string `json:"channel,omitempty"`
+	Touchpoint string `json:"touchpoint,omitempty"`
 }
 
 // CaseEvent is one line of a case's history.

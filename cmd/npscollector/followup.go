@@ -55,19 +55,21 @@ var followUpCommands = map[string]command{
 		storeID := fs.String("store", "", "one store")
 		status := fs.String("status", "", "open, contacted, resolved or closed-no-action")
 		overdue := fs.Bool("overdue", false, "only unfinished cases past their due time")
+		channel := fs.String("channel", "", "only cases of responses from this channel, e.g. kiosk or qr")
 		return func(ctx context.Context, e env) error {
-			cs, err := e.svc.Cases(ctx, storage.CaseFilter{StoreID: *storeID, Status: followup.Status(*status), Overdue: *overdue, Limit: 500})
+			cs, err := e.svc.Cases(ctx, storage.CaseFilter{StoreID: *storeID, Status: followup.Status(*status), Overdue: *overdue,
+				Channel: *channel, Limit: 500})
 			if err != nil || e.out.json {
 				return errors.Join(err, e.out.print(cs, ""))
 			}
 			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTORE\tSCORE\tSTATUS\tDUE\tOWNER\tCOMMENT")
+			fmt.Fprintln(tw, "ID\tSTORE\tCHANNEL\tSCORE\tSTATUS\tDUE\tOWNER\tCOMMENT")
 			for _, c := range cs {
 				due := c.DueAt.Format(time.RFC3339)
 				if c.Overdue {
 					due += " (overdue)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%.60s\n", c.ID, c.StoreID, c.Response.Score, c.Status, due, c.Owner, c.Response.Comment)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%.60s\n", c.ID, c.StoreID, c.Response.Channel, c.Response.Score, c.Status, due, c.Owner, c.Response.Comment)
 			}
 			return tw.Flush()
 		}

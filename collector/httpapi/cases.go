@@ -7,6 +7,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/followup"
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // caseChange is the body of POST /v1/cases/{id}.
@@ -19,7 +20,14 @@ type caseChange struct {
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
 	q := r.URL.Query()
-	f := storage.CaseFilter{StoreID: q.Get("store"), Region: q.Get("region"), Status: followup.Status(q.Get("status"))}
+	f := storage.CaseFilter{StoreID: q.Get("store"), Region: q.Get("region"), Status: followup.Status(q.Get("status")),
+		Channel: q.Get("channel")}
+	if f.Channel != "" {
+		if err := response.CheckLabel("channel", f.Channel); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
+	}
 	if rd.StoreID != "" {
 		if f.StoreID != "" && f.StoreID != rd.StoreID {
 			writeError(w, http.StatusForbidden, "forbidden", "this token may read store "+rd.StoreID+" only")

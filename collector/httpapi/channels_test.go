@@ -101,6 +101,19 @@ func TestChannelReportAPI(t *testing.T) {
 			t.Errorf("QR comments: %d, %+v", code, comments.Comments)
 		}
 
+		// The QR detractors opened cases (the default rule), which say so and filter by it.
+		var cases struct{ Cases []storage.Case }
+		if code := e.get("/v1/cases?channel=qr", hq, &cases); code != 200 || len(cases.Cases) != 2 ||
+			cases.Cases[0].Response.Channel != "qr" || cases.Cases[0].Response.Touchpoint != "checkout" {
+			t.Errorf("QR cases: %d, %+v", code, cases.Cases)
+		}
+		if code := e.get("/v1/cases?channel=kiosk", hq, &cases); code != 200 || len(cases.Cases) != 1 || cases.Cases[0].Response.Channel != "kiosk" {
+			t.Errorf("kiosk cases: %d, %+v", code, cases.Cases)
+		}
+		if code := e.get("/v1/cases?channel=Q%20R", hq, nil); code != 400 {
+			t.Errorf("cases of channel \"Q R\": %d, want 400", code)
+		}
+
 		for _, p := range []string{"/v1/reports/channels", "/v1/reports/touchpoints"} {
 			for _, c := range []struct {
 				token, query string

@@ -125,7 +125,7 @@ func (o *caseOpener) open(ctx context.Context, t tx, storeID string, r NewRespon
 	opened := Case{ID: c.ID, StoreID: storeID, Status: followup.Open, OpenedAt: time.UnixMilli(now.UnixMilli()),
 		DueAt: time.UnixMilli(c.DueAt.UnixMilli()), UpdatedAt: time.UnixMilli(now.UnixMilli()), Version: 1,
 		Response: CaseResponse{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: contact,
-			Locale: r.Locale, CreatedAt: time.UnixMilli(r.CreatedAt.UnixMilli())}}
+			Locale: r.Locale, CreatedAt: time.UnixMilli(r.CreatedAt.UnixMilli()), Channel: r.Channel, Touchpoint: r.Touchpoint}}
 	if _, err := emitEvent(ctx, t, EventCaseOpened, storeID, opened, now); err != nil {
 		return false, err
 	}
@@ -157,11 +157,13 @@ type CaseFilter struct {
 	Region  string
 	Status  followup.Status // empty: every status
 	Overdue bool            // only unfinished cases past their due time
+	Channel string          // only cases of responses from this channel; empty: every channel
 	Limit   int             // 1 to 500; zero means 100
 }
 
 const caseColumns = `c.id, c.store_id, c.status, c.owner, c.opened_at, c.due_at, c.updated_at, c.version,
-	r.id, r.score, r.reasons, r.comment, CASE WHEN r.contact_consent THEN r.contact ELSE '' END, r.locale, r.created_at`
+	r.id, r.score, r.reasons, r.comment, CASE WHEN r.contact_consent THEN r.contact ELSE '' END, r.locale, r.created_at,
+	r.channel, r.touchpoint`
 
 func scanCase(s interface{ Scan(...any) error }, now time.Time) (Case, error) {
 	var (
@@ -170,7 +172,8 @@ func scanCase(s interface{ Scan(...any) error }, now time.Time) (Case, error) {
 		reasons                   string
 	)
 	if err := s.Scan(&c.ID, &c.StoreID, &c.Status, &c.Owner, &opened, &due, &updated, &c.Version,
-		&c.Response.ID, &c.Response.Score, &reasons, &c.Response.Comment, &c.Response.Contact, &c.Response.Locale, &tap); err != nil {
+		&c.Response.ID, &c.Response.Score, &reasons, &c.Response.Comment, &c.Response.Contact, &c.Response.Locale, &tap,
+		&c.Response.Channel, &c.Response.Touchpoint); err != nil {
 		return Case{}, err
 	}
 	c.OpenedAt, c.DueAt, c.UpdatedAt, c.Response.CreatedAt = time.UnixMilli(opened), time.UnixMilli(due), time.UnixMilli(updated), time.UnixMilli(tap)
@@ -196,6 +199,9 @@ func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]Case, error) {
 			return nil, fmt.Errorf("cases: %w: status %q is not one of open, contacted, resolved, closed-no-action", ErrInvalid, f.Status)
 		}
 		conds, args = append(conds, "c.status = ?"), append(args, string(f.Status))
+	}
+	if f.Channel != "" {
+		conds, args = append(conds, "r.channel = ?"), append(args, f.Channel)
 	}
 	if f.Overdue {
 		conds = append(conds, "c.status IN (?, ?) AND c.due_at < ?")

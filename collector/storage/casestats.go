@@ -45,8 +45,8 @@ func (s CaseStats) WithinSLARatio() float64 {
 	return float64(s.WithinSLA) / float64(s.Judged)
 }
 
-// CaseStats returns the closed-loop figures of the cases in f's store or region (its
-// status, overdue and limit are ignored): the total over them first, with an empty
+// CaseStats returns the closed-loop figures of the cases in f's store, region and channel
+// (its status, overdue and limit are ignored): the total over them first, with an empty
 // StoreID, then one entry per store that has cases, by store id. Medians are computed
 // here from each case's durations, the same way on SQLite and PostgreSQL.
 func (db *DB) CaseStats(ctx context.Context, f CaseFilter) ([]CaseStats, error) {
@@ -61,6 +61,9 @@ func (db *DB) CaseStats(ctx context.Context, f CaseFilter) ([]CaseStats, error) 
 	}
 	if f.Region != "" {
 		conds, args = append(conds, "c.store_id IN (SELECT id FROM stores WHERE region = ?)"), append(args, f.Region)
+	}
+	if f.Channel != "" {
+		conds, args = append(conds, "c.response_id IN (SELECT id FROM responses WHERE channel = ?)"), append(args, f.Channel)
 	}
 	// One row per case with the times of its first moves; the history is small per case,
 	// and case_events is indexed by case.
