@@ -1,0 +1,78 @@
+package websurvey
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// answer is what the follow-up needs of the answer the score page stored: the shopper's
+// browser carries it in a signed token (the follow-up page's address and its form), so
+// only that browser can add to the answer or change it, and no collector needs to
+// remember anything between the two pages.
+type answer struct {
+	ID      string    // the response's UUIDv7, made by the collector on the score's POST
+	Created time.Time // when the score was stored, to the millisecond
+	Score   int       // the score stored
+	Suspect bool      // stored flagged as a repeat
+}
+
+// errToken is a token that is not one this collector's database signed for the link.
+var errToken = errors.New("the answer token is not valid")
+
+// tokenContext binds a token to its use and its link: one made for a link does not
+// revise another's answer.
+func tokenContext(linkID string) string { return "websurvey/followup/v1|" + linkID + "|" }
+
+// sign makes the token of a, for the link, with the database's survey key.
+func sign(key []byte, linkID string, a answer) string {
+	suspect := "0"
+	if a.Suspect {
+		suspect = "1"
+	}
+	payload := strings.Join([]string{a.ID, strconv.FormatInt(a.Created.UnixMilli(), 10), strconv.Itoa(a.Score), suspect}, ".")
+	return payload + "." + mac(key, linkID, payload)
+}
+
+func mac(key []byte, linkID, payload string) string {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(tokenContext(linkID) + payload))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+}
+
+// maxToken bounds what verify reads: a real token is about 80 bytes.
+const maxToken = 200
+
+// verify reads a token made by sign for the link.
+func verify(key []byte, linkID, token string) (answer, error) {
+	if len(token) > maxToken {
+		return answer{}, errToken
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 5 {
+		return answer{}, errToken
+	}
+	payload := strings.Join(parts[:4], ".")
+	if !hmac.Equal([]byte(parts[4]), []byte(mac(key, linkID, payload))) {
+		return answer{}, errToken
+	}
+	id, err := uuid.Parse(parts[0])
+	if err != nil || id.Version() != 7 || id.String() != parts[0] {
+		return answer{}, errToken
+	}
+	ms, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return answer{}, errToken
+	}
+	score, err := strconv.Atoi(parts[2])
+	if err != nil || score < 0 || score > 10 || parts[3] != "0" && parts[3] != "1" {
+		return answer{}, errToken
+	}
+	return answer{ID: parts[0], Created: time.UnixMilli(ms), Score: score, Suspect: parts[3] == "1"}, nil
+}
