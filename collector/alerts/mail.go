@@ -271,21 +271,63 @@ func (m *Mailer) Send(ctx context.Context, to EmailTarget, eventID string, paylo
 	if err != nil {
 		return err
 	}
+	// The event id, stable across retries, lets a mailbox drop a repeat.
+	err = m.SendMessage(ctx, Message{To: to.Address, Subject: subject, Text: text, HTML: html,
+		MessageID: eventID + "." + strings.ReplaceAll(to.Address, "@", "=") + "@npscollector",
+		Headers:   map[string]string{"X-NPS-Event-Id": eventID}})
+	if err != nil {
+		return fmt.Errorf("alert %w", err)
+	}
+	return nil
+}
+
+// Message is an e-mail written by its caller, sent as it is from the configured sender.
+type Message struct {
+	To        string // one address
+	Subject   string
+	Text      string // the plain-text body
+	HTML      string // an HTML alternative, or empty
+	MessageID string // without the angle brackets; empty: one is made
+	// ListUnsubscribe is a URL that unsubscribes the recipient (RFC 2369). An https://
+	// URL is also offered for one-click unsubscribe (RFC 8058): the URL must then take a
+	// POST of "List-Unsubscribe=One-Click" without a confirmation.
+	ListUnsubscribe string
+	Headers         map[string]string // more header fields, such as X-… ones
+}
+
+func (m *Mailer) msg(e Message) (*mail.Msg, error) {
 	msg := mail.NewMsg()
 	if err := msg.From(m.cfg.From); err != nil {
-		return fmt.Errorf("alert e-mail: from: %w", err)
+		return nil, fmt.Errorf("e-mail: from: %w", err)
 	}
-	if err := msg.To(to.Address); err != nil {
-		return fmt.Errorf("alert e-mail: to: %w", err)
+	if err := msg.To(e.To); err != nil {
+		return nil, fmt.Errorf("e-mail: to: %w", err)
 	}
-	msg.Subject(subject)
+	msg.Subject(e.Subject)
 	msg.SetDate()
-	// The event id, stable across retries, lets a mailbox drop a repeat.
-	msg.SetGenHeader(mail.HeaderMessageID, "<"+eventID+"."+strings.ReplaceAll(to.Address, "@", "=")+"@npscollector>")
-	msg.SetGenHeader("X-NPS-Event-Id", eventID)
-	msg.SetBodyString(mail.TypeTextPlain, text)
-	msg.AddAlternativeString(mail.TypeTextHTML, html)
+	if e.MessageID != "" {
+		msg.SetGenHeader(mail.HeaderMessageID, "<"+e.MessageID+">")
+	}
+	if e.ListUnsubscribe != "" {
+		if strings.HasPrefix(e.ListUnsubscribe, "https://") {
+			if err := msg.SetListUnsubscribeOneClick(e.ListUnsubscribe); err != nil {
+				return nil, fmt.Errorf("e-mail: %w", err)
+			}
+		} else {
+			msg.SetListUnsubscribe(e.ListUnsubscribe)
+		}
+	}
+	for k, v := range e.Headers {
+		msg.SetGenHeader(mail.Header(k), v)
+	}
+	msg.SetBodyString(mail.TypeTextPlain, e.Text)
+	if e.HTML != "" {
+		msg.AddAlternativeString(mail.TypeTextHTML, e.HTML)
+	}
+	return msg, nil
+}
 
+func (m *Mailer) client() (*mail.Client, error) {
 	opts := []mail.Option{mail.WithTimeout(20 * time.Second)}
 	switch m.cfg.Security {
 	case "none":
@@ -300,12 +342,87 @@ func (m *Mailer) Send(ctx context.Context, to EmailTarget, eventID string, paylo
 	}
 	c, err := mail.NewClient(m.cfg.Host, opts...)
 	if err != nil {
-		return fmt.Errorf("alert e-mail: %w", err)
+		return nil, fmt.Errorf("e-mail: %w", err)
+	}
+	return c, nil
+}
+
+// SendMessage sends one message over a connection of its own.
+func (m *Mailer) SendMessage(ctx context.Context, e Message) error {
+	msg, err := m.msg(e)
+	if err != nil {
+		return err
+	}
+	c, err := m.client()
+	if err != nil {
+		return err
 	}
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("alert e-mail to %s: %w", to.Address, err)
+		return fmt.Errorf("e-mail to %s: %w", e.To, err)
 	}
 	return nil
+}
+
+// ErrUnreachable is wrapped when a session cannot connect to the SMTP server.
+var ErrUnreachable = errors.New("the SMTP server could not be reached")
+
+// Session sends many messages over one SMTP connection, dialled at the first and again
+// after the server drops it: a list of a thousand invitations is not a thousand
+// handshakes. It is not safe for concurrent use.
+type Session struct {
+	m *Mailer
+	c *mail.Client // nil until dialled, and after a failure
+}
+
+// Session returns a session; it connects when it first sends.
+func (m *Mailer) Session() *Session { return &Session{m: m} }
+
+// Send sends one message. A message the server refuses returns an error and leaves the
+// connection for the next; a broken connection is dialled again once.
+func (s *Session) Send(ctx context.Context, e Message) error {
+	msg, err := s.m.msg(e)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("e-mail to %s: %w", e.To, err)
+		}
+		if s.c == nil {
+			c, err := s.m.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DialWithContext(ctx); err != nil {
+				return fmt.Errorf("e-mail to %s: %w: %s: %w", e.To, ErrUnreachable, s.m.cfg.Host, err)
+			}
+			s.c = c
+		}
+		err := s.c.Send(msg)
+		if err == nil {
+			return nil
+		}
+		// A refused message leaves the connection for the next one; a broken one is
+		// dialled again, once.
+		var se *mail.SendError
+		if errors.As(err, &se) && se.Reason == mail.ErrConnCheck {
+			s.Close()
+			if attempt == 0 {
+				continue
+			}
+		}
+		return fmt.Errorf("e-mail to %s: %w", e.To, err)
+	}
+}
+
+// Close ends the session's connection, if it has one.
+func (s *Session) Close() error {
+	if s.c == nil {
+		return nil
+	}
+	err := s.c.Close()
+	s.c = nil
+	return err
 }
 
 func orPort(p, def int) int {
