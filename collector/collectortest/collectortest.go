@@ -26,6 +26,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
+	"github.com/npskiosk/npskiosk/collector/invitations"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/collector/storage/storagetest"
 	"github.com/npskiosk/npskiosk/response"
@@ -52,6 +53,10 @@ type Options struct {
 	Logger      *slog.Logger     // nil: discard
 	DeviceRate  float64          // zero: the API's default
 	DeviceBurst int
+	// SMTP, when set, sends e-mail invitations (Collector.Inviter, POST /v1/invitations)
+	// through that server, with links to this collector; see Mailpit.
+	SMTP        *alerts.SMTPConfig
+	QuietPeriod time.Duration // zero: the default
 }
 
 // Collector is a running collector. It stops when the test ends.
@@ -60,6 +65,7 @@ type Collector struct {
 	DB      *storage.DB
 	Service *collector.Service
 	API     *httpapi.Server
+	Inviter *invitations.Inviter // nil without Options.SMTP
 	server  *httptest.Server
 }
 
@@ -77,10 +83,31 @@ func Start(t testing.TB, opts Options) *Collector {
 		t.Fatalf("open collector database: %v", err)
 	}
 	svc := collector.New(db)
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: opts.Logger, DeviceRate: opts.DeviceRate, DeviceBurst: opts.DeviceBurst})
+	// The address is known before the server starts, for the links in invitations.
+	srv := httptest.NewUnstartedServer(nil)
+	url := "http://" + srv.Listener.Addr().String()
+	var inviter *invitations.Inviter
+	if opts.SMTP != nil {
+		mailer, err := alerts.NewMailer(*opts.SMTP)
+		if err == nil {
+			inviter, err = invitations.New(invitations.Config{Service: svc, Mailer: mailer, PublicURL: url,
+				QuietPeriod: opts.QuietPeriod, Logger: opts.Logger})
+		}
+		if err != nil {
+			t.Fatalf("invitations: %v", err)
+		}
+	}
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: opts.Logger, DeviceRate: opts.DeviceRate, DeviceBurst: opts.DeviceBurst,
+		Inviter: inviter})
 	dashboard.New(dashboard.Config{Service: svc, Logger: opts.Logger}).Register(api)
-	srv := httptest.NewServer(api)
-	c := &Collector{URL: srv.URL, DB: db, Service: svc, API: api, server: srv}
+	pages, err := invitations.NewPages(invitations.PagesConfig{Service: svc, Logger: opts.Logger})
+	if err != nil {
+		t.Fatalf("invitation pages: %v", err)
+	}
+	pages.Register(api)
+	srv.Config.Handler = api
+	srv.Start()
+	c := &Collector{URL: srv.URL, DB: db, Service: svc, API: api, Inviter: inviter, server: srv}
 	t.Cleanup(func() {
 		srv.Close()
 		db.Close()

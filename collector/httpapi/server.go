@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/invitations"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -33,6 +34,9 @@ type Config struct {
 	// week's catch-up (30 batches) goes through at once.
 	DeviceRate  float64
 	DeviceBurst int
+	// Inviter sends e-mail invitations for POST /v1/invitations; nil: that endpoint
+	// answers 503.
+	Inviter *invitations.Inviter
 }
 
 // Server is the collector's HTTP API.
@@ -43,6 +47,7 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics
 	limit   *limiter
+	inviter *invitations.Inviter
 }
 
 // New builds the API's handler.
@@ -54,7 +59,7 @@ func New(cfg Config) *Server {
 		cfg.DeviceBurst = 60
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
-		limit: newLimiter(cfg.DeviceRate, cfg.DeviceBurst)}
+		limit: newLimiter(cfg.DeviceRate, cfg.DeviceBurst), inviter: cfg.Inviter}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -78,6 +83,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/cases", s.reader(s.listCases))
 	s.mux.HandleFunc("GET /v1/cases/{id}", s.reader(s.getCase))
 	s.mux.HandleFunc("POST /v1/cases/{id}", s.reader(s.changeCase))
+	s.mux.HandleFunc("POST /v1/invitations", s.reader(s.invite))
 	return s
 }
 
