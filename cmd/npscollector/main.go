@@ -46,7 +46,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 const usage = `npscollector: the central server of the feedback kiosks.
 
 Usage:
-  npscollector serve [--addr 127.0.0.1:8080] [--allow-loopback-webhooks]
+  npscollector serve [--addr 127.0.0.1:8080] [--public-url URL] [--trusted-proxies CIDR,…] [--allow-loopback-webhooks]
   npscollector store add --id S042 --name "Main Street" --timezone Europe/Berlin [--region R]
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
@@ -61,6 +61,10 @@ Usage:
   npscollector webhook add --url https://… [--store S042 | --region R] [--events case.opened,…]
   npscollector alert add --email ADDRESS [--lang de] [--store S042 | --region R] [--events …]
   npscollector webhook list | webhook resume ID | webhook log [--limit 50]   (e-mail alerts too)
+  npscollector invite --store S042 --csv FILE [--touchpoint T] [--expires 336h] [--quiet-period 90d] [--public-url URL] [--smtp-host H …]
+  npscollector link add --store S042 [--channel qr] [--touchpoint T] [--label L] [--expires YYYY-MM-DD | --ttl 720h] [--out DIR] [--base-url URL]
+  npscollector link list [--store S042] [--base-url URL]
+  npscollector link disable CODE
   npscollector export --format csv [--store S042] [--region R] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
@@ -83,7 +87,7 @@ type env struct {
 type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
-var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands)
+var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}
