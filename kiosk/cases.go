@@ -151,7 +151,10 @@ func (s *managerScreen) editNote(c store.Case, to followup.Status) {
 		s.root.Objects = s.root.Objects[:1]
 		s.root.Refresh()
 	}
+	// The problem line takes room only when there is one: the editor must fit a
+	// 1280x800 screen above the keyboard.
 	problem := text("", textBody, true, fyne.TextAlignLeading, theme.ColorNameError)
+	problem.Hide()
 	kb := newKeyboard(a, keyboardHandler{
 		typed: func(r string) {
 			s.touched()
@@ -174,6 +177,7 @@ func (s *managerScreen) editNote(c store.Case, to followup.Status) {
 			if _, err := a.followUps().QueueCaseChange(ctx, c.ID, to, note); err != nil {
 				a.log.Warn("could not queue a case change", "case", c.ID, "to", to, "err", err)
 				setText(problem, err.Error())
+				problem.Show()
 				return
 			}
 			closeEditor()
@@ -189,10 +193,14 @@ func (s *managerScreen) editNote(c store.Case, to followup.Status) {
 	frame.CornerRadius = cornerRadius
 	frame.SetMinSize(fyne.NewSize(0, 120))
 	cancelButton := secondaryButton(a.t("case.cancel"), func() { s.touched(); closeEditor() })
+	// The shopper's comment, in full on the card, is one line here as a reminder: a
+	// long one must not push the keyboard off the screen.
+	comment := text(c.Comment, textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground)
+	comment.Wrapping, comment.Truncation = fyne.TextWrapOff, fyne.TextTruncateEllipsis
 	top := container.NewVBox(
 		container.NewBorder(nil, nil, nil, cancelButton,
 			text(a.t("case.note_title", "status", a.statusName(to)), textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground)),
-		container.NewBorder(nil, nil, nil, counter, text(c.Comment, textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground)),
+		container.NewBorder(nil, nil, nil, counter, comment),
 		container.NewStack(frame, container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12), shown)),
 		problem,
 	)

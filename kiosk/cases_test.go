@@ -2,19 +2,29 @@ package kiosk
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/npskiosk/npskiosk/followup"
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
 )
 
 // openCases caches two cases as a pull would, then opens the dashboard.
 func openCases(t *testing.T) *harness {
 	t.Helper()
-	h := newHarness(t, landscape)
+	return openCasesAt(t, landscape)
+}
+
+// openCasesAt is openCases in a window of size.
+func openCasesAt(t *testing.T, size fyne.Size) *harness {
+	t.Helper()
+	h := newHarness(t, size)
 	cs := []store.Case{
 		{ID: "c1", Status: followup.Open, Version: 1, DueAt: testNow.Add(-time.Hour), Score: 2, Comment: "cold coffee", Contact: "ana@example.com"},
 		{ID: "c2", Status: followup.Contacted, Version: 4, DueAt: testNow.Add(5 * time.Hour), Score: 9},
@@ -61,6 +71,29 @@ func TestManagerResolvesACaseWithANoteOffline(t *testing.T) {
 	test.Tap(h.button("Cancel"))
 	if pending, _ = h.db.PendingCaseChanges(context.Background()); len(pending) != 1 {
 		t.Fatalf("Cancel queued a change: %+v", pending)
+	}
+}
+
+// The note editor fits the kiosk's screens, with a short comment and with the longest.
+// One taller than the window grew it past a 1280x800 screen, the keyboard's bottom row
+// (Done) cut off; full screen, its title and Cancel were drawn over the top edge.
+func TestNoteEditorFitsTheScreen(t *testing.T) {
+	for _, size := range []fyne.Size{landscape, fyne.NewSize(800, 1280)} {
+		for _, comment := range []string{"cold coffee", strings.Repeat("the queue was long ", response.MaxCommentRunes/19)} {
+			t.Run(fmt.Sprintf("%s/%d_runes", sizeString(size), len(comment)), func(t *testing.T) {
+				h := openCasesAt(t, size)
+				cs := []store.Case{{ID: "c1", Status: followup.Open, Version: 1, DueAt: testNow.Add(time.Hour), Score: 2, Comment: comment}}
+				if err := h.db.ReplaceCases(context.Background(), cs); err != nil {
+					t.Fatal(err)
+				}
+				h.app.showManager()
+				test.Tap(h.button("Resolved"))
+				h.requireShowing("Note · Resolved")
+				if got := h.win.Content().MinSize(); got.Width > size.Width || got.Height > size.Height {
+					t.Errorf("the note editor needs %v, more than the %v screen", got, size)
+				}
+			})
+		}
 	}
 }
 
