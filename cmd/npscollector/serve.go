@@ -9,13 +9,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
+	"github.com/npskiosk/npskiosk/collector/websurvey"
 )
 
 // serveCommands runs the collector.
@@ -25,6 +28,8 @@ var serveCommands = map[string]command{
 		loopback := fs.Bool("allow-loopback-webhooks", false, "let webhooks go to http:// URLs on this machine (tests, a local receiver)")
 		lease := fs.Duration("webhook-lease", time.Minute, "how long a webhook delivery is held by this collector before another may retry it")
 		digestHour := fs.Int("digest-hour", collector.DefaultDigestHour, "local hour (0-23, in each store's time zone) after which yesterday's digest goes out")
+		publicURL := fs.String("public-url", os.Getenv("NPSCOLLECTOR_PUBLIC_URL"), "the collector's address as shoppers' phones reach it, e.g. https://nps.example.com: survey links start with it (default $NPSCOLLECTOR_PUBLIC_URL)")
+		proxies := fs.String("trusted-proxies", os.Getenv("NPSCOLLECTOR_TRUSTED_PROXIES"), "reverse proxies in front of the collector, as IPs or CIDRs separated by commas: the web survey reads the shopper's address from their X-Forwarded-For (default $NPSCOLLECTOR_TRUSTED_PROXIES)")
 		var smtp alerts.SMTPConfig
 		fs.StringVar(&smtp.Host, "smtp-host", os.Getenv("NPSCOLLECTOR_SMTP_HOST"), "SMTP server for alert e-mails (default $NPSCOLLECTOR_SMTP_HOST; none: e-mail alerts wait)")
 		fs.IntVar(&smtp.Port, "smtp-port", 0, "SMTP port (default: 587 with starttls, 465 with tls, 25 with none)")
@@ -44,14 +49,50 @@ var serveCommands = map[string]command{
 			if *digestHour < 0 || *digestHour > 23 {
 				return fmt.Errorf("--digest-hour %d: give an hour from 0 to 23", *digestHour)
 			}
-			return serve(ctx, e.svc, *addr, hooks, *digestHour, e.stderr)
+			site, err := parseSite(*publicURL, *proxies)
+			if err != nil {
+				return err
+			}
+			return serve(ctx, e.svc, *addr, hooks, *digestHour, site, e.stderr)
 		}
 	},
 }
 
-// serve runs the API and the dashboard until ctx ends, then drains connections for up
-// to 10 s.
-func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, stderr io.Writer) error {
+// site is how shoppers reach the collector: its public address and the proxies between.
+type site struct {
+	publicURL string // empty: links are shown with the address the dashboard is reached at
+	proxies   []netip.Prefix
+}
+
+func parseSite(publicURL, proxies string) (site, error) {
+	var st site
+	if publicURL != "" {
+		u, err := websurvey.ParseBaseURL(publicURL)
+		if err != nil {
+			return site{}, fmt.Errorf("--public-url: %w", err)
+		}
+		st.publicURL = u
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return site{}, fmt.Errorf("--trusted-proxies: %q is neither an IP address nor a CIDR prefix", p)
+			}
+			prefix = netip.PrefixFrom(a, a.BitLen())
+		}
+		st.proxies = append(st.proxies, prefix.Masked())
+	}
+	return st, nil
+}
+
+// serve runs the API, the dashboard and the web survey until ctx ends, then drains
+// connections for up to 10 s.
+func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, st site, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	hooks.DB, hooks.Logger = svc.DB, log
 	deliveries, err := alerts.New(hooks)
@@ -68,7 +109,12 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	go func() { defer close(checksDone); svc.RunDailyJobs(checks, 10*time.Minute, digestHour, log) }()
 	defer func() { stopChecks(); <-checksDone }()
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log})
-	dashboard.New(dashboard.Config{Service: svc, Logger: log, Policy: hooks.Policy}).Register(api)
+	dashboard.New(dashboard.Config{Service: svc, Logger: log, Policy: hooks.Policy, PublicURL: st.publicURL}).Register(api)
+	survey, err := websurvey.New(websurvey.Config{Service: svc, Logger: log, TrustedProxies: st.proxies})
+	if err != nil {
+		return err
+	}
+	survey.Register(api)
 	srv := api.HTTPServer(addr)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

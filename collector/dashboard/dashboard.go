@@ -48,6 +48,9 @@ type Config struct {
 	// Policy checks the URL of a webhook added on the Alerts page, as the collector's
 	// alert worker will when it sends to it.
 	Policy alerts.URLPolicy
+	// PublicURL is the collector's address as shoppers' phones reach it: the Links page
+	// shows and prints survey links under it. Empty: the address the page came to.
+	PublicURL string
 }
 
 // Dashboard is the HQ web UI.
@@ -58,6 +61,8 @@ type Dashboard struct {
 
 	// policy checks the URLs of webhooks added on the Alerts page.
 	policy alerts.URLPolicy
+	// publicURL starts the survey links on the Links page; see Config.PublicURL.
+	publicURL string
 }
 
 // New parses the pages (they are embedded, so a broken one panics at start-up).
@@ -67,6 +72,7 @@ func New(cfg Config) *Dashboard {
 		d.log = slog.Default()
 	}
 	d.policy = cfg.Policy
+	d.publicURL = strings.TrimRight(cfg.PublicURL, "/")
 	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people"} {
 		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
@@ -101,6 +107,7 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("POST /people/{id}/disable", secure(d.signedIn(d.disablePerson)))
 	mux.Handle("POST /people/{id}/alerts", secure(d.signedIn(d.setPersonAlerts)))
 	d.registerAlerts(mux)
+	d.registerLinks(mux)
 }
 
 // secure sets the headers every dashboard reply carries. The pages have no scripts and

@@ -1,0 +1,226 @@
+package dashboard
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/collector/websurvey"
+)
+
+// registerLinks adds the Links pages: survey links with their answers, a form that adds
+// one, Disable buttons, and each link's QR code and posters to download.
+func (d *Dashboard) registerLinks(mux Router) {
+	d.pages["links"] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/links.html"))
+	mux.Handle("GET /links", secure(d.signedIn(d.linksChainOnly(d.links))))
+	mux.Handle("POST /links", secure(d.signedIn(d.linksChainOnly(d.addLink))))
+	mux.Handle("POST /links/{code}/disable", secure(d.signedIn(d.linksChainOnly(d.disableLink))))
+	mux.Handle("GET /links/{code}/{file}", secure(d.signedIn(d.linksChainOnly(d.printLink))))
+}
+
+// linksChainOnly lets through readers of the whole chain: links are printed and handed
+// out by HQ, like the chain's alerts.
+func (d *Dashboard) linksChainOnly(next pageHandler) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, p page) {
+		if !p.Reader.Chain() {
+			p.Title, p.Error = "Not allowed", "Survey links are managed for the whole chain: this sign-in may read its own store or region only."
+			d.render(w, http.StatusForbidden, "forbidden", p)
+			return
+		}
+		next(w, r, p)
+	}
+}
+
+// linkRow is a link as the page shows it.
+type linkRow struct {
+	storage.Link
+	StoreName string
+	URL       string
+	Answers   int64
+	State     string
+	Open      bool
+}
+
+type linksData struct {
+	Links     []linkRow
+	Stores    []storage.Store
+	Base      string
+	BaseGuess bool // no --public-url: the addresses use the one this page was opened at
+	Added     *linkRow
+	Form      url.Values // what was typed into a refused form
+	Channels  []string   // suggestions
+	Touch     []string
+	Kinds     []string
+}
+
+// Typed is what was typed into a field of the refused form.
+func (l linksData) Typed(field string) string { return l.Form.Get(field) }
+
+// Day shows an instant as a date in UTC.
+func (linksData) Day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+// base is where shoppers reach the survey: the configured public URL, else the
+// address this request came to.
+func (d *Dashboard) base(r *http.Request) (string, bool) {
+	if d.publicURL != "" {
+		return d.publicURL, false
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host, true
+}
+
+func (d *Dashboard) links(w http.ResponseWriter, r *http.Request, p page) {
+	d.renderLinks(w, r, p, http.StatusOK, nil)
+}
+
+// renderLinks shows the page; a refused form comes back with what was typed in it.
+func (d *Dashboard) renderLinks(w http.ResponseWriter, r *http.Request, p page, status int, form url.Values) {
+	ctx := r.Context()
+	links, err := d.svc.Links(ctx, "")
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	answers, err := d.svc.LinkAnswers(ctx)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	stores, err := d.svc.StoreList(ctx)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	names := map[string]string{}
+	for _, s := range stores {
+		names[s.ID] = s.Name
+	}
+	base, guess := d.base(r)
+	data := linksData{Stores: stores, Base: base, BaseGuess: guess, Form: form, Kinds: websurvey.PrintableKinds,
+		Channels: []string{"qr", "web", "sms", "receipt", "chat", "social"},
+		Touch:    []string{"checkout", "returns", "pickup", "delivery", "fitting-room", "online-order"}}
+	now := d.svc.Now()
+	added := r.URL.Query().Get("added")
+	for _, l := range links {
+		row := linkRow{Link: l, StoreName: names[l.StoreID], URL: websurvey.LinkURL(base, l.Code), Answers: answers[l.ID], Open: l.Open(now) == nil}
+		switch {
+		case !l.DisabledAt.IsZero():
+			row.State = "Disabled " + l.DisabledAt.UTC().Format(time.DateOnly)
+		case !row.Open:
+			row.State = "Expired " + l.ExpiresAt.UTC().Format(time.DateOnly)
+		case !l.ExpiresAt.IsZero():
+			row.State = "Open until " + l.ExpiresAt.Add(-time.Millisecond).UTC().Format(time.DateOnly)
+		default:
+			row.State = "Open"
+		}
+		if l.Code == added {
+			data.Added = &row
+		}
+		data.Links = append(data.Links, row)
+	}
+	p.Title, p.Page = "Links", "links"
+	p.Data = data
+	d.render(w, status, "links", p)
+}
+
+// readLinkForm reads a posted form and checks its CSRF token; it has replied when it
+// returns false.
+func (d *Dashboard) readLinkForm(w http.ResponseWriter, r *http.Request, p page) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		return false
+	}
+	if !csrfOK(r) {
+		p.Error = "The form expired. Nothing was changed; please try again."
+		d.renderLinks(w, r, p, http.StatusForbidden, r.PostForm)
+		return false
+	}
+	return true
+}
+
+func (d *Dashboard) addLink(w http.ResponseWriter, r *http.Request, p page) {
+	if !d.readLinkForm(w, r, p) {
+		return
+	}
+	f := r.PostForm
+	l, err := websurvey.AddLink(r.Context(), d.svc, websurvey.LinkRequest{StoreID: f.Get("store"), Channel: f.Get("channel"),
+		Touchpoint: f.Get("touchpoint"), Label: f.Get("label"), Expires: f.Get("expires")})
+	switch {
+	case errors.Is(err, storage.ErrInvalid):
+		p.Error = "The link was not added: " + err.Error() + "."
+		d.renderLinks(w, r, p, http.StatusBadRequest, f)
+		return
+	case errors.Is(err, storage.ErrNotFound):
+		p.Error = "The link was not added: there is no store " + strconv.Quote(f.Get("store")) + "."
+		d.renderLinks(w, r, p, http.StatusBadRequest, f)
+		return
+	case err != nil:
+		d.fail(w, err)
+		return
+	}
+	d.log.Info("dashboard: survey link added", "link", l.Code, "store", l.StoreID, "channel", l.Channel, "actor", p.Reader.Name)
+	http.Redirect(w, r, "/links?added="+url.QueryEscape(l.Code)+"#link-"+l.Code, http.StatusSeeOther)
+}
+
+func (d *Dashboard) disableLink(w http.ResponseWriter, r *http.Request, p page) {
+	if !d.readLinkForm(w, r, p) {
+		return
+	}
+	code := r.PathValue("code")
+	_, err := d.svc.DisableLink(r.Context(), code)
+	switch {
+	case !storage.ValidLinkCode(code) || errors.Is(err, storage.ErrNotFound):
+		p.Error = "There is no link " + code + "."
+		d.renderLinks(w, r, p, http.StatusNotFound, nil)
+		return
+	case err != nil && !errors.Is(err, storage.ErrConflict): // disabled twice is disabled
+		d.fail(w, err)
+		return
+	}
+	d.log.Info("dashboard: survey link disabled", "link", code, "actor", p.Reader.Name)
+	http.Redirect(w, r, "/links#link-"+code, http.StatusSeeOther)
+}
+
+// printLink serves a link's QR code or poster: shown in the page (the QR images), or
+// downloaded with ?download=1.
+func (d *Dashboard) printLink(w http.ResponseWriter, r *http.Request, p page) {
+	code, kind := r.PathValue("code"), r.PathValue("file")
+	if !storage.ValidLinkCode(code) || !slices.Contains(websurvey.PrintableKinds, kind) {
+		http.NotFound(w, r)
+		return
+	}
+	l, err := d.svc.LinkByCode(r.Context(), code)
+	if errors.Is(err, storage.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	base, _ := d.base(r)
+	f, err := websurvey.Print(r.Context(), d.svc, l, base, kind)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", f.ContentType)
+	if r.URL.Query().Get("download") != "" || kind != "qr.png" && kind != "qr.svg" {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+f.Name+`"`)
+	}
+	w.Write(f.Body)
+}
