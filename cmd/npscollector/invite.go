@@ -36,6 +36,9 @@ var inviteCommands = map[string]command{
 			if err != nil {
 				return fmt.Errorf("invite: %w", err)
 			}
+			if m == nil {
+				return errors.New("invite: no SMTP server: give --smtp-host and --smtp-from (or $NPSCOLLECTOR_SMTP_HOST and $NPSCOLLECTOR_SMTP_FROM)")
+			}
 			inviter, err := invitations.New(invitations.Config{Service: e.svc, Mailer: m, PublicURL: *publicURL,
 				QuietPeriod: time.Duration(quiet), Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 			if err != nil {
@@ -122,18 +125,19 @@ func summaryText(sum invitations.Summary) string {
 	return b.String()
 }
 
-// smtpFlags adds the SMTP server's flags and returns what makes its mailer after
-// parsing; the password comes from $NPSCOLLECTOR_SMTP_PASSWORD, never a flag.
+// smtpFlags adds the SMTP server's flags (serve's alerts and invite share them) and
+// returns what makes its mailer after parsing: nil without --smtp-host. The password
+// comes from $NPSCOLLECTOR_SMTP_PASSWORD, never a flag.
 func smtpFlags(fs *flag.FlagSet) func() (*alerts.Mailer, error) {
 	var smtp alerts.SMTPConfig
-	fs.StringVar(&smtp.Host, "smtp-host", os.Getenv("NPSCOLLECTOR_SMTP_HOST"), "SMTP server (default $NPSCOLLECTOR_SMTP_HOST)")
+	fs.StringVar(&smtp.Host, "smtp-host", os.Getenv("NPSCOLLECTOR_SMTP_HOST"), "SMTP server for alert e-mails and invitations (default $NPSCOLLECTOR_SMTP_HOST; none: serve's e-mail alerts wait)")
 	fs.IntVar(&smtp.Port, "smtp-port", 0, "SMTP port (default: 587 with starttls, 465 with tls, 25 with none)")
 	fs.StringVar(&smtp.Security, "smtp-security", "starttls", "starttls, tls, or none for a relay on this host")
 	fs.StringVar(&smtp.Username, "smtp-user", os.Getenv("NPSCOLLECTOR_SMTP_USER"), "SMTP user; the password is read from $NPSCOLLECTOR_SMTP_PASSWORD")
 	fs.StringVar(&smtp.From, "smtp-from", os.Getenv("NPSCOLLECTOR_SMTP_FROM"), "the sender, e.g. \"Main Street <feedback@example.com>\" (default $NPSCOLLECTOR_SMTP_FROM)")
 	return func() (*alerts.Mailer, error) {
 		if smtp.Host == "" {
-			return nil, errors.New("no SMTP server: give --smtp-host and --smtp-from (or $NPSCOLLECTOR_SMTP_HOST and $NPSCOLLECTOR_SMTP_FROM)")
+			return nil, nil
 		}
 		smtp.Password = os.Getenv("NPSCOLLECTOR_SMTP_PASSWORD")
 		return alerts.NewMailer(smtp)

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,5 +123,83 @@ func TestDaysFlag(t *testing.T) {
 	}
 	if d := days(90 * 24 * time.Hour); d.String() != "90d" {
 		t.Errorf("String() = %q", d.String())
+	}
+}
+
+// serve with an SMTP server and a public URL takes POST /v1/invitations, and serves the
+// pages the invitations' links open.
+func TestServeSendsInvitations(t *testing.T) {
+	smtp, mailpit := collectortest.Mailpit(t)
+	db := filepath.Join(t.TempDir(), "c.db")
+	created, err := storage.Open(context.Background(), storage.Config{Path: db, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := created.AddStore(context.Background(), storage.Store{ID: "S042", Name: "Main Street", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := created.AddAPIToken(context.Background(), "crm", "S042")
+	created.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"serve", "--db", db, "--addr", addr, "--public-url", "http://" + addr,
+			"--smtp-host", smtp.Host, "--smtp-port", strconv.Itoa(smtp.Port), "--smtp-security", "none", "--smtp-from", smtp.From,
+			"--quiet-period", "7d"}, io.Discard, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %v", err)
+		}
+	}
+	eve := "eve-" + uuid.NewString()[:8] + "@example.com"
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/invitations",
+		strings.NewReader(`{"store_id":"S042","invitations":[{"email":"`+eve+`","language":"en"}]}`))
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"sent":1`) {
+		t.Fatalf("POST /v1/invitations: %s %s", resp.Status, body)
+	}
+	mails := collectortest.MailTo(t, mailpit, eve, 1)
+	if len(mails) != 1 {
+		t.Fatalf("%d e-mails to %s", len(mails), eve)
+	}
+	link := regexp.MustCompile(`http://` + regexp.QuoteMeta(addr) + `/i/[A-Za-z0-9_-]+/7`).FindString(mails[0].Text)
+	if link == "" {
+		t.Fatalf("no score link in:\n%s", mails[0].Text)
+	}
+	resp, err = http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `value="7" checked`) {
+		t.Errorf("GET %s: %s\n%s", link, resp.Status, page)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
+	"github.com/npskiosk/npskiosk/collector/invitations"
 	"github.com/npskiosk/npskiosk/collector/websurvey"
 )
 
@@ -30,22 +31,16 @@ var serveCommands = map[string]command{
 		digestHour := fs.Int("digest-hour", collector.DefaultDigestHour, "local hour (0-23, in each store's time zone) after which yesterday's digest goes out")
 		publicURL := fs.String("public-url", os.Getenv("NPSCOLLECTOR_PUBLIC_URL"), "the collector's address as shoppers' phones reach it, e.g. https://nps.example.com: survey links start with it (default $NPSCOLLECTOR_PUBLIC_URL)")
 		proxies := fs.String("trusted-proxies", os.Getenv("NPSCOLLECTOR_TRUSTED_PROXIES"), "reverse proxies in front of the collector, as IPs or CIDRs separated by commas: the web survey reads the shopper's address from their X-Forwarded-For (default $NPSCOLLECTOR_TRUSTED_PROXIES)")
-		var smtp alerts.SMTPConfig
-		fs.StringVar(&smtp.Host, "smtp-host", os.Getenv("NPSCOLLECTOR_SMTP_HOST"), "SMTP server for alert e-mails (default $NPSCOLLECTOR_SMTP_HOST; none: e-mail alerts wait)")
-		fs.IntVar(&smtp.Port, "smtp-port", 0, "SMTP port (default: 587 with starttls, 465 with tls, 25 with none)")
-		fs.StringVar(&smtp.Security, "smtp-security", "starttls", "starttls, tls, or none for a relay on this host")
-		fs.StringVar(&smtp.Username, "smtp-user", os.Getenv("NPSCOLLECTOR_SMTP_USER"), "SMTP user; the password is read from $NPSCOLLECTOR_SMTP_PASSWORD")
-		fs.StringVar(&smtp.From, "smtp-from", os.Getenv("NPSCOLLECTOR_SMTP_FROM"), "sender of alert e-mails, e.g. \"NPS alerts <nps@example.com>\"")
+		quiet := days(collector.DefaultQuietPeriod)
+		fs.Var(&quiet, "quiet-period", "POST /v1/invitations invites nobody again within this long of an invitation: days (90d) or a duration (2160h)")
+		mailer := smtpFlags(fs)
 		return func(ctx context.Context, e env) error {
 			hooks := alerts.Config{Policy: alerts.URLPolicy{AllowLoopbackHTTP: *loopback}, Lease: *lease}
-			if smtp.Host != "" {
-				smtp.Password = os.Getenv("NPSCOLLECTOR_SMTP_PASSWORD")
-				m, err := alerts.NewMailer(smtp)
-				if err != nil {
-					return err
-				}
-				hooks.Mailer = m
+			m, err := mailer()
+			if err != nil {
+				return err
 			}
+			hooks.Mailer = m
 			if *digestHour < 0 || *digestHour > 23 {
 				return fmt.Errorf("--digest-hour %d: give an hour from 0 to 23", *digestHour)
 			}
@@ -53,7 +48,7 @@ var serveCommands = map[string]command{
 			if err != nil {
 				return err
 			}
-			return serve(ctx, e.svc, *addr, hooks, *digestHour, site, e.stderr)
+			return serve(ctx, e.svc, *addr, hooks, *digestHour, site, time.Duration(quiet), e.stderr)
 		}
 	},
 }
@@ -92,7 +87,7 @@ func parseSite(publicURL, proxies string) (site, error) {
 
 // serve runs the API, the dashboard and the web survey until ctx ends, then drains
 // connections for up to 10 s.
-func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, st site, stderr io.Writer) error {
+func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, st site, quiet time.Duration, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	hooks.DB, hooks.Logger = svc.DB, log
 	deliveries, err := alerts.New(hooks)
@@ -108,7 +103,23 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	checksDone := make(chan struct{})
 	go func() { defer close(checksDone); svc.RunDailyJobs(checks, 10*time.Minute, digestHour, log) }()
 	defer func() { stopChecks(); <-checksDone }()
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log})
+	// E-mail invitations need the SMTP server and the address their links start with;
+	// their pages are served either way, so invitations sent by invite still work.
+	var inviter *invitations.Inviter
+	if hooks.Mailer != nil && st.publicURL != "" {
+		if inviter, err = invitations.New(invitations.Config{Service: svc, Mailer: hooks.Mailer, PublicURL: st.publicURL,
+			QuietPeriod: quiet, Logger: log}); err != nil {
+			return err
+		}
+	} else {
+		log.Info("POST /v1/invitations is off: it needs --smtp-host, --smtp-from and --public-url")
+	}
+	pages, err := invitations.NewPages(invitations.PagesConfig{Service: svc, Logger: log})
+	if err != nil {
+		return err
+	}
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Inviter: inviter})
+	pages.Register(api)
 	dashboard.New(dashboard.Config{Service: svc, Logger: log, Policy: hooks.Policy, PublicURL: st.publicURL}).Register(api)
 	survey, err := websurvey.New(websurvey.Config{Service: svc, Logger: log, TrustedProxies: st.proxies})
 	if err != nil {
