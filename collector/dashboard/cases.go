@@ -67,7 +67,8 @@ func humanDuration(d time.Duration) string {
 // filter, which already holds the reader to their own store.
 func caseFilter(r *http.Request, p page) (storage.CaseFilter, error) {
 	q := r.URL.Query()
-	f := storage.CaseFilter{StoreID: p.Filter.StoreID, Region: p.Filter.Region, Status: followup.Status(q.Get("status")), Limit: 500}
+	f := storage.CaseFilter{StoreID: p.Filter.StoreID, Region: p.Filter.Region, Status: followup.Status(q.Get("status")),
+		Channel: p.Filter.Channel, Limit: 500}
 	if f.Status != "" && !f.Status.Valid() {
 		return f, fmt.Errorf("%w: status must be open, contacted, resolved or closed-no-action", storage.ErrInvalid)
 	}
@@ -84,7 +85,7 @@ func caseFilter(r *http.Request, p page) (storage.CaseFilter, error) {
 // caseQuery is the filter as a query, for the export link.
 func caseQuery(f storage.CaseFilter) template.URL {
 	q := url.Values{}
-	for k, v := range map[string]string{"store": f.StoreID, "region": f.Region, "status": string(f.Status)} {
+	for k, v := range map[string]string{"store": f.StoreID, "region": f.Region, "status": string(f.Status), "channel": f.Channel} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -175,6 +176,10 @@ func (d *Dashboard) cases(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	byID, reports, err := d.storeIndex(r, p)
 	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if err := d.withLabels(r, &p); err != nil {
 		d.fail(w, err)
 		return
 	}
@@ -461,12 +466,12 @@ func (d *Dashboard) caseRows(r *http.Request, p page) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := [][]string{{"id", "store_id", "status", "overdue", "owner", "opened_at", "due_at", "due_local", "score", "reasons", "comment", "contact", "version"}}
+	rows := [][]string{{"id", "store_id", "status", "overdue", "owner", "opened_at", "due_at", "due_local", "score", "reasons", "comment", "contact", "version", "channel", "touchpoint"}}
 	for _, c := range cs {
 		rows = append(rows, []string{c.ID, c.StoreID, string(c.Status), strconv.FormatBool(c.Overdue), storage.CSVCell(c.Owner),
 			c.OpenedAt.UTC().Format(time.RFC3339), c.DueAt.UTC().Format(time.RFC3339), localTime(c.DueAt, byID[c.StoreID]),
 			strconv.Itoa(c.Response.Score), strings.Join(c.Response.Reasons, ";"), storage.CSVCell(c.Response.Comment),
-			storage.CSVCell(c.Response.Contact), strconv.FormatInt(c.Version, 10)})
+			storage.CSVCell(c.Response.Contact), strconv.FormatInt(c.Version, 10), c.Response.Channel, c.Response.Touchpoint})
 	}
 	return rows, nil
 }

@@ -73,7 +73,7 @@ func New(cfg Config) *Dashboard {
 	}
 	d.policy = cfg.Policy
 	d.publicURL = strings.TrimRight(cfg.PublicURL, "/")
-	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people"} {
+	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people", "channels"} {
 		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
 	return d
@@ -97,6 +97,7 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("GET /stores", secure(d.signedIn(d.stores)))
 	mux.Handle("GET /stores/{id}", secure(d.signedIn(d.store)))
 	mux.Handle("GET /comments", secure(d.signedIn(d.comments)))
+	mux.Handle("GET /channels", secure(d.signedIn(d.channels)))
 	mux.Handle("GET /devices", secure(d.signedIn(d.devices)))
 	mux.Handle("GET /cases", secure(d.signedIn(d.cases)))
 	mux.Handle("GET /cases/{id}", secure(d.signedIn(d.caseDetail)))
@@ -133,8 +134,11 @@ type page struct {
 	Error  string
 	Filter storage.Filter
 	Keep   map[string]string // extra query values the period form keeps
-	Query  template.URL      // the current filters, for links and exports
-	Data   any
+	// Channels and Touchpoints are the choices of the channel and touchpoint filters,
+	// set by the pages that offer them (withLabels).
+	Channels, Touchpoints []string
+	Query                 template.URL // the current filters, for links and exports
+	Data                  any
 }
 
 // render writes a page whole or not at all: a template error is a 500, never half a page.
@@ -253,7 +257,7 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 		}
 		p.Filter = f
 		q := url.Values{"from": {f.From}, "to": {f.To}}
-		for _, k := range []string{"store", "category", "score", "q", "sort"} {
+		for _, k := range []string{"store", "channel", "touchpoint", "category", "score", "q", "sort"} {
 			if v := r.URL.Query().Get(k); v != "" {
 				q.Set(k, v)
 			}
@@ -308,6 +312,10 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, p page) {
 		d.fail(w, err)
 		return
 	}
+	if err := d.withLabels(r, &p); err != nil {
+		d.fail(w, err)
+		return
+	}
 	best, worst := bestAndWorst(stores, 5)
 	p.Title, p.Page = "Overview", "overview"
 	p.Data = overviewData{Scope: p.Filter.StoreID, NPS: rep, Split: splitSVG(rep), Trend: trendSVG(trend, p.Filter), Best: best, Worst: worst}
@@ -357,6 +365,10 @@ func (d *Dashboard) stores(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	collector.SortStores(stores, r.URL.Query().Get("sort"))
+	if err := d.withLabels(r, &p); err != nil {
+		d.fail(w, err)
+		return
+	}
 	p.Title, p.Page = "Stores", "stores"
 	q, _ := url.ParseQuery(string(p.Query))
 	p.Data = storesData{Stores: stores, query: q}
@@ -369,6 +381,8 @@ type storeData struct {
 	Trend    template.HTML
 	Reasons  []storage.ReasonCount
 	Comments []storage.Comment
+	// Channels compares the store's channels; nil when it has kiosk responses only.
+	Channels *channelTable
 }
 
 func (d *Dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
@@ -411,9 +425,19 @@ func (d *Dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 		d.fail(w, err)
 		return
 	}
+	channels, err := d.storeChannels(r, f)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if err := d.withLabels(r, &p); err != nil {
+		d.fail(w, err)
+		return
+	}
 	p.Title, p.Page = stores[0].Name, "stores"
 	p.Keep = map[string]string{}
-	p.Data = storeData{Store: stores[0].Store, NPS: stores[0].NPSReport, Trend: trendSVG(trend, f), Reasons: reasons, Comments: comments}
+	p.Data = storeData{Store: stores[0].Store, NPS: stores[0].NPSReport, Trend: trendSVG(trend, f), Reasons: reasons, Comments: comments,
+		Channels: channels}
 	d.render(w, http.StatusOK, "store", p)
 }
 
@@ -457,6 +481,10 @@ func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	stores, err := d.svc.Stores(r.Context(), storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID, Region: p.Reader.Region})
 	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if err := d.withLabels(r, &p); err != nil {
 		d.fail(w, err)
 		return
 	}
@@ -552,12 +580,13 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			d.fail(w, err)
 			return
 		}
-		rows = append(rows, []string{"id", "store_id", "day", "score", "category", "comment", "reasons", "contact", "locale"})
+		rows = append(rows, []string{"id", "store_id", "day", "score", "category", "comment", "reasons", "contact", "locale", "channel", "touchpoint"})
 		for _, c := range cs {
 			if score != "" && strconv.Itoa(c.Score) != score {
 				continue
 			}
-			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons, storage.CSVCell(c.Contact), c.Locale})
+			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons, storage.CSVCell(c.Contact), c.Locale,
+				c.Channel, c.Touchpoint})
 		}
 	case "devices.csv":
 		ds, err := d.deviceList(r, p)

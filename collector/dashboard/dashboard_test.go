@@ -187,6 +187,7 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 	if e.freshCase == "" {
 		t.Fatal("the markup comment opened no case")
 	}
+	addChannelResponses(t, db)
 	for _, u := range []struct {
 		to *storage.User
 		nu storage.NewUser
@@ -480,6 +481,7 @@ func TestDashboardScreenshots(t *testing.T) {
 		"overview": "/", "stores": "/stores?sort=-nps", "store": "/stores/S001",
 		"comments": "/comments?category=detractor", "devices": "/devices",
 		"cases": "/cases?region=North&status=open", "case": "/cases/" + e.busyCase,
+		"channels": "/channels",
 	}
 	for name, path := range pages {
 		shoot(name, path)
