@@ -109,6 +109,7 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("POST /people/{id}/alerts", secure(d.signedIn(d.setPersonAlerts)))
 	d.registerAlerts(mux)
 	d.registerLinks(mux)
+	d.registerInvitations(mux)
 }
 
 // secure sets the headers every dashboard reply carries. The pages have no scripts and
