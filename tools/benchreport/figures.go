@@ -61,6 +61,13 @@ var sections = []struct{ title, about string }{
 		"opens none, in alternating order in each run. Ratio = with cases ÷ without. Then the " +
 		"time from a detractor's upload to its signed case.opened webhook at a receiver on " +
 		"loopback (200 uploads, 20 ms apart), beside the upload's own reply. Ratio = webhook ÷ reply."},
+	{"8. Web survey", "4,000 answers to one store through the web survey, posted as phones post " +
+		"the score page's form (16 at once over loopback HTTP; each post stores one response " +
+		"durably, with its rollup, and answers 303), beside the same number of responses " +
+		"from the store's kiosks in gzip batches of 500 (8 tills at once), each twice on fresh " +
+		"collectors in the order web, kiosk, kiosk, web. Both write with the same durability (SQLite " +
+		"`synchronous=FULL`; PostgreSQL fsync on). Ratio = web rate ÷ kiosk rate, and a " +
+		"phone's wait for its score beside a till's wait for its batch of 500."},
 }
 
 func reportRows(engine, pretty string) []figure {
@@ -101,6 +108,12 @@ var figures = append(append(append([]figure{
 	figure{"7. Follow-up cases", "SQLite, upload → webhook p99", metric{"IngestToWebhook/sqlite", "webhook-p99-ms"}, metric{"IngestToWebhook/sqlite", "upload-p99-ms"}, "upload reply, p99", "ms", 1},
 	figure{"7. Follow-up cases", "PostgreSQL, upload → webhook p50", metric{"IngestToWebhook/postgres", "webhook-p50-ms"}, metric{"IngestToWebhook/postgres", "upload-p50-ms"}, "upload reply, p50", "ms", 1},
 	figure{"7. Follow-up cases", "PostgreSQL, upload → webhook p99", metric{"IngestToWebhook/postgres", "webhook-p99-ms"}, metric{"IngestToWebhook/postgres", "upload-p99-ms"}, "upload reply, p99", "ms", 1},
+	figure{"8. Web survey", "SQLite, score posts", metric{"WebSurvey/sqlite", "resp/s-web"}, metric{"WebSurvey/sqlite", "resp/s-kiosk"}, "kiosk batch ingest", "resp/s", 1},
+	figure{"8. Web survey", "PostgreSQL, score posts", metric{"WebSurvey/postgres", "resp/s-web"}, metric{"WebSurvey/postgres", "resp/s-kiosk"}, "kiosk batch ingest", "resp/s", 1},
+	figure{"8. Web survey", "SQLite, score post p50", metric{"WebSurvey/sqlite", "web-p50-ms"}, metric{"WebSurvey/sqlite", "kiosk-batch-p50-ms"}, "batch of 500, p50", "ms", 1},
+	figure{"8. Web survey", "SQLite, score post p99", metric{"WebSurvey/sqlite", "web-p99-ms"}, metric{"WebSurvey/sqlite", "kiosk-batch-p99-ms"}, "batch of 500, p99", "ms", 1},
+	figure{"8. Web survey", "PostgreSQL, score post p50", metric{"WebSurvey/postgres", "web-p50-ms"}, metric{"WebSurvey/postgres", "kiosk-batch-p50-ms"}, "batch of 500, p50", "ms", 1},
+	figure{"8. Web survey", "PostgreSQL, score post p99", metric{"WebSurvey/postgres", "web-p99-ms"}, metric{"WebSurvey/postgres", "kiosk-batch-p99-ms"}, "batch of 500, p99", "ms", 1},
 )
 
 // details are absolute figures printed under a section's table.
