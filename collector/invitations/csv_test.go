@@ -109,3 +109,52 @@ func TestInviteeCheck(t *testing.T) {
 		}
 	}
 }
+
+// A list read from CSV is screened before anything is sent: invalid rows fail with why,
+// an address already in the list (whatever its case or spaces) is skipped as a
+// duplicate of its first line, and the rest go on to be invited.
+func TestScreenList(t *testing.T) {
+	tests := []struct {
+		name, file string
+		want       []string // per row: status/reason, or "invite"
+		detail     map[int]string
+	}{
+		{name: "duplicates by case and spaces",
+			file: "email,language\nana@example.com,en\nANA@Example.com,de\n ana@example.com ,fr\nbo@example.com,en\n",
+			want: []string{"invite", "skipped/duplicate", "skipped/duplicate", "invite"},
+			detail: map[int]string{1: "the same address as line 2", 2: "the same address as line 2"}},
+		{name: "a bad first row does not make the next a duplicate",
+			file: "email,language\nana@example.com,it\nana@example.com,es\n",
+			want: []string{"failed/invalid", "invite"}, detail: map[int]string{0: `language "it"`}},
+		{name: "bad e-mail, unknown language, short row",
+			file: "email;language;order_id\nana(at)example.com;en;1\nbo@example.com;klingon;2\ncy@example.com;en\ndee@example.com;EN-us;3\n",
+			want: []string{"failed/invalid", "failed/invalid", "failed/invalid", "invite"},
+			detail: map[int]string{0: "not an e-mail address", 1: "klingon", 2: "2 fields"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			list, err := ParseCSV(strings.NewReader(tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := screen(list)
+			if len(got) != len(tt.want) {
+				t.Fatalf("%d rows screened, want %d", len(got), len(tt.want))
+			}
+			for i, sc := range got {
+				status := "invite"
+				if sc.Status != "" {
+					status = sc.Status + "/" + sc.Reason
+				}
+				if status != tt.want[i] || !strings.Contains(sc.Detail, tt.detail[i]) || sc.Index != i || sc.Line != list[i].Line {
+					t.Errorf("row %d: %s %+v, want %s with %q", i, status, sc.Result, tt.want[i], tt.detail[i])
+				}
+				if status == "invite" {
+					if _, err := sc.in.Check(); err != nil || sc.in.Language == "" || sc.in.Email != strings.TrimSpace(sc.in.Email) {
+						t.Errorf("row %d to invite: %+v, %v", i, sc.in, err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -187,10 +187,13 @@ func (iv *Inviter) Invite(ctx context.Context, b Batch) (Summary, error) {
 	}
 	session := iv.mailer.Session()
 	defer session.Close()
-	seen := map[string]int{}
 	stop := ""
-	for i, in := range b.Invitees {
-		res := Result{Index: i, Line: in.Line, Email: strings.TrimSpace(in.Email)}
+	for _, sc := range screen(b.Invitees) {
+		res, in := sc.Result, sc.in
+		if res.Status != "" {
+			sum.add(res)
+			continue
+		}
 		if stop == "" && ctx.Err() != nil {
 			stop = "stopped before this one: " + ctx.Err().Error()
 		}
@@ -199,19 +202,6 @@ func (iv *Inviter) Invite(ctx context.Context, b Batch) (Summary, error) {
 			sum.add(res)
 			continue
 		}
-		in, err := in.Check()
-		if err != nil {
-			res.Status, res.Reason, res.Detail = StatusFailed, ReasonInvalid, strings.TrimPrefix(err.Error(), response.ErrInvalid.Error()+": ")
-			sum.add(res)
-			continue
-		}
-		key := storage.NormalizeEmail(in.Email)
-		if first, ok := seen[key]; ok {
-			res.Status, res.Reason, res.Detail = StatusSkipped, ReasonDuplicate, "the same address as "+where(b.Invitees[first], first)
-			sum.add(res)
-			continue
-		}
-		seen[key] = i
 		now := iv.svc.Now()
 		inv, token, err := iv.svc.AddInvitation(ctx, storage.NewInvitation{StoreID: st.ID, Touchpoint: b.Touchpoint,
 			Address: in.Email, Language: in.Language, OrderID: in.OrderID, Segment: in.Segment,
@@ -254,6 +244,35 @@ func (iv *Inviter) Invite(ctx context.Context, b Batch) (Summary, error) {
 	}
 	iv.log.Info("invitations", "store", st.ID, "touchpoint", b.Touchpoint, "sent", sum.Sent, "skipped", sum.Skipped, "failed", sum.Failed)
 	return sum, nil
+}
+
+// screened is an invitee checked against the rules that need no database: its result
+// already set when it is invalid or a duplicate, else its tidied form to invite.
+type screened struct {
+	Result
+	in Invitee
+}
+
+// screen checks each invitee (Invitee.Check) and marks an address that came earlier
+// in the list, whatever its case or spaces, as a duplicate.
+func screen(list []Invitee) []screened {
+	out := make([]screened, len(list))
+	seen := map[string]int{}
+	for i, in := range list {
+		sc := screened{Result: Result{Index: i, Line: in.Line, Email: strings.TrimSpace(in.Email)}}
+		tidy, err := in.Check()
+		switch first, dup := seen[storage.NormalizeEmail(tidy.Email)]; {
+		case err != nil:
+			sc.Status, sc.Reason, sc.Detail = StatusFailed, ReasonInvalid, strings.TrimPrefix(err.Error(), response.ErrInvalid.Error()+": ")
+		case dup:
+			sc.Status, sc.Reason, sc.Detail = StatusSkipped, ReasonDuplicate, "the same address as "+where(list[first], first)
+		default:
+			seen[storage.NormalizeEmail(tidy.Email)] = i
+			sc.in = tidy
+		}
+		out[i] = sc
+	}
+	return out
 }
 
 // where names an invitee's place in its list: its CSV line, or its index.
