@@ -6,10 +6,12 @@ import (
 	"html"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/invitations"
 	"github.com/npskiosk/npskiosk/collector/storage"
@@ -386,4 +389,42 @@ func TestInvitationsAPI(t *testing.T) {
 			t.Errorf("without SMTP: %d %s", status, body)
 		}
 	})
+}
+
+// When the SMTP server cannot be reached, the first invitation fails (and does not
+// count towards the quiet period), the rest are not attempted, and rows screened out
+// are still reported as what they are.
+func TestInviteWithoutSMTPServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens there now
+	p, _ := strconv.Atoi(port)
+	c := collectortest.Start(t, collectortest.Options{SMTP: &alerts.SMTPConfig{Host: host, Port: p, Security: "none", From: "nps@example.com"}})
+	c.AddStore(t, storage.Store{ID: "S1"})
+	sum, err := c.Inviter.Invite(context.Background(), invitations.Batch{StoreID: "S1", Invitees: []invitations.Invitee{
+		{Email: "ana@example.com", Language: "en"}, {Email: "bo@example.com", Language: "en"},
+		{Email: "ANA@example.com", Language: "en"}, {Email: "cy@", Language: "en"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{invitations.ReasonSendFailed, invitations.ReasonNotAttempted, invitations.ReasonDuplicate, invitations.ReasonInvalid}
+	for i, r := range sum.Results {
+		if r.Reason != want[i] {
+			t.Errorf("row %d: %+v, want %s", i, r, want[i])
+		}
+	}
+	if sum.Failed != 3 || sum.Skipped != 1 || !strings.Contains(sum.Results[0].Detail, "could not be reached") {
+		t.Errorf("summary %+v", sum)
+	}
+	stats, err := c.DB.InvitationStats(context.Background(), storage.Filter{From: "2000-01-01", To: "2100-01-01"})
+	if err != nil || len(stats) != 1 || stats[0].Failed != 1 || stats[0].Invited != 0 {
+		t.Errorf("stats: %+v, %v; want one not sent", stats, err)
+	}
+	if _, _, err := c.DB.AddInvitation(context.Background(), storage.NewInvitation{StoreID: "S1", Address: "ana@example.com",
+		Language: "en", ExpiresAt: time.Now().Add(time.Hour), QuietSince: time.Now().Add(-time.Hour)}); err != nil {
+		t.Errorf("an address whose invitation was never sent is held back: %v", err)
+	}
 }
