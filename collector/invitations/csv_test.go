@@ -120,15 +120,15 @@ func TestScreenList(t *testing.T) {
 		detail     map[int]string
 	}{
 		{name: "duplicates by case and spaces",
-			file: "email,language\nana@example.com,en\nANA@Example.com,de\n ana@example.com ,fr\nbo@example.com,en\n",
-			want: []string{"invite", "skipped/duplicate", "skipped/duplicate", "invite"},
+			file:   "email,language\nana@example.com,en\nANA@Example.com,de\n ana@example.com ,fr\nbo@example.com,en\n",
+			want:   []string{"invite", "skipped/duplicate", "skipped/duplicate", "invite"},
 			detail: map[int]string{1: "the same address as line 2", 2: "the same address as line 2"}},
 		{name: "a bad first row does not make the next a duplicate",
 			file: "email,language\nana@example.com,it\nana@example.com,es\n",
 			want: []string{"failed/invalid", "invite"}, detail: map[int]string{0: `language "it"`}},
 		{name: "bad e-mail, unknown language, short row",
-			file: "email;language;order_id\nana(at)example.com;en;1\nbo@example.com;klingon;2\ncy@example.com;en\ndee@example.com;EN-us;3\n",
-			want: []string{"failed/invalid", "failed/invalid", "failed/invalid", "invite"},
+			file:   "email;language;order_id\nana(at)example.com;en;1\nbo@example.com;klingon;2\ncy@example.com;en\ndee@example.com;EN-us;3\n",
+			want:   []string{"failed/invalid", "failed/invalid", "failed/invalid", "invite"},
 			detail: map[int]string{0: "not an e-mail address", 1: "klingon", 2: "2 fields"}},
 	}
 	for _, tt := range tests {
