@@ -73,6 +73,18 @@ func TestInviteCommand(t *testing.T) {
 		!strings.Contains(mails[0].Text, "https://nps.example.com/i/") || !strings.Contains(mails[0].Text, "https://nps.example.com/u/") {
 		t.Fatalf("the Spanish invitation: %+v", mails)
 	}
+	// An https public URL offers one-click unsubscribe (RFC 8058).
+	resp, err := http.Get(mailpit + "/api/v1/message/" + mails[0].ID + "/headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string][]string
+	err = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if err != nil || len(h["List-Unsubscribe"]) != 1 || !strings.HasPrefix(h["List-Unsubscribe"][0], "<https://nps.example.com/u/") ||
+		len(h["List-Unsubscribe-Post"]) != 1 || h["List-Unsubscribe-Post"][0] != "List-Unsubscribe=One-Click" {
+		t.Errorf("unsubscribe headers: %v (%v)", h, err)
+	}
 
 	// Again: the one sent is within the quiet period now.
 	if err := os.WriteFile(list, []byte("email,language\n"+ana+",es\n"), 0o600); err != nil {
