@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/npskiosk/npskiosk/collector/collectortest"
+	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/collector/websurvey"
 )
@@ -93,7 +94,7 @@ func shoot(t *testing.T, ctx context.Context, name string, full bool) {
 // A shopper opens the QR link on a 390×844 phone and answers in Spanish with scripts on
 // (a tap on the score sends it), another in German with scripts off (the score, then
 // Send); both see the thank-you page, and both answers are stored under the link's
-// channel and touchpoint, in their languages.
+// channel and touchpoint, in their languages, and shown there on HQ's dashboard.
 func TestPhoneAnswersInRealChromium(t *testing.T) {
 	e := start(t, collectortest.SQLite, websurvey.Config{})
 	ctx := browser(t)
@@ -192,6 +193,31 @@ func TestPhoneAnswersInRealChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	shoot(t, ctx, "thanks", false)
+
+	// HQ's dashboard shows them under the link's channel and touchpoint.
+	var channels, touchpoints, comments string
+	if err := chromedp.Run(ctx,
+		network.SetCookie(dashboard.SessionCookie, e.c.APIToken(t, "")).WithURL(e.c.URL).WithHTTPOnly(true),
+		chromedp.Navigate(e.c.URL+"/channels"),
+		chromedp.Text("#channel-table tbody", &channels, chromedp.ByQuery),
+		chromedp.Text("#touchpoint-table tbody", &touchpoints, chromedp.ByQuery),
+		chromedp.Navigate(e.c.URL+"/comments?channel=qr&touchpoint=checkout"),
+		chromedp.Text("main", &comments, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	// At a phone's width each row reads "qr NPS +0.0 ± 92.4 · n = 3 …".
+	if !strings.HasPrefix(channels, "qr\n") || !strings.Contains(channels, "n = 3") {
+		t.Errorf("the dashboard's channels: %q, want qr with 3 responses", channels)
+	}
+	if !strings.HasPrefix(touchpoints, "checkout\n") || !strings.Contains(touchpoints, "n = 3") {
+		t.Errorf("the dashboard's touchpoints: %q, want checkout with 3 responses", touchpoints)
+	}
+	for _, c := range []string{"Muy amables en caja", "Lange Schlange", "qr at checkout"} {
+		if !strings.Contains(comments, c) {
+			t.Errorf("the dashboard's comments of qr at checkout lack %q:\n%s", c, comments)
+		}
+	}
 
 	// Stored under the link's channel and touchpoint, in each shopper's language.
 	rep := e.nps(storage.Filter{Channel: "qr", Touchpoint: "checkout"})
