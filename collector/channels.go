@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
 // ComparisonMinResponses is the fewest responses a channel (or touchpoint) and the rest
@@ -170,4 +172,32 @@ func (s *Service) ChannelReport(ctx context.Context, f storage.Filter, by string
 		}
 	}
 	return rep, nil
+}
+
+// DeviceChannelDays is how many of the store's days, to today, a kiosk's figures per
+// channel cover: the manager view's longest period.
+const DeviceChannelDays = 30
+
+// DeviceChannels is the store's NPS per channel over its last DeviceChannelDays local
+// days, for the kiosk's manager view (GET /v1/device/channels).
+func (s *Service) DeviceChannels(ctx context.Context, d storage.EnrolledDevice) (wire.StoreChannels, error) {
+	loc, err := time.LoadLocation(d.Timezone)
+	if err != nil {
+		return wire.StoreChannels{}, fmt.Errorf("device channels: store %s time zone: %w", d.StoreID, err)
+	}
+	now := s.Now()
+	today := now.In(loc)
+	f := storage.Filter{StoreID: d.StoreID, To: today.Format(time.DateOnly),
+		From: today.AddDate(0, 0, 1-DeviceChannelDays).Format(time.DateOnly)}
+	rep, err := s.ChannelReport(ctx, f, storage.ByChannel, false)
+	if err != nil {
+		return wire.StoreChannels{}, fmt.Errorf("device channels: %w", err)
+	}
+	out := wire.StoreChannels{StoreID: d.StoreID, From: f.From, To: f.To, AsOf: now.UTC(),
+		Channels: make([]wire.ChannelTally, 0, len(rep.Rows))}
+	for _, r := range rep.Rows {
+		out.Channels = append(out.Channels, wire.ChannelTally{Channel: r.Label, Responses: r.Responses,
+			Promoters: r.Promoters, Passives: r.Passives, Detractors: r.Detractors, NPS: r.NPS, MarginOfError: r.MarginOfError})
+	}
+	return out, nil
 }

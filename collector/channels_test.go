@@ -299,3 +299,40 @@ func TestFollowUpRuleChannels(t *testing.T) {
 		}
 	})
 }
+
+// A kiosk is sent its store's figures per channel over the store's last 30 local days:
+// the QR answer from 40 days ago is not in them, rapid repeats are not counted, and the
+// days are the store's own (Auckland is already on the 11th).
+func TestDeviceChannels(t *testing.T) {
+	c, day := channelData(t, collectortest.SQLite)
+	ctx := context.Background()
+	c.AddStore(t, storage.Store{ID: "S3", Timezone: "Pacific/Auckland"})
+	for _, tt := range []struct {
+		store, from, to string
+		want            map[string][3]int64 // promoters, passives, detractors
+	}{
+		{"S1", "2026-05-12", day, map[string][3]int64{"kiosk": {20, 10, 10}, "qr": {4, 6, 30}, "sms": {0, 0, 3}}},
+		{"S3", "2026-05-13", "2026-06-11", map[string][3]int64{}},
+	} {
+		en := c.Enroll(t, tt.store, "Till 9")
+		dev, err := c.Service.Device(ctx, en.DeviceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Service.DeviceChannels(ctx, dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.StoreID != tt.store || got.From != tt.from || got.To != tt.to || !got.AsOf.Equal(time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)) ||
+			len(got.Channels) != len(tt.want) || got.Channels == nil {
+			t.Errorf("%s: %+v; want days %s to %s and %d channels", tt.store, got, tt.from, tt.to, len(tt.want))
+			continue
+		}
+		for _, ch := range got.Channels {
+			w := tt.want[ch.Channel]
+			if [3]int64{ch.Promoters, ch.Passives, ch.Detractors} != w || ch.Responses != w[0]+w[1]+w[2] {
+				t.Errorf("%s %s: %+v, want %v", tt.store, ch.Channel, ch, w)
+			}
+		}
+	}
+}

@@ -52,6 +52,9 @@ type Config struct {
 	// Cases keeps the store's follow-up cases and the manager's moves of them; nil means
 	// Store when it does (store.DB does), else cases are not synced.
 	Cases CaseStore
+	// Channels keeps the store's NPS per channel for the manager view; nil means Store
+	// when it does (store.DB does), else the figures are not pulled.
+	Channels ChannelStore
 
 	// Tuning; zero values take the defaults in brackets.
 	AttemptTimeout time.Duration // one HTTP attempt [15s]
@@ -61,7 +64,7 @@ type Config struct {
 	Idle           time.Duration // pause between rounds when all is well [10s]
 	MaxBackoff     time.Duration // ceiling of the pause while failing [5m]
 	Heartbeat      time.Duration // [5m]
-	ConfigEvery    time.Duration // [5m]
+	ConfigEvery    time.Duration // the survey and the store's figures per channel [5m]
 	BatchItems     int           // [wire.MaxBatchItems]
 
 	HTTPClient *http.Client // nil: a fresh one (tests pass their own transport)
@@ -262,7 +265,7 @@ func (w *Worker) Stop() error {
 // to MaxBackoff while failing) that SyncNow cuts short. A revoked token stops uploads
 // until the process restarts with a new one.
 func (w *Worker) Run(ctx context.Context) error {
-	var lastHeartbeat, lastConfig time.Time
+	var lastHeartbeat, lastConfig, lastChannels time.Time
 	failures := 0
 	for {
 		if time.Since(lastConfig) >= w.cfg.ConfigEvery {
@@ -281,6 +284,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err == nil && time.Since(lastHeartbeat) >= w.cfg.Heartbeat {
 			if hbErr := w.SendHeartbeat(ctx); hbErr == nil {
 				lastHeartbeat = time.Now()
+			}
+		}
+		if err == nil && time.Since(lastChannels) >= w.cfg.ConfigEvery {
+			if chErr := w.PullChannels(ctx); chErr == nil {
+				lastChannels = time.Now()
+			} else if ctx.Err() == nil {
+				w.log.Warn("could not pull the store's figures per channel; the kept ones stay", "err", chErr)
 			}
 		}
 		wait := w.cfg.Idle

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/response"
@@ -29,6 +30,7 @@ type rig struct {
 	t         *testing.T
 	kiosk     *store.DB
 	collector *storage.DB
+	service   *collector.Service // the collector's, for what no device sends (survey links' answers)
 	api       http.Handler
 	srv       *httptest.Server
 	token     string
@@ -50,7 +52,7 @@ func newRig(t *testing.T) *rig {
 	c := collectortest.Start(t, collectortest.Options{Logger: quiet})
 	c.AddStore(t, storage.Store{ID: "S1"})
 	nd := c.EnrollmentCode(t, "S1", "Till 1")
-	r.collector, r.api = c.DB, c.API
+	r.collector, r.service, r.api = c.DB, c.Service, c.API
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
 		if f := r.intercept.Load(); f != nil && (*f)(w, req) {

@@ -73,6 +73,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("POST /v1/heartbeat", s.device(s.heartbeat))
 	s.mux.HandleFunc("GET /v1/device/cases", s.device(s.deviceCases))
 	s.mux.HandleFunc("POST /v1/device/cases/{id}", s.device(s.changeDeviceCase))
+	s.mux.HandleFunc("GET /v1/device/channels", s.device(s.deviceChannels))
 	s.mux.HandleFunc("GET /v1/reports/nps", s.reader(s.reportNPS))
 	s.mux.HandleFunc("GET /v1/reports/trend", s.reader(s.reportTrend))
 	s.mux.HandleFunc("GET /v1/reports/stores", s.reader(s.reportStores))

@@ -104,3 +104,30 @@ type CaseConflict struct {
 	Detail string `json:"detail,omitempty"`
 	Case   *Case  `json:"case,omitempty"`
 }
+
+// StoreChannels is the reply to GET /v1/device/channels: the device's store's NPS per
+// channel over its last local days, for the manager view, since a kiosk holds only its
+// own answers and never sees the store's QR, web or e-mail ones. A collector from before
+// channels answers 404.
+type StoreChannels struct {
+	StoreID string `json:"store_id"`
+	// From and To are the days covered, on the store's calendar, inclusive.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// AsOf is when the collector counted.
+	AsOf time.Time `json:"as_of"`
+	// Channels has a line per channel with responses, most responses first.
+	Channels []ChannelTally `json:"channels"`
+}
+
+// ChannelTally is one channel's figures: the counts (the kiosk computes NPS and margin
+// from them with package nps, as for its own) and the collector's NPS and margin.
+type ChannelTally struct {
+	Channel       string  `json:"channel"`
+	Responses     int64   `json:"responses"`
+	Promoters     int64   `json:"promoters"`
+	Passives      int64   `json:"passives"`
+	Detractors    int64   `json:"detractors"`
+	NPS           float64 `json:"nps"`
+	MarginOfError float64 `json:"margin_of_error"`
+}
