@@ -87,6 +87,10 @@ type Config struct {
 	// FollowUps keeps the store's follow-up cases for the manager view; nil means
 	// Capture when it does (store.DB does), else the view has no Follow-ups section.
 	FollowUps FollowUps
+	// Channels holds the store's NPS per channel as the collector last sent it; nil means
+	// Stats when it does (store.DB does). The manager view shows it when the store has
+	// answers from other channels than its kiosks.
+	Channels ChannelStats
 	// Sync is the sync worker; nil means the kiosk is not enrolled with a collector.
 	Sync Syncer
 	// ManagerPINHash is the argon2id hash of the manager PIN; empty disables the manager view.

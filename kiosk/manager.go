@@ -37,6 +37,10 @@ type managerFigures struct {
 	reasons            []store.ReasonCount
 	comments           []store.Comment
 	outbox             store.OutboxStats
+	// channels is the store's NPS per channel from the collector; hasChannels is false
+	// until the collector sent some.
+	channels    store.ChannelFigures
+	hasChannels bool
 }
 
 func newManagerScreen(a *App) *managerScreen { return &managerScreen{app: a} }
@@ -73,6 +77,13 @@ func (s *managerScreen) load(ctx context.Context) (managerFigures, error) {
 	if f.outbox, err = st.Outbox(ctx); err != nil {
 		return f, err
 	}
+	if cs := a.channelStats(); cs != nil {
+		// HQ's figures are extra: without them the kiosk's own still show.
+		if f.channels, f.hasChannels, err = cs.ChannelFigures(ctx); err != nil {
+			a.log.Warn("manager view could not read the store's figures per channel", "err", err)
+			f.hasChannels = false
+		}
+	}
 	return f, nil
 }
 
@@ -108,6 +119,9 @@ func (s *managerScreen) content() fyne.CanvasObject {
 	if f.month.Suspect > 0 {
 		left.Add(text(a.t("manager.suspect", "n", strconv.FormatInt(f.month.Suspect, 10)),
 			textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground))
+	}
+	if f.hasChannels && otherChannels(f.channels) {
+		left.Add(s.channelTable(f.channels, narrow))
 	}
 	left.Add(heading(a.t("manager.trend")))
 	left.Add(newTrendChart(f.days))
