@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +115,20 @@ func TestChannelReportAPI(t *testing.T) {
 		}
 		if code := e.get("/v1/cases?channel=Q%20R", hq, nil); code != 400 {
 			t.Errorf("cases of channel \"Q R\": %d, want 400", code)
+		}
+
+		// The chain's last 7 days per channel are gauges on /metrics.
+		resp, err := http.Get(e.srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`npscollector_channel_responses{channel="kiosk"} 4`, `npscollector_channel_responses{channel="qr"} 3`,
+			`npscollector_channel_nps{channel="kiosk"} 25`, `npscollector_channel_nps{channel="qr"} -33.33`} {
+			if !strings.Contains(string(raw), want) {
+				t.Errorf("metrics lack %s", want)
+			}
 		}
 
 		for _, p := range []string{"/v1/reports/channels", "/v1/reports/touchpoints"} {
