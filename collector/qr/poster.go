@@ -52,6 +52,7 @@ func WritePoster(w io.Writer, code Code, p Poster) error {
 	}
 	pdf.SetCreationDate(created)
 	pdf.SetModificationDate(created)
+	pdf.SetCatalogSort(true) // fonts in a fixed order: the same poster is the same file
 	pdf.SetAutoPageBreak(false, 0)
 	const margin = 18.0
 	pdf.SetMargins(margin, margin, margin)
