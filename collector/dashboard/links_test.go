@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"io"
 	"log/slog"
@@ -11,11 +12,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
 
@@ -248,5 +252,56 @@ func TestLinksPageWithoutPublicURL(t *testing.T) {
 	_, body := fetch(t, e.hq, e.url+"/links")
 	if !strings.Contains(body, `id="base-guess"`) || !strings.Contains(rowOf(body, l.Code), e.url+"/s/"+l.Code) {
 		t.Errorf("links page without --public-url:\n%s", body)
+	}
+}
+
+// TestLinksPageScreenshots renders the Links page at desktop and phone width. With
+// UPDATE_SCREENSHOTS=1 it writes them to docs/screenshots (make screenshots does).
+func TestLinksPageScreenshots(t *testing.T) {
+	e := newLinksEnv(t, "https://nps.example.com")
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(4, 4))
+	for i, nl := range []storage.NewLink{
+		{StoreID: "S001", Channel: "qr", Touchpoint: "checkout", Label: "Receipt footer, tills 1–4"},
+		{StoreID: "S002", Channel: "qr", Touchpoint: "returns", Label: "Returns desk poster", ExpiresAt: time.Now().AddDate(0, 2, 0)},
+		{StoreID: "S001", Channel: "sms", Touchpoint: "pickup", Label: "Click & collect text"},
+	} {
+		l, err := e.c.DB.AddLink(ctx, nl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range []int{23, 7, 41}[i] {
+			if _, err := e.c.Service.IngestFromLink(ctx, l, collectortest.Response(rng, time.Now().Add(-time.Hour))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i == 2 {
+			if _, err := e.c.DB.DisableLink(ctx, l.Code); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b := browser(t)
+	if err := signIn(b, e.url, e.c.APIToken(t, "")); err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int64{1280, 390} {
+		var png []byte
+		if err := chromedp.Run(b,
+			chromedp.EmulateViewport(width, 900),
+			chromedp.Navigate(e.url+"/links"),
+			chromedp.WaitVisible("#links", chromedp.ByID),
+			chromedp.FullScreenshot(&png, 100),
+		); err != nil {
+			t.Fatal(err)
+		}
+		if len(png) < 1000 {
+			t.Fatalf("links at %d: empty screenshot", width)
+		}
+		if os.Getenv("UPDATE_SCREENSHOTS") != "" {
+			if err := os.WriteFile(filepath.Join("..", "..", "docs", "screenshots", fmt.Sprintf("dashboard_links_%d.png", width)), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
