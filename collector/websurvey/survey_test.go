@@ -197,6 +197,9 @@ func TestScoreOnlyAnswer(t *testing.T) {
 		if n := e.count(); n != 1 {
 			t.Fatalf("%d responses after the score, want it stored at once", n)
 		}
+		if u, _ := url.Parse(e.c.URL + "/s/" + e.link.Code); len(c.http.Jar.Cookies(u)) != 1 {
+			t.Error("no cookie marks the browser that answered")
+		}
 		id := answerID(t, followUp)
 		if r := e.row(id); r.score != 9 || r.channel != "qr" || r.touch != "checkout" || r.locale != "en" || r.outcome != "skipped" || r.suspect {
 			t.Errorf("stored %+v", r)
@@ -632,5 +635,33 @@ func TestFollowUpAppliesTheDomainRules(t *testing.T) {
 	}
 	if r := e.row(answerID(t, followUp)); r.score != 6 || r.comment != "" || r.contact != "" || r.reasons != "[]" {
 		t.Errorf("the answer changed: %+v", r)
+	}
+}
+
+// The cookie that marks a browser that answered is HttpOnly, lives for the repeat
+// window, and is Secure when the shopper came over HTTPS (here: through a trusted proxy
+// that says so).
+func TestAnsweredCookie(t *testing.T) {
+	e := start(t, collectortest.SQLite, websurvey.Config{RepeatWindow: 7 * time.Minute})
+	for _, proto := range []string{"", "http", "https"} {
+		req, _ := http.NewRequest(http.MethodPost, e.c.URL+"/s/"+e.link.Code, strings.NewReader("score=6"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", len(proto)+1))
+		if proto != "" {
+			req.Header.Set("X-Forwarded-Proto", proto)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cookies := resp.Cookies()
+		if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 {
+			t.Fatalf("proto %q: %d, cookies %v", proto, resp.StatusCode, cookies)
+		}
+		c := cookies[0]
+		if c.Name != "nps_answered" || !c.HttpOnly || c.MaxAge != 420 || c.Path != "/s/" || c.Secure != (proto == "https") {
+			t.Errorf("proto %q: cookie %+v", proto, c)
+		}
 	}
 }

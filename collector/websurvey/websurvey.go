@@ -507,9 +507,19 @@ func (s *Survey) postScore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: answeredCookie, Value: "1", Path: "/s/", MaxAge: int(s.cfg.RepeatWindow.Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overHTTPS(r)})
 	q := url.Values{"r": {sign(key, l.ID, a)}, "lang": {lang}}
 	http.Redirect(w, r, "/s/"+l.Code+"/more?"+q.Encode(), http.StatusSeeOther)
+}
+
+// overHTTPS reports whether the shopper's browser reached the collector over HTTPS:
+// directly, or through a trusted proxy that says so in X-Forwarded-Proto.
+func (s *Survey) overHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && isTrusted(ap.Addr().Unmap(), s.cfg.TrustedProxies) && r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
 // storeFailed says why the service refused an answer.
