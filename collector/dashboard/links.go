@@ -105,8 +105,12 @@ func (d *Dashboard) renderLinks(w http.ResponseWriter, r *http.Request, p page, 
 		return
 	}
 	names := map[string]string{}
+	zones := map[string]*time.Location{}
 	for _, s := range stores {
 		names[s.ID] = s.Name
+		if loc, err := time.LoadLocation(s.Timezone); err == nil {
+			zones[s.ID] = loc
+		}
 	}
 	base, guess := d.base(r)
 	data := linksData{Stores: stores, Base: base, BaseGuess: guess, Form: form, Kinds: websurvey.PrintableKinds,
@@ -116,13 +120,19 @@ func (d *Dashboard) renderLinks(w http.ResponseWriter, r *http.Request, p page, 
 	added := r.URL.Query().Get("added")
 	for _, l := range links {
 		row := linkRow{Link: l, StoreName: names[l.StoreID], URL: websurvey.LinkURL(base, l.Code), Answers: answers[l.ID], Open: l.Open(now) == nil}
+		loc := zones[l.StoreID]
+		if loc == nil {
+			loc = time.UTC
+		}
+		// Days on the store's clock: a link that takes answers "until 31 January" does so
+		// to midnight there, the instant it expires.
 		switch {
 		case !l.DisabledAt.IsZero():
-			row.State = "Disabled " + l.DisabledAt.UTC().Format(time.DateOnly)
+			row.State = "Disabled " + l.DisabledAt.In(loc).Format(time.DateOnly)
 		case !row.Open:
-			row.State = "Expired " + l.ExpiresAt.UTC().Format(time.DateOnly)
+			row.State = "Expired " + l.ExpiresAt.Add(-time.Millisecond).In(loc).Format(time.DateOnly)
 		case !l.ExpiresAt.IsZero():
-			row.State = "Open until " + l.ExpiresAt.Add(-time.Millisecond).UTC().Format(time.DateOnly)
+			row.State = "Open until " + l.ExpiresAt.Add(-time.Millisecond).In(loc).Format(time.DateOnly)
 		default:
 			row.State = "Open"
 		}

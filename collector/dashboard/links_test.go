@@ -41,7 +41,7 @@ func newLinksEnv(t *testing.T, publicURL string) *linksEnv {
 	ctx := context.Background()
 	c := collectortest.Start(t, collectortest.Options{})
 	c.AddStore(t, storage.Store{ID: "S001", Name: "Main Street", Region: "North"})
-	c.AddStore(t, storage.Store{ID: "S002", Name: "Harbour", Region: "South"})
+	c.AddStore(t, storage.Store{ID: "S002", Name: "Harbour", Region: "South", Timezone: "America/New_York"})
 	mux := http.NewServeMux()
 	dashboard.New(dashboard.Config{Service: c.Service, Logger: slog.New(slog.DiscardHandler), PublicURL: publicURL}).Register(mux)
 	srv := httptest.NewServer(mux)
@@ -252,6 +252,12 @@ func TestLinksPageWithoutPublicURL(t *testing.T) {
 	_, body := fetch(t, e.hq, e.url+"/links")
 	if !strings.Contains(body, `id="base-guess"`) || !strings.Contains(rowOf(body, l.Code), e.url+"/s/"+l.Code) {
 		t.Errorf("links page without --public-url:\n%s", body)
+	}
+	// A New York store's link added with its last day: the day on its own clock.
+	code, body := postForm(t, e.hq, e.url+"/links", url.Values{"csrf": {e.csrf(t)}, "store": {"S002"}, "channel": {"web"}, "expires": {"2099-06-30"}})
+	m := addedCode.FindStringSubmatch(body)
+	if code != 200 || m == nil || !strings.Contains(rowOf(body, m[1]), "Open until 2099-06-30") {
+		t.Errorf("a New York link until 2099-06-30: %d\n%s", code, body)
 	}
 }
 
