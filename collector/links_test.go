@@ -32,6 +32,7 @@ func TestChannelsEndToEnd(t *testing.T) {
 			{StoreID: "S1", Channel: "kiosk"},
 			{StoreID: "S1", Channel: "qr", Touchpoint: "check out"},
 			{StoreID: "S1", Channel: "qr", ExpiresAt: now.Add(-time.Hour)},
+			{StoreID: "S1", Channel: "email", Label: storage.EmailLinkLabel},
 		} {
 			if _, err := c.DB.AddLink(ctx, nl); !errors.Is(err, storage.ErrInvalid) {
 				t.Errorf("AddLink(%+v) = %v, want ErrInvalid", nl, err)

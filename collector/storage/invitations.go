@@ -80,7 +80,7 @@ func (db *DB) EmailLink(ctx context.Context, storeID, touchpoint string) (Link, 
 	if !errors.Is(err, sql.ErrNoRows) {
 		return Link{}, fmt.Errorf("e-mail link of %s: %w", storeID, err)
 	}
-	return db.AddLink(ctx, NewLink{StoreID: storeID, Channel: response.ChannelEmail, Touchpoint: touchpoint, Label: EmailLinkLabel})
+	return db.addLink(ctx, NewLink{StoreID: storeID, Channel: response.ChannelEmail, Touchpoint: touchpoint, Label: EmailLinkLabel})
 }
 
 // newInvitationToken makes the secret in an invitation's links: 256 random bits.

@@ -82,8 +82,21 @@ func ValidLinkCode(s string) bool {
 	return true
 }
 
+// ForInvitations reports whether the link is the one e-mail invitations answer through
+// (see EmailLink): it takes answers only with an invitation's token, never at /s/.
+func (l Link) ForInvitations() bool {
+	return l.Channel == response.ChannelEmail && l.Label == EmailLinkLabel
+}
+
 // AddLink makes a survey link with a fresh code.
 func (db *DB) AddLink(ctx context.Context, nl NewLink) (Link, error) {
+	if strings.TrimSpace(nl.Label) == EmailLinkLabel {
+		return Link{}, fmt.Errorf("add link: %w: the label %q is kept for the links of e-mail invitations", ErrInvalid, EmailLinkLabel)
+	}
+	return db.addLink(ctx, nl)
+}
+
+func (db *DB) addLink(ctx context.Context, nl NewLink) (Link, error) {
 	if err := response.CheckLabel("channel", nl.Channel); err != nil {
 		return Link{}, fmt.Errorf("add link: %w", err)
 	}

@@ -465,6 +465,10 @@ func TestLinksThatDoNotAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 		expiring := e.addLink(storage.NewLink{StoreID: "S042", Channel: "sms", ExpiresAt: time.Now().Add(time.Hour)})
+		invitations, err := e.c.DB.EmailLink(context.Background(), "S042", "delivery")
+		if err != nil {
+			t.Fatal(err)
+		}
 		e.SetNow(time.Now().Add(90 * time.Minute))
 		tests := []struct {
 			method, path string
@@ -481,6 +485,9 @@ func TestLinksThatDoNotAnswer(t *testing.T) {
 			{"GET", "/s/" + expiring.Code, 410, "This survey has closed"},
 			{"POST", "/s/" + expiring.Code, 410, "This survey has closed"},
 			{"POST", "/s/" + expiring.Code + "/more", 410, "This survey has closed"},
+			// The e-mail invitations' link takes answers with an invitation's token only.
+			{"GET", "/s/" + invitations.Code, 404, "Survey not found"},
+			{"POST", "/s/" + invitations.Code, 404, "Survey not found"},
 			{"GET", "/s/" + e.link.Code + "?score=3", 200, `id="score-form"`},
 			{"GET", followUp + "&score=2&action=submit&comment=x", 200, `id="followup-form"`},
 			{"GET", "/s/" + e.link.Code + "/thanks?score=1", 200, "Thank you!"},

@@ -317,7 +317,9 @@ func (s *Survey) link(w http.ResponseWriter, r *http.Request, lang string, open 
 		return storage.Link{}, false
 	}
 	l, err := s.svc.LinkByCode(r.Context(), code)
-	if errors.Is(err, storage.ErrNotFound) {
+	// An invitations' link answers only with an invitation's token (/i/): at /s/ it
+	// would take anyone's answers as the invitees'.
+	if errors.Is(err, storage.ErrNotFound) || err == nil && l.ForInvitations() {
 		s.message(w, r, http.StatusNotFound, lang, "notfound", nil)
 		return storage.Link{}, false
 	}
