@@ -750,3 +750,19 @@ func TestChangeScoreButtonIsABigTarget(t *testing.T) {
 		}
 	}
 }
+
+// One response is "1 response", not "1 responses".
+func TestManagerCountsOneResponseInTheSingular(t *testing.T) {
+	h := newHarness(t, landscape)
+	test.Tap(h.button("9"))
+	test.Tap(h.button("Submit"))
+	h.clock.Advance(time.Duration(h.app.survey.ThankYouSeconds) * time.Second)
+	openPIN(h)
+	enterPIN(h, "2468")
+	h.requireShowing("1 response")
+	for _, o := range test.LaidOutObjects(h.win.Canvas().Content()) {
+		if rt, ok := o.(*widget.RichText); ok && strings.Contains(rt.String(), "1 responses") {
+			t.Errorf("the manager view says %q", rt.String())
+		}
+	}
+}

@@ -252,6 +252,9 @@ func (s *managerScreen) npsCard(title string, t nps.Tally) fyne.CanvasObject {
 	if t.Total() > 0 {
 		score.Text = formatNPS(t.NPS())
 		count = a.t("manager.responses", "n", strconv.FormatInt(t.Total(), 10))
+		if t.Total() == 1 {
+			count = a.t("manager.one_response")
+		}
 		moe = a.t("manager.moe", "moe", fmt.Sprintf("%.0f", t.MarginOfError()))
 	}
 	score.TextSize = textHuge
