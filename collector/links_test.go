@@ -161,3 +161,50 @@ func TestChannelsEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// Site and app keys are links that answer only from the origins and apps they list.
+func TestSiteAndAppKeys(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		c := collectortest.Start(t, collectortest.Options{Backend: b})
+		ctx := context.Background()
+		c.AddStore(t, storage.Store{ID: "WEB"})
+		for _, nl := range []storage.NewLink{
+			{Kind: "site", StoreID: "WEB", Channel: "web"},                                               // no origin
+			{Kind: "site", StoreID: "WEB", Channel: "web", Origins: []string{"http://shop.example.com"}}, // not https
+			{Kind: "site", StoreID: "WEB", Channel: "web", Origins: []string{"https://shop.example.com/checkout"}},
+			{Kind: "site", StoreID: "WEB", Channel: "web", Origins: []string{"https://shop.example.com"}, BundleIDs: []string{"com.example.shop"}},
+			{Kind: "app", StoreID: "WEB", Channel: "app", BundleIDs: []string{"not a bundle"}},
+			{Kind: "link", StoreID: "WEB", Channel: "qr", Origins: []string{"https://shop.example.com"}},
+			{Kind: "kiosk", StoreID: "WEB", Channel: "web"},
+			{Kind: "app", StoreID: "WEB", Channel: "app", RatePerMinute: -1},
+		} {
+			if _, err := c.DB.AddLink(ctx, nl); !errors.Is(err, storage.ErrInvalid) {
+				t.Errorf("AddLink(%+v) = %v, want ErrInvalid", nl, err)
+			}
+		}
+		site, err := c.DB.AddLink(ctx, storage.NewLink{Kind: "site", StoreID: "WEB", Channel: "web", Touchpoint: "checkout",
+			Origins: []string{"https://Shop.Example.com:443", "https://shop.example.com", "http://localhost:8080"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := c.DB.AddLink(ctx, storage.NewLink{Kind: "app", StoreID: "WEB", Channel: "app",
+			BundleIDs: []string{"com.example.shop", "com.example.shop"}, RatePerMinute: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.DB.LinkByCode(ctx, site.Code)
+		if err != nil || got.Kind != "site" || len(got.Origins) != 2 || got.AnswersAtSurveyURL() {
+			t.Fatalf("site key read back: %+v, %v", got, err)
+		}
+		for origin, want := range map[string]bool{"https://shop.example.com": true, "https://SHOP.example.com:443": true,
+			"http://localhost:8080": true, "https://evil.example.com": false, "null": false, "": false} {
+			if got.AllowsOrigin(origin) != want {
+				t.Errorf("AllowsOrigin(%q) = %v", origin, !want)
+			}
+		}
+		got, err = c.DB.LinkByCode(ctx, app.Code)
+		if err != nil || !got.AllowsBundle("com.example.shop") || got.AllowsBundle("com.evil") || got.RatePerMinute != 30 || len(got.BundleIDs) != 1 {
+			t.Fatalf("app key read back: %+v, %v", got, err)
+		}
+	})
+}

@@ -1,11 +1,15 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,6 +23,7 @@ import (
 // a web page carries, answering for one store through one channel and touchpoint.
 type Link struct {
 	ID         string    `json:"id"`
+	Kind       string    `json:"kind"` // link, site or app; see the LinkKind constants
 	Code       string    `json:"code"`
 	StoreID    string    `json:"store_id"`
 	Channel    string    `json:"channel"`
@@ -27,7 +32,56 @@ type Link struct {
 	CreatedAt  time.Time `json:"created_at"`
 	ExpiresAt  time.Time `json:"expires_at,omitzero"`
 	DisabledAt time.Time `json:"disabled_at,omitzero"`
+	// Origins are the web origins (https://shop.example.com) a site or app key answers
+	// from; BundleIDs the mobile apps (com.example.shop). RatePerMinute bounds its
+	// answers; zero leaves the default to the handler.
+	Origins       []string `json:"origins,omitempty"`
+	BundleIDs     []string `json:"bundle_ids,omitempty"`
+	RatePerMinute int      `json:"rate_per_minute,omitempty"`
 }
+
+// The kinds of link.
+const (
+	LinkKindSurvey = "link" // a URL to the web survey, /s/CODE: printed, sent, or shown on the kiosk
+	LinkKindSite   = "site" // a website widget's key: answers from its origins only
+	LinkKindApp    = "app"  // a mobile app's or another system's key for the submission API
+)
+
+// AllowsOrigin reports whether a request's Origin header is one the key lists.
+func (l Link) AllowsOrigin(origin string) bool {
+	o, err := NormalizeOrigin(origin)
+	return err == nil && slices.Contains(l.Origins, o)
+}
+
+// AllowsBundle reports whether an app's bundle id is one the key lists.
+func (l Link) AllowsBundle(id string) bool { return id != "" && slices.Contains(l.BundleIDs, id) }
+
+// NormalizeOrigin is an origin as browsers send it: scheme://host[:port], lowercase,
+// the default port left out. It must be https, or http to localhost for development.
+func NormalizeOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%w: origin %q must be scheme://host[:port] and nothing more", ErrInvalid, s)
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	if scheme != "https" && !(scheme == "http" && (host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host == "::1")) {
+		return "", fmt.Errorf("%w: origin %q must be https (http only to localhost)", ErrInvalid, s)
+	}
+	port := u.Port()
+	if port == "443" && scheme == "https" || port == "80" && scheme == "http" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
+}
+
+// bundlePattern is a reverse-DNS app id, as iOS and Android name apps.
+var bundlePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$`)
 
 // ErrLinkClosed is wrapped when a link is disabled or has expired.
 var ErrLinkClosed = errors.New("this survey link is closed")
@@ -45,11 +99,16 @@ func (l Link) Open(now time.Time) error {
 
 // NewLink is a link to make.
 type NewLink struct {
+	Kind       string    // empty: a survey link
 	StoreID    string    // required
 	Channel    string    // required: qr, web, email or another label (not kiosk)
 	Touchpoint string    // optional
 	Label      string    // optional: what it is printed on, for people
 	ExpiresAt  time.Time // zero: never
+	// Origins (required for a site key), BundleIDs and RatePerMinute: see Link.
+	Origins       []string
+	BundleIDs     []string
+	RatePerMinute int
 }
 
 // linkAlphabet leaves out 0, 1, i, l and o, which are read wrong off paper.
@@ -88,6 +147,13 @@ func (l Link) ForInvitations() bool {
 	return l.Channel == response.ChannelEmail && l.Label == EmailLinkLabel
 }
 
+// AnswersAtSurveyURL reports whether the web survey at /s/CODE takes this link's
+// answers: a printed or sent survey link does; a site or app key answers through its
+// own endpoints, and the invitations' link only with an invitation's token.
+func (l Link) AnswersAtSurveyURL() bool {
+	return (l.Kind == "" || l.Kind == LinkKindSurvey) && !l.ForInvitations()
+}
+
 // AddLink makes a survey link with a fresh code.
 func (db *DB) AddLink(ctx context.Context, nl NewLink) (Link, error) {
 	if strings.TrimSpace(nl.Label) == EmailLinkLabel {
@@ -111,6 +177,34 @@ func (db *DB) addLink(ctx context.Context, nl NewLink) (Link, error) {
 	if !utf8.ValidString(nl.Label) || utf8.RuneCountInString(nl.Label) > 100 {
 		return Link{}, fmt.Errorf("add link: %w: a label is at most 100 characters of text", ErrInvalid)
 	}
+	kind := cmp.Or(nl.Kind, LinkKindSurvey)
+	var origins []string
+	for _, o := range nl.Origins {
+		n, err := NormalizeOrigin(o)
+		if err != nil {
+			return Link{}, fmt.Errorf("add link: %w", err)
+		}
+		if !slices.Contains(origins, n) {
+			origins = append(origins, n)
+		}
+	}
+	for _, b := range nl.BundleIDs {
+		if len(b) > 155 || !bundlePattern.MatchString(b) {
+			return Link{}, fmt.Errorf("add link: %w: bundle id %q must be a reverse-DNS app id such as com.example.shop", ErrInvalid, b)
+		}
+	}
+	switch {
+	case kind != LinkKindSurvey && kind != LinkKindSite && kind != LinkKindApp:
+		return Link{}, fmt.Errorf("add link: %w: kind must be link, site or app", ErrInvalid)
+	case kind == LinkKindSite && len(origins) == 0:
+		return Link{}, fmt.Errorf("add link: %w: a site key needs the origins of the pages that embed it", ErrInvalid)
+	case kind == LinkKindSurvey && (len(origins) > 0 || len(nl.BundleIDs) > 0):
+		return Link{}, fmt.Errorf("add link: %w: origins and bundle ids are for site and app keys", ErrInvalid)
+	case kind == LinkKindSite && len(nl.BundleIDs) > 0:
+		return Link{}, fmt.Errorf("add link: %w: bundle ids are for app keys", ErrInvalid)
+	case nl.RatePerMinute < 0 || nl.RatePerMinute > 100000:
+		return Link{}, fmt.Errorf("add link: %w: a rate of 0 (the default) to 100000 a minute", ErrInvalid)
+	}
 	now := db.now()
 	if !nl.ExpiresAt.IsZero() && !nl.ExpiresAt.After(now) {
 		return Link{}, fmt.Errorf("add link: %w: it would expire before it is made", ErrInvalid)
@@ -122,8 +216,9 @@ func (db *DB) addLink(ctx context.Context, nl NewLink) (Link, error) {
 	if !exists {
 		return Link{}, fmt.Errorf("add link: store %q: %w", nl.StoreID, ErrNotFound)
 	}
-	l := Link{ID: uuid.Must(uuid.NewV7()).String(), StoreID: nl.StoreID, Channel: nl.Channel, Touchpoint: nl.Touchpoint,
-		Label: strings.TrimSpace(nl.Label), CreatedAt: time.UnixMilli(now.UnixMilli())}
+	l := Link{ID: uuid.Must(uuid.NewV7()).String(), Kind: kind, StoreID: nl.StoreID, Channel: nl.Channel, Touchpoint: nl.Touchpoint,
+		Label: strings.TrimSpace(nl.Label), CreatedAt: time.UnixMilli(now.UnixMilli()),
+		Origins: origins, BundleIDs: slices.Compact(slices.Sorted(slices.Values(nl.BundleIDs))), RatePerMinute: nl.RatePerMinute}
 	var expires any
 	if !nl.ExpiresAt.IsZero() {
 		l.ExpiresAt = time.UnixMilli(nl.ExpiresAt.UnixMilli())
@@ -132,9 +227,10 @@ func (db *DB) addLink(ctx context.Context, nl NewLink) (Link, error) {
 	for range 5 { // a clash among 8.5·10¹¹ codes is rare; five in a row is a bug
 		l.Code = newLinkCode()
 		_, err := db.write.ExecContext(ctx, `
-			INSERT INTO links (id, code, store_id, channel, touchpoint, label, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			l.ID, l.Code, l.StoreID, l.Channel, l.Touchpoint, l.Label, l.CreatedAt.UnixMilli(), expires)
+			INSERT INTO links (id, code, store_id, channel, touchpoint, label, created_at, expires_at, kind, origins, bundle_ids, rate_per_minute)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.ID, l.Code, l.StoreID, l.Channel, l.Touchpoint, l.Label, l.CreatedAt.UnixMilli(), expires,
+			l.Kind, strings.Join(l.Origins, " "), strings.Join(l.BundleIDs, " "), l.RatePerMinute)
 		if isUniqueViolation(err) {
 			continue
 		}
@@ -146,7 +242,7 @@ func (db *DB) addLink(ctx context.Context, nl NewLink) (Link, error) {
 	return Link{}, errors.New("add link: no free code after 5 tries")
 }
 
-const linkColumns = `id, code, store_id, channel, touchpoint, label, created_at, expires_at, disabled_at`
+const linkColumns = `id, code, store_id, channel, touchpoint, label, created_at, expires_at, disabled_at, kind, origins, bundle_ids, rate_per_minute`
 
 func scanLink(s interface{ Scan(...any) error }) (Link, error) {
 	var (
@@ -154,9 +250,12 @@ func scanLink(s interface{ Scan(...any) error }) (Link, error) {
 		created           int64
 		expires, disabled sql.NullInt64
 	)
-	if err := s.Scan(&l.ID, &l.Code, &l.StoreID, &l.Channel, &l.Touchpoint, &l.Label, &created, &expires, &disabled); err != nil {
+	var origins, bundles string
+	if err := s.Scan(&l.ID, &l.Code, &l.StoreID, &l.Channel, &l.Touchpoint, &l.Label, &created, &expires, &disabled,
+		&l.Kind, &origins, &bundles, &l.RatePerMinute); err != nil {
 		return Link{}, err
 	}
+	l.Origins, l.BundleIDs = strings.Fields(origins), strings.Fields(bundles)
 	l.CreatedAt = time.UnixMilli(created)
 	if expires.Valid {
 		l.ExpiresAt = time.UnixMilli(expires.Int64)

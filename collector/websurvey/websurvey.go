@@ -318,8 +318,9 @@ func (s *Survey) link(w http.ResponseWriter, r *http.Request, lang string, open 
 	}
 	l, err := s.svc.LinkByCode(r.Context(), code)
 	// An invitations' link answers only with an invitation's token (/i/): at /s/ it
-	// would take anyone's answers as the invitees'.
-	if errors.Is(err, storage.ErrNotFound) || err == nil && l.ForInvitations() {
+	// would take anyone's answers as the invitees'. A site's or app's key answers only
+	// from its origins, through its own endpoint.
+	if errors.Is(err, storage.ErrNotFound) || err == nil && !l.AnswersAtSurveyURL() {
 		s.message(w, r, http.StatusNotFound, lang, "notfound", nil)
 		return storage.Link{}, false
 	}
