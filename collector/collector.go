@@ -145,6 +145,9 @@ func validate(r wire.Response, survey wire.Survey, now time.Time) error {
 	if err := r.CheckReasons(survey); err != nil {
 		return err
 	}
+	if err := r.CheckAnswers(survey); err != nil {
+		return err
+	}
 	return r.CheckClock(now, MaxClockSkew)
 }
 

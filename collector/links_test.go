@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,6 +206,54 @@ func TestSiteAndAppKeys(t *testing.T) {
 		got, err = c.DB.LinkByCode(ctx, app.Code)
 		if err != nil || !got.AllowsBundle("com.example.shop") || got.AllowsBundle("com.evil") || got.RatePerMinute != 30 || len(got.BundleIDs) != 1 {
 			t.Fatalf("app key read back: %+v, %v", got, err)
+		}
+	})
+}
+
+// Answers to extra questions are checked against the survey for the response's channel
+// and touchpoint, stored, revised with the response, and exported.
+func TestExtraAnswersAreStoredAndExported(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		c := collectortest.Start(t, collectortest.Options{Backend: b})
+		ctx := context.Background()
+		c.AddStore(t, storage.Store{ID: "WEB"})
+		survey, err := c.DB.Survey(ctx, "WEB")
+		if err != nil {
+			t.Fatal(err)
+		}
+		en := func(s string) map[string]string { return map[string]string{survey.Languages[0]: s} }
+		survey.Questions = []response.Question{{Key: "speed", Kind: response.QuestionRating, Labels: en("Delivery speed"),
+			Channels: []string{"web"}, Touchpoints: []string{"delivery"}}}
+		if _, err := c.DB.SetSurvey(ctx, survey, []string{"WEB"}); err != nil {
+			t.Fatal(err)
+		}
+		web, err := c.DB.AddLink(ctx, storage.NewLink{StoreID: "WEB", Channel: "web", Touchpoint: "delivery"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		qr, err := c.DB.AddLink(ctx, storage.NewLink{StoreID: "WEB", Channel: "qr"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(9, 9))
+		r := collectortest.Response(rng, time.Now().Add(-time.Minute))
+		r.Answers = map[string][]string{"speed": {"2"}}
+		if _, err := c.Service.IngestFromLink(ctx, qr, r); !errors.Is(err, response.ErrInvalid) {
+			t.Errorf("an answer to a question the QR code does not ask: %v", err)
+		}
+		if res, err := c.Service.IngestFromLink(ctx, web, r); err != nil || res != storage.Inserted {
+			t.Fatalf("answer: %v, %v", res, err)
+		}
+		r.Answers["speed"] = []string{"5"}
+		if rev, err := c.Service.ReviseFromLink(ctx, web, r); err != nil || !rev.Changed {
+			t.Fatalf("revise: %+v, %v", rev, err)
+		}
+		var csv strings.Builder
+		if _, err := c.DB.Export(ctx, storage.Filter{From: "2000-01-01", To: "2999-12-31"}, &csv); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(csv.String(), `,answers`) || !strings.Contains(csv.String(), `"{""speed"":[""5""]}"`) {
+			t.Errorf("the export lacks the revised answer:\n%s", csv.String())
 		}
 	})
 }

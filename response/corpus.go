@@ -43,5 +43,13 @@ func InvalidCorpus() []InvalidCase {
 		{"contact without consent", base(func(r *Response) { r.Contact = "ana@example.com" }), "invalid input: contact details given without consent to be contacted"},
 		{"channel in capitals", base(func(r *Response) { r.Channel = "QR" }), `invalid input: channel "QR" must be 1 to 32 characters of a-z, 0-9, - and _, starting with a letter`},
 		{"touchpoint with a space", base(func(r *Response) { r.Touchpoint = "check out" }), `invalid input: touchpoint "check out" must be 1 to 32 characters of a-z, 0-9, - and _, starting with a letter`},
+		{"an answer too long", base(func(r *Response) {
+			r.Answers = map[string][]string{"improve": {strings.Repeat("x", MaxAnswerTextRunes+1)}}
+		}),
+			`invalid input: question "improve": an answer must be valid text of 1 to 200 characters`},
+		{"an answer not UTF-8", base(func(r *Response) { r.Answers = map[string][]string{"improve": {"bad \xff"}} }),
+			`invalid input: question "improve": an answer must be valid text of 1 to 200 characters`},
+		{"a question with no answer", base(func(r *Response) { r.Answers = map[string][]string{"found": {}} }),
+			`invalid input: question "found": 1 to 10 values, got 0`},
 	}
 }

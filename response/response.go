@@ -101,6 +101,10 @@ type Response struct {
 	// the journey it tells of (checkout, returns, delivery…), or empty.
 	Channel    string `json:"channel,omitempty"`
 	Touchpoint string `json:"touchpoint,omitempty"`
+	// Answers are the answers to the survey's extra questions, by question key: the
+	// option keys of a single or multi question, the text of a text question, "1" to
+	// "5" for a rating. Unanswered questions are left out.
+	Answers map[string][]string `json:"answers,omitempty"`
 }
 
 // Tap is what a shopper's tap on the rating screen records.
@@ -213,7 +217,7 @@ func (r Response) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return r.validateAnswers()
 }
 
 // ChannelOrKiosk is the response's channel, kiosk when it names none.

@@ -36,6 +36,10 @@ type Survey struct {
 	// thank-you screen shows as a QR code: "tell us more on your phone". Raise
 	// ThankYouSeconds with it: scanning takes longer than reading.
 	ThankYouLink string `json:"thank_you_link,omitempty" toml:"thank_you_link,omitempty"`
+	// Questions are extra questions asked after the NPS question, per channel or
+	// touchpoint, at most MaxExtraQuestions in any one place. Kiosks that predate them
+	// ignore them.
+	Questions []Question `json:"questions,omitempty" toml:"questions,omitempty"`
 }
 
 // MaxLinkURLLength bounds ThankYouLink: a QR code of a longer URL is too dense for a
@@ -104,6 +108,7 @@ func (s Survey) Validate() error {
 			errs = append(errs, fmt.Errorf("thank_you_link %q must be an http(s) URL of at most %d characters", s.ThankYouLink, MaxLinkURLLength))
 		}
 	}
+	errs = append(errs, s.validateQuestions()...)
 	return errors.Join(errs...)
 }
 

@@ -96,8 +96,8 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 	insert, err := tx.PrepareContext(ctx, `
 		INSERT INTO responses (id, store_id, device_id, link_id, channel, touchpoint, score, reasons, comment, contact,
 		                       contact_consent, locale, survey_version, created_at, completed_at, outcome, suspect, day,
-		                       content_hash, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		                       content_hash, received_at, answers)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
@@ -115,7 +115,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		out, err := insert.ExecContext(ctx,
 			r.ID, o.StoreID, nullable(o.DeviceID), nullable(o.LinkID), r.Channel, r.Touchpoint, r.Score, string(reasons),
 			r.Comment, r.Contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
-			r.Hash, now.UnixMilli())
+			r.Hash, now.UnixMilli(), answersColumn(r.Answers))
 		if err != nil {
 			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
 		}
@@ -183,6 +183,15 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		return BatchResult{}, fmt.Errorf("insert batch: commit: %w", err)
 	}
 	return BatchResult{Results: results, Events: events}, nil
+}
+
+// answersColumn is the answers column: JSON, or empty when there are none.
+func answersColumn(answers map[string][]string) string {
+	if len(answers) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(answers) // a map of string slices always marshals
+	return string(b)
 }
 
 // dayCounts is what one batch adds to one day's rollup.
