@@ -2,6 +2,7 @@ package response
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -142,7 +143,8 @@ func (s Survey) validateQuestions() []error {
 // CheckAnswers refuses answers to extra questions the survey does not ask of the
 // response's channel and touchpoint, and answers that do not fit their question.
 func (r Response) CheckAnswers(s Survey) error {
-	for key, values := range r.Answers {
+	for _, key := range slices.Sorted(maps.Keys(r.Answers)) {
+		values := r.Answers[key]
 		i := slices.IndexFunc(s.Questions, func(q Question) bool { return q.Key == key })
 		if i < 0 || !s.Questions[i].AskedAt(r.Channel, r.Touchpoint) {
 			return invalid("question %q is not asked here", key)
@@ -177,12 +179,14 @@ func (r Response) CheckAnswers(s Survey) error {
 	return nil
 }
 
-// validateAnswers checks what needs no survey: sizes and text.
-func (r Response) validateAnswers() error {
-	if len(r.Answers) > MaxExtraQuestions {
-		return invalid("%d extra questions answered, at most %d asked", len(r.Answers), MaxExtraQuestions)
+// validateAnswers checks what needs no survey: sizes and text. FollowUp.Validate (and
+// so Response.Validate) applies it.
+func validateAnswers(answers map[string][]string) error {
+	if len(answers) > MaxExtraQuestions {
+		return invalid("%d extra questions answered, at most %d asked", len(answers), MaxExtraQuestions)
 	}
-	for key, values := range r.Answers {
+	for _, key := range slices.Sorted(maps.Keys(answers)) {
+		values := answers[key]
 		if !reasonKeyPattern.MatchString(key) {
 			return invalid("question key %q must be 1 to 64 of a-z, 0-9, _", key)
 		}

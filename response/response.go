@@ -121,6 +121,9 @@ type FollowUp struct {
 	Comment        string
 	Contact        string // e-mail or phone; only with ContactConsent
 	ContactConsent bool
+	// Answers are the answers to the survey's extra questions, as in Response.Answers;
+	// nil when none were asked or answered.
+	Answers map[string][]string
 }
 
 func invalid(format string, args ...any) error {
@@ -174,7 +177,7 @@ func (f FollowUp) Validate() error {
 	if f.Contact != "" && !f.ContactConsent {
 		return invalid("contact details given without consent to be contacted")
 	}
-	return nil
+	return validateAnswers(f.Answers)
 }
 
 // Tap returns the part of r its tap recorded.
@@ -185,7 +188,7 @@ func (r Response) Tap() Tap {
 // FollowUp returns the part of r its follow-up added.
 func (r Response) FollowUp() FollowUp {
 	return FollowUp{Outcome: r.Outcome, Reasons: r.Reasons, Comment: r.Comment, Contact: r.Contact,
-		ContactConsent: r.ContactConsent}
+		ContactConsent: r.ContactConsent, Answers: r.Answers}
 }
 
 // Validate checks a complete response: its id (a UUIDv7, as devices make them), its tap,
@@ -217,7 +220,7 @@ func (r Response) Validate() error {
 			return err
 		}
 	}
-	return r.validateAnswers()
+	return nil
 }
 
 // ChannelOrKiosk is the response's channel, kiosk when it names none.

@@ -98,6 +98,10 @@ func (db *DB) Complete(ctx context.Context, id string, f response.FollowUp) erro
 	if err != nil {
 		return fmt.Errorf("complete response %s: encode reasons: %w", id, err)
 	}
+	answers, err := answersColumn(f.Answers)
+	if err != nil {
+		return fmt.Errorf("complete response %s: %w", id, err)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("complete response %s: begin: %w", id, err)
@@ -105,9 +109,9 @@ func (db *DB) Complete(ctx context.Context, id string, f response.FollowUp) erro
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
 		`UPDATE responses
-		    SET completed_at = ?, outcome = ?, reasons = ?, comment = ?, contact = ?, contact_consent = ?
+		    SET completed_at = ?, outcome = ?, reasons = ?, comment = ?, contact = ?, contact_consent = ?, answers = ?
 		  WHERE id = ? AND completed_at IS NULL`,
-		millis(db.now()), string(f.Outcome), string(reasonsJSON), f.Comment, f.Contact, f.ContactConsent, id)
+		millis(db.now()), string(f.Outcome), string(reasonsJSON), f.Comment, f.Contact, f.ContactConsent, answers, id)
 	if err != nil {
 		return fmt.Errorf("complete response %s: %w", id, err)
 	}
@@ -191,7 +195,20 @@ func (db *DB) RecoverOpen(ctx context.Context, olderThan time.Duration) (int64, 
 type Response = response.Response
 
 const responseColumns = `id, score, locale, survey_version, created_at, completed_at,
-	COALESCE(outcome, ''), reasons, comment, contact, contact_consent, suspect`
+	COALESCE(outcome, ''), reasons, comment, contact, contact_consent, suspect, answers`
+
+// answersColumn is the answers column of a follow-up's answers: JSON, or empty when there
+// are none, so a response without answers uploads as kiosks that predate them did.
+func answersColumn(answers map[string][]string) (string, error) {
+	if len(answers) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(answers)
+	if err != nil {
+		return "", fmt.Errorf("encode answers: %w", err)
+	}
+	return string(b), nil
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -203,9 +220,10 @@ func scanResponse(s scanner, extra ...any) (Response, error) {
 		completed sql.NullInt64
 		outcome   string
 		reasons   string
+		answers   string
 	)
 	dest := append([]any{&r.ID, &r.Score, &r.Locale, &r.SurveyVersion, &created, &completed,
-		&outcome, &reasons, &r.Comment, &r.Contact, &r.ContactConsent, &r.Suspect}, extra...)
+		&outcome, &reasons, &r.Comment, &r.Contact, &r.ContactConsent, &r.Suspect, &answers}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return Response{}, err
 	}
@@ -214,6 +232,11 @@ func scanResponse(s scanner, extra ...any) (Response, error) {
 	r.Outcome = response.Outcome(outcome)
 	if err := json.Unmarshal([]byte(reasons), &r.Reasons); err != nil {
 		return Response{}, fmt.Errorf("response %s: decode reasons: %w", r.ID, err)
+	}
+	if answers != "" {
+		if err := json.Unmarshal([]byte(answers), &r.Answers); err != nil {
+			return Response{}, fmt.Errorf("response %s: decode answers: %w", r.ID, err)
+		}
 	}
 	return r, nil
 }
@@ -245,12 +268,16 @@ func (db *DB) Insert(ctx context.Context, r Response) error {
 	if err != nil {
 		return fmt.Errorf("insert response %s: %w", r.ID, err)
 	}
+	answers, err := answersColumn(r.Answers)
+	if err != nil {
+		return fmt.Errorf("insert response %s: %w", r.ID, err)
+	}
 	_, err = db.write.ExecContext(ctx,
 		`INSERT INTO responses (id, score, locale, survey_version, created_at, completed_at, outcome,
-		                        reasons, comment, contact, contact_consent, suspect)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		                        reasons, comment, contact, contact_consent, suspect, answers)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Score, r.Locale, r.SurveyVersion, millis(r.CreatedAt), millis(r.CompletedAt), string(r.Outcome),
-		string(reasonsJSON), r.Comment, r.Contact, r.ContactConsent, r.Suspect)
+		string(reasonsJSON), r.Comment, r.Contact, r.ContactConsent, r.Suspect, answers)
 	if err != nil {
 		return fmt.Errorf("insert response %s: %w", r.ID, err)
 	}

@@ -195,6 +195,10 @@ func TestBadInputWritesNothing(t *testing.T) {
 		{"too many reasons", response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: strings.Split("a,b,c,d,e,f,g,h,i", ",")}},
 		{"empty reason", response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{""}}},
 		{"repeated reason", response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"price", "price"}}},
+		{"answer too long", response.FollowUp{Outcome: response.OutcomeSubmitted,
+			Answers: map[string][]string{"improve": {strings.Repeat("x", response.MaxAnswerTextRunes+1)}}}},
+		{"answer without values", response.FollowUp{Outcome: response.OutcomeSubmitted, Answers: map[string][]string{"found": {}}}},
+		{"answer key in capitals", response.FollowUp{Outcome: response.OutcomeSubmitted, Answers: map[string][]string{"Found": {"yes"}}}},
 	}
 	for _, tt := range followUps {
 		if err := db.Complete(ctx, openID, tt.f); !errors.Is(err, ErrInvalidInput) {
