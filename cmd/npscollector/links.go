@@ -90,6 +90,9 @@ var linkCommands = map[string]command{
 			}
 			rows := make([]row, 0, len(links))
 			for _, l := range links {
+				if l.Kind == storage.LinkKindSite || l.Kind == storage.LinkKindApp {
+					continue // key list shows them
+				}
 				r := row{Link: l, Answers: answers[l.ID]}
 				if baseURL != "" {
 					r.URL = websurvey.LinkURL(baseURL, l.Code)

@@ -65,6 +65,9 @@ Usage:
   npscollector link add --store S042 [--channel qr] [--touchpoint T] [--label L] [--expires YYYY-MM-DD | --ttl 720h] [--out DIR] [--base-url URL]
   npscollector link list [--store S042] [--base-url URL]
   npscollector link disable CODE
+  npscollector key add --kind site|app --store S042 [--channel web] [--touchpoint T] [--origin https://shop.example.com …] [--bundle-id com.example.shop …] [--rate 60] [--label L] [--public-url URL]
+  npscollector key list [--store S042]
+  npscollector key disable KEY
   npscollector export --format csv [--store S042] [--region R] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
@@ -87,7 +90,7 @@ type env struct {
 type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
-var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands)
+var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}
