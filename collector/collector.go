@@ -43,7 +43,8 @@ func (s *Service) eventsQueued() {
 // Ingest stores a batch from one device. Each response is accepted (new), duplicate (the
 // same id with the same content: a retry) or rejected with a reason (invalid, or the same
 // id with other content, whose original is kept). A new response that matches the
-// store's follow-up rule opens a case. The batch, its cases and rollups are stored in one
+// store's follow-up rule opens a case, and one that matches its thank-you rule queues a
+// thank-you e-mail. The batch, its cases and rollups are stored in one
 // transaction, so a retry can never count twice nor open a second case.
 func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []wire.Response) (wire.UploadResult, error) {
 	res := wire.UploadResult{Accepted: []string{}, Duplicate: []string{}, Rejected: []wire.Rejection{}}
@@ -56,6 +57,10 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 		return res, fmt.Errorf("ingest: store %s time zone: %w", d.StoreID, err)
 	}
 	rule, err := s.FollowUpRule(ctx, d.StoreID)
+	if err != nil {
+		return res, fmt.Errorf("ingest: %w", err)
+	}
+	thanks, err := s.ThanksRule(ctx, d.StoreID)
 	if err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
 	}
@@ -87,6 +92,7 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 				// was offline for a day does not hand the store an overdue case.
 				row.Case = &storage.NewCase{ID: uuid.Must(uuid.NewV7()).String(), DueAt: rule.Due(now, loc)}
 			}
+			row.Thanks = thanksFor(thanks, r, response.ChannelKiosk)
 			rows = append(rows, row)
 		}
 	}

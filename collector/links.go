@@ -12,8 +12,8 @@ import (
 )
 
 // linkResponse checks a response that came through a survey link, gives it the link's
-// channel and touchpoint, and readies it for storage with its case if the store's rule
-// calls for one. The rules are the kiosk's: the one domain package's.
+// channel and touchpoint, and readies it for storage with its case and thank-you if the
+// store's rules call for them. The rules are the kiosk's: the one domain package's.
 func (s *Service) linkResponse(ctx context.Context, l storage.Link, r response.Response) (storage.NewResponse, error) {
 	now := s.Now()
 	if err := l.Open(now); err != nil {
@@ -39,10 +39,15 @@ func (s *Service) linkResponse(ctx context.Context, l storage.Link, r response.R
 	if err != nil {
 		return storage.NewResponse{}, err
 	}
+	thanks, err := s.ThanksRule(ctx, l.StoreID)
+	if err != nil {
+		return storage.NewResponse{}, err
+	}
 	row := storage.NewResponse{Response: r, Day: r.CreatedAt.In(loc).Format(time.DateOnly), Hash: r.ContentHash()}
 	if rule.Matches(r, l.Channel) {
 		row.Case = &storage.NewCase{ID: uuid.Must(uuid.NewV7()).String(), DueAt: rule.Due(now, loc)}
 	}
+	row.Thanks = thanksFor(thanks, r, l.Channel)
 	return row, nil
 }
 

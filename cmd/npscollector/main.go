@@ -58,6 +58,8 @@ Usage:
   npscollector survey set (--store S042 | --all) FILE.toml
   npscollector rule set [--store S042] [--scores 0-6] [--reasons K,K] [--sla 48h] [--contact-requested=false]
   npscollector case list [--store S042] [--status open] [--overdue]
+  npscollector thanks set [--store S042] [--scores 9-10] [--review-url https://…] [--channels kiosk,app] [--off]
+  npscollector thanks list [--store S042] [--limit 50]
   npscollector webhook add --url https://… [--store S042 | --region R] [--events case.opened,…]
   npscollector alert add --email ADDRESS [--lang de] [--store S042 | --region R] [--events …]
   npscollector webhook list | webhook resume ID | webhook log [--limit 50]   (e-mail alerts too)
@@ -90,7 +92,7 @@ type env struct {
 type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
-var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands)
+var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}

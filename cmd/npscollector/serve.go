@@ -89,7 +89,9 @@ func parseSite(publicURL, proxies string) (site, error) {
 // connections for up to 10 s.
 func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, st site, quiet time.Duration, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	hooks.DB, hooks.Logger = svc.DB, log
+	// The promoters' thank-you e-mails go out with the alerts; their unsubscribe links
+	// start with the public address.
+	hooks.DB, hooks.Logger, hooks.PublicURL = svc.DB, log, st.publicURL
 	deliveries, err := alerts.New(hooks)
 	if err != nil {
 		return err

@@ -2,7 +2,8 @@
 // queue in the collector's own database, at least once, with backoff and jitter: to
 // webhook URLs, signed by the Standard Webhooks 1.0 convention and checked so that a
 // subscription cannot make the collector call into its own network, and as e-mail in the
-// recipient's language through an SMTP server.
+// recipient's language through an SMTP server. The same worker sends the thank-you
+// e-mails queued for promoters, from their own queue, the same way.
 package alerts
 
 import (
@@ -202,12 +203,17 @@ type Config struct {
 	// Mailer sends the e-mail subscriptions' alerts; nil leaves them waiting (and, after
 	// PauseAfter failures, paused) until a collector with SMTP settings sends them.
 	Mailer *Mailer
+	// PublicURL is the collector's address as shoppers reach it, which the unsubscribe
+	// link of a promoter's thank-you e-mail starts with. Thank-yous are sent only with a
+	// Mailer and a PublicURL; otherwise they wait for a collector that has both.
+	PublicURL string
 	// Interval is how often the queue is polled when idle; zero means 1 s.
 	Interval time.Duration
 	// Lease is how long a claimed delivery is held before another collector may take
 	// it; zero means 1 minute.
 	Lease time.Duration
-	// GiveUpAfter is how long after its event a delivery is retried; zero means 25 h.
+	// GiveUpAfter is how long after its event a delivery (or after its answer a
+	// thank-you) is retried; zero means 25 h.
 	GiveUpAfter time.Duration
 	// PauseAfter pauses a subscription after this many failures in a row; zero means 50.
 	PauseAfter int
@@ -315,9 +321,18 @@ func (w *Worker) run(ctx context.Context) {
 	}
 }
 
-// RunOnce claims the deliveries due now, sends them and records the outcome; it returns
-// how many it sent.
+// RunOnce claims the deliveries and thank-you e-mails due now, sends them and records
+// the outcome; it returns how many it sent.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	// Neither queue holds the other up: a failure in one still lets the other go out.
+	thanked, terr := w.sendThankYous(ctx)
+	n, derr := w.sendDeliveries(ctx)
+	return thanked + n, errors.Join(terr, derr)
+}
+
+// sendDeliveries claims the deliveries due now, sends them and records the outcome; it
+// returns how many it sent.
+func (w *Worker) sendDeliveries(ctx context.Context) (int, error) {
 	ds, err := w.cfg.DB.ClaimDeliveries(ctx, 20, w.cfg.Now().Add(w.cfg.Lease))
 	if err != nil {
 		return 0, err

@@ -402,27 +402,66 @@ func (p *Pages) thanksPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "thanks", v)
 }
 
+// unsubscriber is whom an unsubscribe link speaks for: an invitation, or a promoter's
+// thank-you e-mail (the alert worker sends those with links to the same page).
+type unsubscriber struct {
+	invitation     string // the invitation's id, or
+	thankYou       string // the thank-you's id
+	storeID        string
+	lang           string
+	unsubscribedAt time.Time
+}
+
+// unsubscriber reads the request's token; when it cannot, it writes the reply and
+// returns false.
+func (p *Pages) unsubscriber(w http.ResponseWriter, r *http.Request) (unsubscriber, bool) {
+	token := r.PathValue("token")
+	inv, err := p.svc.InvitationByToken(r.Context(), token)
+	if err == nil {
+		return unsubscriber{invitation: inv.ID, storeID: inv.StoreID, lang: inv.Language, unsubscribedAt: inv.UnsubscribedAt}, true
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		p.unavailable(w, "en", err)
+		return unsubscriber{}, false
+	}
+	ty, err := p.svc.ThankYouByToken(r.Context(), token)
+	if errors.Is(err, storage.ErrNotFound) {
+		p.notFound(w)
+		return unsubscriber{}, false
+	}
+	if err != nil {
+		p.unavailable(w, "en", err)
+		return unsubscriber{}, false
+	}
+	lang := ty.Language
+	if _, ok := p.words[lang]; !ok {
+		lang = "en"
+	}
+	return unsubscriber{thankYou: ty.ID, storeID: ty.StoreID, lang: lang, unsubscribedAt: ty.UnsubscribedAt}, true
+}
+
 // unsubscribePage asks to confirm: it records nothing, as mail scanners open it too.
 func (p *Pages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	inv, ok := p.invitation(w, r, false)
+	u, ok := p.unsubscriber(w, r)
 	if !ok {
 		return
 	}
-	wd := p.words[inv.Language]
-	if !inv.UnsubscribedAt.IsZero() {
-		p.message(w, http.StatusOK, inv.Language, wd.T("page.unsub.done"), wd.T("page.unsub.body"))
+	wd := p.words[u.lang]
+	if !u.unsubscribedAt.IsZero() {
+		p.message(w, http.StatusOK, u.lang, wd.T("page.unsub.done"), wd.T("page.unsub.body"))
 		return
 	}
-	p.render(w, http.StatusOK, "unsubscribe", view{Lang: inv.Language, W: wd, Token: r.PathValue("token"),
+	p.render(w, http.StatusOK, "unsubscribe", view{Lang: u.lang, W: wd, Token: r.PathValue("token"),
 		Title: wd.T("unsubscribe"), Body: wd.T("page.unsub.body")})
 }
 
 // unsubscribe records the unsubscribe: from the page's button, or from a mail client's
 // one-click POST (RFC 8058: a body of List-Unsubscribe=One-Click, form-encoded or
-// multipart), which gets a short plain reply.
+// multipart), which gets a short plain reply. Either kind of e-mail unsubscribes the
+// address from both: no invitation and no thank-you goes to it again.
 func (p *Pages) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	inv, ok := p.invitation(w, r, false)
+	u, ok := p.unsubscriber(w, r)
 	if !ok {
 		return
 	}
@@ -433,16 +472,22 @@ func (p *Pages) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	if r.FormValue("List-Unsubscribe") == "One-Click" {
 		via = "one-click"
 	}
-	if err := p.svc.Unsubscribe(r.Context(), inv.ID, via); err != nil {
-		p.unavailable(w, inv.Language, err)
+	var err error
+	if u.invitation != "" {
+		err = p.svc.Unsubscribe(r.Context(), u.invitation, via)
+	} else {
+		err = p.svc.UnsubscribeThankYou(r.Context(), u.thankYou, via)
+	}
+	if err != nil {
+		p.unavailable(w, u.lang, err)
 		return
 	}
-	p.log.Info("unsubscribed from invitations", "invitation", inv.ID, "store", inv.StoreID, "via", via)
-	wd := p.words[inv.Language]
+	p.log.Info("unsubscribed", "invitation", u.invitation, "thank_you", u.thankYou, "store", u.storeID, "via", via)
+	wd := p.words[u.lang]
 	if via == "one-click" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte(wd.T("page.unsub.done") + "\n"))
 		return
 	}
-	p.message(w, http.StatusOK, inv.Language, wd.T("page.unsub.done"), wd.T("page.unsub.body"))
+	p.message(w, http.StatusOK, u.lang, wd.T("page.unsub.done"), wd.T("page.unsub.body"))
 }

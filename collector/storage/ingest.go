@@ -23,6 +23,8 @@ type NewResponse struct {
 	Hash string // the response's content hash
 	// Case, when set, is opened with the response if it is new.
 	Case *NewCase
+	// Thanks, when set, queues a thank-you e-mail to the shopper (see NewThankYou).
+	Thanks *NewThankYou
 }
 
 // InsertResult says what became of one NewResponse.
@@ -38,7 +40,9 @@ const (
 // BatchResult says what InsertBatch did.
 type BatchResult struct {
 	Results []InsertResult // one per response, in order
-	Events  int            // events queued for alerts: wake the alert worker when not zero
+	// Events counts the events and thank-you e-mails queued for the alert worker: wake
+	// it when not zero.
+	Events int
 }
 
 // Device returns the enrolled device with the given id.
@@ -160,6 +164,15 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 				defer cases.Close()
 			}
 			queued, err := cases.open(ctx, tx, o.StoreID, r, now)
+			if err != nil {
+				return BatchResult{}, err
+			}
+			if queued {
+				events++
+			}
+		}
+		if r.Thanks != nil {
+			queued, err := queueThankYou(ctx, tx, o.StoreID, r, now)
 			if err != nil {
 				return BatchResult{}, err
 			}

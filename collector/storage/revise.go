@@ -13,7 +13,7 @@ import (
 // Revision says what ReviseResponse did.
 type Revision struct {
 	Changed bool // the content differed and was replaced
-	Events  int  // events queued for alerts: wake the alert worker when not zero
+	Events  int  // events and thank-you e-mails queued for the alert worker: wake it when not zero
 }
 
 // ReviseResponse replaces the content of a response that came through a survey link:
@@ -22,7 +22,9 @@ type Revision struct {
 // the same transaction, so the figures never count it twice or lose it. The day,
 // channel and touchpoint stay those of the first answer. A case is opened (r.Case) if
 // the response now calls for one and has none; a case it has stays, and shows the
-// revised response. A response of another link is ErrNotFound.
+// revised response. A thank-you is queued (r.Thanks) if the response now calls for one
+// and has none queued or sent, and an unsent one is cancelled if it no longer does. A
+// response of another link is ErrNotFound.
 func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revision, error) {
 	var (
 		storeID, day, channel, touchpoint, hash string
@@ -90,6 +92,17 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		if queued {
 			rev.Events++
 		}
+	}
+	if r.Thanks != nil {
+		queued, err := queueThankYou(ctx, t, storeID, r, db.now())
+		if err != nil {
+			return Revision{}, err
+		}
+		if queued {
+			rev.Events++
+		}
+	} else if err := cancelThankYou(ctx, t, r.ID); err != nil {
+		return Revision{}, err
 	}
 	if err := t.Commit(); err != nil {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
