@@ -32,6 +32,16 @@ type followUpScreen struct {
 	consent bool
 	done    bool
 
+	// questions are the survey's extra questions asked of kiosks, with the answers to
+	// them so far: option keys (or "1" to "5") by question key, and typed texts.
+	questions []response.Question
+	choices   map[string][]string
+	texts     map[string]*string
+	// separate: the questions are a step of their own after the form, as they do not
+	// fit under the reasons; onQuestions: that step is showing.
+	separate    bool
+	onQuestions bool
+
 	root       *fyne.Container // the form or the keyboard, with the idle prompt over it
 	stopPrompt func()
 	stopReset  func()
@@ -46,13 +56,30 @@ const (
 )
 
 func newFollowUpScreen(a *App, rec store.Recorded, score int) *followUpScreen {
-	return &followUpScreen{app: a, rec: rec, score: score}
+	s := &followUpScreen{app: a, rec: rec, score: score,
+		questions: a.survey.QuestionsFor(response.ChannelKiosk, ""),
+		choices:   map[string][]string{}, texts: map[string]*string{}}
+	for _, q := range s.questions {
+		if q.Kind == response.QuestionText {
+			s.texts[q.Key] = new(string)
+		}
+	}
+	return s
 }
 
 func (s *followUpScreen) content() fyne.CanvasObject {
-	s.root = container.NewStack(s.form())
+	s.separate = s.questionsOverflow()
+	s.root = container.NewStack(s.view())
 	s.armIdle()
 	return s.root
+}
+
+// view is the step showing: the form, or the extra questions after it.
+func (s *followUpScreen) view() fyne.CanvasObject {
+	if s.onQuestions {
+		return s.questionsView()
+	}
+	return s.form()
 }
 
 // armIdle (re)starts the idle countdown: the prompt a few seconds before the reset.
@@ -104,13 +131,40 @@ func (s *followUpScreen) setView(o fyne.CanvasObject) {
 }
 
 func (s *followUpScreen) form() fyne.CanvasObject {
+	return container.New(layout.NewCustomPaddedLayout(24, 24, 32, 32),
+		container.NewBorder(nil, s.formButtons(), nil, nil, container.NewVScroll(s.body(!s.separate, s.consent))))
+}
+
+// chipColumns is how many chips a row holds: four on a landscape screen, two on a
+// portrait one.
+func (s *followUpScreen) chipColumns() int {
+	if s.app.win.Canvas().Size().Width < 1100 {
+		return 2
+	}
+	return 4
+}
+
+// formButtons are the form's: back to the score on the left, the two ways to finish on
+// the right, Submit last (Next, when the extra questions follow on a step of their own).
+func (s *followUpScreen) formButtons() fyne.CanvasObject {
+	a := s.app
+	change := secondaryButton(a.t("followup.change_score"), s.changeScore)
+	change.minSize.Width = 260 // the longest of the two words in every language, unshrunk
+	next := primaryButton(a.t("followup.submit"), func() { s.finish(response.OutcomeSubmitted) })
+	if s.separate {
+		next = primaryButton(a.t("followup.next"), s.showQuestions)
+	}
+	return container.NewBorder(nil, nil, change,
+		container.NewHBox(secondaryButton(a.t("followup.skip"), func() { s.finish(response.OutcomeSkipped) }), next))
+}
+
+// body is the form's content: the question and the score, the reasons, the extra
+// questions when inline, the comment, the consent and, with it, the contact.
+func (s *followUpScreen) body(inline, withContact bool) fyne.CanvasObject {
 	a := s.app
 	category := nps.Score(s.score).Category()
 	width := a.win.Canvas().Size().Width
-	cols := 4
-	if width < 1100 {
-		cols = 2
-	}
+	cols := s.chipColumns()
 	// Single choice: tapping another chip replaces the reason, tapping the chosen one
 	// clears it.
 	var chips []*toggle
@@ -149,17 +203,9 @@ func (s *followUpScreen) form() fyne.CanvasObject {
 	})
 	consent.set(s.consent)
 	contactRow := container.NewVBox(consent)
-	if s.consent {
+	if withContact {
 		contactRow.Add(s.fieldBox(fieldContact, s.contact, a.t("followup.contact")))
 	}
-
-	// Back on the left, the two ways to finish on the right, Submit last.
-	change := secondaryButton(a.t("followup.change_score"), s.changeScore)
-	change.minSize.Width = 260 // the longest of the two words in every language, unshrunk
-	buttons := container.NewBorder(nil, nil, change,
-		container.NewHBox(
-			secondaryButton(a.t("followup.skip"), func() { s.finish(response.OutcomeSkipped) }),
-			primaryButton(a.t("followup.submit"), func() { s.finish(response.OutcomeSubmitted) })))
 
 	question := text(a.t("followup.question"), textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground)
 	var top fyne.CanvasObject
@@ -171,15 +217,14 @@ func (s *followUpScreen) form() fyne.CanvasObject {
 		top = container.NewVBox(container.NewHBox(s.scoreBadge()), question)
 	}
 
-	body := container.NewVBox(
-		top,
-		chipGrid,
-		spacer(8),
-		comment,
-		contactRow,
-	)
-	return container.New(layout.NewCustomPaddedLayout(24, 24, 32, 32),
-		container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
+	parts := []fyne.CanvasObject{top, chipGrid}
+	if inline {
+		for _, q := range s.questions {
+			parts = append(parts, spacer(8), s.questionBlock(q))
+		}
+	}
+	parts = append(parts, spacer(8), comment, contactRow)
+	return container.NewVBox(parts...)
 }
 
 // scoreBadge shows the score the shopper chose, as the tile they tapped, with a caption.
@@ -215,6 +260,11 @@ func (s *followUpScreen) rescored(score int) {
 
 // fieldBox shows a field's text (or its placeholder) in a box; a tap opens the keyboard.
 func (s *followUpScreen) fieldBox(f field, value, placeholder string) fyne.CanvasObject {
+	return s.textBox(value, placeholder, func() { s.edit(f) })
+}
+
+// textBox shows a text (or its placeholder) in a box; a tap calls edit.
+func (s *followUpScreen) textBox(value, placeholder string, edit func()) fyne.CanvasObject {
 	frame := canvas.NewRectangle(colorBackground)
 	frame.StrokeColor = colorBorder
 	frame.StrokeWidth = 2
@@ -227,7 +277,7 @@ func (s *followUpScreen) fieldBox(f field, value, placeholder string) fyne.Canva
 	return container.NewStack(frame,
 		container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12),
 			text(shown, textBody, false, fyne.TextAlignLeading, color)),
-		newTapArea(fyne.NewSize(0, 0), func() { s.touched(); s.edit(f) }))
+		newTapArea(fyne.NewSize(0, 0), func() { s.touched(); edit() }))
 }
 
 // edit shows the on-screen keyboard for one field.
@@ -237,6 +287,13 @@ func (s *followUpScreen) edit(f field) {
 	if f == fieldContact {
 		value, limit, label = &s.contact, response.MaxContactRunes, a.t("followup.contact")
 	}
+	s.editText(label, limit, value)
+}
+
+// editText shows the on-screen keyboard for a text of at most limit characters; Done
+// goes back to the step it came from.
+func (s *followUpScreen) editText(label string, limit int, value *string) {
+	a := s.app
 	shown := text("", textLarge, false, fyne.TextAlignLeading, theme.ColorNameForeground)
 	counter := text("", textBody, false, fyne.TextAlignTrailing, theme.ColorNamePlaceHolder)
 	counter.Wrapping = fyne.TextWrapOff
@@ -268,7 +325,7 @@ func (s *followUpScreen) edit(f field) {
 		},
 		done: func() {
 			s.touched()
-			s.setView(s.form())
+			s.setView(s.view())
 		},
 	})
 	top := container.NewVBox(
@@ -297,6 +354,13 @@ func (s *followUpScreen) finish(outcome response.Outcome) {
 	}
 	if s.consent && s.contact != "" {
 		f.Contact, f.ContactConsent = s.contact, true
+	}
+	f.Answers = s.answers()
+	if err := (response.Response{Answers: f.Answers}).CheckAnswers(a.survey); err != nil {
+		// The screen offers only what the survey asks; should that ever differ, the
+		// answers are dropped rather than the follow-up.
+		a.log.Error("extra answers do not fit the survey", "id", s.rec.ID, "err", err)
+		f.Answers = nil
 	}
 	if err := a.cfg.Capture.Complete(ctx, s.rec.ID, f); err != nil && !errors.Is(err, store.ErrCompleted) {
 		// The score is already safe; the follow-up is lost only if the disk failed, and

@@ -49,6 +49,24 @@ func TestScreensMatchGoldenMarkup(t *testing.T) {
 			test.Tap(h.button("9"))
 			test.Tap(h.button("Submit"))
 		}},
+		{"extra_questions", func(h *harness) {
+			withKioskQuestions(&h.app.survey)
+			test.Tap(h.button("4"))
+			test.Tap(h.button("Next"))
+			test.Tap(h.button("Partly"))
+			test.Tap(h.button("3"))
+			h.tapField("Type your answer (optional)")
+			h.typeOnKeyboard("more tills")
+			test.Tap(h.button("Done"))
+		}},
+		{"extra_question_inline", func(h *harness) {
+			withOneKioskQuestion(&h.app.survey)
+			test.Tap(h.button("9"))
+			if h.showing("Next") { // landscape: the form, with Next to the question
+				return
+			}
+			test.Tap(h.button("Gifts"))
+		}},
 		{"pin", func(h *harness) { openPIN(h) }},
 		{"exit_confirm", func(h *harness) {
 			openPIN(h)

@@ -91,6 +91,12 @@ func newHarness(t *testing.T, size fyne.Size) *harness {
 
 func openHarness(t *testing.T, path string, size fyne.Size) *harness {
 	t.Helper()
+	return openHarnessWith(t, path, size, nil)
+}
+
+// openHarnessWith opens a harness whose survey change has changed from the default.
+func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wire.Survey)) *harness {
+	t.Helper()
 	clock := &fakeClock{now: testNow}
 	db, err := store.Open(context.Background(), store.Config{Path: path, Now: clock.Now,
 		Logger: slog.New(slog.DiscardHandler)})
@@ -113,6 +119,12 @@ func openHarness(t *testing.T, path string, size fyne.Size) *harness {
 		t.Fatal(err)
 	}
 	survey.StoreName = "Main Street"
+	if change != nil {
+		change(&survey)
+		if err := survey.Validate(); err != nil {
+			t.Fatalf("test survey: %v", err)
+		}
+	}
 	a, err := New(win, Config{
 		Capture: db, Stats: db, Settings: db,
 		Survey:         func() wire.Survey { return survey },
