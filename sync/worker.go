@@ -378,7 +378,8 @@ func toWire(r store.Response) wire.Response {
 	}
 	return wire.Response{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: r.Contact,
 		ContactConsent: r.ContactConsent, Locale: r.Locale, SurveyVersion: r.SurveyVersion,
-		CreatedAt: r.CreatedAt.UTC(), CompletedAt: r.CompletedAt.UTC(), Outcome: r.Outcome, Suspect: r.Suspect}
+		CreatedAt: r.CreatedAt.UTC(), CompletedAt: r.CompletedAt.UTC(), Outcome: r.Outcome, Suspect: r.Suspect,
+		Answers: r.Answers}
 }
 
 // ackTimeout bounds applying one batch's answer to the local database.
