@@ -37,3 +37,62 @@ func TestParseSurveyRejectsUnknownKeys(t *testing.T) {
 		t.Fatalf("ParseSurvey with a misspelt key: %v", err)
 	}
 }
+
+// The extra questions commented out at the end of the default survey are the example
+// the operations guide points to: uncommented, they parse strictly ([[questions]] with
+// [[questions.options]]) and pass the survey's rules.
+func TestSurveyQuestionsExampleParses(t *testing.T) {
+	b, err := files.ReadFile("survey.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, example, ok := strings.Cut(string(b), "\n# [[questions]]\n")
+	if !ok {
+		t.Fatal("survey.toml has no commented-out [[questions]] example")
+	}
+	var lines []string
+	for _, line := range strings.Split("# [[questions]]\n"+example, "\n") {
+		if line != "" && line != "#" && !strings.HasPrefix(line, "# ") {
+			t.Fatalf("the example has a line that is not commented out: %q", line)
+		}
+		lines = append(lines, strings.TrimPrefix(strings.TrimPrefix(line, "#"), " "))
+	}
+	s, err := ParseSurvey([]byte(head + "\n" + strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, q := range s.Questions {
+		kinds[q.Key] = q.Kind
+		for _, lang := range s.Languages {
+			if q.Labels[lang] == "" {
+				t.Errorf("question %s has no %s label", q.Key, lang)
+			}
+			for _, o := range q.Options {
+				if o.Labels[lang] == "" {
+					t.Errorf("question %s, option %s has no %s label", q.Key, o.Key, lang)
+				}
+			}
+		}
+	}
+	want := map[string]string{"found": "single", "delivery_speed": "rating", "shopped_for": "multi", "improve": "text"}
+	if len(kinds) != len(want) {
+		t.Fatalf("questions %v, want %v", kinds, want)
+	}
+	for k, v := range want {
+		if kinds[k] != v {
+			t.Errorf("question %s is %q, want %q", k, kinds[k], v)
+		}
+	}
+	if got := s.QuestionsFor("kiosk", ""); len(got) != 2 || got[0].Key != "found" || len(got[0].Options) != 3 {
+		t.Errorf("a kiosk is asked %+v", got)
+	}
+	if got := s.QuestionsFor("web", "delivery"); len(got) != 3 {
+		t.Errorf("the web's delivery touchpoint is asked %d questions, want 3", len(got))
+	}
+	// Strict: a misspelt setting inside a question's option is an error, with its line.
+	bad := strings.Replace(strings.Join(lines, "\n"), `key = "partly"`, `kee = "partly"`, 1)
+	if _, err := ParseSurvey([]byte(head + "\n" + bad)); err == nil || !strings.Contains(err.Error(), "questions.options.kee") {
+		t.Errorf("a misspelt option key: %v", err)
+	}
+}
