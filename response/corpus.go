@@ -51,5 +51,11 @@ func InvalidCorpus() []InvalidCase {
 			`invalid input: question "improve": an answer must be valid text of 1 to 200 characters`},
 		{"a question with no answer", base(func(r *Response) { r.Answers = map[string][]string{"found": {}} }),
 			`invalid input: question "found": 1 to 10 values, got 0`},
+		{"an order id too long", base(func(r *Response) { r.OrderID = strings.Repeat("9", MaxOrderIDRunes+1) }),
+			"invalid input: order id must be 1 to 64 printable characters without spaces at either end"},
+		{"an order id with a line break", base(func(r *Response) { r.OrderID = "A-1001\nX" }),
+			"invalid input: order id must be 1 to 64 printable characters without spaces at either end"},
+		{"a segment in capitals", base(func(r *Response) { r.Segment = "VIP" }),
+			`invalid input: segment "VIP" must be 1 to 32 characters of a-z, 0-9, - and _, starting with a letter`},
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -27,6 +29,7 @@ const (
 	MaxReasons      = 8
 	MaxReasonRunes  = 64
 	MaxLocaleRunes  = 35
+	MaxOrderIDRunes = 64
 )
 
 // ErrInvalid is wrapped by every validation error, whichever part found it.
@@ -105,6 +108,13 @@ type Response struct {
 	// option keys of a single or multi question, the text of a text question, "1" to
 	// "5" for a rating. Unanswered questions are left out.
 	Answers map[string][]string `json:"answers,omitempty"`
+	// OrderID and Segment are what the page that asked knows of the shopper's visit:
+	// the shop's order number (a reference into its own systems, exported to join an
+	// answer to its order) and a segment label it chose (new, returning, vip…). The
+	// website widget sets them; both are optional and left out of the JSON when empty,
+	// so the content hashes of responses without them stay as they were.
+	OrderID string `json:"order_id,omitempty"`
+	Segment string `json:"segment,omitempty"`
 }
 
 // Tap is what a shopper's tap on the rating screen records.
@@ -219,6 +229,21 @@ func (r Response) Validate() error {
 		if err := CheckLabel("touchpoint", r.Touchpoint); err != nil {
 			return err
 		}
+	}
+	return r.validateVisit()
+}
+
+// validateVisit checks the order id and segment: plain, printable and short, so that
+// they go into CSV and reports as they are.
+func (r Response) validateVisit() error {
+	if r.OrderID != "" {
+		if !utf8.ValidString(r.OrderID) || utf8.RuneCountInString(r.OrderID) > MaxOrderIDRunes ||
+			strings.TrimSpace(r.OrderID) != r.OrderID || strings.IndexFunc(r.OrderID, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0 {
+			return invalid("order id must be 1 to %d printable characters without spaces at either end", MaxOrderIDRunes)
+		}
+	}
+	if r.Segment != "" {
+		return CheckLabel("segment", r.Segment)
 	}
 	return nil
 }

@@ -100,8 +100,8 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 	insert, err := tx.PrepareContext(ctx, `
 		INSERT INTO responses (id, store_id, device_id, link_id, channel, touchpoint, score, reasons, comment, contact,
 		                       contact_consent, locale, survey_version, created_at, completed_at, outcome, suspect, day,
-		                       content_hash, received_at, answers)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		                       content_hash, received_at, answers, order_id, segment)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
@@ -119,7 +119,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		out, err := insert.ExecContext(ctx,
 			r.ID, o.StoreID, nullable(o.DeviceID), nullable(o.LinkID), r.Channel, r.Touchpoint, r.Score, string(reasons),
 			r.Comment, r.Contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
-			r.Hash, now.UnixMilli(), answersColumn(r.Answers))
+			r.Hash, now.UnixMilli(), answersColumn(r.Answers), r.OrderID, r.Segment)
 		if err != nil {
 			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
 		}

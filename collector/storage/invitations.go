@@ -284,20 +284,21 @@ func (db *DB) Unsubscribe(ctx context.Context, invitationID, via string) error {
 }
 
 // ResponseOfLink reads a response that came through a link, as it was stored: to show
-// a shopper their answer again before they change it. A response of another link, or
+// a shopper their answer again before they change it, or to tell a retry from a change. A response of another link, or
 // none, is ErrNotFound.
 func (db *DB) ResponseOfLink(ctx context.Context, linkID, id string) (response.Response, error) {
 	var (
 		r                  response.Response
-		reasons            string
+		reasons, answers   string
 		created, completed int64
 		outcome            string
 	)
 	err := db.read.QueryRowContext(ctx, `
 		SELECT id, score, reasons, comment, contact, contact_consent, locale, survey_version, created_at, completed_at,
-		       outcome, suspect, channel, touchpoint
+		       outcome, suspect, channel, touchpoint, answers, order_id, segment
 		  FROM responses WHERE id = ? AND link_id = ?`, id, linkID).Scan(&r.ID, &r.Score, &reasons, &r.Comment, &r.Contact,
-		&r.ContactConsent, &r.Locale, &r.SurveyVersion, &created, &completed, &outcome, &r.Suspect, &r.Channel, &r.Touchpoint)
+		&r.ContactConsent, &r.Locale, &r.SurveyVersion, &created, &completed, &outcome, &r.Suspect, &r.Channel, &r.Touchpoint,
+		&answers, &r.OrderID, &r.Segment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return response.Response{}, fmt.Errorf("response %s: %w", id, ErrNotFound)
 	}
@@ -306,6 +307,11 @@ func (db *DB) ResponseOfLink(ctx context.Context, linkID, id string) (response.R
 	}
 	if err := json.Unmarshal([]byte(reasons), &r.Reasons); err != nil {
 		return response.Response{}, fmt.Errorf("response %s: reasons: %w", id, err)
+	}
+	if answers != "" {
+		if err := json.Unmarshal([]byte(answers), &r.Answers); err != nil {
+			return response.Response{}, fmt.Errorf("response %s: answers: %w", id, err)
+		}
 	}
 	r.CreatedAt, r.CompletedAt, r.Outcome = time.UnixMilli(created), time.UnixMilli(completed), response.Outcome(outcome)
 	return r, nil

@@ -415,7 +415,8 @@ func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) 
 
 // exportHeader names the columns of the CSV export.
 var exportHeader = []string{"id", "store_id", "device_id", "day", "created_at", "completed_at", "score", "category",
-	"reasons", "comment", "contact", "locale", "survey_version", "outcome", "suspect", "channel", "touchpoint", "link_id", "answers"}
+	"reasons", "comment", "contact", "locale", "survey_version", "outcome", "suspect", "channel", "touchpoint", "link_id", "answers",
+	"order_id", "segment"}
 
 // Export writes the responses of the filter as CSV, oldest first, streaming row by row.
 // Contact details appear only where the shopper consented.
@@ -424,7 +425,7 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, store_id, COALESCE(device_id, ''), day, created_at, completed_at, score, reasons, comment,
 		       CASE WHEN contact_consent THEN contact ELSE '' END, locale, survey_version, outcome, suspect,
-		       channel, touchpoint, COALESCE(link_id, ''), answers
+		       channel, touchpoint, COALESCE(link_id, ''), answers, order_id, segment
 		  FROM responses WHERE `+where+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("export: %w", err)
@@ -438,19 +439,20 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 	for rows.Next() {
 		var (
 			id, store, device, day, reasons, comment, contact, locale, outcome string
-			channel, touchpoint, link, answers                                 string
+			channel, touchpoint, link, answers, order, segment                 string
 			created, completed                                                 int64
 			score, version                                                     int
 			suspect                                                            bool
 		)
 		if err := rows.Scan(&id, &store, &device, &day, &created, &completed, &score, &reasons, &comment,
-			&contact, &locale, &version, &outcome, &suspect, &channel, &touchpoint, &link, &answers); err != nil {
+			&contact, &locale, &version, &outcome, &suspect, &channel, &touchpoint, &link, &answers, &order, &segment); err != nil {
 			return n, fmt.Errorf("export: %w", err)
 		}
 		rec := []string{id, store, device, day, time.UnixMilli(created).UTC().Format(time.RFC3339),
 			time.UnixMilli(completed).UTC().Format(time.RFC3339), strconv.Itoa(score),
 			nps.Score(score).Category().String(), reasons, CSVCell(comment), CSVCell(contact), locale,
-			strconv.Itoa(version), outcome, strconv.FormatBool(suspect), channel, touchpoint, link, CSVCell(answers)}
+			strconv.Itoa(version), outcome, strconv.FormatBool(suspect), channel, touchpoint, link, CSVCell(answers),
+			CSVCell(order), segment}
 		if err := cw.Write(rec); err != nil {
 			return n, fmt.Errorf("export: %w", err)
 		}
