@@ -85,4 +85,6 @@ capture() { # capture NAME WIDTH HEIGHT LAYOUT
 
 capture landscape 1280 800 L
 capture portrait 800 1280 P
+# The extra questions a survey may ask of kiosks, answered in the window too.
+"$(dirname "$0")/screenshots-questions.sh" "$BIN" "$OUT"
 ls "$OUT"
