@@ -20,6 +20,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/invitations"
 	"github.com/npskiosk/npskiosk/collector/websurvey"
+	"github.com/npskiosk/npskiosk/collector/widget"
 )
 
 // serveCommands runs the collector.
@@ -128,6 +129,11 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 		return err
 	}
 	survey.Register(api)
+	widgets, err := widget.New(widget.Config{Service: svc, Logger: log, TrustedProxies: st.proxies})
+	if err != nil {
+		return err
+	}
+	widgets.Register(api)
 	srv := api.HTTPServer(addr)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
