@@ -152,6 +152,8 @@ type casesData struct {
 	Total    caseStatsRow
 	PerStore []caseStatsRow
 	Query    template.URL
+	// ThankYous are the newest thank-you e-mails to promoters of the stores in view.
+	ThankYous []thankYouRow
 }
 
 var statuses = []followup.Status{followup.Open, followup.Contacted, followup.Resolved, followup.ClosedNoAction}
@@ -201,6 +203,11 @@ func (d *Dashboard) cases(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		data.PerStore = append(data.PerStore, caseStatsRow{CaseStats: s, Name: name})
 	}
+	if data.ThankYous, err = d.thankYouRows(r, storage.ThankYouFilter{StoreID: f.StoreID, Region: f.Region, Channel: f.Channel,
+		Limit: 20}, byID); err != nil {
+		d.fail(w, err)
+		return
+	}
 	p.Title, p.Page = "Follow-ups", "cases"
 	p.Data = data
 	d.render(w, http.StatusOK, "cases", p)
@@ -230,6 +237,9 @@ type caseData struct {
 	Form url.Values
 	// Owners are the active users who may see the case's store: whom it may go to.
 	Owners []storage.User
+	// Contact is what the collector wrote to the shopper about the response: the
+	// promoters' thank-you e-mail.
+	Contact []thankYouRow
 }
 
 // OwnerSelected reports whether u is the owner to show as chosen: the one picked in a
@@ -329,8 +339,13 @@ func (d *Dashboard) renderCase(w http.ResponseWriter, r *http.Request, p page, s
 		d.fail(w, err)
 		return
 	}
+	contact, err := d.thankYouRows(r, storage.ThankYouFilter{ResponseID: c.Response.ID}, map[string]storage.Store{st.ID: st})
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
 	p.Title, p.Page = fmt.Sprintf("Case: %d from %s", c.Response.Score, st.Name), "cases"
-	p.Data = caseData{Case: c, Store: st, Due: localTime(c.DueAt, st), Form: form, Owners: owners,
+	p.Data = caseData{Case: c, Store: st, Due: localTime(c.DueAt, st), Form: form, Owners: owners, Contact: contact,
 		Local: func(t time.Time) string { return localTime(t, st) }}
 	d.render(w, status, "case", p)
 }

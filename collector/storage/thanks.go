@@ -295,6 +295,7 @@ type ThankYouLine struct {
 type ThankYouFilter struct {
 	StoreID    string
 	Region     string
+	Channel    string // the response's channel; empty: every channel
 	ResponseID string
 	Limit      int // 1 to 500; zero means 50
 }
@@ -307,6 +308,9 @@ func (db *DB) ThankYous(ctx context.Context, f ThankYouFilter) ([]ThankYouLine, 
 	}
 	if f.Region != "" {
 		conds, args = append(conds, "ty.store_id IN (SELECT id FROM stores WHERE region = ?)"), append(args, f.Region)
+	}
+	if f.Channel != "" {
+		conds, args = append(conds, "r.channel = ?"), append(args, f.Channel)
 	}
 	if f.ResponseID != "" {
 		conds, args = append(conds, "ty.response_id = ?"), append(args, f.ResponseID)
