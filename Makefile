@@ -64,7 +64,7 @@ lint:
 screenshots: build
 	scripts/screenshots.sh $(BIN) docs/screenshots
 	UPDATE_SCREENSHOTS=1 scripts/with-postgres.sh $(GO) test -count=1 -run 'TestDashboardScreenshots|TestLinksPageScreenshots' ./collector/dashboard
-	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestPhoneAnswersInRealChromium ./collector/websurvey
+	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestPhoneAnswersInRealChromium|TestPhoneAnswersExtraQuestionsInRealChromium' ./collector/websurvey
 
 DIST ?= dist
 

@@ -624,6 +624,11 @@ func TestNewNeedsAService(t *testing.T) {
 // follow-up form can carry is refused, and nothing is changed.
 func TestFollowUpAppliesTheDomainRules(t *testing.T) {
 	e := start(t, collectortest.SQLite, websurvey.Config{ClientBurst: 1000, LinkBurst: 1000})
+	// The corpus's answers are to a text question "improve" and a choice "found".
+	e.setQuestions(
+		response.Question{Key: "improve", Kind: response.QuestionText, Labels: map[string]string{"en": "One thing to improve"}},
+		response.Question{Key: "found", Kind: response.QuestionSingle, Labels: map[string]string{"en": "Found it?"},
+			Options: []response.Option{{Key: "yes", Labels: map[string]string{"en": "Yes"}}, {Key: "no", Labels: map[string]string{"en": "No"}}}})
 	c := e.client(true)
 	followUp := c.score(e.link, 6, "en")
 	for _, tc := range response.InvalidCorpus() {
@@ -635,6 +640,14 @@ func TestFollowUpAppliesTheDomainRules(t *testing.T) {
 		form := url.Values{"r": {token(t, followUp)}, "action": {"submit"}, "comment": {f.Comment}, "contact": {f.Contact}, "reason": f.Reasons}
 		if f.ContactConsent {
 			form.Set("consent", "yes")
+		}
+		unsendable := false
+		for key, values := range f.Answers {
+			form["q_"+key] = values
+			unsendable = unsendable || len(values) == 0 // a form cannot send a question with no value: it is unanswered
+		}
+		if unsendable {
+			continue
 		}
 		if r := c.post("/s/"+e.link.Code+"/more", form); r.status != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", tc.Name, r.status)

@@ -21,6 +21,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"net/netip"
@@ -561,6 +562,7 @@ type followUpData struct {
 	Score      int
 	Scores     []int
 	Reasons    []reasonView
+	Questions  []questionView
 	Comment    string
 	Contact    string
 	Consent    bool
@@ -571,6 +573,80 @@ type followUpData struct {
 type reasonView struct {
 	Key, Label string
 	Checked    bool
+}
+
+// questionView is one of the survey's extra questions asked at the link's channel and
+// touchpoint: a fieldset of radios (single, rating) or checkboxes (multi), or a text field.
+type questionView struct {
+	Key, Kind, Label string
+	Hint             string       // how to answer, under the question; may be empty
+	Options          []reasonView // the choices, or 1 to 5 for a rating
+	Text             string       // a text question's answer so far
+	MaxText          int
+}
+
+// Field is the name of the question's form field.
+func (q questionView) Field() string { return answerField(q.Key) }
+
+// answerField is the form field of the extra question key: q_ and the key.
+func answerField(key string) string { return "q_" + key }
+
+// questionViews readies the questions the link asks, with the answers given so far.
+func (s *Survey) questionViews(sv response.Survey, l storage.Link, lang, fallbackLang string, answers map[string][]string) []questionView {
+	var out []questionView
+	for _, q := range sv.QuestionsFor(l.Channel, l.Touchpoint) {
+		v := questionView{Key: q.Key, Kind: q.Kind, Label: q.Label(lang, fallbackLang), MaxText: response.MaxAnswerTextRunes}
+		given := answers[q.Key]
+		switch q.Kind {
+		case response.QuestionSingle, response.QuestionMulti:
+			if q.Kind == response.QuestionMulti {
+				v.Hint = s.texts.T(lang, "followup.choose_any")
+			}
+			for _, o := range q.Options {
+				v.Options = append(v.Options, reasonView{Key: o.Key, Label: o.Label(lang, fallbackLang), Checked: slices.Contains(given, o.Key)})
+			}
+		case response.QuestionRating:
+			v.Hint = s.texts.T(lang, "followup.rating_scale")
+			for n := 1; n <= 5; n++ {
+				k := strconv.Itoa(n)
+				v.Options = append(v.Options, reasonView{Key: k, Label: k, Checked: slices.Contains(given, k)})
+			}
+		case response.QuestionText:
+			if len(given) > 0 {
+				v.Text = given[0]
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// formAnswers reads the answers to the questions the link asks from a follow-up form:
+// none for an unanswered question, and false for a form no page of ours sends (two
+// values for one choice or text). Whether each answer fits its question is the rules'
+// to say (response.Response.CheckAnswers, which the service applies).
+func formAnswers(f url.Values, asked []response.Question) (map[string][]string, bool) {
+	out := map[string][]string{}
+	for _, q := range asked {
+		values := slices.DeleteFunc(slices.Clone(f[answerField(q.Key)]), func(v string) bool { return strings.TrimSpace(v) == "" })
+		if len(values) == 0 {
+			continue
+		}
+		if q.Kind != response.QuestionMulti && len(values) > 1 {
+			return nil, false
+		}
+		if q.Kind == response.QuestionText {
+			values[0] = strings.TrimSpace(values[0])
+			if !utf8.ValidString(values[0]) {
+				return nil, false
+			}
+		}
+		out[q.Key] = values
+	}
+	if len(out) == 0 {
+		return nil, true
+	}
+	return out, true
 }
 
 // answerFor reads and checks the request's token. On failure it has replied: 400 for a
@@ -610,25 +686,26 @@ func (s *Survey) followUpPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.showFollowUp(w, http.StatusOK, sv, offer, lang, l, q.Get("r"), a.Score, nil, "", "", false, "")
+	s.showFollowUp(w, http.StatusOK, sv, offer, lang, l, q.Get("r"), a.Score, response.Response{}, "")
 }
 
-// showFollowUp renders the follow-up form, with what the shopper typed when it was
-// refused (errMsg says why).
+// showFollowUp renders the follow-up form, with what the shopper gave (typed holds the
+// reasons, comment, contact and answers) when it was refused (errMsg says why).
 func (s *Survey) showFollowUp(w http.ResponseWriter, status int, sv response.Survey, offer []string, lang string, l storage.Link,
-	token string, score int, chosen []string, comment, contact string, consent bool, errMsg string) {
+	token string, score int, typed response.Response, errMsg string) {
 	v := s.newView(lang, sv.StoreName, l.Code)
 	s.switchTo(&v, offer, "/s/"+l.Code+"/more", url.Values{"r": {token}})
 	v.Error = errMsg
-	d := followUpData{Token: token, Score: score, Scores: scores(), Comment: comment, Contact: contact, Consent: consent,
+	d := followUpData{Token: token, Score: score, Scores: scores(), Comment: typed.Comment, Contact: typed.Contact, Consent: typed.ContactConsent,
 		MaxComment: response.MaxCommentRunes, MaxContact: response.MaxContactRunes}
 	fallbackLang := fallback
 	if len(sv.Languages) > 0 {
 		fallbackLang = sv.Languages[0]
 	}
 	for _, reason := range sv.ReasonsFor(nps.Score(score).Category()) {
-		d.Reasons = append(d.Reasons, reasonView{Key: reason.Key, Label: reason.Label(lang, fallbackLang), Checked: slices.Contains(chosen, reason.Key)})
+		d.Reasons = append(d.Reasons, reasonView{Key: reason.Key, Label: reason.Label(lang, fallbackLang), Checked: slices.Contains(typed.Reasons, reason.Key)})
 	}
+	d.Questions = s.questionViews(sv, l, lang, fallbackLang, typed.Answers)
 	v.Data = d
 	s.render(w, status, "followup", v)
 }
@@ -680,12 +757,14 @@ func (s *Survey) postFollowUp(w http.ResponseWriter, r *http.Request) {
 		res.Comment = strings.TrimSpace(f.Get("comment"))
 		res.ContactConsent = f.Get("consent") != ""
 		res.Contact = strings.TrimSpace(f.Get("contact"))
-		if !utf8.ValidString(res.Comment) || !utf8.ValidString(res.Contact) || slices.ContainsFunc(res.Reasons, func(k string) bool { return !sv.HasReason(k) }) {
+		answers, ok := formAnswers(f, sv.QuestionsFor(l.Channel, l.Touchpoint))
+		if !ok || !utf8.ValidString(res.Comment) || !utf8.ValidString(res.Contact) || slices.ContainsFunc(res.Reasons, func(k string) bool { return !sv.HasReason(k) }) {
 			s.message(w, r, http.StatusBadRequest, lang, "bad", &l)
 			return
 		}
+		res.Answers = answers
 		if msg := s.followUpProblem(lang, res); msg != "" {
-			s.showFollowUp(w, http.StatusBadRequest, sv, offer, lang, l, token, score, res.Reasons, res.Comment, res.Contact, res.ContactConsent, msg)
+			s.showFollowUp(w, http.StatusBadRequest, sv, offer, lang, l, token, score, res, msg)
 			return
 		}
 	}
@@ -709,6 +788,10 @@ func (s *Survey) followUpProblem(lang string, r response.Response) string {
 		return s.texts.T(lang, "error.consent")
 	case len(r.Reasons) > response.MaxReasons:
 		return s.texts.T(lang, "error.reasons", "max", strconv.Itoa(response.MaxReasons))
+	case slices.ContainsFunc(slices.Collect(maps.Values(r.Answers)), func(vs []string) bool {
+		return slices.ContainsFunc(vs, func(v string) bool { return utf8.RuneCountInString(v) > response.MaxAnswerTextRunes })
+	}):
+		return s.texts.T(lang, "error.answer_long", "max", strconv.Itoa(response.MaxAnswerTextRunes))
 	}
 	if err := r.FollowUp().Validate(); err != nil {
 		return s.texts.T(lang, "bad.body")
