@@ -23,6 +23,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/collector/widget"
+	"github.com/npskiosk/npskiosk/internal/a11y"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -391,4 +392,82 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(filepath.Join("..", "..", "docs", "screenshots", name), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// axe-core (internal/a11y) finds no violation of WCAG 2.2 A/AA or its best practices in
+// the widget open on the demo shop's page, at each step (score, follow-up with the
+// extra questions, thanks), inline as well as sliding in, nor in the iframe's pages.
+func TestWidgetIsAccessible(t *testing.T) {
+	e := start(t, collectortest.SQLite, widget.Config{ClientBurst: 1000, ClientRate: 100}, 1000)
+	ctx, con := browser(t, 1280, 860)
+	var key storage.Link
+	shop := demoShop(t, e.base, func(origin string) string {
+		var err error
+		key, err = e.c.DB.AddLink(context.Background(), storage.NewLink{Kind: "site", StoreID: "WEB", Channel: "web", Touchpoint: "checkout",
+			Origins: []string{origin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key.Code
+	})
+	check := func(what string) {
+		t.Helper()
+		res, err := a11y.Run(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		t.Logf("axe-core %s on %s: %d violations, %d rules passed, to judge by hand: %v", res.Engine, what, len(res.Violations), res.Passes, res.Incomplete)
+		for _, v := range res.Violations {
+			t.Errorf("%s: %s", what, v)
+		}
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate(shop.URL+"/confirmation?order=A-1"), chromedp.WaitVisible("#order", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, widgetJS+`.querySelector('.nps-card.nps-open')`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	// axe itself adds styles the shop's policy refuses (console errors, harmless to its
+	// results): the widget's own are checked before it runs.
+	if errs, _ := con.take(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
+	}
+	check("the widget's score step")
+	if err := chromedp.Run(ctx, chromedp.Click(widgetJS+`.querySelectorAll('.nps-score')[4]`, chromedp.ByJSPath)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, widgetJS+`.querySelector('form.nps-form')`); err != nil {
+		t.Fatal(err)
+	}
+	check("the widget's follow-up step")
+	if err := chromedp.Run(ctx, chromedp.Click(widgetJS+`.querySelector('.nps-secondary')`, chromedp.ByJSPath)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, `!`+widgetJS+`.querySelector('form')`); err != nil {
+		t.Fatal(err)
+	}
+	check("the widget's thanks")
+	shoot(t, ctx, "widget_thanks_1280.png")
+	// Inline, in an element of the page, by the script's call.
+	eval(t, ctx, `document.querySelector('nps-widget').remove(); const box = document.createElement('section');
+	  box.id = 'feedback'; box.setAttribute('aria-label', 'Feedback'); document.querySelector('main').append(box);
+	  NPSWidget.show({key: '`+key.Code+`', target: '#feedback', force: true, orderId: 'A-1'}).then(String)`)
+	if err := waitFor(ctx, `document.querySelector('#feedback nps-widget:not([hidden])')`); err != nil {
+		t.Fatal(err)
+	}
+	check("the widget inline")
+	// The iframe's pages, opened as the shop's iframe would.
+	if err := chromedp.Run(ctx, chromedp.Navigate(e.base+"/w/frame?key="+key.Code+"&lang=de&order=A-2")); err != nil {
+		t.Fatal(err)
+	}
+	check("the iframe's score step")
+	if err := chromedp.Run(ctx, chromedp.Click(`button.nps-score[value="8"]`, chromedp.ByQuery), chromedp.WaitVisible(`form.nps-form`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	check("the iframe's follow-up step")
+	if err := chromedp.Run(ctx, chromedp.Click(`button.nps-primary`, chromedp.ByQuery), chromedp.WaitNotPresent(`form`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	check("the iframe's thanks")
 }

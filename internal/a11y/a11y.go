@@ -35,7 +35,7 @@ const (
 type Result struct {
 	Violations []Violation `json:"violations"`
 	Passes     int         `json:"passes"`     // rules that applied and passed
-	Incomplete int         `json:"incomplete"` // rules a person must judge
+	Incomplete []string    `json:"incomplete"` // rules a person must judge, by id
 	Engine     string      `json:"engine"`     // axe-core's version
 }
 
@@ -78,8 +78,8 @@ func Run(ctx context.Context) (Result, error) {
 	}
 	var raw string
 	run := `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
-	    resultTypes: ["violations"]}).then(r => JSON.stringify({
-	  engine: r.testEngine.version, passes: r.passes.length, incomplete: r.incomplete.length,
+	    resultTypes: ["violations", "incomplete"]}).then(r => JSON.stringify({
+	  engine: r.testEngine.version, passes: r.passes.length, incomplete: r.incomplete.map(v => v.id),
 	  violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
 	    nodes: v.nodes.map(n => ({target: n.target, html: n.html, summary: n.failureSummary}))}))}))`
 	if err := chromedp.Run(ctx, chromedp.Evaluate(run, &raw, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {

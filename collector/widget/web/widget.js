@@ -122,7 +122,8 @@
     var c = this.card;
     c.replaceChildren();
     if (!this.inline) {
-      var close = el('button', { type: 'button', 'class': 'nps-close', 'aria-label': this.t.close }, ['\u00d7']);
+      var close = el('button', { type: 'button', 'class': 'nps-close' }, [
+        el('span', { 'aria-hidden': 'true' }, ['\u00d7']), el('span', { 'class': 'nps-sr' }, [this.t.close])]);
       close.addEventListener('click', this.close.bind(this));
       c.append(close);
     }
