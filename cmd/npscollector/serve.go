@@ -16,6 +16,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/alerts"
+	"github.com/npskiosk/npskiosk/collector/appapi"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/invitations"
@@ -123,6 +124,11 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	}
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Inviter: inviter})
 	pages.Register(api)
+	apps, err := appapi.New(appapi.Config{Service: svc, Logger: log, TrustedProxies: st.proxies})
+	if err != nil {
+		return err
+	}
+	apps.Register(api)
 	dashboard.New(dashboard.Config{Service: svc, Logger: log, Policy: hooks.Policy, PublicURL: st.publicURL}).Register(api)
 	survey, err := websurvey.New(websurvey.Config{Service: svc, Logger: log, TrustedProxies: st.proxies})
 	if err != nil {
