@@ -15,6 +15,9 @@ type dialect struct {
 	numbered bool
 	// reasons expands a response's JSON reason list into rows with a "value" column.
 	reasons string
+	// answerKeys expands a response's JSON answers (none when empty) into a row per
+	// question, q.key; answerValues into a row per question and value, q.key and v.value.
+	answerKeys, answerValues string
 	// weekStart is the Monday on or before the text column day, as YYYY-MM-DD.
 	weekStart string
 	// contains is a case-insensitive substring test of comment against one argument.
@@ -36,6 +39,10 @@ var (
 		reasons:   "json_each(r.reasons) j",
 		weekStart: "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')",
 		contains:  "instr(lower(comment), lower(?)) > 0",
+
+		// json_each of NULL is no rows (of '' an error).
+		answerKeys:   "json_each(NULLIF(r.answers, '')) q",
+		answerValues: "json_each(NULLIF(r.answers, '')) q, json_each(q.value) v",
 	}
 	postgresDialect = dialect{
 		name:       "postgres",
@@ -46,6 +53,9 @@ var (
 		forUpdate:  " FOR UPDATE",
 		skipLocked: " FOR UPDATE OF d SKIP LOCKED",
 		lockText:   "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+
+		answerKeys:   "jsonb_each(NULLIF(r.answers, '')::jsonb) AS q(key, value)",
+		answerValues: "jsonb_each(NULLIF(r.answers, '')::jsonb) AS q(key, value), jsonb_array_elements_text(q.value) AS v(value)",
 	}
 )
 
