@@ -140,6 +140,34 @@ func (s *Server) reportBy(by string) readerHandler {
 	}
 }
 
+// reportQuestions serves the surveys' extra questions summarised (GET
+// /v1/reports/questions): see collector.Service.QuestionsReport. texts is how many of the
+// latest texts per category a text question lists: 5 unless given, 0 to 50.
+func (s *Server) reportQuestions(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+	f, ok := s.filterFrom(w, r, rd)
+	if !ok {
+		return
+	}
+	texts := 5
+	if v := r.URL.Query().Get("texts"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > collector.MaxTextsPerCategory {
+			writeError(w, http.StatusBadRequest, "bad_request", "texts must be 0 to "+strconv.Itoa(collector.MaxTextsPerCategory))
+			return
+		}
+		texts = n
+	}
+	rep, err := s.svc.QuestionsReport(r.Context(), f, texts)
+	if err != nil {
+		s.reportError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Filter storage.Filter `json:"filter"`
+		collector.QuestionsReport
+	}{f, rep})
+}
+
 func (s *Server) comments(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
 	f, ok := s.filterFrom(w, r, rd)
 	if !ok {
