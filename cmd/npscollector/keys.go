@@ -56,7 +56,7 @@ var keyCommands = map[string]command{
 				storage.Link
 				Embed *widget.Embed `json:"embed,omitempty"`
 			}{Link: l}
-			text := fmt.Sprintf("%s key %s for store %s (%s), rate %s a minute\n", l.Kind, l.Code, l.StoreID, linkWhat(l), rateText(l))
+			text := fmt.Sprintf("%s key %s for store %s (%s), %s\n", l.Kind, l.Code, l.StoreID, linkWhat(l), rateWords(l))
 			if len(l.Origins) > 0 {
 				text += "answers from " + strings.Join(l.Origins, ", ") + "\n"
 			}
@@ -133,7 +133,15 @@ var keyCommands = map[string]command{
 	},
 }
 
-// rateText is a key's rate limit: its own, or the default.
+// rateWords says a key's rate limit in a sentence.
+func rateWords(l storage.Link) string {
+	if l.RatePerMinute == 0 {
+		return "at the default rate"
+	}
+	return "at most " + strconv.Itoa(l.RatePerMinute) + " posts a minute"
+}
+
+// rateText is a key's rate limit in a table: its own, or the default.
 func rateText(l storage.Link) string {
 	if l.RatePerMinute == 0 {
 		return "default"

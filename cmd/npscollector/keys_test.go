@@ -63,7 +63,7 @@ func TestKeyCommands(t *testing.T) {
 			site = strings.TrimSuffix(k, `"`)
 		}
 	}
-	for _, want := range []string{"site key " + site + " for store WEB (web, checkout), rate 120 a minute",
+	for _, want := range []string{"site key " + site + " for store WEB (web, checkout), at most 120 posts a minute",
 		"answers from https://shop.example.com, https://www.example.com",
 		`<script src="https://nps.example.com/w/widget.js" data-key="` + site + `" data-touchpoint="checkout"`,
 		`<iframe src="https://nps.example.com/w/frame?key=` + site,

@@ -2,24 +2,31 @@ package dashboard
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/collector/websurvey"
+	"github.com/npskiosk/npskiosk/collector/widget"
 )
 
 // registerLinks adds the Links pages: survey links with their answers, a form that adds
-// one, Disable buttons, and each link's QR code and posters to download.
+// one, Disable buttons, and each link's QR code and posters to download; and the site
+// and app keys (the website widget's, mobile apps'), a form that adds a site key and
+// shows its embed code, and their Disable buttons.
 func (d *Dashboard) registerLinks(mux Router) {
 	d.pages["links"] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/links.html"))
 	mux.Handle("GET /links", secure(d.signedIn(d.linksChainOnly(d.links))))
 	mux.Handle("POST /links", secure(d.signedIn(d.linksChainOnly(d.addLink))))
 	mux.Handle("POST /links/{code}/disable", secure(d.signedIn(d.linksChainOnly(d.disableLink))))
+	mux.Handle("POST /links/keys", secure(d.signedIn(d.linksChainOnly(d.addKey))))
 	mux.Handle("GET /links/{code}/{file}", secure(d.signedIn(d.linksChainOnly(d.printLink))))
 }
 
@@ -46,8 +53,16 @@ type linkRow struct {
 	Open      bool
 }
 
+// keyRow is a site or app key as the page shows it; a site key with its embed code.
+type keyRow struct {
+	linkRow
+	Embed *widget.Embed
+}
+
 type linksData struct {
 	Links     []linkRow
+	Keys      []keyRow
+	AddedKey  *keyRow
 	Stores    []storage.Store
 	Base      string
 	BaseGuess bool // no --public-url: the addresses use the one this page was opened at
@@ -136,6 +151,18 @@ func (d *Dashboard) renderLinks(w http.ResponseWriter, r *http.Request, p page, 
 		default:
 			row.State = "Open"
 		}
+		if l.Kind == storage.LinkKindSite || l.Kind == storage.LinkKindApp {
+			k := keyRow{linkRow: row}
+			if l.Kind == storage.LinkKindSite {
+				em := widget.Snippet(base, l)
+				k.Embed = &em
+			}
+			if l.Code == r.URL.Query().Get("key") {
+				data.AddedKey = &k
+			}
+			data.Keys = append(data.Keys, k)
+			continue
+		}
 		if l.Code == added {
 			data.Added = &row
 		}
@@ -191,7 +218,7 @@ func (d *Dashboard) disableLink(w http.ResponseWriter, r *http.Request, p page) 
 		return
 	}
 	code := r.PathValue("code")
-	_, err := d.svc.DisableLink(r.Context(), code)
+	l, err := d.svc.DisableLink(r.Context(), code)
 	switch {
 	case !storage.ValidLinkCode(code) || errors.Is(err, storage.ErrNotFound):
 		p.Error = "There is no link " + code + "."
@@ -202,7 +229,48 @@ func (d *Dashboard) disableLink(w http.ResponseWriter, r *http.Request, p page) 
 		return
 	}
 	d.log.Info("dashboard: survey link disabled", "link", code, "actor", p.Reader.Name)
-	http.Redirect(w, r, "/links#link-"+code, http.StatusSeeOther)
+	anchor := "#link-"
+	if l.Kind == storage.LinkKindSite || l.Kind == storage.LinkKindApp {
+		anchor = "#key-"
+	}
+	http.Redirect(w, r, "/links"+anchor+code, http.StatusSeeOther)
+}
+
+// addKey adds a site key for the website widget: a store, the origins of the pages
+// that embed it, a touchpoint, a rate and a label. App keys are added with
+// npscollector key add, where IT has the app's bundle ids at hand.
+func (d *Dashboard) addKey(w http.ResponseWriter, r *http.Request, p page) {
+	if !d.readLinkForm(w, r, p) {
+		return
+	}
+	f := r.PostForm
+	nl := storage.NewLink{Kind: storage.LinkKindSite, StoreID: f.Get("store"), Channel: "web", Touchpoint: strings.TrimSpace(f.Get("touchpoint")),
+		Label: f.Get("label"), Origins: strings.FieldsFunc(f.Get("origins"), func(c rune) bool { return c == ',' || unicode.IsSpace(c) })}
+	var err error
+	if v := strings.TrimSpace(f.Get("rate")); v != "" {
+		if nl.RatePerMinute, err = strconv.Atoi(v); err != nil {
+			err = fmt.Errorf("%w: the rate %q is not a whole number of answers a minute", storage.ErrInvalid, v)
+		}
+	}
+	var l storage.Link
+	if err == nil {
+		l, err = d.svc.AddLink(r.Context(), nl)
+	}
+	switch {
+	case errors.Is(err, storage.ErrInvalid):
+		p.Error = "The key was not added: " + err.Error() + "."
+		d.renderLinks(w, r, p, http.StatusBadRequest, f)
+		return
+	case errors.Is(err, storage.ErrNotFound):
+		p.Error = "The key was not added: there is no store " + strconv.Quote(f.Get("store")) + "."
+		d.renderLinks(w, r, p, http.StatusBadRequest, f)
+		return
+	case err != nil:
+		d.fail(w, err)
+		return
+	}
+	d.log.Info("dashboard: site key added", "key", l.Code, "store", l.StoreID, "origins", strings.Join(l.Origins, " "), "actor", p.Reader.Name)
+	http.Redirect(w, r, "/links?key="+url.QueryEscape(l.Code)+"#key-"+l.Code, http.StatusSeeOther)
 }
 
 // printLink serves a link's QR code or poster: shown in the page (the QR images), or
@@ -214,8 +282,8 @@ func (d *Dashboard) printLink(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	l, err := d.svc.LinkByCode(r.Context(), code)
-	if errors.Is(err, storage.ErrNotFound) {
-		http.NotFound(w, r)
+	if errors.Is(err, storage.ErrNotFound) || err == nil && (l.Kind == storage.LinkKindSite || l.Kind == storage.LinkKindApp) {
+		http.NotFound(w, r) // a key has no survey page to print
 		return
 	}
 	if err != nil {
