@@ -65,6 +65,7 @@ screenshots: build
 	scripts/screenshots.sh $(BIN) docs/screenshots
 	UPDATE_SCREENSHOTS=1 scripts/with-postgres.sh $(GO) test -count=1 -run 'TestDashboardScreenshots|TestLinksPageScreenshots' ./collector/dashboard
 	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestPhoneAnswersInRealChromium|TestPhoneAnswersExtraQuestionsInRealChromium' ./collector/websurvey
+	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestShopperAnswersOnAStrictCSPPage|TestWidgetIsAccessible' ./collector/widget
 
 DIST ?= dist
 

@@ -18,7 +18,7 @@ import (
 // questions of the link's channel and touchpoint, and the thank-you page. The pages' own policy would refuse the styles axe adds to measure
 // contrast, so it is lifted for this test (the other browser tests keep it). On the
 // thank-you page axe leaves the contrast of the ✓ to a person (a symbol, hidden from
-// screen readers: white on dark green, 10:1).
+// screen readers: white on dark green, 9:1).
 func TestSurveyPagesAreAccessible(t *testing.T) {
 	e := start(t, collectortest.SQLite, websurvey.Config{})
 	ctx := context.Background()
