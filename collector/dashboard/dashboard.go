@@ -110,6 +110,7 @@ func (d *Dashboard) Register(mux Router) {
 	d.registerAlerts(mux)
 	d.registerLinks(mux)
 	d.registerInvitations(mux)
+	d.registerQuestions(mux)
 }
 
 // secure sets the headers every dashboard reply carries. The pages have no scripts and

@@ -486,6 +486,9 @@ func TestDashboardScreenshots(t *testing.T) {
 	for name, path := range pages {
 		shoot(name, path)
 	}
+	// Last, as its answers would change the other pages' figures.
+	seedQuestionAnswers(t, e.db)
+	shoot("questions", "/questions")
 }
 
 func jsonDecode(resp *http.Response, out any) error {
@@ -513,7 +516,7 @@ func TestDashboardPagesRender(t *testing.T) {
 	for _, path := range []string{"/people", "/", "/stores?sort=nps", "/stores/S001", "/comments?category=promoter&score=9&q=staff",
 		"/devices", "/export/stores.csv", "/export/comments.csv", "/export/devices.csv", "/login", "/static/style.css",
 		"/cases", "/cases?region=North&status=open&overdue=true", "/cases?store=S001&status=closed-no-action",
-		"/cases/" + e.freshCase, "/cases/" + e.busyCase, "/export/cases.csv?store=S001"} {
+		"/cases/" + e.freshCase, "/cases/" + e.busyCase, "/export/cases.csv?store=S001", "/questions", "/export/questions.csv"} {
 		resp, err := client.Get(e.srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
