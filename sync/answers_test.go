@@ -101,4 +101,13 @@ func TestAnswersArriveAtTheCollector(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("at the collector: %v, want %v", got, want)
 	}
+	// And HQ's questions report counts them: one promoter said yes and rated 4.
+	rep, err := r.service.QuestionsReport(ctx, storage.Filter{StoreID: "S1", From: "2000-01-01", To: "2999-12-31"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Questions) != 3 || rep.Questions[0].Values[0].Promoters != 1 || rep.Questions[1].Values[3].Promoters != 1 ||
+		*rep.Questions[1].Means.All != 4 {
+		t.Errorf("the questions report: %+v", rep.Questions)
+	}
 }
