@@ -21,24 +21,31 @@ func (d *Dashboard) registerAlerts(mux Router) {
 	for _, name := range []string{"alerts", "alerts_added", "alerts_delivery"} {
 		d.pages[name] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+name+".html"))
 	}
-	mux.Handle("GET /alerts", secure(d.signedIn(d.chainOnly(d.alerts))))
-	mux.Handle("POST /alerts/webhooks", secure(d.signedIn(d.chainOnly(d.addWebhook))))
-	mux.Handle("POST /alerts/emails", secure(d.signedIn(d.chainOnly(d.addEmailAlert))))
-	mux.Handle("POST /alerts/subscriptions/{id}/resume", secure(d.signedIn(d.chainOnly(d.resumeSubscription))))
-	mux.Handle("GET /alerts/deliveries/{id}", secure(d.signedIn(d.chainOnly(d.delivery))))
+	mux.Handle("GET /alerts", secure(d.signedIn(d.alertsOnly(d.alerts))))
+	mux.Handle("POST /alerts/webhooks", secure(d.signedIn(d.alertsOnly(d.addWebhook))))
+	mux.Handle("POST /alerts/emails", secure(d.signedIn(d.alertsOnly(d.addEmailAlert))))
+	mux.Handle("POST /alerts/subscriptions/{id}/resume", secure(d.signedIn(d.alertsOnly(d.resumeSubscription))))
+	mux.Handle("GET /alerts/deliveries/{id}", secure(d.signedIn(d.alertsOnly(d.delivery))))
 }
 
-// chainOnly lets through readers of the whole chain: a subscription may cover any
-// store, and its URL and errors are the chain's business, not one store's.
-func (d *Dashboard) chainOnly(next pageHandler) pageHandler {
+// chainOnly lets through readers of the whole chain, and with needPerson only a person
+// signed in, never a machine's API token; anyone else gets refusal on a 403 page.
+// Alerts, links and people are the chain's business, not one store's or region's.
+func (d *Dashboard) chainOnly(refusal string, needPerson bool, next pageHandler) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, p page) {
-		if !p.Reader.Chain() {
-			p.Title, p.Error = "Not allowed", "Alerts are managed for the whole chain: this sign-in may read its own store or region only."
+		if !p.Reader.Chain() || needPerson && p.Reader.UserID == "" {
+			p.Title, p.Error = "Not allowed", refusal
 			d.render(w, http.StatusForbidden, "forbidden", p)
 			return
 		}
 		next(w, r, p)
 	}
+}
+
+// alertsOnly guards the Alerts pages: a subscription may cover any store, and its URL and
+// errors are the chain's.
+func (d *Dashboard) alertsOnly(next pageHandler) pageHandler {
+	return d.chainOnly("Alerts are managed for the whole chain: this sign-in may read its own store or region only.", false, next)
 }
 
 // alertLogSize is how many of the newest deliveries the page lists.

@@ -30,17 +30,10 @@ func (d *Dashboard) registerLinks(mux Router) {
 	mux.Handle("GET /links/{code}/{file}", secure(d.signedIn(d.linksChainOnly(d.printLink))))
 }
 
-// linksChainOnly lets through readers of the whole chain: links are printed and handed
-// out by HQ, like the chain's alerts.
+// linksChainOnly guards the Links pages: links are printed and handed out by HQ, like
+// the chain's alerts.
 func (d *Dashboard) linksChainOnly(next pageHandler) pageHandler {
-	return func(w http.ResponseWriter, r *http.Request, p page) {
-		if !p.Reader.Chain() {
-			p.Title, p.Error = "Not allowed", "Survey links are managed for the whole chain: this sign-in may read its own store or region only."
-			d.render(w, http.StatusForbidden, "forbidden", p)
-			return
-		}
-		next(w, r, p)
-	}
+	return d.chainOnly("Survey links are managed for the whole chain: this sign-in may read its own store or region only.", false, next)
 }
 
 // linkRow is a link as the page shows it.

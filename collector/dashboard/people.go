@@ -52,22 +52,14 @@ func (peopleData) ScopeLabel(u storage.User) string {
 	return "Whole chain"
 }
 
-// chainOnlyPeople renders a refusal unless a person who sees the whole chain is signed
-// in: a store's manager could otherwise give someone the chain, and a machine's API
+// peopleOnly guards the People pages: only a person who sees the whole chain manages
+// people; a store's manager could otherwise give someone the chain, and a machine's API
 // token could make itself a password.
-func (d *Dashboard) chainOnlyPeople(w http.ResponseWriter, p page) bool {
-	if p.Reader.Chain() && p.Reader.UserID != "" {
-		return true
-	}
-	p.Title, p.Error = "Not allowed", "Only people who see the whole chain manage people."
-	d.render(w, http.StatusForbidden, "forbidden", p)
-	return false
+func (d *Dashboard) peopleOnly(next pageHandler) pageHandler {
+	return d.chainOnly("Only people who see the whole chain manage people.", true, next)
 }
 
 func (d *Dashboard) people(w http.ResponseWriter, r *http.Request, p page) {
-	if !d.chainOnlyPeople(w, p) {
-		return
-	}
 	d.renderPeople(w, r, p, http.StatusOK, nil)
 }
 
@@ -113,9 +105,6 @@ func (d *Dashboard) addPerson(w http.ResponseWriter, r *http.Request, p page) {
 		http.Error(w, "The form could not be read.", http.StatusBadRequest)
 		return
 	}
-	if !d.chainOnlyPeople(w, p) {
-		return
-	}
 	if !csrfOK(r) {
 		p.Error = "The form expired. Nobody was added; please try again."
 		d.renderPeople(w, r, p, http.StatusForbidden, r.PostForm)
@@ -148,9 +137,6 @@ func (d *Dashboard) disablePerson(w http.ResponseWriter, r *http.Request, p page
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "The form could not be read.", http.StatusBadRequest)
-		return
-	}
-	if !d.chainOnlyPeople(w, p) {
 		return
 	}
 	if !csrfOK(r) {
@@ -187,9 +173,6 @@ func (d *Dashboard) setPersonAlerts(w http.ResponseWriter, r *http.Request, p pa
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "The form could not be read.", http.StatusBadRequest)
-		return
-	}
-	if !d.chainOnlyPeople(w, p) {
 		return
 	}
 	if !csrfOK(r) {
