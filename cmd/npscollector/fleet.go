@@ -95,6 +95,44 @@ var fleetCommands = map[string]command{
 			return e.out.print(t, fmt.Sprintf("API token %q for %s (shown once, keep it safe):\n%s\n", t.Name, scope, t.Token))
 		}
 	},
+	"token list": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			ts, err := e.svc.APITokens(ctx)
+			if err != nil {
+				return err
+			}
+			if e.out.json {
+				return e.out.print(ts, "")
+			}
+			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTATE\tCREATED\tLAST USED")
+			for _, t := range ts {
+				scope, state, used := "every store", "active", "never"
+				if t.StoreID != "" {
+					scope = "store " + t.StoreID
+				}
+				if t.Revoked() {
+					state = "revoked " + t.RevokedAt.UTC().Format(time.RFC3339)
+				}
+				if !t.LastUsed.IsZero() {
+					used = t.LastUsed.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, scope, state, t.CreatedAt.UTC().Format(time.RFC3339), used)
+			}
+			return tw.Flush()
+		}
+	},
+	"token revoke": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 {
+				return errors.New("token revoke takes one token id (see token list)")
+			}
+			if err := e.svc.RevokeAPIToken(ctx, e.args[0]); err != nil {
+				return err
+			}
+			return e.out.print(map[string]string{"revoked": e.args[0]}, "revoked API token "+e.args[0]+"\n")
+		}
+	},
 	"survey set": func(fs *flag.FlagSet) func(context.Context, env) error {
 		storeID := fs.String("store", "", "store id")
 		all := fs.Bool("all", false, "every store")

@@ -52,6 +52,8 @@ Usage:
   npscollector device list
   npscollector device revoke ID
   npscollector token add --name hq [--store S042]
+  npscollector token list
+  npscollector token revoke ID
   npscollector user add --email E --name N [--lang en] [--store S042 | --region R] [--password-file F]
   npscollector user list
   npscollector user disable EMAIL

@@ -29,7 +29,7 @@ type APIToken struct {
 // APITokenPrefix starts every API token, which tells one from a dashboard session's.
 const APITokenPrefix = "api_"
 
-// AddAPIToken makes a token for reports and the dashboard.
+// AddAPIToken makes a token for the JSON API (reports, cases, invitations).
 func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, error) {
 	if name == "" {
 		return APIToken{}, fmt.Errorf("add token: %w: a name is required", ErrInvalid)
@@ -74,15 +74,17 @@ func (r Reader) MaySee(s Store) bool {
 func (r Reader) Chain() bool { return r.StoreID == "" && r.Region == "" }
 
 // AuthenticateReader finds the unrevoked API token a secret belongs to, or returns
-// ErrUnauthorized.
+// ErrUnauthorized. It notes the token's last use at most once a minute, to spare the
+// writer.
 func (db *DB) AuthenticateReader(ctx context.Context, token string) (Reader, error) {
 	var (
 		r     Reader
 		store sql.NullString
+		used  sql.NullInt64
 	)
 	err := db.read.QueryRowContext(ctx,
-		`SELECT id, name, store_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashSecret(token)).
-		Scan(&r.TokenID, &r.Name, &store)
+		`SELECT id, name, store_id, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashSecret(token)).
+		Scan(&r.TokenID, &r.Name, &store, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Reader{}, ErrUnauthorized
 	}
@@ -90,6 +92,12 @@ func (db *DB) AuthenticateReader(ctx context.Context, token string) (Reader, err
 		return Reader{}, fmt.Errorf("authenticate reader: %w", err)
 	}
 	r.StoreID = store.String
+	now := db.now()
+	if !used.Valid || now.Sub(time.UnixMilli(used.Int64)) >= tokenTouchEvery {
+		if _, err := db.write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now.UnixMilli(), r.TokenID); err != nil {
+			db.log.Warn("note API token last used", "token", r.TokenID, "err", err)
+		}
+	}
 	return r, nil
 }
 
