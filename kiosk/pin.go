@@ -18,8 +18,15 @@ import (
 )
 
 // PIN lock-out: after pinMaxFailures wrong PINs the pad locks, first for pinFirstLock,
-// doubling with every further lock-out up to pinMaxLock. The counters live in the
-// database, so restarting the app does not reset them.
+// doubling with every further lock-out up to pinMaxLock; a right PIN resets both counters.
+// The counters live in the database, so restarting the app does not reset them. Every
+// attempt is counted durably before the PIN is compared: when that write fails the attempt
+// is refused, so a broken database never lets unlimited guesses through.
+//
+// While the app runs, a lock-out ends by the monotonic clock (the Clock's Now carries
+// Go's monotonic reading), so setting the wall clock forward does not end it early nor
+// back extend it. Across a restart only the wall clock is left: the lock is kept for what
+// remains of it, never for longer than it was set for.
 const (
 	pinMaxFailures = 5
 	pinFirstLock   = 30 * time.Second
@@ -28,8 +35,14 @@ const (
 
 	settingPINFailures    = "pin.failures"
 	settingPINLockouts    = "pin.lockouts"
-	settingPINLockedUntil = "pin.locked_until"
+	settingPINLockedUntil = "pin.locked_until" // Unix ms, wall clock
+	settingPINLockedFor   = "pin.locked_for"   // ms: the lock-out's length
 )
+
+// pinLockFor is the length of the lock-out that follows lockouts earlier ones.
+func pinLockFor(lockouts int64) time.Duration {
+	return min(pinFirstLock<<min(max(lockouts, 0), 20), pinMaxLock)
+}
 
 // HashPIN returns the argon2id hash to put in the kiosk config for a new PIN.
 func HashPIN(pin string) (string, error) {
@@ -60,12 +73,22 @@ type pinGuard struct {
 	hash     string
 	settings Settings
 	now      func() time.Time
+	// until is the current lock-out's end as read from now in this process (so with a
+	// monotonic reading in production); zero when not yet loaded from the settings.
+	until  time.Time
+	loaded bool
 }
+
+// errPINUnsaved refuses an attempt that could not be counted.
+var errPINUnsaved = errors.New("the attempt could not be recorded, so it is refused; try again later")
 
 func (g *pinGuard) int(ctx context.Context, key string) (int64, error) {
 	v, ok, err := g.settings.Setting(ctx, key)
-	if err != nil || !ok {
-		return 0, err
+	if err != nil {
+		return 0, fmt.Errorf("read setting %s: %w", key, err)
+	}
+	if !ok {
+		return 0, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
@@ -75,23 +98,55 @@ func (g *pinGuard) int(ctx context.Context, key string) (int64, error) {
 }
 
 func (g *pinGuard) setInt(ctx context.Context, key string, n int64) error {
-	return g.settings.SetSetting(ctx, key, strconv.FormatInt(n, 10))
+	if err := g.settings.SetSetting(ctx, key, strconv.FormatInt(n, 10)); err != nil {
+		return fmt.Errorf("write setting %s: %w", key, err)
+	}
+	return nil
 }
 
-// lockState says whether the pad is locked now and until when.
-func (g *pinGuard) lockState(ctx context.Context) (pinResult, error) {
+// load reads a lock-out left by an earlier run, once: what remains of it by the wall
+// clock, at most its full length (a wall clock set back must not lengthen it).
+func (g *pinGuard) load(ctx context.Context) error {
+	if g.loaded {
+		return nil
+	}
 	until, err := g.int(ctx, settingPINLockedUntil)
 	if err != nil {
-		return pinResult{}, err
+		return err
+	}
+	lockedFor, err := g.int(ctx, settingPINLockedFor)
+	if err != nil {
+		return err
 	}
 	now := g.now()
-	if t := time.UnixMilli(until); until > 0 && now.Before(t) {
-		return pinResult{outcome: pinLocked, lockedFor: t.Sub(now), lockedUntil: t}, nil
+	if until > 0 {
+		full := time.Duration(lockedFor) * time.Millisecond
+		if full <= 0 {
+			full = pinMaxLock // from a version that did not store it
+		}
+		if left := time.UnixMilli(until).Sub(now); left > 0 {
+			g.until = now.Add(min(left, full))
+		}
+	}
+	g.loaded = true
+	return nil
+}
+
+// lockState says whether the pad is locked now and until when. An unreadable lock-out
+// state is an error, and callers treat it as locked.
+func (g *pinGuard) lockState(ctx context.Context) (pinResult, error) {
+	if err := g.load(ctx); err != nil {
+		return pinResult{outcome: pinLocked}, fmt.Errorf("manager PIN lock-out: %w", err)
+	}
+	now := g.now()
+	if left := g.until.Sub(now); !g.until.IsZero() && left > 0 {
+		return pinResult{outcome: pinLocked, lockedFor: left, lockedUntil: g.until}, nil
 	}
 	return pinResult{outcome: pinAccepted}, nil
 }
 
-// Check verifies pin, counting failures durably.
+// Check verifies pin, counting the attempt durably before comparing it. It fails closed:
+// whenever it returns an error the outcome is pinLocked and the pad does not open.
 func (g *pinGuard) Check(ctx context.Context, pin string) (pinResult, error) {
 	if g.hash == "" {
 		return pinResult{outcome: pinNotSet}, nil
@@ -99,35 +154,53 @@ func (g *pinGuard) Check(ctx context.Context, pin string) (pinResult, error) {
 	if st, err := g.lockState(ctx); err != nil || st.outcome == pinLocked {
 		return st, err
 	}
-	match, err := argon2id.ComparePasswordAndHash(pin, g.hash)
-	if err != nil {
-		return pinResult{}, fmt.Errorf("check manager PIN: the configured hash is unusable: %w", err)
-	}
-	if match {
-		return pinResult{outcome: pinAccepted}, errors.Join(
-			g.setInt(ctx, settingPINFailures, 0), g.setInt(ctx, settingPINLockouts, 0))
+	refuse := func(err error) (pinResult, error) {
+		return pinResult{outcome: pinLocked}, fmt.Errorf("check manager PIN: %w: %w", errPINUnsaved, err)
 	}
 	failures, err := g.int(ctx, settingPINFailures)
 	if err != nil {
-		return pinResult{}, err
+		return refuse(err)
 	}
+	// Count the attempt as a failure first; a right PIN clears it below.
 	failures++
+	if err := g.setInt(ctx, settingPINFailures, failures); err != nil {
+		return refuse(err)
+	}
+	match, err := argon2id.ComparePasswordAndHash(pin, g.hash)
+	if err != nil {
+		return pinResult{outcome: pinLocked}, fmt.Errorf("check manager PIN: the configured hash is unusable: %w", err)
+	}
+	if match {
+		if err := errors.Join(g.setInt(ctx, settingPINFailures, 0), g.setInt(ctx, settingPINLockouts, 0)); err != nil {
+			return refuse(err)
+		}
+		return pinResult{outcome: pinAccepted}, nil
+	}
 	if failures < pinMaxFailures {
-		return pinResult{outcome: pinWrong, triesLeft: int(pinMaxFailures - failures)},
-			g.setInt(ctx, settingPINFailures, failures)
+		return pinResult{outcome: pinWrong, triesLeft: int(pinMaxFailures - failures)}, nil
 	}
 	lockouts, err := g.int(ctx, settingPINLockouts)
 	if err != nil {
-		return pinResult{}, err
+		lockouts = 0
 	}
-	wait := pinFirstLock << min(lockouts, 20)
-	wait = min(wait, pinMaxLock)
-	until := g.now().Add(wait)
-	err = errors.Join(
-		g.setInt(ctx, settingPINFailures, 0),
+	wait := pinLockFor(lockouts)
+	now := g.now()
+	// Locked in memory first: it holds for this run even if nothing below can be written.
+	g.until = now.Add(wait)
+	res := pinResult{outcome: pinLocked, lockedFor: wait, lockedUntil: g.until}
+	// Write the lock before clearing the failures: if the process dies between the
+	// writes, the pad is locked or the next attempt locks it again.
+	if err := errors.Join(
+		g.setInt(ctx, settingPINLockedFor, wait.Milliseconds()),
+		g.setInt(ctx, settingPINLockedUntil, now.Add(wait).UnixMilli()),
 		g.setInt(ctx, settingPINLockouts, lockouts+1),
-		g.setInt(ctx, settingPINLockedUntil, until.UnixMilli()))
-	return pinResult{outcome: pinLocked, lockedFor: wait, lockedUntil: until}, err
+	); err != nil {
+		return res, fmt.Errorf("check manager PIN: save the lock-out: %w", err)
+	}
+	if err := g.setInt(ctx, settingPINFailures, 0); err != nil {
+		return res, fmt.Errorf("check manager PIN: %w", err)
+	}
+	return res, nil
 }
 
 // pinScreen is the manager's PIN pad.
