@@ -59,3 +59,40 @@ func InvalidCorpus() []InvalidCase {
 			`invalid input: segment "VIP" must be 1 to 32 characters of a-z, 0-9, - and _, starting with a letter`},
 	}
 }
+
+// InvalidJSONCase is a JSON form of a response that breaks one rule only its JSON can
+// break, and the error ParseJSON gives for it.
+type InvalidJSONCase struct {
+	Name  string
+	JSON  string
+	Error string
+}
+
+// InvalidJSONCorpus returns JSON forms of responses that the standard decoder would
+// take as something else (a missing score as a 0, broken text as U+FFFD), with the
+// error every JSON ingest path must give. Each is an otherwise valid response whose id
+// is the one of InvalidCorpus.
+func InvalidJSONCorpus() []InvalidJSONCase {
+	const head = `{"id":"0195a3c4-7f00-7abc-8def-0123456789ab",`
+	const tail = `"reasons":["staff"],"locale":"en","survey_version":1,"created_at":"2026-03-01T10:00:00Z","completed_at":"2026-03-01T10:00:05Z","outcome":"submitted"}`
+	return []InvalidJSONCase{
+		{"score missing", head + tail, "invalid input: score is missing"},
+		{"score null", head + `"score":null,` + tail, "invalid input: score is null"},
+		{"score a string", head + `"score":"9",` + tail, "invalid input: score must be a JSON number, not string"},
+		{"score a fraction", head + `"score":9.5,` + tail, "invalid input: score must be a JSON number, not number 9.5"},
+		{"comment not UTF-8", head + `"score":6,"comment":"bad ` + "\xff" + `",` + tail, "invalid input: comment is not valid UTF-8"},
+		{"comment half a surrogate pair", head + `"score":6,"comment":"bad \ud800",` + tail, "invalid input: comment is not valid UTF-8"},
+		{"reason not UTF-8", head + `"score":6,"reasons":["staff","` + "\xc3" + `"],"locale":"en","survey_version":1,"created_at":"2026-03-01T10:00:00Z","completed_at":"2026-03-01T10:00:05Z","outcome":"submitted"}`,
+			"invalid input: reasons[1] is not valid UTF-8"},
+		{"answer not UTF-8", head + `"score":6,"answers":{"improve":["\udfff"]},` + tail, "invalid input: answers.improve[0] is not valid UTF-8"},
+		{"field name not UTF-8", head + `"score":6,"` + "\xfe" + `":1,` + tail, "invalid input: a field name in the body is not valid UTF-8"},
+		{"unknown field", head + `"score":6,"scor":9,` + tail, `invalid input: unknown field "scor"`},
+		{"reason twice", head + `"score":6,"reasons":["staff","staff","staff"],"locale":"en","survey_version":1,"created_at":"2026-03-01T10:00:00Z","completed_at":"2026-03-01T10:00:05Z","outcome":"submitted"}`,
+			`invalid input: reason "staff" given twice`},
+		{"created_at before 1970", head + `"score":6,"reasons":["staff"],"locale":"en","survey_version":1,"created_at":"1969-12-31T23:59:59Z","completed_at":"2026-03-01T10:00:05Z","outcome":"submitted"}`,
+			"invalid input: created_at 1969-12-31T23:59:59Z is out of range (1970 to 9999)"},
+		{"completed_at past 9999", head + `"score":6,"reasons":["staff"],"locale":"en","survey_version":1,"created_at":"2026-03-01T10:00:00Z","completed_at":"9999-12-31T23:00:00-05:00","outcome":"submitted"}`,
+			"invalid input: completed_at 10000-01-01T04:00:00Z is out of range (1970 to 9999)"},
+		{"not an object", `[6]`, "invalid input: the body must be a JSON object, not array"},
+	}
+}

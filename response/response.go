@@ -217,8 +217,14 @@ func (r Response) Validate() error {
 	if r.CreatedAt.IsZero() {
 		return invalid("created_at is missing")
 	}
+	if r.CreatedAt.Before(MinTime) || r.CreatedAt.After(MaxTime) {
+		return invalid("created_at %s is out of range (%d to %d)", r.CreatedAt.UTC().Format(time.RFC3339), MinTime.Year(), MaxTime.Year())
+	}
 	if r.CompletedAt.Before(r.CreatedAt) {
 		return invalid("completed_at is before created_at")
+	}
+	if r.CompletedAt.After(MaxTime) {
+		return invalid("completed_at %s is out of range (%d to %d)", r.CompletedAt.UTC().Format(time.RFC3339), MinTime.Year(), MaxTime.Year())
 	}
 	if r.Channel != "" {
 		if err := CheckLabel("channel", r.Channel); err != nil {

@@ -70,3 +70,30 @@ func TestCheckClockAndReasons(t *testing.T) {
 		t.Errorf("unknown reason: %v", err)
 	}
 }
+
+func TestParseJSON(t *testing.T) {
+	for _, tc := range InvalidJSONCorpus() {
+		t.Run(tc.Name, func(t *testing.T) {
+			r, err := ParseJSON([]byte(tc.JSON))
+			if !errors.Is(err, ErrInvalid) || err.Error() != tc.Error {
+				t.Errorf("ParseJSON() = %v, want %q", err, tc.Error)
+			}
+			if tc.Name != "not an object" && r.ID != "0195a3c4-7f00-7abc-8def-0123456789ab" {
+				t.Errorf("the refused response's id is %q: a batch could not name it", r.ID)
+			}
+		})
+	}
+	b, err := json.Marshal(validResponse())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseJSON(b)
+	if err != nil || r.ContentHash() != validResponse().ContentHash() {
+		t.Errorf("valid response: %v, %+v", err, r)
+	}
+	// Text that is valid stays as it is, escaped or not.
+	r, err = ParseJSON([]byte(strings.Replace(string(b), `"great"`, `"gr\u00e9at \ud83d\ude00 \\ud800 \"ok\" ☺"`, 1)))
+	if err != nil || r.Comment != `gréat 😀 \ud800 "ok" ☺` {
+		t.Errorf("valid escapes: %v, %q", err, r.Comment)
+	}
+}

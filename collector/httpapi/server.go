@@ -215,15 +215,23 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
-	var req wire.UploadRequest
-	if !decodeBody(w, r, wire.MaxBatchBytes, &req) {
+	// The items are decoded one by one (collector.DecodeBatch), so that one the decoder
+	// would misread is refused alone; the rest of the body as wire.UploadRequest says.
+	var body struct {
+		wire.UploadRequest
+		Responses []json.RawMessage `json:"responses"`
+	}
+	if !decodeBody(w, r, wire.MaxBatchBytes, &body) {
 		return
 	}
-	if len(req.Responses) > wire.MaxBatchItems {
+	if len(body.Responses) > wire.MaxBatchItems {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large",
-			fmt.Sprintf("%d responses in one batch, at most %d", len(req.Responses), wire.MaxBatchItems))
+			fmt.Sprintf("%d responses in one batch, at most %d", len(body.Responses), wire.MaxBatchItems))
 		return
 	}
+	req := body.UploadRequest
+	var rejected []wire.Rejection
+	req.Responses, rejected = collector.DecodeBatch(body.Responses)
 	res, err := s.svc.Ingest(r.Context(), d, req.Responses)
 	if err != nil {
 		s.log.Error("ingest", "device", d.ID, "err", err)
@@ -231,6 +239,7 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.Enr
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "could not store the batch; retry")
 		return
 	}
+	res.Rejected = append(res.Rejected, rejected...)
 	s.metrics.responses.WithLabelValues("accepted").Add(float64(len(res.Accepted)))
 	s.metrics.responses.WithLabelValues("duplicate").Add(float64(len(res.Duplicate)))
 	s.metrics.responses.WithLabelValues("rejected").Add(float64(len(res.Rejected)))

@@ -435,7 +435,9 @@ func (w *Widget) limitKey(l storage.Link) *apiError {
 	return nil
 }
 
-// decode reads a JSON body of at most maxAnswerBody bytes, refusing unknown fields.
+// decode reads a JSON answer of at most maxAnswerBody bytes by the domain's JSON rules
+// (response.DecodeJSON): unknown fields, broken text and a missing or null score are
+// refused, naming the field.
 func decode(rw http.ResponseWriter, r *http.Request, v any) *apiError {
 	raw, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, maxAnswerBody))
 	var tooBig *http.MaxBytesError
@@ -445,13 +447,8 @@ func decode(rw http.ResponseWriter, r *http.Request, v any) *apiError {
 	if err != nil {
 		return &apiError{status: http.StatusBadRequest, code: "bad_request", detail: "could not read the body"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := response.DecodeJSON(raw, v, "score"); err != nil {
 		return &apiError{status: http.StatusBadRequest, code: "bad_json", detail: err.Error()}
-	}
-	if dec.More() {
-		return &apiError{status: http.StatusBadRequest, code: "bad_json", detail: "trailing data after the JSON body"}
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func (c *clock) Set(t time.Time) {
 	c.t = t
 }
 
-func start(t *testing.T, b collectortest.Backend, cfg widget.Config, rate int) *env {
+func start(t testing.TB, b collectortest.Backend, cfg widget.Config, rate int) *env {
 	t.Helper()
 	clk := &clock{}
 	c := collectortest.Start(t, collectortest.Options{Backend: b, Now: clk.Now})
