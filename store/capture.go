@@ -22,6 +22,16 @@ type Recorded struct {
 // Record stores a tap durably and returns its id only after the commit has reached the
 // disk (WAL with synchronous=FULL). Rapid repeats are stored flagged as suspect.
 func (db *DB) Record(ctx context.Context, tap response.Tap) (Recorded, error) {
+	var v Recorded
+	err := db.space.tap(func() error {
+		var err error
+		v, err = db.record(ctx, tap)
+		return err
+	})
+	return v, err
+}
+
+func (db *DB) record(ctx context.Context, tap response.Tap) (Recorded, error) {
 	if err := tap.Validate(); err != nil {
 		return Recorded{}, fmt.Errorf("record tap: %w", err)
 	}
@@ -87,6 +97,10 @@ func (db *DB) isRapidTap(ctx context.Context, tx *sql.Tx, now time.Time) (bool, 
 // responses are synced. It returns ErrNotFound for an unknown id and ErrCompleted when the
 // response was already completed (e.g. Submit racing the idle timeout); neither writes.
 func (db *DB) Complete(ctx context.Context, id string, f response.FollowUp) error {
+	return db.space.write(func() error { return db.complete(ctx, id, f) })
+}
+
+func (db *DB) complete(ctx context.Context, id string, f response.FollowUp) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("complete response %s: %w", id, err)
 	}
@@ -139,6 +153,10 @@ func (db *DB) Complete(ctx context.Context, id string, f response.FollowUp) erro
 // stay those of the first tap. Like Complete, it returns ErrNotFound for an unknown id
 // and ErrCompleted for a response that is already complete; neither writes.
 func (db *DB) Rescore(ctx context.Context, id string, tap response.Tap) error {
+	return db.space.write(func() error { return db.rescore(ctx, id, tap) })
+}
+
+func (db *DB) rescore(ctx context.Context, id string, tap response.Tap) error {
 	if err := tap.Validate(); err != nil {
 		return fmt.Errorf("rescore response %s: %w", id, err)
 	}
@@ -175,6 +193,16 @@ func (db *DB) Rescore(ctx context.Context, id string, tap response.Tap) error {
 // RecoverOpen completes, as OutcomeRecovered, every response whose follow-up has been
 // open for at least olderThan. It returns how many it completed.
 func (db *DB) RecoverOpen(ctx context.Context, olderThan time.Duration) (int64, error) {
+	var v int64
+	err := db.space.write(func() error {
+		var err error
+		v, err = db.recoverOpen(ctx, olderThan)
+		return err
+	})
+	return v, err
+}
+
+func (db *DB) recoverOpen(ctx context.Context, olderThan time.Duration) (int64, error) {
 	now := db.now()
 	res, err := db.write.ExecContext(ctx,
 		`UPDATE responses SET completed_at = ?, outcome = ?

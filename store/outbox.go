@@ -40,6 +40,16 @@ func (db *DB) Pending(ctx context.Context, limit int) ([]Response, error) {
 // Ids that are unknown or already synced are ignored, so applying the same ack twice is
 // harmless. It returns how many rows changed.
 func (db *DB) MarkSynced(ctx context.Context, ids []string) (int64, error) {
+	var v int64
+	err := db.space.write(func() error {
+		var err error
+		v, err = db.markSynced(ctx, ids)
+		return err
+	})
+	return v, err
+}
+
+func (db *DB) markSynced(ctx context.Context, ids []string) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -85,6 +95,10 @@ func placeholders(n int) string {
 // Quarantine sets a response aside with the collector's reason: it is kept and counted,
 // never retried and never purged. Only completed, unsynced responses can be quarantined.
 func (db *DB) Quarantine(ctx context.Context, id, reason string) error {
+	return db.space.write(func() error { return db.quarantine(ctx, id, reason) })
+}
+
+func (db *DB) quarantine(ctx context.Context, id, reason string) error {
 	if reason == "" {
 		return fmt.Errorf("quarantine %s: %w: a reason is required", id, ErrInvalidInput)
 	}

@@ -11,6 +11,16 @@ import (
 // secure_delete, and a WAL checkpoint afterwards truncates the log, so purged comments
 // and contacts leave the files rather than lingering in free pages or the WAL.
 func (db *DB) Purge(ctx context.Context, olderThan time.Duration) (int64, error) {
+	var v int64
+	err := db.space.write(func() error {
+		var err error
+		v, err = db.purge(ctx, olderThan)
+		return err
+	})
+	return v, err
+}
+
+func (db *DB) purge(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if olderThan <= 0 {
 		return 0, fmt.Errorf("purge: %w: retention %s must be positive", ErrInvalidInput, olderThan)
 	}
@@ -34,6 +44,10 @@ func (db *DB) Purge(ctx context.Context, olderThan time.Duration) (int64, error)
 
 // Checkpoint copies the WAL into the database file and truncates it.
 func (db *DB) Checkpoint(ctx context.Context) error {
+	return db.space.write(func() error { return db.checkpoint(ctx) })
+}
+
+func (db *DB) checkpoint(ctx context.Context) error {
 	var busy, logFrames, checkpointed int
 	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
 		return fmt.Errorf("wal checkpoint: %w", err)

@@ -71,6 +71,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// ReserveBytes is the size of the reserve file kept next to the database and given
+	// back when the disk fills; zero means DefaultReserveBytes, negative none.
+	ReserveBytes int64
 }
 
 // DB is the kiosk's database. Writes go through one connection, so they are serialised
@@ -83,6 +86,7 @@ type DB struct {
 	rapidTap RapidTapRule
 	now      func() time.Time
 	log      *slog.Logger
+	space    *space
 }
 
 // Open opens (creating if needed) the database at cfg.Path, checks its integrity,
@@ -116,6 +120,14 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("open store: create directory %s: %w", dir, err)
 		}
 	}
+	// On a full disk the reserve is given back before opening: SQLite needs a little
+	// room for its WAL and shared-memory files even to read. Taps wait (out of service)
+	// until Probe finds room for the reserve again.
+	db.space = newSpace(cfg.Path, cfg.ReserveBytes, db.log)
+	if free := freeBytes(db.space.dir()); free >= 0 && free < db.space.size {
+		db.space.release(0)
+		db.space.setFull(true)
+	}
 	var err error
 	if db.write, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, false)); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
@@ -136,11 +148,17 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if n, err := db.RecoverOpen(ctx, recoverAfter); err != nil {
+	if n, err := db.RecoverOpen(ctx, recoverAfter); errors.Is(err, ErrStorageFull) {
+		// They stay open until there is room; the kiosk still starts.
+		db.log.Error("could not complete responses left open: the disk is full", "err", err)
+	} else if err != nil {
 		db.Close()
 		return nil, err
 	} else if n > 0 {
 		db.log.Warn("completed responses left open by an earlier run", "count", n)
+	}
+	if err := db.space.ensure(); err != nil {
+		db.log.Warn("no reserve file: the disk is nearly full", "err", err)
 	}
 	return db, nil
 }
@@ -174,8 +192,9 @@ func (db *DB) Path() string { return db.path }
 // CheckIntegrity runs SQLite's quick_check and returns ErrCorrupt with its findings.
 func (db *DB) CheckIntegrity(ctx context.Context) error { return db.checkIntegrity(ctx) }
 
+// The check reads through the query-only pool: it writes nothing and needs no free space.
 func (db *DB) checkIntegrity(ctx context.Context) error {
-	return sqlite.CheckIntegrity(ctx, db.write, db.path)
+	return sqlite.CheckIntegrity(ctx, db.read, db.path)
 }
 
 // SchemaVersion is the newest schema this build knows.
@@ -224,6 +243,7 @@ func OpenReadOnly(ctx context.Context, cfg Config) (*DB, error) {
 	if db.log == nil {
 		db.log = slog.Default()
 	}
+	db.space = newSpace(cfg.Path, cfg.ReserveBytes, db.log)
 	// mode=rw (not rwc) never creates the file, and _query_only refuses every write.
 	// Opening it for writing lets the last connection remove the -wal and -shm files it
 	// needed, as a writer does; a user who may only read the file gets mode=ro, which
