@@ -239,11 +239,15 @@ func (a *API) post(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req wire.UploadRequest
-	if !decodeBody(w, r, &req) {
+	// The items are decoded one by one (collector.DecodeBatch), so that one the decoder
+	// would misread is refused alone, by its id.
+	var body struct {
+		Responses []json.RawMessage `json:"responses"`
+	}
+	if !decodeBody(w, r, &body) {
 		return
 	}
-	switch n := len(req.Responses); {
+	switch n := len(body.Responses); {
 	case n == 0:
 		writeError(w, http.StatusBadRequest, "bad_request", `no responses: send {"responses": [Response, …]}`)
 		return
@@ -255,16 +259,18 @@ func (a *API) post(w http.ResponseWriter, r *http.Request) {
 	if rpm <= 0 {
 		rpm = a.cfg.KeyPerMinute
 	}
-	if len(req.Responses) > rpm {
+	if len(body.Responses) > rpm {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large",
-			fmt.Sprintf("%d responses in one request, more than this key's %d a minute: send fewer at a time", len(req.Responses), rpm))
+			fmt.Sprintf("%d responses in one request, more than this key's %d a minute: send fewer at a time", len(body.Responses), rpm))
 		return
 	}
-	if ok, wait := a.keys.allow("key "+key.ID+" "+strconv.Itoa(rpm), float64(rpm)/60, rpm, len(req.Responses), now); !ok {
+	if ok, wait := a.keys.allow("key "+key.ID+" "+strconv.Itoa(rpm), float64(rpm)/60, rpm, len(body.Responses), now); !ok {
 		tooMany(w, wait, fmt.Sprintf("this app key takes %d answers a minute", rpm))
 		return
 	}
-	res, err := a.ingest(r.Context(), key, req.Responses)
+	batch, rejected := collector.DecodeBatch(body.Responses)
+	res, err := a.ingest(r.Context(), key, batch)
+	res.Rejected = append(res.Rejected, rejected...)
 	if errors.Is(err, storage.ErrLinkClosed) {
 		writeError(w, http.StatusGone, "key_disabled", err.Error())
 		return

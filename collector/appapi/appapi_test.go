@@ -35,7 +35,7 @@ const (
 	bundleID   = "com.example.shop"
 )
 
-func newRig(t *testing.T, b collectortest.Backend) *rig {
+func newRig(t testing.TB, b collectortest.Backend) *rig {
 	t.Helper()
 	c := collectortest.Start(t, collectortest.Options{Backend: b})
 	c.AddStore(t, storage.Store{ID: "S1"})
