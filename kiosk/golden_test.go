@@ -67,6 +67,7 @@ func TestScreensMatchGoldenMarkup(t *testing.T) {
 			}
 			test.Tap(h.button("Gifts"))
 		}},
+		{"out_of_service", func(h *harness) { h.fillable(true) }},
 		{"pin", func(h *harness) { openPIN(h) }},
 		{"exit_confirm", func(h *harness) {
 			openPIN(h)

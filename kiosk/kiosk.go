@@ -49,6 +49,12 @@ type SyncStatus struct {
 	LastError   string // in plain words; empty when the last attempt succeeded
 }
 
+// Storage says whether the disk is full, so that the rating screen shows "out of
+// service" rather than taking taps it cannot store. store.DB implements it.
+type Storage interface {
+	StorageFull() bool
+}
+
 // Syncer is the sync worker as the UI sees it.
 type Syncer interface {
 	Status() SyncStatus
@@ -91,6 +97,8 @@ type Config struct {
 	// Stats when it does (store.DB does). The manager view shows it when the store has
 	// answers from other channels than its kiosks.
 	Channels ChannelStats
+	// Storage says when the disk is full; nil means Capture when it does (store.DB does).
+	Storage Storage
 	// Sync is the sync worker; nil means the kiosk is not enrolled with a collector.
 	Sync Syncer
 	// ManagerPINHash is the argon2id hash of the manager PIN; empty disables the manager view.
@@ -118,6 +126,7 @@ const (
 	cornerTapWindow  = 3 * time.Second
 	saveTimeout      = 5 * time.Second
 	statusRefresh    = 5 * time.Second
+	storageRecheck   = 5 * time.Second // how often "out of service" looks for space again
 )
 
 // App drives the kiosk's screens in one window.
@@ -154,6 +163,9 @@ func New(win fyne.Window, cfg Config) (*App, error) {
 	}
 	if a.loc == nil {
 		a.loc = time.Local
+	}
+	if a.cfg.Storage == nil {
+		a.cfg.Storage, _ = cfg.Capture.(Storage)
 	}
 	a.pin = &pinGuard{hash: cfg.ManagerPINHash, settings: cfg.Settings, now: a.clock.Now}
 	return a, nil
@@ -211,6 +223,9 @@ func (a *App) showRating() {
 	a.reset()
 	a.show(newRatingScreen(a, nil).content)
 }
+
+// storageFull reports whether a tap cannot be stored now.
+func (a *App) storageFull() bool { return a.cfg.Storage != nil && a.cfg.Storage.StorageFull() }
 
 // switchLanguage redraws the rating screen in lang; amend is the open follow-up of a
 // shopper who came back to change their score, nil for a new shopper.

@@ -1,6 +1,7 @@
 package kiosk
 
 import (
+	"errors"
 	"image/color"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/npskiosk/npskiosk/response"
+	"github.com/npskiosk/npskiosk/store"
 )
 
 // ratingScreen asks the question and records the tap.
@@ -32,6 +34,9 @@ func newRatingScreen(a *App, amend *followUpScreen) *ratingScreen {
 
 func (s *ratingScreen) content() fyne.CanvasObject {
 	a := s.app
+	if s.amend == nil && a.storageFull() {
+		return s.outOfService()
+	}
 	store := a.survey.StoreName
 	question := a.t("rating.question", "store", store)
 	if q := a.survey.Question[a.lang]; q != "" {
@@ -126,12 +131,39 @@ func (s *ratingScreen) tap(score int) {
 		return
 	}
 	rec, err := a.cfg.Capture.Record(ctx, storeTap(score, a))
+	if errors.Is(err, store.ErrStorageFull) {
+		a.log.Error("the disk is full: out of service until space returns", "err", err)
+		a.showRating()
+		return
+	}
 	if err != nil {
 		a.log.Error("could not record a tap", "score", score, "err", err)
 		s.saveFailed()
 		return
 	}
 	a.showFollowUp(rec, score)
+}
+
+// outOfService stands in for the scores while the disk is full: the kiosk says so
+// rather than taking taps it cannot keep. It looks again every storageRecheck and
+// shows the scores once the store has room. The manager's corner still opens the PIN pad.
+func (s *ratingScreen) outOfService() fyne.CanvasObject {
+	a := s.app
+	a.after(storageRecheck, a.showRating)
+	corner := newTapArea(fyne.NewSize(96, 96), s.cornerTap)
+	corner.Resize(corner.MinSize())
+	body := container.NewVBox(
+		layout.NewSpacer(),
+		text(a.t("rating.out_of_service"), textTitle, true, fyne.TextAlignCenter, theme.ColorNameForeground),
+		spacer(24),
+		text(a.t("rating.storage_full"), textBody, false, fyne.TextAlignCenter, theme.ColorNameForeground),
+		layout.NewSpacer(),
+	)
+	name := label(a.survey.StoreName, textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground)
+	return container.NewStack(
+		container.NewBorder(container.New(layout.NewCustomPaddedLayout(8, 8, 24, 8), name), nil, nil, nil,
+			container.New(layout.NewCustomPaddedLayout(0, 0, 32, 32), body)),
+		container.NewWithoutLayout(corner))
 }
 
 func (s *ratingScreen) saveFailed() {
