@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // FuzzIngest posts arbitrary bodies to POST /v1/responses: whatever arrives, the reply
@@ -30,19 +33,40 @@ func FuzzIngest(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
+	// The domain's corpora: each item breaks one rule, and must be rejected alone.
+	// Each with an id of its own, so that none is refused only as a conflict.
+	for i, tc := range response.InvalidJSONCorpus() {
+		f.Add(`{"responses":[` + strings.Replace(tc.JSON, "0123456789ab", fmt.Sprintf("0123456789%02x", i), 1) + `]}`)
+	}
+	for _, tc := range response.InvalidCorpus() {
+		b, _ := json.Marshal(tc.Response)
+		f.Add(`{"responses":[` + string(b) + `]}`)
+	}
 	c := collectortest.Start(f, collectortest.Options{
 		Now:        func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) },
 		DeviceRate: 1e9, DeviceBurst: 1 << 30})
 	c.AddStore(f, storage.Store{ID: "S1", Name: "Fuzz"})
 	en := c.Enroll(f, "S1", "Till")
 	srv := c.API
+	// replaced counts the stored responses with U+FFFD in their text.
+	replaced := func(t *testing.T) (n int) {
+		if err := c.DB.RawQueryRow(context.Background(), `SELECT COUNT(*) FROM responses
+			WHERE instr(comment || reasons || contact || locale || coalesce(answers, ''), char(65533)) > 0`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	f.Fuzz(func(t *testing.T, body string) {
+		rewritten := replaced(t)
 		req := httptest.NewRequest(http.MethodPost, "/v1/responses", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+en.Token)
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("body %q: status %d: %s", body, rec.Code, rec.Body.String())
+		}
+		if n := replaced(t); n != rewritten && !strings.Contains(body, "\uFFFD") && !strings.Contains(strings.ToLower(body), `\ufffd`) {
+			t.Fatalf("body %q: text stored with U+FFFD the body did not have: the decoder rewrote it", body)
 		}
 		var bad int
 		if err := c.DB.RawQueryRow(context.Background(), `SELECT COUNT(*) FROM responses WHERE score NOT BETWEEN 0 AND 10`).Scan(&bad); err != nil || bad != 0 {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/collector/websurvey"
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // FuzzForms posts arbitrary forms to the score and follow-up pages, with a real token
@@ -27,8 +30,26 @@ func FuzzForms(f *testing.F) {
 		{"/more", "application/x-www-form-urlencoded", "r=TOKEN.x&consent=yes&contact=" + strings.Repeat("%F0%9F%98%80", 300)},
 		{"/more", "text/plain", "r=TOKEN"},
 		{"/more", "application/x-www-form-urlencoded", "r=" + strings.Repeat(".", 300)},
+		// The input rules of the hardening: a missing or empty score, text that is not
+		// UTF-8 in every field, a reason three times.
+		{"", "application/x-www-form-urlencoded", "lang=en"},
+		{"", "application/x-www-form-urlencoded", "score=&lang=en"},
+		{"", "application/x-www-form-urlencoded", "score=5&lang=%c3"},
+		{"/more", "application/x-www-form-urlencoded", "r=TOKEN&action=submit&reason=staff&reason=staff&reason=staff"},
+		{"/more", "application/x-www-form-urlencoded", "r=TOKEN&action=submit&comment=bad+%ff"},
+		{"/more", "application/x-www-form-urlencoded", "r=TOKEN&action=submit&consent=yes&contact=a%c3%40b.c"},
+		{"/more", "application/x-www-form-urlencoded", "r=TOKEN&action=submit&reason=staff%fe"},
+		{"/more", "application/x-www-form-urlencoded", "r=TOKEN&action=skip&score="},
 	} {
 		f.Add(seed.path, seed.contentType, seed.body)
+	}
+	for _, tc := range response.InvalidCorpus() {
+		form := url.Values{"r": {"TOKEN"}, "action": {"submit"}, "comment": {tc.Response.Comment}, "contact": {tc.Response.Contact},
+			"reason": tc.Response.Reasons, "score": {strconv.Itoa(tc.Response.Score)}}
+		for key, values := range tc.Response.Answers {
+			form["q_"+key] = values
+		}
+		f.Add("/more", "application/x-www-form-urlencoded", form.Encode())
 	}
 	c := collectortest.Start(f, collectortest.Options{})
 	c.AddStore(f, storage.Store{ID: "S1", Name: "Fuzz", Timezone: "UTC"})
