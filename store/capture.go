@@ -60,37 +60,8 @@ func (db *DB) record(ctx context.Context, tap response.Tap) (Recorded, error) {
 	if err := tx.Commit(); err != nil {
 		return Recorded{}, fmt.Errorf("record tap: commit: %w", err)
 	}
+	db.mono.tapped(id.String())
 	return Recorded{ID: id.String(), Suspect: suspect}, nil
-}
-
-func (db *DB) isRapidTap(ctx context.Context, tx *sql.Tx, now time.Time) (bool, error) {
-	db.mu.Lock()
-	rule := db.rapidTap
-	db.mu.Unlock()
-	if rule.MinGapAfterCompletion > 0 {
-		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx,
-			`SELECT MAX(completed_at) FROM responses
-			  WHERE created_at >= ? AND outcome <> 'recovered'`,
-			millis(now.Add(-time.Hour))).Scan(&last); err != nil {
-			return false, fmt.Errorf("check rapid tap: %w", err)
-		}
-		if last.Valid && now.Sub(fromMillis(last.Int64)) < rule.MinGapAfterCompletion {
-			return true, nil
-		}
-	}
-	if rule.BurstLimit > 0 && rule.BurstWindow > 0 {
-		var n int
-		if err := tx.QueryRowContext(ctx,
-			`SELECT COUNT(*) FROM responses WHERE created_at > ?`,
-			millis(now.Add(-rule.BurstWindow))).Scan(&n); err != nil {
-			return false, fmt.Errorf("check burst: %w", err)
-		}
-		if n >= rule.BurstLimit {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // Complete amends an open response with its follow-up and closes it. Only completed
@@ -144,6 +115,7 @@ func (db *DB) complete(ctx context.Context, id string, f response.FollowUp) erro
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("complete response %s: commit: %w", id, err)
 	}
+	db.mono.completed(id)
 	return nil
 }
 

@@ -69,6 +69,10 @@ type Config struct {
 	RecoverOpenAfter time.Duration
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Elapsed reads a monotonic clock (time since any fixed origin), for the rapid-tap
+	// rule and the ages sent with uploads; nil means Now's differences, which are
+	// monotonic with time.Now. Tests set it to step Now without it.
+	Elapsed func() time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// ReserveBytes is the size of the reserve file kept next to the database and given
@@ -87,6 +91,7 @@ type DB struct {
 	now      func() time.Time
 	log      *slog.Logger
 	space    *space
+	mono     *monoClock
 }
 
 // Open opens (creating if needed) the database at cfg.Path, checks its integrity,
@@ -110,6 +115,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if db.log == nil {
 		db.log = slog.Default()
 	}
+	db.mono = newMonoClock(cfg.Elapsed, db.now)
 	recoverAfter := cfg.RecoverOpenAfter
 	if recoverAfter == 0 {
 		recoverAfter = 10 * time.Minute
@@ -244,6 +250,7 @@ func OpenReadOnly(ctx context.Context, cfg Config) (*DB, error) {
 		db.log = slog.Default()
 	}
 	db.space = newSpace(cfg.Path, cfg.ReserveBytes, db.log)
+	db.mono = newMonoClock(cfg.Elapsed, db.now)
 	// mode=rw (not rwc) never creates the file, and _query_only refuses every write.
 	// Opening it for writing lets the last connection remove the -wal and -shm files it
 	// needed, as a writer does; a user who may only read the file gets mode=ro, which

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/npskiosk/npskiosk/response"
+)
+
+// steppedClock is a wall clock that can be stepped, and a monotonic clock that only
+// moves forward with Advance.
+type steppedClock struct {
+	mu   sync.Mutex
+	wall time.Time
+	mono time.Duration
+}
+
+func (c *steppedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wall
+}
+
+func (c *steppedClock) Elapsed() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
+}
+
+func (c *steppedClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wall, c.mono = c.wall.Add(d), c.mono+d
+}
+
+func (c *steppedClock) Step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wall = c.wall.Add(d)
+}
+
+// TestRapidTapAcrossClockSteps: the rapid-tap rule measures by the monotonic clock, so a
+// wall clock stepped back (or forward) during a line of genuine shoppers flags none of
+// them, while real rapid taps are still flagged; the ages sent with an upload are the
+// monotonic ones.
+func TestRapidTapAcrossClockSteps(t *testing.T) {
+	for _, step := range []time.Duration{-time.Hour, -24 * time.Hour, 30 * time.Second, -25 * 365 * 24 * time.Hour} {
+		t.Run(step.String(), func(t *testing.T) {
+			clk := &steppedClock{wall: t0}
+			db := openTest(t, Config{Now: clk.Now, Elapsed: clk.Elapsed})
+			ctx := context.Background()
+			tap := func() Recorded {
+				t.Helper()
+				rec, err := db.Record(ctx, response.Tap{Score: 9, Locale: "en"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				clk.Advance(8 * time.Second) // the follow-up
+				mustComplete(t, db, rec.ID, response.FollowUp{Outcome: response.OutcomeSkipped})
+				return rec
+			}
+			var ids []string
+			// Five shoppers a minute apart; the clock is stepped after the second.
+			for i := range 5 {
+				if i > 0 {
+					clk.Advance(52 * time.Second)
+				}
+				if i == 2 {
+					clk.Step(step)
+				}
+				if rec := tap(); rec.Suspect {
+					t.Fatalf("shopper %d (clock stepped %v): flagged as a rapid tap", i, step)
+				} else {
+					ids = append(ids, rec.ID)
+				}
+			}
+			// A real rapid repeat, a second after the last thank-you, is still flagged.
+			clk.Step(-step)
+			clk.Advance(time.Second)
+			if rec := tap(); !rec.Suspect {
+				t.Fatal("a tap a second after the thank-you was not flagged")
+			}
+			ages := db.CaptureAges(ids)
+			if len(ages) != len(ids) {
+				t.Fatalf("ages of %d responses, want %d", len(ages), len(ids))
+			}
+			// The first was created when the monotonic clock read 0.
+			now := clk.Elapsed()
+			if want := now; ages[0].Created != want {
+				t.Errorf("first response's age %v, want %v", ages[0].Created, want)
+			}
+			if ages[0].Created-ages[0].Completed != 8*time.Second {
+				t.Errorf("first response's follow-up lasted %v, want 8s", ages[0].Created-ages[0].Completed)
+			}
+		})
+	}
+}
