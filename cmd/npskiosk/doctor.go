@@ -83,8 +83,14 @@ func (c *doctorCmd) run(ctx context.Context, m *Main) error {
 		add("database", false, "no database at %s: the kiosk creates it when it first starts; check db in the config or --db", cfg.DB)
 	case errors.Is(err, store.ErrSchemaTooOld):
 		add("database", false, "%v", err)
+	case errors.Is(err, store.ErrCorrupt):
+		// Never advise starting empty: the file may hold responses not yet uploaded.
+		add("database", false, "%v: stop the kiosk, copy %s with its -wal and -shm files to a safe place (they may hold responses not yet uploaded), "+
+			"then restore the database from a backup; keep the copy, sqlite3's .recover can still read its responses", err, cfg.DB)
 	case err != nil:
-		add("database", false, "%v: restore %s from a backup, or move it aside to start empty (its unsent responses are lost)", err, cfg.DB)
+		add("database", false, "%v: if the disk is full (see free disk below), free space on it and start the kiosk again; "+
+			"else stop the kiosk, copy %s with its -wal and -shm files to a safe place (they may hold responses not yet uploaded) and restore it from a backup; "+
+			"never delete these files", err, cfg.DB)
 	default:
 		add("database", true, "%s passes its integrity check (schema %d)", cfg.DB, store.SchemaVersion())
 		ob, err := db.Outbox(ctx)
@@ -100,7 +106,13 @@ func (c *doctorCmd) run(ctx context.Context, m *Main) error {
 
 	if dir := filepath.Dir(cfg.DB); dirExists(dir) {
 		free := freeDisk(dir)
-		add("free disk", free > 100<<20, "%d MiB free where the database lives%s", free>>20, map[bool]string{true: "", false: ": free space, or the kiosk will stop saving responses"}[free > 100<<20])
+		advice := ""
+		if free <= 100<<20 {
+			advice = fmt.Sprintf(": free space on that disk (delete old logs or files of other programs), or the kiosk stops taking answers "+
+				"(\"out of service\") until there is; never delete %s or its -wal and -shm files, they hold responses not yet uploaded; "+
+				"the kiosk gives back its reserve (%s-reserve) by itself and makes it again when space returns", cfg.DB, cfg.DB)
+		}
+		add("free disk", free > 100<<20, "%d MiB free in %s%s", free>>20, dir, advice)
 	} else {
 		add("free disk", false, "%s does not exist: create it for the database, or fix db in the config", dir)
 	}

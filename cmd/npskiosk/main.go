@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	_ "github.com/npskiosk/npskiosk/internal/cleanlocale" // before Fyne reads the locale
 	"github.com/npskiosk/npskiosk/store"
@@ -77,6 +78,7 @@ type Main struct {
 	mu     sync.Mutex // guards what Run started, which Close stops
 	ui     *uiHandle
 	worker *kiosksync.Worker
+	maint  func() // stops the database's maintenance and waits for it
 	db     *store.DB
 }
 
@@ -152,8 +154,8 @@ func (m *Main) Run(ctx context.Context) error {
 // and only then closes the database, which checkpoints its WAL.
 func (m *Main) Close() error {
 	m.mu.Lock()
-	ui, w, db := m.ui, m.worker, m.db
-	m.ui, m.worker, m.db = nil, nil, nil
+	ui, w, maint, db := m.ui, m.worker, m.maint, m.db
+	m.ui, m.worker, m.maint, m.db = nil, nil, nil, nil
 	m.mu.Unlock()
 	var errs []error
 	if ui != nil {
@@ -163,6 +165,9 @@ func (m *Main) Close() error {
 		if err := w.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("sync worker: %w", err))
 		}
+	}
+	if maint != nil {
+		maint()
 	}
 	if db != nil {
 		if err := db.Close(); err != nil {
@@ -216,6 +221,31 @@ func (m *Main) startWorker(ctx context.Context, w *kiosksync.Worker) {
 	m.worker = w
 	m.mu.Unlock()
 	w.Start(ctx)
+}
+
+// Maintenance of the kiosk's database while it runs: how often, and how long synced
+// responses are kept for the manager view before they are purged.
+const (
+	maintainEvery = 30 * time.Second
+	retention     = 90 * 24 * time.Hour
+)
+
+// startMaintenance runs the database's upkeep in the background, off the taps' path:
+// it looks for space after a full disk, checkpoints the WAL and purges synced responses
+// past retention. Close stops it before the database closes.
+func (m *Main) startMaintenance(ctx context.Context, db *store.DB) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.Maintain(ctx, maintainEvery, retention)
+	}()
+	m.mu.Lock()
+	m.maint = func() {
+		cancel()
+		<-done
+	}
+	m.mu.Unlock()
 }
 
 // uiHandle stops a running window: quit asks its loop to end, done is closed once it has.

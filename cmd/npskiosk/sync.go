@@ -124,6 +124,7 @@ func (c *syncCmd) run(ctx context.Context, m *Main) error {
 		return err
 	}
 	if !c.once {
+		m.startMaintenance(ctx, db)
 		m.startWorker(ctx, w)
 		select {
 		case <-ctx.Done():

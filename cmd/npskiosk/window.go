@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -94,11 +95,15 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	}
 	db.SetRapidTapRule(rapidTapRule(survey))
 	// This process is the only one that captures: whatever is open was left by a crash.
-	if n, err := db.RecoverOpen(ctx, 0); err != nil {
+	if n, err := db.RecoverOpen(ctx, 0); errors.Is(err, store.ErrStorageFull) {
+		// They stay open until there is room; the window starts and says it is full.
+		log.Error("could not complete responses left open: the disk is full", "err", err)
+	} else if err != nil {
 		return err
 	} else if n > 0 {
 		log.Warn("completed responses left open by the previous run", "count", n)
 	}
+	m.startMaintenance(ctx, db)
 	// A new survey from the collector shows from the next shopper on.
 	var current atomic.Pointer[wire.Survey]
 	current.Store(&survey)
