@@ -47,7 +47,20 @@ func (s *Service) eventsQueued() {
 // thank-you e-mail. The batch, its cases and rollups are stored in one
 // transaction, so a retry can never count twice nor open a second case.
 func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []wire.Response) (wire.UploadResult, error) {
+	return s.IngestUpload(ctx, d, wire.DeviceUpload{UploadRequest: wire.UploadRequest{Responses: batch}})
+}
+
+// IngestUpload is Ingest for a whole upload: when it carries the device's clock
+// (DeviceTime, Ages), times off by more than a few seconds are corrected, the device's
+// kept beside them, instead of a fast clock's responses being rejected; a time before the
+// device's enrollment or still in the future is flagged (suspect, clock_flag).
+func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, req wire.DeviceUpload) (wire.UploadResult, error) {
+	batch := req.Responses
 	res := wire.UploadResult{Accepted: []string{}, Duplicate: []string{}, Rejected: []wire.Rejection{}}
+	enrolled, err := s.DeviceEnrolledAt(ctx, d.ID)
+	if err != nil {
+		return res, fmt.Errorf("ingest: %w", err)
+	}
 	survey, err := s.Survey(ctx, d.StoreID)
 	if err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
@@ -71,11 +84,14 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 		row                 int
 	}
 	now := s.Now()
+	clock := newDeviceClock(now, req, enrolled)
+	// A device that says what its clock reads has its times corrected rather than refused.
+	checkClock := req.DeviceTime.IsZero()
 	seen := make(map[string]bool, len(batch))
 	fates := make([]fate, len(batch))
 	rows := make([]storage.NewResponse, 0, len(batch))
 	for i, r := range batch {
-		switch err := validate(r, survey, now); {
+		switch err := validate(r, survey, now, checkClock); {
 		case err != nil:
 			fates[i].rejected = err.Error()
 		case r.ChannelOrKiosk() != response.ChannelKiosk:
@@ -85,8 +101,11 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 		default:
 			seen[r.ID] = true
 			fates[i].row = len(rows)
-			row := storage.NewResponse{Response: r, Day: r.CreatedAt.In(loc).Format(time.DateOnly), Hash: r.ContentHash()}
+			row := storage.NewResponse{Response: r, Hash: r.ContentHash()}
 			row.Channel = response.ChannelKiosk // after the hash: a kiosk that sends no channel keeps its hashes
+			clock.correct(&row)                 // after the hash too: a retry has the same hash
+			row.Day = row.CreatedAt.In(loc).Format(time.DateOnly)
+			r = row.Response
 			if rule.Matches(r, response.ChannelKiosk) {
 				// The SLA runs from when the collector hears of the response: a kiosk that
 				// was offline for a day does not hand the store an overdue case.
@@ -99,6 +118,12 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 	stored, err := s.InsertBatch(ctx, storage.Origin{StoreID: d.StoreID, DeviceID: d.ID}, rows)
 	if err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
+	}
+	if clock.hasSkew {
+		// The devices page and /metrics show it between heartbeats too.
+		if err := s.NoteClockSkew(ctx, d.ID, clock.skew); err != nil {
+			return res, fmt.Errorf("ingest: %w", err)
+		}
 	}
 	if stored.Events > 0 {
 		s.eventsQueued()
@@ -144,7 +169,7 @@ func (s *Service) ChangeCaseFromDevice(ctx context.Context, d storage.EnrolledDe
 
 // validate checks one response: the domain's rules, as the kiosk applies them, then
 // what only the collector can check (the store's survey and the collector's clock).
-func validate(r wire.Response, survey wire.Survey, now time.Time) error {
+func validate(r wire.Response, survey wire.Survey, now time.Time, checkClock bool) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -153,6 +178,9 @@ func validate(r wire.Response, survey wire.Survey, now time.Time) error {
 	}
 	if err := r.CheckAnswers(survey); err != nil {
 		return err
+	}
+	if !checkClock {
+		return nil
 	}
 	return r.CheckClock(now, MaxClockSkew)
 }

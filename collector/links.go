@@ -32,7 +32,7 @@ func (s *Service) linkResponse(ctx context.Context, l storage.Link, r response.R
 		return storage.NewResponse{}, err
 	}
 	r.Channel, r.Touchpoint = l.Channel, l.Touchpoint
-	if err := validate(r, survey, now); err != nil {
+	if err := validate(r, survey, now, true); err != nil {
 		return storage.NewResponse{}, err
 	}
 	rule, err := s.FollowUpRule(ctx, l.StoreID)

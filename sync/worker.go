@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -90,6 +91,9 @@ type Worker struct {
 	log    *slog.Logger
 	now    func() time.Time
 	wake   chan struct{}
+	// noClock: the collector refused the device's clock in uploads (a version from
+	// before); it is left out from then on.
+	noClock atomic.Bool
 
 	mu     stdsync.Mutex
 	status Status
@@ -267,7 +271,14 @@ func (w *Worker) Stop() error {
 func (w *Worker) Run(ctx context.Context) error {
 	var lastHeartbeat, lastConfig, lastChannels time.Time
 	failures := 0
+	// Once a run (a new version may send what an older one could not), and whenever the
+	// clock is stepped, the quarantined responses are judged again.
+	w.requeue(ctx, "start")
+	clock := newClockWatch(w.now)
 	for {
+		if clock.stepped() {
+			w.requeue(ctx, "the clock was set")
+		}
 		if time.Since(lastConfig) >= w.cfg.ConfigEvery {
 			if err := w.PullSurvey(ctx); err == nil {
 				lastConfig = time.Now()
@@ -342,27 +353,42 @@ func (w *Worker) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-// encodeBatch turns responses into a gzip body whose JSON stays under MaxBatchBytes,
-// returning how many of them it holds.
-func encodeBatch(rs []store.Response) ([]byte, int, error) {
+// encodeBatch turns the oldest of rs into a gzip body whose JSON stays under
+// MaxBatchBytes, with the device's clock: its wall time now and, from ages, the monotonic
+// ages of the responses this run captured. It returns how many responses went in.
+func encodeBatch(rs []store.Response, deviceTime time.Time, ages func(ids []string) []store.CaptureAge) ([]byte, int, error) {
 	items := make([]json.RawMessage, 0, len(rs))
-	size := len(`{"responses":[]}`)
+	// Room for device_time and each response's age.
+	const ageBytes = 96
+	size := len(`{"responses":[],"device_time":"2006-01-02T15:04:05.999999999+00:00","ages":[]}`)
 	for _, r := range rs {
 		b, err := json.Marshal(toWire(r))
 		if err != nil {
 			return nil, 0, err
 		}
-		if size+len(b)+1 > wire.MaxBatchBytes && len(items) > 0 {
+		if size+len(b)+1+ageBytes > wire.MaxBatchBytes && len(items) > 0 {
 			break
 		}
 		items = append(items, b)
-		size += len(b) + 1
+		size += len(b) + 1 + ageBytes
+	}
+	var wireAges []wire.Age
+	if ages != nil {
+		ids := make([]string, len(items))
+		for i := range items {
+			ids[i] = rs[i].ID
+		}
+		for _, a := range ages(ids) {
+			wireAges = append(wireAges, wire.Age{ID: a.ID, CreatedMS: a.Created.Milliseconds(), CompletedMS: a.Completed.Milliseconds()})
+		}
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if err := json.NewEncoder(zw).Encode(struct {
-		Responses []json.RawMessage `json:"responses"`
-	}{items}); err != nil {
+		Responses  []json.RawMessage `json:"responses"`
+		DeviceTime time.Time         `json:"device_time,omitzero"`
+		Ages       []wire.Age        `json:"ages,omitempty"`
+	}{items, deviceTime, wireAges}); err != nil {
 		return nil, 0, err
 	}
 	if err := zw.Close(); err != nil {
@@ -387,18 +413,41 @@ const ackTimeout = 30 * time.Second
 
 // upload sends one batch and applies the collector's answer.
 func (w *Worker) upload(ctx context.Context, batch []store.Response) (int, error) {
-	body, n, err := encodeBatch(batch)
-	if err != nil {
-		return 0, fmt.Errorf("encode batch: %w", err)
+	send := func(withClock bool) (*http.Response, int, error) {
+		var (
+			deviceTime time.Time
+			ages       func([]string) []store.CaptureAge
+		)
+		if withClock {
+			deviceTime = w.now()
+			if a, ok := w.cfg.Store.(interface {
+				CaptureAges(ids []string) []store.CaptureAge
+			}); ok {
+				ages = a.CaptureAges
+			}
+		}
+		body, n, err := encodeBatch(batch, deviceTime, ages)
+		if err != nil {
+			return nil, 0, fmt.Errorf("encode batch: %w", err)
+		}
+		w.update(func(s *Status) { s.LastAttempt = w.now() })
+		req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, w.cfg.CollectorURL+"/v1/responses", body)
+		if err != nil {
+			return nil, 0, fmt.Errorf("build upload request: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", "gzip")
+		resp, err := w.do(req)
+		return resp, n, err
 	}
-	w.update(func(s *Status) { s.LastAttempt = w.now() })
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, w.cfg.CollectorURL+"/v1/responses", body)
-	if err != nil {
-		return 0, fmt.Errorf("build upload request: %w", err)
+	resp, n, err := send(!w.noClock.Load())
+	if errors.Is(err, errClockUnknown) {
+		// An older collector: send without the clock from now on (it rejects times far
+		// in the future, as before).
+		w.log.Warn("the collector does not take the device's clock; uploading without it")
+		w.noClock.Store(true)
+		resp, n, err = send(false)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Content-Encoding", "gzip")
-	resp, err := w.do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -458,8 +507,15 @@ func (w *Worker) do(req *retryablehttp.Request) (*http.Response, error) {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
 		return nil, w.fail(fmt.Errorf("the collector is busy or failing (%s): %s", resp.Status, detail), false)
 	}
+	if resp.StatusCode == http.StatusBadRequest && e.Error == "bad_json" &&
+		(strings.Contains(detail, `unknown field "device_time"`) || strings.Contains(detail, `unknown field "ages"`)) {
+		return nil, errClockUnknown
+	}
 	return nil, w.fail(fmt.Errorf("the collector refused the request (%s): %s", resp.Status, detail), true)
 }
+
+// errClockUnknown: a collector from before refused the device's clock in an upload.
+var errClockUnknown = errors.New("the collector does not take the device's clock with uploads")
 
 // fail records err as the last error; online says whether the collector was reached.
 func (w *Worker) fail(err error, online bool) error {
@@ -506,7 +562,50 @@ func (w *Worker) PullSurvey(ctx context.Context) error {
 	if w.cfg.OnSurvey != nil {
 		w.cfg.OnSurvey(s)
 	}
+	// The collector's rules changed: what it rejected before is judged again.
+	w.requeue(ctx, "a new survey")
 	return nil
+}
+
+// requeue puts quarantined responses back in the outbox, when the store can.
+func (w *Worker) requeue(ctx context.Context, why string) {
+	q, ok := w.cfg.Store.(interface {
+		Requeue(ctx context.Context) (int64, error)
+	})
+	if !ok {
+		return
+	}
+	n, err := q.Requeue(ctx)
+	if err != nil {
+		w.log.Warn("could not requeue quarantined responses", "why", why, "err", err)
+		return
+	}
+	if n > 0 {
+		w.log.Info("quarantined responses requeued for the collector to judge again", "why", why, "count", n)
+	}
+}
+
+// clockWatch notices the wall clock being stepped (set by hand, or by NTP fixing it): the
+// difference between the wall and the monotonic clock moves.
+type clockWatch struct {
+	wall  func() time.Time
+	start time.Time // carries a monotonic reading
+	base  time.Time
+}
+
+func newClockWatch(wall func() time.Time) *clockWatch {
+	return &clockWatch{wall: wall, start: time.Now(), base: wall()}
+}
+
+// stepped reports whether the wall clock moved by more than a minute against the
+// monotonic clock since the last call that reported a step.
+func (c *clockWatch) stepped() bool {
+	drift := c.wall().Sub(c.base) - time.Since(c.start)
+	if drift > time.Minute || drift < -time.Minute {
+		c.start, c.base = time.Now(), c.wall()
+		return true
+	}
+	return false
 }
 
 // CheckCollector asks the collector, as this device, whether it is reachable and accepts

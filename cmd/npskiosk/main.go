@@ -55,6 +55,8 @@ Usage:
                                 outbox, collector, quarantine: exit 0 healthy, 1 needs attention,
                                 2 cannot tell (no config or database)
   npskiosk doctor               check config, database, disk, collector, token, clock: OK or what to do
+  npskiosk requeue              put quarantined responses back in the outbox (after a rule
+                                change or a clock fix), for the collector to judge again
   npskiosk simulate [flags]     add simulated responses (demos, tests)
   npskiosk pin-hash             read a PIN on stdin, print its hash for the config
   npskiosk version              print the version
@@ -128,6 +130,8 @@ func parserFor(name string) func(args []string, stderr io.Writer) (command, erro
 		return parseStatus
 	case "doctor":
 		return parseDoctor
+	case "requeue":
+		return parseRequeue
 	case "simulate":
 		return parseSimulate
 	case "pin-hash":

@@ -25,6 +25,12 @@ type NewResponse struct {
 	Case *NewCase
 	// Thanks, when set, queues a thank-you e-mail to the shopper (see NewThankYou).
 	Thanks *NewThankYou
+	// DeviceCreatedAt and DeviceCompletedAt are the times the device sent when the
+	// Response's were corrected for its wrong clock; zero when they were taken as sent.
+	DeviceCreatedAt, DeviceCompletedAt time.Time
+	// ClockFlag, when set, says why the response's time is suspect (ClockFuture,
+	// ClockBeforeEnrollment).
+	ClockFlag string
 }
 
 // InsertResult says what became of one NewResponse.
@@ -100,8 +106,9 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 	insert, err := tx.PrepareContext(ctx, `
 		INSERT INTO responses (id, store_id, device_id, link_id, channel, touchpoint, score, reasons, comment, contact,
 		                       contact_consent, locale, survey_version, created_at, completed_at, outcome, suspect, day,
-		                       content_hash, received_at, answers, order_id, segment)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		                       content_hash, received_at, answers, order_id, segment,
+		                       device_created_at, device_completed_at, clock_flag)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
@@ -119,7 +126,8 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		out, err := insert.ExecContext(ctx,
 			r.ID, o.StoreID, nullable(o.DeviceID), nullable(o.LinkID), r.Channel, r.Touchpoint, r.Score, string(reasons),
 			r.Comment, r.Contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
-			r.Hash, now.UnixMilli(), answersColumn(r.Answers), r.OrderID, r.Segment)
+			r.Hash, now.UnixMilli(), answersColumn(r.Answers), r.OrderID, r.Segment,
+			nullMillis(r.DeviceCreatedAt), nullMillis(r.DeviceCompletedAt), nullable(r.ClockFlag))
 		if err != nil {
 			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
 		}

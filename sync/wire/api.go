@@ -29,6 +29,28 @@ type UploadRequest struct {
 	Responses []Response `json:"responses"`
 }
 
+// DeviceUpload is the body of POST /v1/responses as a kiosk sends it: the responses with
+// the device's clock. Both clock fields are optional (kiosks from before send neither).
+type DeviceUpload struct {
+	UploadRequest
+	// DeviceTime is the device's wall clock when it sent the batch; the collector takes
+	// the difference from its own clock as the device's skew and corrects the times of the
+	// responses by it. Zero (a kiosk from before) leaves them as sent.
+	DeviceTime time.Time `json:"device_time,omitzero"`
+	// Ages gives, for responses captured since the kiosk app last started, how long ago
+	// they were created and completed by the monotonic clock: exact even when the wall
+	// clock was stepped in between. The collector prefers them to the skew.
+	Ages []Age `json:"ages,omitempty"`
+}
+
+// Age is how long before an upload a response was created and completed, measured by
+// the device's monotonic clock, in milliseconds.
+type Age struct {
+	ID          string `json:"id"`
+	CreatedMS   int64  `json:"created_ms"`
+	CompletedMS int64  `json:"completed_ms"`
+}
+
 // UploadResult says what became of every response in a batch. Accepted and Duplicate
 // responses are safe at the collector; Rejected ones will never be accepted as they are.
 type UploadResult struct {

@@ -1,0 +1,88 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Why a response's time is suspect even after correcting the device's clock.
+const (
+	ClockBeforeEnrollment = "before_enrollment"
+	ClockFuture           = "future"
+)
+
+// DeviceEnrolledAt returns when a device was enrolled; zero when it never was.
+func (db *DB) DeviceEnrolledAt(ctx context.Context, deviceID string) (time.Time, error) {
+	var at sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT enrolled_at FROM devices WHERE id = ?`, deviceID).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("device %s: %w", deviceID, ErrNotFound)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("device %s: %w", deviceID, err)
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(at.Int64), nil
+}
+
+// nullMillis is t in Unix milliseconds, or NULL for the zero time.
+func nullMillis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// ResponseTimes are a stored response's times: as counted, and as its device sent them
+// when the collector corrected them for the device's clock.
+type ResponseTimes struct {
+	CreatedAt, CompletedAt             time.Time
+	DeviceCreatedAt, DeviceCompletedAt time.Time // zero: taken as sent
+	ClockFlag                          string    // ClockFuture, ClockBeforeEnrollment or empty
+	Suspect                            bool
+	Day                                string
+}
+
+// ResponseTimes returns a response's times, or ErrNotFound.
+func (db *DB) ResponseTimes(ctx context.Context, id string) (ResponseTimes, error) {
+	var (
+		rt                       ResponseTimes
+		created, completed       int64
+		devCreated, devCompleted sql.NullInt64
+		flag                     sql.NullString
+	)
+	err := db.read.QueryRowContext(ctx,
+		`SELECT created_at, completed_at, device_created_at, device_completed_at, clock_flag, suspect, day
+		   FROM responses WHERE id = ?`, id).
+		Scan(&created, &completed, &devCreated, &devCompleted, &flag, &rt.Suspect, &rt.Day)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rt, fmt.Errorf("response %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return rt, fmt.Errorf("response %s: %w", id, err)
+	}
+	rt.CreatedAt, rt.CompletedAt = time.UnixMilli(created).UTC(), time.UnixMilli(completed).UTC()
+	if devCreated.Valid {
+		rt.DeviceCreatedAt = time.UnixMilli(devCreated.Int64).UTC()
+	}
+	if devCompleted.Valid {
+		rt.DeviceCompletedAt = time.UnixMilli(devCompleted.Int64).UTC()
+	}
+	rt.ClockFlag = flag.String
+	return rt, nil
+}
+
+// NoteClockSkew records a device's clock skew (device − collector) as measured from an
+// upload, as RecordHeartbeat does from a heartbeat.
+func (db *DB) NoteClockSkew(ctx context.Context, deviceID string, skew time.Duration) error {
+	if _, err := db.write.ExecContext(ctx, `UPDATE devices SET clock_skew_ms = ? WHERE id = ?`,
+		skew.Milliseconds(), deviceID); err != nil {
+		return fmt.Errorf("note clock skew of %s: %w", deviceID, err)
+	}
+	return nil
+}
