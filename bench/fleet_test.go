@@ -148,7 +148,7 @@ func startCollector(b *testing.B, bin, dbPath, logPath string) (string, *exec.Cm
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { logFile.Close() })
-	cmd := exec.Command(bin, "serve", "--db", dbPath, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--db", dbPath, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)

@@ -214,7 +214,7 @@ func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 	h.t.Helper()
 	c := &collector{h: h, db: h.path("collector.db")}
 	c.proc = h.spawn("collector", exec.Command(filepath.Join(h.bin, "npscollector"), "serve",
-		"--db", c.db, "--addr", "127.0.0.1:0", "--allow-loopback-webhooks",
+		"--db", c.db, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--allow-loopback-webhooks",
 		"--smtp-host", smtpHost, "--smtp-port", fmt.Sprint(smtpPort), "--smtp-security", "none",
 		"--smtp-from", "NPS alerts <nps@example.com>"))
 	waitFor(h.t, "the collector says where it listens", 20*time.Second, func() (bool, error) {

@@ -70,11 +70,15 @@ getent_out=$(in_root getent passwd npskiosk) || fail "no npskiosk user"
 echo "package-test: collector answers /healthz; seed both databases"
 PORT=$((20000 + RANDOM % 20000))
 # Not through in_root: a backgrounded function is a subshell, and $! would be its PID.
+MPORT=$((PORT + 1))
 chroot "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin npscollector serve --db /var/lib/npscollector/collector.db \
-  --addr 127.0.0.1:$PORT >"$DIST/collector.log" 2>&1 &
+  --addr 127.0.0.1:$PORT --metrics-addr 127.0.0.1:$MPORT >"$DIST/collector.log" 2>&1 &
 CPID=$!
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' || fail "healthz"
+# /metrics is served on the metrics address only; the public one refuses it.
+curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^npscollector_http_requests_total' || fail "metrics on --metrics-addr"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")" = 404 ] || fail "/metrics answered on the public address"
 in_root npscollector store add --db /var/lib/npscollector/collector.db --id S1 --name Test --timezone UTC >/dev/null
 code=$(in_root npscollector device add --db /var/lib/npscollector/collector.db --store S1 --name Till --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
 in_root runuser -u npskiosk -- npskiosk enroll --config /etc/npskiosk/config.toml --collector "http://127.0.0.1:$PORT" --code "$code" >/dev/null

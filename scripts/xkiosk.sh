@@ -82,7 +82,7 @@ shot() { scrot -o "$1"; }
 # start_collector BIN DB ADDR LOG: starts "npscollector serve" and waits for /healthz. Like
 # Xvfb it runs in a session of its own, so it outlives the Ctrl-C that stops the kiosk.
 start_collector() {
-  setsid "$1/npscollector" serve --addr "$3" --db "$2" >"$4" 2>&1 &
+  setsid "$1/npscollector" serve --addr "$3" --metrics-addr 127.0.0.1:0 --db "$2" >"$4" 2>&1 &
   COLLECTOR_PID=$!
   for _ in $(seq 100); do
     curl -fsS "http://$3/healthz" >/dev/null 2>&1 && return 0

@@ -164,7 +164,7 @@ func TestServeSendsInvitations(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"serve", "--db", db, "--addr", addr, "--public-url", "http://" + addr,
+		done <- Run(ctx, []string{"serve", "--db", db, "--addr", addr, "--metrics-addr", "off", "--public-url", "http://" + addr,
 			"--smtp-host", smtp.Host, "--smtp-port", strconv.Itoa(smtp.Port), "--smtp-security", "none", "--smtp-from", smtp.From,
 			"--quiet-period", "7d"}, io.Discard, io.Discard)
 	}()

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	if db := os.Getenv(serveEnv); db != "" {
 		ctx, stop := signalContext()
 		defer stop()
-		err := Run(ctx, []string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--allow-loopback-webhooks", "--webhook-lease", "2s"}, os.Stdout, os.Stderr)
+		err := Run(ctx, []string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--allow-loopback-webhooks", "--webhook-lease", "2s"}, os.Stdout, os.Stderr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -46,7 +46,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 const usage = `npscollector: the central server of the feedback kiosks.
 
 Usage:
-  npscollector serve [--addr 127.0.0.1:8080] [--public-url URL] [--trusted-proxies CIDR,…] [--allow-loopback-webhooks]
+  npscollector serve [--addr 127.0.0.1:8080] [--metrics-addr 127.0.0.1:9464|off] [--public-url URL] [--trusted-proxies CIDR,…] [--allow-loopback-webhooks]
   npscollector store add --id S042 --name "Main Street" --timezone Europe/Berlin [--region R]
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list

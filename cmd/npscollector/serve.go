@@ -17,6 +17,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/appapi"
+	"github.com/npskiosk/npskiosk/collector/authguard"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/invitations"
@@ -28,6 +29,7 @@ import (
 var serveCommands = map[string]command{
 	"serve": func(fs *flag.FlagSet) func(context.Context, env) error {
 		addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+		metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", `listen address of /metrics (Prometheus), apart from --addr, which refuses it; "off": none`)
 		loopback := fs.Bool("allow-loopback-webhooks", false, "let webhooks go to http:// URLs on this machine (tests, a local receiver)")
 		lease := fs.Duration("webhook-lease", time.Minute, "how long a webhook delivery is held by this collector before another may retry it")
 		digestHour := fs.Int("digest-hour", collector.DefaultDigestHour, "local hour (0-23, in each store's time zone) after which yesterday's digest goes out")
@@ -50,6 +52,7 @@ var serveCommands = map[string]command{
 			if err != nil {
 				return err
 			}
+			site.metricsAddr = *metricsAddr
 			return serve(ctx, e.svc, *addr, hooks, *digestHour, site, time.Duration(quiet), e.stderr)
 		}
 	},
@@ -59,6 +62,8 @@ var serveCommands = map[string]command{
 type site struct {
 	publicURL string // empty: links are shown with the address the dashboard is reached at
 	proxies   []netip.Prefix
+	// metricsAddr is where /metrics is served; "off" or empty: nowhere.
+	metricsAddr string
 }
 
 func parseSite(publicURL, proxies string) (site, error) {
@@ -122,14 +127,15 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	if err != nil {
 		return err
 	}
-	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Inviter: inviter})
+	guard := authguard.New(authguard.Config{DB: svc.DB, Logger: log, TrustedProxies: st.proxies})
+	api := httpapi.New(httpapi.Config{Service: svc, Logger: log, Inviter: inviter, Guard: guard})
 	pages.Register(api)
 	apps, err := appapi.New(appapi.Config{Service: svc, Logger: log, TrustedProxies: st.proxies})
 	if err != nil {
 		return err
 	}
 	apps.Register(api)
-	dashboard.New(dashboard.Config{Service: svc, Logger: log, Policy: hooks.Policy, PublicURL: st.publicURL}).Register(api)
+	dashboard.New(dashboard.Config{Service: svc, Logger: log, Policy: hooks.Policy, PublicURL: st.publicURL, Guard: guard}).Register(api)
 	survey, err := websurvey.New(websurvey.Config{Service: svc, Logger: log, TrustedProxies: st.proxies})
 	if err != nil {
 		return err
@@ -145,22 +151,53 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	servers := []*http.Server{srv}
+	listeners := []net.Listener{ln}
+	if st.metricsAddr != "" && st.metricsAddr != "off" {
+		mln, err := net.Listen("tcp", st.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", st.metricsAddr, err)
+		}
+		msrv := &http.Server{Handler: metricsMux(api.Metrics()), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		servers, listeners = append(servers, msrv), append(listeners, mln)
+	}
 	log.Info("collector listening", "addr", ln.Addr().String(), "dashboard", "http://"+ln.Addr().String()+"/", "version", version)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if len(listeners) > 1 {
+		log.Info("metrics listening", "metrics", "http://"+listeners[1].Addr().String()+"/metrics")
+	}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- s.Serve(listeners[i]) }()
+	}
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if failed != nil {
+		return failed
+	}
+	for range servers {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
+}
+
+// metricsMux serves the metrics at /metrics only.
+func metricsMux(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return mux
 }

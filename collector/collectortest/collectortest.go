@@ -24,6 +24,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/alerts"
+	"github.com/npskiosk/npskiosk/collector/authguard"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/invitations"
@@ -57,16 +58,22 @@ type Options struct {
 	// through that server, with links to this collector; see Mailpit.
 	SMTP        *alerts.SMTPConfig
 	QuietPeriod time.Duration // zero: the default
+	// AuthRules replace the guard's default limits on failed sign-ins, codes and tokens.
+	AuthRules map[string]authguard.Rule
 }
 
 // Collector is a running collector. It stops when the test ends.
 type Collector struct {
-	URL     string // http://127.0.0.1:port
-	DB      *storage.DB
-	Service *collector.Service
-	API     *httpapi.Server
-	Inviter *invitations.Inviter // nil without Options.SMTP
-	server  *httptest.Server
+	URL string // http://127.0.0.1:port
+	// MetricsURL serves /metrics on a loopback port of its own, as serve's
+	// --metrics-addr does; URL refuses it.
+	MetricsURL string
+	DB         *storage.DB
+	Service    *collector.Service
+	API        *httpapi.Server
+	Inviter    *invitations.Inviter // nil without Options.SMTP
+	server     *httptest.Server
+	metrics    *httptest.Server
 }
 
 // Start opens a new database and serves the collector on a loopback port.
@@ -97,9 +104,10 @@ func Start(t testing.TB, opts Options) *Collector {
 			t.Fatalf("invitations: %v", err)
 		}
 	}
+	guard := authguard.New(authguard.Config{DB: db, Logger: opts.Logger, Rules: opts.AuthRules})
 	api := httpapi.New(httpapi.Config{Service: svc, Logger: opts.Logger, DeviceRate: opts.DeviceRate, DeviceBurst: opts.DeviceBurst,
-		Inviter: inviter})
-	dashboard.New(dashboard.Config{Service: svc, Logger: opts.Logger}).Register(api)
+		Inviter: inviter, Guard: guard})
+	dashboard.New(dashboard.Config{Service: svc, Logger: opts.Logger, Guard: guard}).Register(api)
 	pages, err := invitations.NewPages(invitations.PagesConfig{Service: svc, Logger: opts.Logger})
 	if err != nil {
 		t.Fatalf("invitation pages: %v", err)
@@ -107,8 +115,10 @@ func Start(t testing.TB, opts Options) *Collector {
 	pages.Register(api)
 	srv.Config.Handler = api
 	srv.Start()
-	c := &Collector{URL: srv.URL, DB: db, Service: svc, API: api, Inviter: inviter, server: srv}
+	metrics := httptest.NewServer(api.Metrics())
+	c := &Collector{URL: srv.URL, MetricsURL: metrics.URL, DB: db, Service: svc, API: api, Inviter: inviter, server: srv, metrics: metrics}
 	t.Cleanup(func() {
+		metrics.Close()
 		srv.Close()
 		db.Close()
 	})
@@ -269,4 +279,25 @@ func MailTo(t testing.TB, api, address string, want int) []Mail {
 		out = append(out, full)
 	}
 	return out
+}
+
+// Session signs in a new dashboard user and returns their session token, for the
+// dashboard's cookie: a chain user when storeID is empty, else that store's. API
+// tokens are no dashboard cookie.
+func (c *Collector) Session(t testing.TB, storeID string) string {
+	t.Helper()
+	nu := storage.NewUser{Email: "u" + strconv.FormatInt(rand.Int64(), 36) + "@example.com", Name: "Test user",
+		Password: "a long test password"}
+	if storeID != "" {
+		nu.ScopeKind, nu.Scope = storage.UserScopeStore, storeID
+	}
+	u, err := c.DB.AddUser(context.Background(), nu)
+	if err != nil {
+		t.Fatalf("add user: %v", err)
+	}
+	token, _, err := c.DB.NewSession(context.Background(), u.ID)
+	if err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	return token
 }

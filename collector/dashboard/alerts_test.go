@@ -49,9 +49,9 @@ func newAlertsEnv(t *testing.T, policy alerts.URLPolicy) *alertsEnv {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	e := &alertsEnv{c: c, url: srv.URL, policy: policy, device: c.Enroll(t, "S001", "Till 1").DeviceID, rng: rand.New(rand.NewPCG(5, 5))}
-	e.hqToken = c.APIToken(t, "")
+	e.hqToken = c.Session(t, "")
 	e.hq = e.client(t, e.hqToken)
-	e.harbour = e.client(t, c.APIToken(t, "S002"))
+	e.harbour = e.client(t, c.Session(t, "S002"))
 	return e
 }
 

@@ -2,18 +2,26 @@
 // with no scripts, for named users who sign in with their e-mail and password. It reads
 // through the collector's service and registers its pages beside the HTTP API.
 //
-// API tokens do not sign in here: they are for machines, on the JSON API. Sessions are
-// rows in the collector's database, so every collector behind a load balancer knows
-// them, sign-out ends them everywhere, and disabling a user ends theirs at once.
+// API tokens do not sign in here: they are for machines, as bearer tokens on the JSON
+// API, and a token set as the session cookie is refused like any unknown session.
+// Sessions are rows in the collector's database, so every collector behind a load
+// balancer knows them, sign-out ends them everywhere, and disabling a user ends theirs
+// at once. Every form carries a CSRF token derived from the session (an HMAC with a
+// key kept in the database), and the sign-in form one bound to a short-lived signed
+// cookie; failed sign-ins are limited per client network and for everyone (authguard).
 package dashboard
 
 import (
 	"bytes"
+	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
@@ -25,10 +33,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/alerts"
+	"github.com/npskiosk/npskiosk/collector/authguard"
 	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
@@ -39,7 +49,15 @@ var webFiles embed.FS
 // its hash.
 const SessionCookie = "nps_session"
 
-const csrfCookie = "nps_csrf"
+// loginCookie binds the sign-in form's CSRF token to the browser that asked for the
+// form: a random nonce and its expiry, signed.
+const loginCookie = "nps_login"
+
+// loginTTL is how long a sign-in form may be left open.
+const loginTTL = time.Hour
+
+// csrfKeyName is the key, in the database's secrets, that CSRF tokens are made with.
+const csrfKeyName = "dashboard-csrf"
 
 // Config wires the dashboard.
 type Config struct {
@@ -51,6 +69,9 @@ type Config struct {
 	// PublicURL is the collector's address as shoppers' phones reach it: the Links page
 	// shows and prints survey links under it. Empty: the address the page came to.
 	PublicURL string
+	// Guard limits failed sign-ins and records refusals; nil: one of its own, whose
+	// metrics nobody serves. Give it the API's (httpapi.Server.Guard).
+	Guard *authguard.Guard
 }
 
 // Dashboard is the HQ web UI.
@@ -63,6 +84,10 @@ type Dashboard struct {
 	policy alerts.URLPolicy
 	// publicURL starts the survey links on the Links page; see Config.PublicURL.
 	publicURL string
+	guard     *authguard.Guard
+
+	keyMu sync.Mutex
+	key   []byte // the CSRF key, read from the database once
 }
 
 // New parses the pages (they are embedded, so a broken one panics at start-up).
@@ -72,6 +97,10 @@ func New(cfg Config) *Dashboard {
 		d.log = slog.Default()
 	}
 	d.policy = cfg.Policy
+	d.guard = cfg.Guard
+	if d.guard == nil {
+		d.guard = authguard.New(authguard.Config{DB: cfg.Service.DB, Logger: d.log})
+	}
 	d.publicURL = strings.TrimRight(cfg.PublicURL, "/")
 	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people", "channels"} {
 		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
@@ -156,28 +185,106 @@ func (d *Dashboard) render(w http.ResponseWriter, status int, name string, p pag
 	w.Write(buf.Bytes())
 }
 
-// csrfToken returns the request's CSRF token, setting a new one when there is none:
-// forms carry it in a hidden field, and a POST must match the cookie (double submit).
-func csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
-		return c.Value
+// csrfKey returns the key CSRF tokens are made with; every collector on the database
+// shares it.
+func (d *Dashboard) csrfKey(ctx context.Context) ([]byte, error) {
+	d.keyMu.Lock()
+	defer d.keyMu.Unlock()
+	if d.key == nil {
+		k, err := d.svc.Secret(ctx, csrfKeyName)
+		if err != nil {
+			return nil, fmt.Errorf("CSRF key: %w", err)
+		}
+		d.key = k
 	}
-	b := make([]byte, 24)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-	return token
+	return d.key, nil
 }
 
+// mac is the base64 HMAC-SHA256 of the parts, each ended by a zero byte.
+func mac(key []byte, parts ...string) string {
+	h := hmac.New(sha256.New, key)
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// sessionCSRF is the CSRF token of a session: bound to its secret, so a token from
+// another session (the attacker's own) is refused.
+func sessionCSRF(key []byte, session string) string {
+	sum := sha256.Sum256([]byte(session))
+	return mac(key, "session-csrf", hex.EncodeToString(sum[:]))
+}
+
+type csrfCtxKey struct{}
+
+// csrfCheck is what csrfOK compares a form with, set by signedIn.
+type csrfCheck struct {
+	want    string
+	refused func(r *http.Request)
+}
+
+// csrfOK reports whether a POST's csrf field is the session's token; a refusal is
+// logged and counted.
 func csrfOK(r *http.Request) bool {
-	c, err := r.Cookie(csrfCookie)
-	return err == nil && c.Value != "" &&
-		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+	c, _ := r.Context().Value(csrfCtxKey{}).(*csrfCheck)
+	got := r.PostFormValue("csrf")
+	if c != nil && got != "" && subtle.ConstantTimeCompare([]byte(c.want), []byte(got)) == 1 {
+		return true
+	}
+	if c != nil && c.refused != nil {
+		c.refused(r)
+	}
+	return false
+}
+
+// loginToken returns the sign-in form's CSRF token, bound to the browser's login
+// cookie, setting a fresh cookie when it has no valid one.
+func (d *Dashboard) loginToken(w http.ResponseWriter, r *http.Request, key []byte) string {
+	if nonce, ok := d.loginNonce(r, key); ok {
+		return mac(key, "login-csrf", nonce)
+	}
+	b := make([]byte, 18)
+	rand.Read(b)
+	nonce := base64.RawURLEncoding.EncodeToString(b)
+	exp := strconv.FormatInt(d.svc.Now().Add(loginTTL).Unix(), 10)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: nonce + "." + exp + "." + mac(key, "login-cookie", nonce, exp),
+		Path: "/login", MaxAge: int(loginTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	return mac(key, "login-csrf", nonce)
+}
+
+// loginNonce is the nonce of the request's login cookie, when it is signed and unexpired.
+func (d *Dashboard) loginNonce(r *http.Request, key []byte) (string, bool) {
+	c, err := r.Cookie(loginCookie)
+	if err != nil {
+		return "", false
+	}
+	parts := strings.Split(c.Value, ".")
+	if len(parts) != 3 || !hmac.Equal([]byte(parts[2]), []byte(mac(key, "login-cookie", parts[0], parts[1]))) {
+		return "", false
+	}
+	exp, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || d.svc.Now().Unix() >= exp {
+		return "", false
+	}
+	return parts[0], true
+}
+
+// loginCSRFOK reports whether a sign-in POST carries the token of its login cookie.
+func (d *Dashboard) loginCSRFOK(r *http.Request, key []byte) bool {
+	nonce, ok := d.loginNonce(r, key)
+	got := r.PostFormValue("csrf")
+	return ok && got != "" && hmac.Equal([]byte(got), []byte(mac(key, "login-csrf", nonce)))
 }
 
 func (d *Dashboard) loginForm(w http.ResponseWriter, r *http.Request) {
-	d.render(w, http.StatusOK, "login", page{Title: "Sign in", CSRF: csrfToken(w, r)})
+	key, err := d.csrfKey(r.Context())
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	d.render(w, http.StatusOK, "login", page{Title: "Sign in", CSRF: d.loginToken(w, r, key)})
 }
 
 // loginData keeps the typed e-mail when a sign-in is refused.
@@ -185,16 +292,33 @@ type loginData struct{ Email string }
 
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if !csrfOK(r) {
-		d.render(w, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: csrfToken(w, r),
+	key, err := d.csrfKey(r.Context())
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if !d.loginCSRFOK(r, key) {
+		d.guard.Refuse(r, "login_csrf")
+		d.render(w, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: d.loginToken(w, r, key),
 			Error: "The form expired. Please sign in again."})
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
+	ok, wait, err := d.guard.Allow(r.Context(), r, authguard.SignIn)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		d.render(w, http.StatusTooManyRequests, "login", page{Title: "Sign in", CSRF: d.loginToken(w, r, key), Data: loginData{Email: email},
+			Error: fmt.Sprintf("Too many failed sign-ins from your network. Try again in %d minutes.", (wait+59)/60)})
+		return
+	}
 	u, err := d.svc.AuthenticateUser(r.Context(), email, r.PostFormValue("password"))
 	if errors.Is(err, storage.ErrUnauthorized) {
-		d.log.Warn("dashboard sign-in refused", "remote", r.RemoteAddr)
-		d.render(w, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: csrfToken(w, r), Data: loginData{Email: email},
+		d.guard.Failed(r.Context(), r, authguard.SignIn)
+		d.render(w, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: d.loginToken(w, r, key), Data: loginData{Email: email},
 			Error: "That e-mail and password do not match an active user."})
 		return
 	}
@@ -207,7 +331,8 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, err)
 		return
 	}
-	d.log.Info("dashboard sign-in", "user", u.Email, "remote", r.RemoteAddr)
+	d.log.Info("dashboard sign-in", "user", u.Email, "client", d.guard.Client(r))
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true})
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, Expires: expires})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -216,15 +341,25 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 // logout ends the session in the database, not only in this browser: a copied cookie
 // stops working too.
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	key, err := d.csrfKey(r.Context())
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), csrfCtxKey{}, &csrfCheck{want: sessionCSRF(key, c.Value),
+		refused: func(r *http.Request) { d.guard.Refuse(r, "csrf") }}))
 	if !csrfOK(r) {
 		http.Error(w, "forbidden: missing or wrong CSRF token", http.StatusForbidden)
 		return
 	}
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		if err := d.svc.EndSession(r.Context(), c.Value); err != nil {
-			d.fail(w, err)
-			return
-		}
+	if err := d.svc.EndSession(r.Context(), c.Value); err != nil {
+		d.fail(w, err)
+		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -240,8 +375,9 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		rd, err := d.reader(r, c.Value)
+		u, err := d.svc.SessionUser(r.Context(), c.Value)
 		if errors.Is(err, storage.ErrUnauthorized) {
+			d.guard.Refuse(r, "session", "why", "unknown, expired or ended session, or a disabled user")
 			http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1})
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
@@ -250,8 +386,20 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 			d.fail(w, err)
 			return
 		}
-		p := page{Reader: &rd, CSRF: csrfToken(w, r)}
-		f, ferr := collector.ParseFilter(r.URL.Query(), rd, d.svc.Now())
+		key, err := d.csrfKey(r.Context())
+		if err != nil {
+			d.fail(w, err)
+			return
+		}
+		rd := u.Reader()
+		p := page{Reader: &rd, CSRF: sessionCSRF(key, c.Value)}
+		r = r.WithContext(context.WithValue(r.Context(), csrfCtxKey{}, &csrfCheck{want: p.CSRF,
+			refused: func(r *http.Request) { d.guard.Refuse(r, "csrf", "user", u.Email) }}))
+		f, ferr := d.svc.ParseFilter(r.Context(), r.URL.Query(), rd)
+		if ferr != nil && ferr.Err != nil {
+			d.fail(w, ferr.Err)
+			return
+		}
 		if ferr != nil {
 			p.Title, p.Error = "Not allowed", ferr.Human
 			d.render(w, ferr.Status, "forbidden", p)
@@ -267,21 +415,6 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 		p.Query = template.URL(q.Encode())
 		next(w, r, p)
 	})
-}
-
-// reader is who a session cookie signs in: a user's session, or an API token. There
-// is no form for a token: a machine (a monitor, a screenshot job, a test) that holds one
-// may set it as the cookie and read the pages as the API would let it, but only people
-// manage people.
-func (d *Dashboard) reader(r *http.Request, secret string) (storage.Reader, error) {
-	if strings.HasPrefix(secret, storage.APITokenPrefix) {
-		return d.svc.AuthenticateReader(r.Context(), secret)
-	}
-	u, err := d.svc.SessionUser(r.Context(), secret)
-	if err != nil {
-		return storage.Reader{}, err
-	}
-	return u.Reader(), nil
 }
 
 func (d *Dashboard) fail(w http.ResponseWriter, err error) {

@@ -252,8 +252,8 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// signIn signs the browser in with an API token, as a machine would: set as the
-// session cookie, since the sign-in form is for people.
+// signIn signs the browser in with a session token (collectortest's Session) set as
+// the session cookie.
 func signIn(ctx context.Context, base, token string) error {
 	return chromedp.Run(ctx,
 		chromedp.ActionFunc(func(ctx context.Context) error {

@@ -49,7 +49,7 @@ func TestDashboardInvitations(t *testing.T) {
 	}
 	day := "?from=" + now.Format(time.DateOnly) + "&to=" + now.Format(time.DateOnly)
 
-	code, body := fetch(t, withCookie(c.URL, c.APIToken(t, "")), c.URL+"/invitations"+day)
+	code, body := fetch(t, withCookie(c.URL, c.Session(t, "")), c.URL+"/invitations"+day)
 	for _, want := range []string{
 		`<td><a href="/stores/S1">S1</a></td><td>delivery</td>
 <td class="num">4</td><td class="num">3</td><td class="num">75 %</td>
@@ -64,11 +64,11 @@ func TestDashboardInvitations(t *testing.T) {
 			t.Errorf("the chain's page (%d) lacks %q:\n%s", code, want, body)
 		}
 	}
-	code, body = fetch(t, withCookie(c.URL, c.APIToken(t, "S2")), c.URL+"/invitations"+day)
+	code, body = fetch(t, withCookie(c.URL, c.Session(t, "S2")), c.URL+"/invitations"+day)
 	if code != 200 || strings.Contains(body, "/stores/S1") || !strings.Contains(body, "/stores/S2") {
 		t.Errorf("S2's page (%d) shows another store, or not its own:\n%s", code, body)
 	}
-	code, body = fetch(t, withCookie(c.URL, c.APIToken(t, "")), c.URL+"/invitations?from=2026-01-01&to=2026-01-31")
+	code, body = fetch(t, withCookie(c.URL, c.Session(t, "")), c.URL+"/invitations?from=2026-01-01&to=2026-01-31")
 	if code != 200 || !strings.Contains(body, "No invitations were sent in this period") {
 		t.Errorf("an empty period (%d):\n%s", code, body)
 	}

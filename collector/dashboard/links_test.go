@@ -61,7 +61,7 @@ func newLinksEnv(t *testing.T, publicURL string) *linksEnv {
 	}
 	e.hq = session(storage.NewUser{Email: "hq@example.com", Name: "HQ", ScopeKind: storage.UserScopeChain})
 	e.north = session(storage.NewUser{Email: "north@example.com", Name: "North", ScopeKind: storage.UserScopeRegion, Scope: "North"})
-	e.storeReader = e.client(c.APIToken(t, "S002"))
+	e.storeReader = e.client(c.Session(t, "S002"))
 	return e
 }
 
@@ -288,7 +288,7 @@ func TestLinksPageScreenshots(t *testing.T) {
 		}
 	}
 	b := browser(t)
-	if err := signIn(b, e.url, e.c.APIToken(t, "")); err != nil {
+	if err := signIn(b, e.url, e.c.Session(t, "")); err != nil {
 		t.Fatal(err)
 	}
 	for _, width := range []int64{1280, 390} {

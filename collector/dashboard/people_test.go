@@ -259,9 +259,12 @@ func TestDashboardPeople(t *testing.T) {
 		t.Errorf("Otto's alerts in storage: %v, %v", u.Alerts, err)
 	}
 
-	// Only people who see the chain manage people; an API token is not a person.
-	for name, c := range map[string]*http.Client{"a store's manager": otto, "a region's user": e.client(t, e.north),
-		"an API token": withCookie(e.srv.URL, e.apiToken)} {
+	// An API token is no session: set as the cookie, it is sent to sign in.
+	if code, _ := fetch(t, withCookie(e.srv.URL, e.apiToken), e.srv.URL+"/people"); code != http.StatusSeeOther {
+		t.Errorf("GET /people with an API token as the cookie: %d, want 303 to the sign-in form", code)
+	}
+	// Only people who see the chain manage people.
+	for name, c := range map[string]*http.Client{"a store's manager": otto, "a region's user": e.client(t, e.north)} {
 		if code, _ := fetch(t, c, e.srv.URL+"/people"); code != 403 {
 			t.Errorf("GET /people as %s: %d, want 403", name, code)
 		}

@@ -44,7 +44,7 @@ func TestQuestionsPageShowsTheHandCounts(t *testing.T) {
 	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
 		c := collectortest.Start(t, collectortest.Options{Backend: b})
 		collectortest.SeedQuestions(t, c)
-		hq := c.APIToken(t, "")
+		hq := c.Session(t, "")
 		code, page := getAs(t, c.URL, hq, "/questions")
 		if code != 200 {
 			t.Fatalf("/questions: %d\n%s", code, page)
@@ -117,7 +117,7 @@ func TestQuestionsPageShowsTheHandCounts(t *testing.T) {
 		}
 
 		// A store's sign-in sees its store's answers only; the filters narrow the page.
-		_, q2 := getAs(t, c.URL, c.APIToken(t, "Q2"), "/questions")
+		_, q2 := getAs(t, c.URL, c.Session(t, "Q2"), "/questions")
 		if !strings.Contains(q2, `Answered by <strong>1</strong>: promoters 1, passives 0, detractors 0.`) || strings.Contains(q2, "Answered by <strong>6</strong>") {
 			t.Errorf("Q2's page shows more than Q2")
 		}

@@ -53,7 +53,7 @@ func TestDashboardThankYous(t *testing.T) {
 			t.Fatalf("the promoter's case (they asked to be contacted): %+v, %v", cases, err)
 		}
 
-		hq := withCookie(c.URL, c.APIToken(t, ""))
+		hq := withCookie(c.URL, c.Session(t, ""))
 		code, page := fetch(t, hq, c.URL+"/cases/"+cases[0].ID)
 		for _, want := range []string{`<h2>Contact history</h2>`, `id="contact-history"`, "Thank-you e-mail sent", "CET",
 			"In de, with the review page " + review} {
@@ -71,7 +71,7 @@ func TestDashboardThankYous(t *testing.T) {
 		if strings.Contains(page, "shopper-de@example.com") {
 			t.Error("the Follow-ups page shows a shopper's address")
 		}
-		code, page = fetch(t, withCookie(c.URL, c.APIToken(t, "S2")), c.URL+"/cases")
+		code, page = fetch(t, withCookie(c.URL, c.Session(t, "S2")), c.URL+"/cases")
 		if code != 200 || strings.Contains(page, "Hauptstraße") || !strings.Contains(page, "Thank-you e-mail queued") {
 			t.Errorf("S2's Follow-ups page (%d) shows S1's thank-you, or not its own:\n%s", code, page)
 		}

@@ -40,7 +40,7 @@ func TestMetricsShowCaseFigures(t *testing.T) {
 		}
 		e.now = e.now.Add(48 * time.Hour)
 
-		resp, err := http.Get(e.srv.URL + "/metrics")
+		resp, err := http.Get(e.c.MetricsURL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -118,7 +118,7 @@ func TestChannelReportAPI(t *testing.T) {
 		}
 
 		// The chain's last 7 days per channel are gauges on /metrics.
-		resp, err := http.Get(e.srv.URL + "/metrics")
+		resp, err := http.Get(e.c.MetricsURL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/authguard"
 	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
@@ -20,8 +21,12 @@ func (s *Server) reader(next readerHandler) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "an API token is required: Authorization: Bearer <token>")
 			return
 		}
+		if !s.allow(w, r, authguard.Token) {
+			return
+		}
 		rd, err := s.svc.AuthenticateReader(r.Context(), token)
 		if errors.Is(err, storage.ErrUnauthorized) {
+			s.guard.Failed(r.Context(), r, authguard.Token, "as", "api")
 			writeError(w, http.StatusUnauthorized, "unauthorized", "the API token is unknown or revoked")
 			return
 		}
@@ -37,7 +42,10 @@ func (s *Server) reader(next readerHandler) http.HandlerFunc {
 // filterFrom is parseFilter for the JSON API: it writes the error reply itself and
 // returns false on failure.
 func (s *Server) filterFrom(w http.ResponseWriter, r *http.Request, rd storage.Reader) (storage.Filter, bool) {
-	f, ferr := collector.ParseFilter(r.URL.Query(), rd, s.svc.Now())
+	f, ferr := s.svc.ParseFilter(r.Context(), r.URL.Query(), rd)
+	if ferr != nil && ferr.Err != nil {
+		s.log.Error("report filter", "err", ferr.Err)
+	}
 	if ferr != nil {
 		writeError(w, ferr.Status, ferr.Code, ferr.Detail)
 		return storage.Filter{}, false

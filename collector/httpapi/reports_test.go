@@ -151,7 +151,7 @@ func TestRateLimitAndMetrics(t *testing.T) {
 		}
 		req, _ := http.NewRequest("GET", "/metrics", nil)
 		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
+		srv.Metrics().ServeHTTP(rec, req)
 		body := rec.Body.String()
 		for _, want := range []string{
 			`npscollector_http_requests_total{code="429",route="POST /v1/heartbeat"} 2`,

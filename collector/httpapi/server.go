@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/authguard"
 	"github.com/npskiosk/npskiosk/collector/invitations"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -37,6 +38,9 @@ type Config struct {
 	// Inviter sends e-mail invitations for POST /v1/invitations; nil: that endpoint
 	// answers 503.
 	Inviter *invitations.Inviter
+	// Guard limits and records failed enrollment codes and tokens; nil: one with the
+	// default rules and no trusted proxies. Give the dashboard the same one (Guard).
+	Guard *authguard.Guard
 }
 
 // Server is the collector's HTTP API.
@@ -48,6 +52,7 @@ type Server struct {
 	metrics *metrics
 	limit   *limiter
 	inviter *invitations.Inviter
+	guard   *authguard.Guard
 }
 
 // New builds the API's handler.
@@ -59,13 +64,24 @@ func New(cfg Config) *Server {
 		cfg.DeviceBurst = 60
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
-		limit: newLimiter(cfg.DeviceRate, cfg.DeviceBurst), inviter: cfg.Inviter}
+		limit: newLimiter(cfg.DeviceRate, cfg.DeviceBurst), inviter: cfg.Inviter, guard: cfg.Guard}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if s.guard == nil && s.svc != nil {
+		s.guard = authguard.New(authguard.Config{DB: s.svc.DB, Logger: s.log})
+	}
 	s.handler = s.metrics.instrument(s.mux)
 	s.metrics.watchCases(s.svc, s.log)
-	s.mux.Handle("GET /metrics", s.metrics.handler())
+	if s.guard != nil {
+		s.metrics.registry.MustRegister(s.guard.Collector())
+	}
+	// The metrics are served on an address of their own (Metrics): on the public one
+	// they are refused, and the attempt is logged.
+	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		s.guard.Refuse(r, "metrics_public")
+		writeError(w, http.StatusNotFound, "not_found", "metrics are served on the metrics address only (npscollector serve --metrics-addr)")
+	})
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("POST /v1/enroll", s.enroll)
 	s.mux.HandleFunc("POST /v1/responses", s.device(s.responses))
@@ -88,6 +104,13 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("POST /v1/invitations", s.reader(s.invite))
 	return s
 }
+
+// Guard is the API's guard, for the dashboard's sign-in.
+func (s *Server) Guard() *authguard.Guard { return s.guard }
+
+// Metrics serves the Prometheus metrics, for a listener of their own: see
+// npscollector serve --metrics-addr.
+func (s *Server) Metrics() http.Handler { return s.metrics.handler() }
 
 // Handle adds a route beside the API's, such as the dashboard's pages, so that every
 // reply is counted in the same metrics.
@@ -140,8 +163,12 @@ func (s *Server) device(next deviceHandler) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a device token is required: Authorization: Bearer <token>")
 			return
 		}
+		if !s.allow(w, r, authguard.Token) {
+			return
+		}
 		d, err := s.svc.AuthenticateDevice(r.Context(), token)
 		if errors.Is(err, storage.ErrUnauthorized) {
+			s.guard.Failed(r.Context(), r, authguard.Token, "as", "device")
 			writeError(w, http.StatusUnauthorized, "unauthorized", "the device token is unknown or revoked")
 			return
 		}
@@ -158,6 +185,23 @@ func (s *Server) device(next deviceHandler) http.HandlerFunc {
 		}
 		next(w, r, d)
 	}
+}
+
+// allow applies the guard's limit on failed attempts of kind: over it, it answers 429
+// with Retry-After (or 503 when the database cannot say) and returns false.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, kind string) bool {
+	ok, wait, err := s.guard.Allow(r.Context(), r, kind)
+	if err != nil {
+		s.log.Error("auth guard", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return false
+	}
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many failed attempts from this network; retry after "+strconv.Itoa(wait)+" s")
+		return false
+	}
+	return true
 }
 
 // decodeBody reads a JSON body of at most limit bytes (after gzip), refusing unknown
@@ -201,8 +245,12 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, 4<<10, &req) {
 		return
 	}
+	if !s.allow(w, r, authguard.Enroll) {
+		return
+	}
 	res, err := s.svc.Enroll(r.Context(), strings.ToUpper(strings.TrimSpace(req.Code)))
 	if errors.Is(err, storage.ErrUnauthorized) {
+		s.guard.Failed(r.Context(), r, authguard.Enroll)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "the enrollment code is unknown, already used or expired")
 		return
 	}

@@ -3,8 +3,8 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -83,21 +83,44 @@ func (db *DB) RevokeAPIToken(ctx context.Context, id string) error {
 	return fmt.Errorf("revoke token %s: %w: already revoked", id, ErrConflict)
 }
 
-// AuthFailures returns, for each key, the failures noted in the window of length window
-// that holds now. Keys without any are absent.
+// AuthWindow returns the start and end of the fixed window of length window that
+// holds the database's now.
+func (db *DB) AuthWindow(window time.Duration) (start, end time.Time) {
+	ms := window.Milliseconds()
+	s := db.now().UnixMilli() / ms * ms
+	return time.UnixMilli(s), time.UnixMilli(s + ms)
+}
+
+// AuthFailures returns, for each key, the failures noted in the current window of
+// length window, with one read. Keys without any are absent.
 func (db *DB) AuthFailures(ctx context.Context, window time.Duration, keys ...string) (map[string]int64, error) {
-	start := db.now().UnixMilli() / window.Milliseconds() * window.Milliseconds()
 	out := map[string]int64{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	start, _ := db.AuthWindow(window)
+	args := []any{start.UnixMilli()}
 	for _, k := range keys {
-		var n int64
-		err := db.read.QueryRowContext(ctx, `SELECT failures FROM auth_failures WHERE key = ? AND window_start = ?`, k, start).Scan(&n)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("auth failures of %s: %w", k, err)
+		args = append(args, k)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT key, failures FROM auth_failures WHERE window_start = ? AND key IN (?`+
+		strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("auth failures: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k string
+			n int64
+		)
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("auth failures: %w", err)
 		}
 		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("auth failures: %w", err)
 	}
 	return out, nil
 }
@@ -107,7 +130,8 @@ func (db *DB) AuthFailures(ctx context.Context, window time.Duration, keys ...st
 // windows older than a day.
 func (db *DB) NoteAuthFailure(ctx context.Context, window time.Duration, keys ...string) (map[string]int64, error) {
 	now := db.now().UnixMilli()
-	start := now / window.Milliseconds() * window.Milliseconds()
+	ws, _ := db.AuthWindow(window)
+	start := ws.UnixMilli()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("note auth failure: %w", err)

@@ -197,7 +197,7 @@ func TestPhoneAnswersInRealChromium(t *testing.T) {
 	// HQ's dashboard shows them under the link's channel and touchpoint.
 	var channels, touchpoints, comments string
 	if err := chromedp.Run(ctx,
-		network.SetCookie(dashboard.SessionCookie, e.c.APIToken(t, "")).WithURL(e.c.URL).WithHTTPOnly(true),
+		network.SetCookie(dashboard.SessionCookie, e.c.Session(t, "")).WithURL(e.c.URL).WithHTTPOnly(true),
 		chromedp.Navigate(e.c.URL+"/channels"),
 		chromedp.Text("#channel-table tbody", &channels, chromedp.ByQuery),
 		chromedp.Text("#touchpoint-table tbody", &touchpoints, chromedp.ByQuery),
