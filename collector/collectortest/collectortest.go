@@ -60,11 +60,16 @@ type Options struct {
 	QuietPeriod time.Duration // zero: the default
 	// AuthRules replace the guard's default limits on failed sign-ins, codes and tokens.
 	AuthRules map[string]authguard.Rule
+	// DB, when set, is the --db of an existing database (another Collector's Path):
+	// the two collectors share it, as several behind a load balancer do.
+	DB string
 }
 
 // Collector is a running collector. It stops when the test ends.
 type Collector struct {
 	URL string // http://127.0.0.1:port
+	// Path is the database's --db value, for a second collector on it (Options.DB).
+	Path string
 	// MetricsURL serves /metrics on a loopback port of its own, as serve's
 	// --metrics-addr does; URL refuses it.
 	MetricsURL string
@@ -85,7 +90,11 @@ func Start(t testing.TB, opts Options) *Collector {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := storage.Open(context.Background(), storage.Config{Path: opts.Backend.Path(t), Now: opts.Now, Logger: opts.Logger})
+	path := opts.DB
+	if path == "" {
+		path = opts.Backend.Path(t)
+	}
+	db, err := storage.Open(context.Background(), storage.Config{Path: path, Now: opts.Now, Logger: opts.Logger})
 	if err != nil {
 		t.Fatalf("open collector database: %v", err)
 	}
@@ -116,7 +125,7 @@ func Start(t testing.TB, opts Options) *Collector {
 	srv.Config.Handler = api
 	srv.Start()
 	metrics := httptest.NewServer(api.Metrics())
-	c := &Collector{URL: srv.URL, MetricsURL: metrics.URL, DB: db, Service: svc, API: api, Inviter: inviter, server: srv, metrics: metrics}
+	c := &Collector{URL: srv.URL, Path: path, MetricsURL: metrics.URL, DB: db, Service: svc, API: api, Inviter: inviter, server: srv, metrics: metrics}
 	t.Cleanup(func() {
 		metrics.Close()
 		srv.Close()
