@@ -26,10 +26,12 @@ import (
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-// fakeClock fires timers when the test advances it.
+// fakeClock fires timers when the test advances it. Step sets its wall clock without
+// moving its monotonic clock (Elapsed), which the kiosk's store times rapid taps by.
 type fakeClock struct {
-	now    time.Time
-	timers []*fakeTimer
+	now     time.Time
+	timers  []*fakeTimer
+	stepped time.Duration // the sum of Steps
 }
 
 type fakeTimer struct {
@@ -39,6 +41,15 @@ type fakeTimer struct {
 }
 
 func (c *fakeClock) Now() time.Time { return c.now }
+
+// Elapsed is the monotonic clock: it moves with Advance only.
+func (c *fakeClock) Elapsed() time.Duration { return c.now.Sub(testNow) - c.stepped }
+
+// Step sets the wall clock by d, as NTP or a person setting the clock does.
+func (c *fakeClock) Step(d time.Duration) {
+	c.now = c.now.Add(d)
+	c.stepped += d
+}
 
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() {
 	t := &fakeTimer{at: c.now.Add(d), f: f}
@@ -98,7 +109,7 @@ func openHarness(t *testing.T, path string, size fyne.Size) *harness {
 func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wire.Survey)) *harness {
 	t.Helper()
 	clock := &fakeClock{now: testNow}
-	db, err := store.Open(context.Background(), store.Config{Path: path, Now: clock.Now,
+	db, err := store.Open(context.Background(), store.Config{Path: path, Now: clock.Now, Elapsed: clock.Elapsed,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -420,6 +431,37 @@ func TestRapidRepeatTapIsFlagged(t *testing.T) {
 	}
 	if tally.Total() != 5 || tally.Suspect != 1 {
 		t.Fatalf("tally %+v, want five counted and one suspect", tally)
+	}
+}
+
+// TestRapidTapAcrossBackwardStep: the wall clock is set back an hour while a line of
+// shoppers answers, 15 s apart: none of them is flagged as a rapid tap, and a burst
+// after the step still is.
+func TestRapidTapAcrossBackwardStep(t *testing.T) {
+	h := newHarness(t, landscape)
+	for i := range 4 {
+		if i == 2 {
+			h.clock.Step(-time.Hour)
+		}
+		test.Tap(h.button("10"))
+		test.Tap(h.button("Skip"))
+		h.clock.Advance(15 * time.Second)
+	}
+	tally, err := h.db.Tally(context.Background(), testNow.Add(-2*time.Hour), testNow.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally.Total() != 4 || tally.Suspect != 0 {
+		t.Fatalf("tally %+v, want four counted and none suspect", tally)
+	}
+	// A burst after the step (more than five in a minute by the monotonic clock) still is.
+	for range 3 {
+		test.Tap(h.button("10"))
+		test.Tap(h.button("Skip"))
+		h.clock.Advance(4 * time.Second)
+	}
+	if tally, _ := h.db.Tally(context.Background(), testNow.Add(-2*time.Hour), testNow.Add(time.Hour)); tally.Suspect == 0 {
+		t.Fatalf("tally %+v, want the burst's last tap suspect", tally)
 	}
 }
 
