@@ -264,9 +264,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
 	// The items are decoded one by one (collector.DecodeBatch), so that one the decoder
-	// would misread is refused alone; the rest of the body as wire.UploadRequest says.
+	// would misread is refused alone; the rest of the body as wire.DeviceUpload says.
 	var body struct {
-		wire.UploadRequest
+		wire.DeviceUpload
 		Responses []json.RawMessage `json:"responses"`
 	}
 	if !decodeBody(w, r, wire.MaxBatchBytes, &body) {
@@ -277,10 +277,10 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.Enr
 			fmt.Sprintf("%d responses in one batch, at most %d", len(body.Responses), wire.MaxBatchItems))
 		return
 	}
-	req := body.UploadRequest
+	req := body.DeviceUpload
 	var rejected []wire.Rejection
 	req.Responses, rejected = collector.DecodeBatch(body.Responses)
-	res, err := s.svc.Ingest(r.Context(), d, req.Responses)
+	res, err := s.svc.IngestUpload(r.Context(), d, req)
 	if err != nil {
 		s.log.Error("ingest", "device", d.ID, "err", err)
 		w.Header().Set("Retry-After", "5")
