@@ -136,6 +136,7 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("POST /people", secure(d.signedIn(d.peopleOnly(d.addPerson))))
 	mux.Handle("POST /people/{id}/disable", secure(d.signedIn(d.peopleOnly(d.disablePerson))))
 	mux.Handle("POST /people/{id}/alerts", secure(d.signedIn(d.peopleOnly(d.setPersonAlerts))))
+	mux.Handle("POST /people/tokens/{id}/revoke", secure(d.signedIn(d.peopleOnly(d.revokeToken))))
 	d.registerAlerts(mux)
 	d.registerLinks(mux)
 	d.registerInvitations(mux)

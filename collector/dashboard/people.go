@@ -19,6 +19,10 @@ type peopleData struct {
 	Self      string     // the signed-in user's id: nobody disables themselves
 	Events    []string   // the events a person may have e-mailed
 	Saved     string     // the e-mail of the person whose alerts were just saved
+	// Tokens are the API tokens of machines, with their last use; Revoked names the one
+	// just revoked.
+	Tokens  []storage.APITokenInfo
+	Revoked string
 }
 
 // Describe says when an event is sent.
@@ -88,13 +92,18 @@ func (d *Dashboard) renderPeople(w http.ResponseWriter, r *http.Request, p page,
 	for _, s := range stores {
 		scopes = append(scopes, scopeChoice{"store:" + s.ID, "Store " + s.ID + " · " + s.Name})
 	}
+	tokens, err := d.svc.APITokens(r.Context())
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
 	if form != nil {
 		form.Del("password")
 	}
 	p.Title, p.Page = "People", "people"
 	p.Data = peopleData{Users: users, Languages: storage.UserLanguages, Scopes: scopes, Form: form,
 		Added: r.URL.Query().Get("added"), Self: p.Reader.UserID, Events: storage.UserAlertEvents,
-		Saved: r.URL.Query().Get("saved")}
+		Saved: r.URL.Query().Get("saved"), Tokens: tokens, Revoked: r.URL.Query().Get("revoked")}
 	d.render(w, status, "people", p)
 }
 
@@ -223,4 +232,35 @@ func humanError(err error) string {
 		}
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
+
+// revokeToken revokes an API token from the People page.
+func (d *Dashboard) revokeToken(w http.ResponseWriter, r *http.Request, p page) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		return
+	}
+	if !csrfOK(r) {
+		p.Error = "The form expired. No token was revoked; please try again."
+		d.renderPeople(w, r, p, http.StatusForbidden, nil)
+		return
+	}
+	id := r.PathValue("id")
+	err := d.svc.RevokeAPIToken(r.Context(), id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		p.Error = "There is no such API token."
+		d.renderPeople(w, r, p, http.StatusNotFound, nil)
+		return
+	case errors.Is(err, storage.ErrConflict):
+		p.Error = "That API token was revoked already."
+		d.renderPeople(w, r, p, http.StatusConflict, nil)
+		return
+	case err != nil:
+		d.fail(w, err)
+		return
+	}
+	d.log.Info("API token revoked", "token", id, "by", p.Reader.Name)
+	http.Redirect(w, r, "/people?revoked="+url.QueryEscape(id), http.StatusSeeOther)
 }
