@@ -109,6 +109,11 @@ type Filter struct {
 	Channel    string // kiosk, qr, web, email or a link's own label; empty: every channel
 	Touchpoint string // empty: every touchpoint
 	From, To   string // YYYY-MM-DD
+	// Zone is the time zone whose today the period's default ends on: the store's own
+	// when the filter names a store, else the zone of the stores in view that is furthest
+	// ahead (see collector.Service.ParseFilter). Days themselves are each store's local
+	// days. Storage ignores it.
+	Zone string
 }
 
 func (f Filter) where(prefix string) (string, []any) {
