@@ -162,6 +162,16 @@ func (g *Guard) Client(r *http.Request) string {
 	return p.String()
 }
 
+// HTTPS reports whether the client reached the collector over TLS: directly, or through
+// a trusted proxy that says so in X-Forwarded-Proto. Cookies are marked Secure then.
+func (g *Guard) HTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && g.trusted(ap.Addr().Unmap()) && r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
 func (g *Guard) trusted(a netip.Addr) bool {
 	for _, p := range g.proxies {
 		if p.Contains(a) {

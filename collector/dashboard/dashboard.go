@@ -251,7 +251,7 @@ func (d *Dashboard) loginToken(w http.ResponseWriter, r *http.Request, key []byt
 	nonce := base64.RawURLEncoding.EncodeToString(b)
 	exp := strconv.FormatInt(d.svc.Now().Add(loginTTL).Unix(), 10)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: nonce + "." + exp + "." + mac(key, "login-cookie", nonce, exp),
-		Path: "/login", MaxAge: int(loginTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		Path: "/login", MaxAge: int(loginTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: d.guard.HTTPS(r)})
 	return mac(key, "login-csrf", nonce)
 }
 
@@ -335,7 +335,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	d.log.Info("dashboard sign-in", "user", u.Email, "client", d.guard.Client(r))
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true})
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, Expires: expires})
+		SameSite: http.SameSiteStrictMode, Secure: d.guard.HTTPS(r), Expires: expires})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
