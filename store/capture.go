@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -163,7 +164,8 @@ func (db *DB) rescore(ctx context.Context, id string, tap response.Tap) error {
 }
 
 // RecoverOpen completes, as OutcomeRecovered, every response whose follow-up has been
-// open for at least olderThan. It returns how many it completed.
+// open for at least olderThan by the wall clock, or every open response when olderThan is
+// zero. It returns how many it completed.
 func (db *DB) RecoverOpen(ctx context.Context, olderThan time.Duration) (int64, error) {
 	var v int64
 	err := db.space.write(func() error {
@@ -176,10 +178,17 @@ func (db *DB) RecoverOpen(ctx context.Context, olderThan time.Duration) (int64, 
 
 func (db *DB) recoverOpen(ctx context.Context, olderThan time.Duration) (int64, error) {
 	now := db.now()
+	// Zero or less: every open response, whatever the clock says (the caller is the only
+	// capturing process, at its start; a clock set back must not keep a crashed shopper's
+	// answer open until it catches up). Never completed before it was created.
+	cutoff := int64(math.MaxInt64)
+	if olderThan > 0 {
+		cutoff = millis(now.Add(-olderThan))
+	}
 	res, err := db.write.ExecContext(ctx,
-		`UPDATE responses SET completed_at = ?, outcome = ?
+		`UPDATE responses SET completed_at = MAX(?, created_at), outcome = ?
 		  WHERE completed_at IS NULL AND created_at <= ?`,
-		millis(now), string(response.OutcomeRecovered), millis(now.Add(-olderThan)))
+		millis(now), string(response.OutcomeRecovered), cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("recover open responses: %w", err)
 	}

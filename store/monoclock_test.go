@@ -97,3 +97,38 @@ func TestRapidTapAcrossClockSteps(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverOpenAfterClockSetBack: a crash leaves a response open; the clock is set back
+// an hour before the app starts again. RecoverOpen(0) at the start completes it at once
+// (not when the clock catches up), never before it was created.
+func TestRecoverOpenAfterClockSetBack(t *testing.T) {
+	ctx := context.Background()
+	clk := &steppedClock{wall: t0}
+	path := t.TempDir() + "/kiosk.db"
+	db, err := Open(ctx, Config{Path: path, Now: clk.Now, Elapsed: clk.Elapsed, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := db.Record(ctx, response.Tap{Score: 4, Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close() // the crash
+
+	clk.Step(-time.Hour)
+	db, err = Open(ctx, Config{Path: path, Now: clk.Now, Elapsed: clk.Elapsed, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n, err := db.RecoverOpen(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("RecoverOpen(0) after the clock was set back = %d, %v; want 1", n, err)
+	}
+	r, err := db.Get(ctx, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != response.OutcomeRecovered || r.CompletedAt.Before(r.CreatedAt) {
+		t.Fatalf("recovered response: outcome %q, created %v, completed %v", r.Outcome, r.CreatedAt, r.CompletedAt)
+	}
+}
