@@ -48,6 +48,7 @@ type space struct {
 	log   *slog.Logger
 	mu    sync.Mutex // serialises creating and removing the file
 	full  atomic.Bool
+	spent atomic.Bool // the reserve was given back and is not yet re-created
 	since atomic.Int64 // unix millis when full was set; 0 when not full
 }
 
@@ -78,6 +79,7 @@ func (s *space) held() bool {
 func (s *space) release(keep int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.spent.Store(true)
 	st, err := os.Stat(s.path)
 	if err != nil || st.Size() <= keep {
 		return false
@@ -99,6 +101,7 @@ func (s *space) release(keep int64) bool {
 // as much again; a half-written file is removed.
 func (s *space) ensure() error {
 	if s.size == 0 || s.held() {
+		s.spent.Store(false)
 		return nil
 	}
 	if free := freeBytes(s.dir()); free >= 0 && free < 2*s.size {
@@ -110,6 +113,7 @@ func (s *space) ensure() error {
 		os.Remove(s.path)
 		return fmt.Errorf("re-create reserve %s: %w", s.path, err)
 	}
+	s.spent.Store(false)
 	return nil
 }
 
@@ -190,6 +194,11 @@ func (s *space) write(op func() error) error {
 // the outbox drains on a full disk. A tap that finds no room sets the full state (the
 // kiosk shows "out of service") and returns an error wrapping ErrStorageFull.
 func (s *space) tap(op func() error) error {
+	if s.spent.Load() {
+		// What is free now is the reserve given back: it is not a tap's to take.
+		s.setFull(true)
+		return fmt.Errorf("%w: the disk is full and its reserve is spent", ErrStorageFull)
+	}
 	err := op()
 	if !s.isFull(err) {
 		return err
@@ -208,16 +217,19 @@ func (db *DB) Storage() Storage {
 func (db *DB) StorageFull() bool { return db.space.full.Load() }
 
 // Probe looks for space after the disk filled: it re-creates the reserve when there is
-// room for it and clears the full state once a test write succeeds. The kiosk calls it
-// periodically (Maintain does); it is cheap when all is well.
+// room for it and clears the full state once the reserve is in place, some space is free
+// beside it and a test write succeeds. The kiosk calls it periodically (Maintain does);
+// it is cheap when all is well.
 func (db *DB) Probe(ctx context.Context) Storage {
 	s := db.space
 	if err := s.ensure(); err != nil && !errors.Is(err, ErrStorageFull) {
 		db.log.Warn("could not re-create the reserve file", "err", err)
 	}
-	if s.full.Load() && (s.size == 0 || s.held()) {
-		// The reserve is back, so there is room; a real write proves the database takes it.
-		err := s.write(func() error { return db.SetSetting(ctx, "storage_probe", db.now().UTC().Format(time.RFC3339)) })
+	headroom := max(s.size/4, 64<<10)
+	if s.full.Load() && !s.spent.Load() && freeBytes(s.dir()) >= headroom {
+		// The test write is a tap's: it never takes the reserve, which would only look
+		// like space returned.
+		err := s.tap(func() error { return db.SetSetting(ctx, "storage_probe", db.now().UTC().Format(time.RFC3339)) })
 		if err == nil {
 			s.setFull(false)
 		} else if !errors.Is(err, ErrStorageFull) {

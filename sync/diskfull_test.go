@@ -21,7 +21,7 @@ import (
 // diskFullDirEnv names the tmpfs mount point in the re-executed test process.
 const diskFullDirEnv = "NPS_DISKFULL_DIR"
 
-// TestDiskFull runs the kiosk's store and sync worker on a 4 MiB tmpfs of their own and
+// TestDiskFull runs the kiosk's store and sync worker on a 24 MiB tmpfs of their own and
 // fills it while shoppers tap and the worker uploads to a real collector. The test
 // re-executes itself inside a private mount namespace (unshare -Urm) that mounts the
 // tmpfs, so nothing outside the test sees it; it skips only when that is not possible.
@@ -38,7 +38,7 @@ func TestDiskFull(t *testing.T) {
 		t.Skip("no unshare(1): cannot mount a private tmpfs for the disk-full test")
 	}
 	dir := t.TempDir()
-	mount := `mount -t tmpfs -o size=4m tmpfs "$1" && shift && exec "$@"`
+	mount := `mount -t tmpfs -o size=24m tmpfs "$1" && shift && exec "$@"`
 	if out, err := exec.Command(unshare, "-Urm", "sh", "-c", mount, "sh", dir, "true").CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a private tmpfs (unshare -Urm: %v: %s): the disk-full test needs user namespaces or root", err, strings.TrimSpace(string(out)))
 	}
@@ -54,7 +54,7 @@ func TestDiskFull(t *testing.T) {
 
 func diskFull(t *testing.T, dir string) {
 	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil || int64(st.Blocks)*st.Bsize > 8<<20 {
+	if err := syscall.Statfs(dir, &st); err != nil || int64(st.Blocks)*st.Bsize > 32<<20 {
 		t.Fatalf("%s is not the small tmpfs this test needs (%v)", dir, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -65,7 +65,10 @@ func diskFull(t *testing.T, dir string) {
 	en := c.Enroll(t, "S1", "Till 1")
 
 	path := filepath.Join(dir, "kiosk.db")
-	const reserve = 512 << 10
+	// The default reserve: three quarters of it (what a running kiosk may spend) hold
+	// more than SQLite's WAL grows to before it checkpoints by itself (1,000 pages,
+	// 4 MiB), so the checkpoint that lets the WAL be reused always fits.
+	const reserve = store.DefaultReserveBytes
 	open := func() *store.DB {
 		t.Helper()
 		db, err := store.Open(ctx, store.Config{Path: path, ReserveBytes: reserve, Logger: quiet})
