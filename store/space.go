@@ -48,7 +48,7 @@ type space struct {
 	log   *slog.Logger
 	mu    sync.Mutex // serialises creating and removing the file
 	full  atomic.Bool
-	spent atomic.Bool // the reserve was given back and is not yet re-created
+	spent atomic.Bool  // the reserve was given back and is not yet re-created
 	since atomic.Int64 // unix millis when full was set; 0 when not full
 }
 
