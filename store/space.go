@@ -48,8 +48,7 @@ type space struct {
 	log   *slog.Logger
 	mu    sync.Mutex // serialises creating and removing the file
 	full  atomic.Bool
-	spent atomic.Bool  // the reserve was given back and is not yet re-created
-	since atomic.Int64 // unix millis when full was set; 0 when not full
+	spent atomic.Bool // the reserve was given back and is not yet re-created
 }
 
 func newSpace(dbPath string, size int64, log *slog.Logger) *space {
@@ -141,10 +140,8 @@ func writeReserve(path string, size int64) error {
 
 func (s *space) setFull(full bool) {
 	if full && s.full.CompareAndSwap(false, true) {
-		s.since.Store(time.Now().UnixMilli())
 		s.log.Error("storage full: taps cannot be stored until space is freed", "dir", s.dir(), "free", freeBytes(s.dir()))
 	} else if !full && s.full.CompareAndSwap(true, false) {
-		s.since.Store(0)
 		s.log.Info("storage free again: taking taps", "dir", s.dir(), "free", freeBytes(s.dir()))
 	}
 }
