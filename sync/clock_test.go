@@ -359,3 +359,25 @@ func gzipped(t *testing.T, raw []byte) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestClockWatchSeesSteps: the worker notices the wall clock being set (then it requeues
+// the quarantine), and not its ordinary running.
+func TestClockWatchSeesSteps(t *testing.T) {
+	var offset atomic.Int64
+	wall := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	c := newClockWatch(wall)
+	if c.stepped() {
+		t.Fatal("a step reported without one")
+	}
+	offset.Store(int64(-time.Hour))
+	if !c.stepped() {
+		t.Fatal("the clock set back an hour was not noticed")
+	}
+	if c.stepped() {
+		t.Fatal("one step reported twice")
+	}
+	offset.Store(int64(-time.Hour + 2*time.Minute))
+	if !c.stepped() {
+		t.Fatal("the clock set forward two minutes was not noticed")
+	}
+}

@@ -594,15 +594,16 @@ type clockWatch struct {
 }
 
 func newClockWatch(wall func() time.Time) *clockWatch {
-	return &clockWatch{wall: wall, start: time.Now(), base: wall()}
+	return &clockWatch{wall: wall, start: time.Now(), base: wall().Round(0)}
 }
 
 // stepped reports whether the wall clock moved by more than a minute against the
-// monotonic clock since the last call that reported a step.
+// monotonic clock since the last call that reported a step. The wall readings are
+// stripped of their monotonic reading (Round(0)), else Sub would use it.
 func (c *clockWatch) stepped() bool {
-	drift := c.wall().Sub(c.base) - time.Since(c.start)
+	drift := c.wall().Round(0).Sub(c.base) - time.Since(c.start)
 	if drift > time.Minute || drift < -time.Minute {
-		c.start, c.base = time.Now(), c.wall()
+		c.start, c.base = time.Now(), c.wall().Round(0)
 		return true
 	}
 	return false
