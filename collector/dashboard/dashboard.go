@@ -650,8 +650,34 @@ func (dd devicesData) Problem(d storage.Device) string {
 		return "silent for over an hour"
 	case d.QueueLength > 0 && d.OldestPending > 3600:
 		return "responses waiting for over an hour"
+	case time.Duration(d.ClockSkewMS)*time.Millisecond > maxDeviceSkew || time.Duration(d.ClockSkewMS)*time.Millisecond < -maxDeviceSkew:
+		return "clock off by " + dd.Skew(d.ClockSkewMS)
 	}
 	return ""
+}
+
+// maxDeviceSkew: a device clock off by more than this is flagged. HQ stores its responses
+// at their true time anyway, but the kiosk's own figures ("today") go by its clock.
+const maxDeviceSkew = 5 * time.Minute
+
+// Skew shows a device's clock skew as a person would say it: "+1 h 0 min", "−2 d".
+func (devicesData) Skew(ms int64) string {
+	d := time.Duration(ms) * time.Millisecond
+	sign := "+"
+	if d < 0 {
+		sign, d = "−", -d
+	}
+	switch {
+	case d < time.Second:
+		return "0 s"
+	case d < time.Minute:
+		return fmt.Sprintf("%s%d s", sign, int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%s%d min", sign, int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%s%d h %d min", sign, int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%s%d d", sign, int(d/(24*time.Hour)))
 }
 
 // MiB shows bytes in mebibytes.
