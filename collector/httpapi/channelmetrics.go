@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,14 +21,16 @@ const ChannelMetricsDays = 7
 // kiosk's and the labels of survey links, which IT makes, so the series stay few.
 type channelMetrics struct {
 	report func(context.Context, storage.Filter, string, bool) (collector.ChannelReport, error)
-	now    func() time.Time
+	// filter is the chain's default period, whose today is as in its stores' zone
+	// furthest ahead (collector.Service.ParseFilter).
+	filter func(context.Context, url.Values, storage.Reader) (storage.Filter, *collector.FilterError)
 	log    *slog.Logger
 
 	responses, score *prometheus.Desc
 }
 
 func newChannelMetrics(svc *collector.Service, log *slog.Logger) *channelMetrics {
-	return &channelMetrics{report: svc.ChannelReport, now: svc.Now, log: log,
+	return &channelMetrics{report: svc.ChannelReport, filter: svc.ParseFilter, log: log,
 		responses: prometheus.NewDesc("npscollector_channel_responses",
 			"Responses counted in NPS over the last 7 days (each store's days), the chain's, by channel.", []string{"channel"}, nil),
 		score: prometheus.NewDesc("npscollector_channel_nps",
@@ -45,8 +48,14 @@ func (m *channelMetrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *channelMetrics) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), caseStatsTimeout)
 	defer cancel()
-	today := m.now().UTC()
-	f := storage.Filter{From: today.AddDate(0, 0, 1-ChannelMetricsDays).Format(time.DateOnly), To: today.Format(time.DateOnly)}
+	f, ferr := m.filter(ctx, url.Values{}, storage.Reader{})
+	if ferr != nil {
+		m.log.Error("metrics: the chain's today", "err", ferr.Err)
+		return
+	}
+	// The last days to the chain's today, each store's own days.
+	to, _ := time.Parse(time.DateOnly, f.To)
+	f.From = to.AddDate(0, 0, 1-ChannelMetricsDays).Format(time.DateOnly)
 	rep, err := m.report(ctx, f, storage.ByChannel, false)
 	if err != nil {
 		// Failing the whole scrape would hide the HTTP metrics too.
