@@ -47,6 +47,9 @@ type SyncStatus struct {
 	Online      bool
 	LastSuccess time.Time
 	LastError   string // in plain words; empty when the last attempt succeeded
+	// InsecureHTTP: the collector is reached by plain http:// to another machine, allowed
+	// only by allow_insecure_http in the config; the manager view says so.
+	InsecureHTTP bool
 }
 
 // Storage says whether the disk is full, so that the rating screen shows "out of

@@ -361,6 +361,10 @@ func (s *managerScreen) renderSync(ob store.OutboxStats) {
 		lines = append(lines, a.t("manager.last_error", "error", st.LastError))
 	}
 	lines = append(lines, a.t("manager.quarantined", "n", strconv.FormatInt(ob.Quarantined, 10)))
+	if st.InsecureHTTP {
+		lines = append(lines, a.t("manager.insecure_http"))
+		ink = theme.ColorNameError
+	}
 
 	objs := []fyne.CanvasObject{
 		heading(a.t("manager.sync") + ": " + state),

@@ -216,3 +216,21 @@ func TestChartLabelsAreReadableAndApart(t *testing.T) {
 		})
 	}
 }
+
+type stubSync struct{ st SyncStatus }
+
+func (s stubSync) Status() SyncStatus { return s.st }
+func (stubSync) SyncNow()             {}
+
+// TestManagerShowsTLSProblemsAndPlainHTTP: the sync line names a certificate problem,
+// and says so when answers travel over plain HTTP (allow_insecure_http).
+func TestManagerShowsTLSProblemsAndPlainHTTP(t *testing.T) {
+	h := newHarness(t, landscape)
+	h.app.cfg.Sync = stubSync{SyncStatus{Enrolled: true, InsecureHTTP: true,
+		LastError: "cannot reach the collector at https://collector.test: TLS: certificate pin mismatch: the collector's key is none of the configured pins (check pins in the config)"}}
+	openPIN(h)
+	enterPIN(h, "2468")
+	h.requireShowing("Sync: Offline")
+	h.requireShowing("certificate pin mismatch")
+	h.requireShowing("Not encrypted: allow_insecure_http")
+}

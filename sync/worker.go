@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/sync/tlstrust"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -487,7 +488,9 @@ func (w *Worker) do(req *retryablehttp.Request) (*http.Response, error) {
 	req.Header.Set("Authorization", "Bearer "+w.cfg.Token)
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return nil, w.fail(fmt.Errorf("cannot reach the collector at %s: %w", w.cfg.CollectorURL, err), false)
+		// A certificate problem is named (unknown CA, expired, wrong name, pin
+		// mismatch); retryablehttp does not retry it, the outbox loop does, with backoff.
+		return nil, w.fail(fmt.Errorf("cannot reach the collector at %s: %w", w.cfg.CollectorURL, tlstrust.Describe(err)), false)
 	}
 	if resp.StatusCode < 300 || resp.StatusCode == http.StatusNotModified {
 		w.update(func(s *Status) { s.Online, s.LastError = true, "" })
@@ -693,7 +696,7 @@ func Enroll(ctx context.Context, collectorURL, code string, hc *http.Client) (wi
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return wire.EnrollResponse{}, fmt.Errorf("enroll: cannot reach the collector: %w", err)
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: cannot reach the collector: %w", tlstrust.Describe(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

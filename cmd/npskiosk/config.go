@@ -12,6 +12,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/npskiosk/npskiosk/internal/strictoml"
+	"github.com/npskiosk/npskiosk/sync/tlstrust"
 )
 
 const defaultConfigPath = "/etc/npskiosk/config.toml"
@@ -34,8 +35,24 @@ type Config struct {
 	ManagerPINHash string `toml:"manager_pin_hash,omitempty"`
 	// Survey is a local survey file (TOML) used until the collector sends one.
 	Survey string `toml:"survey,omitempty"`
+	// CAFile is a PEM bundle of private CAs trusted for the collector's certificate.
+	CAFile string `toml:"ca_file,omitempty"`
+	// CAMode is "add" (default: CAFile is added to the system roots) or "replace"
+	// (CAFile's CAs are the only ones trusted).
+	CAMode string `toml:"ca_mode,omitempty"`
+	// Pins are SPKI SHA-256 pins ("sha256/<base64>") of the collector's chain: none, or
+	// at least two (the current key and a backup). A chain with none is refused.
+	Pins []string `toml:"pins,omitempty"`
+	// AllowInsecureHTTP allows a plain http:// collector URL to a host other than
+	// loopback; status, doctor and the manager view then say so.
+	AllowInsecureHTTP bool `toml:"allow_insecure_http,omitempty"`
 	// Collector is where responses are uploaded; written by "npskiosk enroll".
 	Collector CollectorConfig `toml:"collector,omitempty"`
+}
+
+// Trust is the kiosk's TLS trust settings.
+func (c Config) Trust() tlstrust.Config {
+	return tlstrust.Config{CAFile: c.CAFile, CAMode: c.CAMode, Pins: c.Pins, AllowInsecureHTTP: c.AllowInsecureHTTP}
 }
 
 // CollectorConfig says where and as whom the kiosk uploads.
@@ -158,6 +175,9 @@ func LoadConfig(path string, mustExist bool) (Config, error) {
 func (c Config) withDefaults(path string) (Config, error) {
 	if c.DB == "" {
 		c.DB = defaultDBPath()
+	}
+	if err := c.Trust().Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	if c.Timezone != "" {
 		if _, err := time.LoadLocation(c.Timezone); err != nil {

@@ -16,12 +16,14 @@ import (
 
 	"github.com/npskiosk/npskiosk/store"
 	kiosksync "github.com/npskiosk/npskiosk/sync"
+	"github.com/npskiosk/npskiosk/sync/tlstrust"
 )
 
 // check is one line of the doctor's report: OK, or what to do.
 type check struct {
 	name string
 	ok   bool
+	warn bool // ok, but someone should know: printed WARN, not a failure
 	say  string
 }
 
@@ -46,13 +48,16 @@ var errDoctor = errors.New("doctor found problems")
 func (c *doctorCmd) run(ctx context.Context, m *Main) error {
 	var checks []check
 	add := func(name string, ok bool, format string, a ...any) {
-		checks = append(checks, check{name, ok, fmt.Sprintf(format, a...)})
+		checks = append(checks, check{name: name, ok: ok, say: fmt.Sprintf(format, a...)})
 	}
 	defer func() {
 		for _, c := range checks {
 			state := "OK  "
-			if !c.ok {
+			switch {
+			case !c.ok:
 				state = "FAIL"
+			case c.warn:
+				state = "WARN"
 			}
 			fmt.Fprintf(m.Stdout, "%s %-18s %s\n", state, c.name, c.say)
 		}
@@ -123,15 +128,25 @@ func (c *doctorCmd) run(ctx context.Context, m *Main) error {
 	}
 	add("enrolled", true, "device %s of store %s", cfg.Collector.DeviceID, cfg.Collector.StoreID)
 
-	// Reachable, with the collector's clock for the skew.
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	trust := cfg.Trust()
+	if !c.checkTLS(hctx, trust, cfg.Collector.URL, &checks) {
+		return errDoctor
+	}
+	hc, err := trust.HTTPClient(10 * time.Second)
+	if err != nil {
+		add("tls", false, "%v: fix ca_file, ca_mode or pins in the config", err)
+		return errDoctor
+	}
+
+	// Reachable, with the collector's clock for the skew.
 	req, err := http.NewRequestWithContext(hctx, http.MethodGet, strings.TrimRight(cfg.Collector.URL, "/")+"/healthz", nil)
 	if err != nil {
 		add("collector", false, "collector URL %q: %v: fix url in the config's [collector]", cfg.Collector.URL, err)
 		return errDoctor
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		add("collector", false, "cannot reach %s: %v: check the network and the URL", cfg.Collector.URL, err)
 		return errDoctor
@@ -170,4 +185,55 @@ func (c *doctorCmd) run(ctx context.Context, m *Main) error {
 func dirExists(dir string) bool {
 	st, err := os.Stat(dir)
 	return err == nil && st.IsDir()
+}
+
+// certExpiryWarning is how close to its expiry the collector's certificate is warned of.
+const certExpiryWarning = 14 * 24 * time.Hour
+
+// checkTLS adds the transport line: the collector's certificate (subject, issuer,
+// expiry, pin) checked with the config's CA and pins, or plain HTTP and whether the
+// config allows it. It reports false when the kiosk cannot sync this way.
+func (c *doctorCmd) checkTLS(ctx context.Context, trust tlstrust.Config, url string, checks *[]check) bool {
+	add := func(ok, warn bool, format string, a ...any) {
+		*checks = append(*checks, check{name: "tls", ok: ok, warn: warn, say: fmt.Sprintf(format, a...)})
+	}
+	if err := trust.CheckURL(url); err != nil {
+		add(false, false, "%v", err)
+		return false
+	}
+	if !strings.HasPrefix(url, "https://") {
+		if trust.Insecure(url) {
+			add(true, true, "plain HTTP to %s, allowed by allow_insecure_http = true: answers and the device token travel unencrypted; use https://", url)
+		} else {
+			add(true, false, "plain HTTP to %s on this machine (loopback)", url)
+		}
+		return true
+	}
+	if _, err := trust.TLSConfig(); err != nil {
+		add(false, false, "%v: fix ca_file, ca_mode or pins in the config", err)
+		return false
+	}
+	peer, err := trust.Inspect(ctx, url)
+	if err != nil {
+		var ce *tlstrust.CertError
+		if errors.As(err, &ce) {
+			add(false, false, "%s", ce.Cause)
+		} else {
+			add(false, false, "cannot reach %s: %v: check the network and the URL", url, err)
+		}
+		return false
+	}
+	pins := "no pins"
+	if len(trust.Pins) > 0 {
+		pins = "pin matched"
+	}
+	left := time.Until(peer.NotAfter)
+	say := fmt.Sprintf("certificate of %s, issued by %s, expires %s (in %d days); %s (key %s)",
+		peer.Subject, peer.Issuer, peer.NotAfter.UTC().Format(time.RFC3339), int(left.Hours()/24), pins, peer.Pin)
+	if left < certExpiryWarning {
+		add(true, true, "%s: it expires within 14 days, renew it on the collector", say)
+	} else {
+		add(true, false, "%s", say)
+	}
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -145,7 +146,7 @@ func TestEnrollKeepsSettingsAndWritesNoEmptyKeys(t *testing.T) {
 				t.Errorf("collector settings: %+v", after.Collector)
 			}
 			after.Collector, before.Collector = CollectorConfig{}, CollectorConfig{}
-			if after != before {
+			if !reflect.DeepEqual(after, before) {
 				t.Errorf("settings changed by enroll:\n got %+v\nwant %+v", after, before)
 			}
 			if st, err := os.Stat(conf); err != nil || st.Mode().Perm() != 0o600 {

@@ -29,6 +29,7 @@ type statusReport struct {
 	Collector      string    `json:"collector,omitempty"`
 	Enrolled       bool      `json:"enrolled"`
 	Reachable      bool      `json:"collector_reachable"`
+	InsecureHTTP   bool      `json:"insecure_http,omitempty"`
 	Healthy        bool      `json:"healthy"`
 	Problems       []string  `json:"problems"`
 	Pending        int64     `json:"pending"`
@@ -106,13 +107,14 @@ func (c *statusCmd) run(ctx context.Context, m *Main) error {
 	if !rep.Enrolled {
 		rep.Problems = append(rep.Problems, "not enrolled: run npskiosk enroll --collector URL --code CODE")
 	} else {
+		rep.InsecureHTTP = cfg.Trust().Insecure(cfg.Collector.URL) && cfg.AllowInsecureHTTP
+		// A refused URL or a bad ca_file or pin is the config's problem, reported as one.
 		w, err := newWorker(cfg, db, slog.New(slog.DiscardHandler), nil)
-		if err != nil {
-			return exitError{statusCannotTell, err}
+		if err == nil {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err = w.CheckCollector(cctx)
+			cancel()
 		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = w.CheckCollector(cctx)
-		cancel()
 		rep.Reachable = err == nil
 		if err != nil {
 			rep.Problems = append(rep.Problems, err.Error())
@@ -150,6 +152,9 @@ func printStatus(w io.Writer, rep statusReport) {
 			state = "NOT reachable"
 		}
 		fmt.Fprintf(w, "collector:    %s (%s)\n", rep.Collector, state)
+		if rep.InsecureHTTP {
+			fmt.Fprintf(w, "transport:    plain HTTP, NOT encrypted (allow_insecure_http = true)\n")
+		}
 	} else {
 		fmt.Fprintf(w, "collector:    none\n")
 	}

@@ -52,7 +52,15 @@ func (c *enrollCmd) run(ctx context.Context, m *Main) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	res, err := kiosksync.Enroll(ctx, c.collector, c.code, nil)
+	trust := cfg.Trust()
+	if err := trust.CheckURL(c.collector); err != nil {
+		return fmt.Errorf("%w (the enrollment code was not used)", err)
+	}
+	hc, err := trust.HTTPClient(30 * time.Second)
+	if err != nil {
+		return fmt.Errorf("%w (the enrollment code was not used)", err)
+	}
+	res, err := kiosksync.Enroll(ctx, c.collector, c.code, hc)
 	if err != nil {
 		return err
 	}
@@ -79,7 +87,16 @@ func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, onSurvey func(
 	if !cfg.Enrolled() {
 		return nil, errors.New("this kiosk is not enrolled: run npskiosk enroll --collector URL --code CODE")
 	}
+	trust := cfg.Trust()
+	if err := trust.CheckURL(cfg.Collector.URL); err != nil {
+		return nil, err
+	}
+	hc, err := trust.HTTPClient(0) // the worker sets the timeout per attempt
+	if err != nil {
+		return nil, err
+	}
 	return kiosksync.New(kiosksync.Config{
+		HTTPClient:   hc,
 		Store:        db,
 		CollectorURL: cfg.Collector.URL,
 		Token:        cfg.Collector.Token,
@@ -147,12 +164,17 @@ func (c *syncCmd) run(ctx context.Context, m *Main) error {
 	return nil
 }
 
-// syncStatus shows the worker to the kiosk UI.
-type syncStatus struct{ w *kiosksync.Worker }
+// syncStatus shows the worker to the kiosk UI; insecure: plain http:// to another
+// machine, allowed by allow_insecure_http.
+type syncStatus struct {
+	w        *kiosksync.Worker
+	insecure bool
+}
 
 func (s syncStatus) Status() kiosk.SyncStatus {
 	st := s.w.Status()
-	return kiosk.SyncStatus{Enrolled: !st.Revoked, Online: st.Online, LastSuccess: st.LastSuccess, LastError: st.LastError}
+	return kiosk.SyncStatus{Enrolled: !st.Revoked, Online: st.Online, LastSuccess: st.LastSuccess, LastError: st.LastError,
+		InsecureHTTP: s.insecure}
 }
 
 func (s syncStatus) SyncNow() { s.w.SyncNow() }

@@ -117,7 +117,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 			return err
 		}
 		m.startWorker(ctx, w)
-		syncer = syncStatus{w}
+		syncer = syncStatus{w: w, insecure: cfg.Trust().Insecure(cfg.Collector.URL)}
 	}
 	msgs, err := assets.Translations()
 	if err != nil {
