@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +12,9 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
@@ -21,6 +24,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/invitations"
+	"github.com/npskiosk/npskiosk/collector/tlsconfig"
 	"github.com/npskiosk/npskiosk/collector/websurvey"
 	"github.com/npskiosk/npskiosk/collector/widget"
 )
@@ -35,6 +39,8 @@ var serveCommands = map[string]command{
 		digestHour := fs.Int("digest-hour", collector.DefaultDigestHour, "local hour (0-23, in each store's time zone) after which yesterday's digest goes out")
 		publicURL := fs.String("public-url", os.Getenv("NPSCOLLECTOR_PUBLIC_URL"), "the collector's address as shoppers' phones reach it, e.g. https://nps.example.com: survey links start with it (default $NPSCOLLECTOR_PUBLIC_URL)")
 		proxies := fs.String("trusted-proxies", os.Getenv("NPSCOLLECTOR_TRUSTED_PROXIES"), "reverse proxies in front of the collector, as IPs or CIDRs separated by commas: the web survey reads the shopper's address from their X-Forwarded-For (default $NPSCOLLECTOR_TRUSTED_PROXIES)")
+		tlsCert := fs.String("tls-cert", os.Getenv("NPSCOLLECTOR_TLS_CERT"), "serve --addr over TLS (1.2 or later) with this PEM certificate (chain after it), reloaded when the file changes or on SIGHUP (default $NPSCOLLECTOR_TLS_CERT)")
+		tlsKey := fs.String("tls-key", os.Getenv("NPSCOLLECTOR_TLS_KEY"), "the PEM private key of --tls-cert (default $NPSCOLLECTOR_TLS_KEY)")
 		quiet := days(collector.DefaultQuietPeriod)
 		fs.Var(&quiet, "quiet-period", "POST /v1/invitations invites nobody again within this long of an invitation: days (90d) or a duration (2160h)")
 		mailer := smtpFlags(fs)
@@ -53,6 +59,10 @@ var serveCommands = map[string]command{
 				return err
 			}
 			site.metricsAddr = *metricsAddr
+			if (*tlsCert == "") != (*tlsKey == "") {
+				return errors.New("--tls-cert and --tls-key go together: give both or neither")
+			}
+			site.tlsCert, site.tlsKey = *tlsCert, *tlsKey
 			return serve(ctx, e.svc, *addr, hooks, *digestHour, site, time.Duration(quiet), e.stderr)
 		}
 	},
@@ -64,6 +74,8 @@ type site struct {
 	proxies   []netip.Prefix
 	// metricsAddr is where /metrics is served; "off" or empty: nowhere.
 	metricsAddr string
+	// tlsCert and tlsKey, when set, serve addr over TLS; the metrics stay plain HTTP.
+	tlsCert, tlsKey string
 }
 
 func parseSite(publicURL, proxies string) (site, error) {
@@ -147,9 +159,42 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	}
 	widgets.Register(api)
 	srv := api.HTTPServer(addr)
+	scheme := "http"
+	var certs *tlsconfig.Reloader
+	if st.tlsCert != "" {
+		if certs, err = tlsconfig.New(st.tlsCert, st.tlsKey, log); err != nil {
+			return err
+		}
+		certs.Start(ctx, tlsconfig.DefaultInterval)
+		defer certs.Stop()
+		srv.TLSConfig = certs.Config()
+		srv.Handler = tlsconfig.HSTS(srv.Handler)
+		scheme = "https"
+	}
+	// SIGHUP (systemctl reload) reloads the certificate; without TLS it is logged, never fatal.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if certs == nil {
+					log.Info("SIGHUP: nothing to reload without --tls-cert")
+					continue
+				}
+				certs.Trigger()
+			}
+		}
+	}()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if certs != nil {
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	servers := []*http.Server{srv}
 	listeners := []net.Listener{ln}
@@ -163,7 +208,7 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		servers, listeners = append(servers, msrv), append(listeners, mln)
 	}
-	log.Info("collector listening", "addr", ln.Addr().String(), "dashboard", "http://"+ln.Addr().String()+"/", "version", version)
+	log.Info("collector listening", "addr", ln.Addr().String(), "dashboard", scheme+"://"+ln.Addr().String()+"/", "version", version)
 	if len(listeners) > 1 {
 		log.Info("metrics listening", "metrics", "http://"+listeners[1].Addr().String()+"/metrics")
 	}

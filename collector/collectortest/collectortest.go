@@ -204,6 +204,11 @@ func Response(rng *rand.Rand, at time.Time) wire.Response {
 
 // Upload posts a batch to a collector's POST /v1/responses as a device would.
 func Upload(ctx context.Context, baseURL, token string, batch []wire.Response) (wire.UploadResult, error) {
+	return UploadWith(ctx, http.DefaultClient, baseURL, token, batch)
+}
+
+// UploadWith is Upload through a client of the caller's, e.g. one trusting a test CA.
+func UploadWith(ctx context.Context, client *http.Client, baseURL, token string, batch []wire.Response) (wire.UploadResult, error) {
 	body, err := json.Marshal(wire.UploadRequest{Responses: batch})
 	if err != nil {
 		return wire.UploadResult{}, err
@@ -214,7 +219,7 @@ func Upload(ctx context.Context, baseURL, token string, batch []wire.Response) (
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return wire.UploadResult{}, fmt.Errorf("upload: %w", err)
 	}
