@@ -28,6 +28,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/internal/clientnet"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -231,7 +232,7 @@ func (a *API) post(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Vary", "Origin")
 	now := a.cfg.Now()
 	perMinute := float64(a.cfg.ClientPerMinute) / 60
-	if ok, wait := a.clients.allow("client "+clientNetwork(r, a.cfg.TrustedProxies), perMinute, a.cfg.ClientBurst, 1, now); !ok {
+	if ok, wait := a.clients.allow("client "+clientnet.Network(r, a.cfg.TrustedProxies), perMinute, a.cfg.ClientBurst, 1, now); !ok {
 		tooMany(w, wait, "too many requests from this client")
 		return
 	}

@@ -1,9 +1,6 @@
 package appapi
 
 import (
-	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -75,48 +72,4 @@ func (l *limiters) sweep(now time.Time) {
 		delete(l.m, k)
 		n--
 	}
-}
-
-// clientNetwork is who a request comes from, for the per-client limit: the remote
-// address, or, when that is a trusted reverse proxy, the nearest address in
-// X-Forwarded-For that is not. IPv4 addresses count one by one, IPv6 ones by their /64,
-// which one home or phone gets whole.
-func clientNetwork(r *http.Request, trusted []netip.Prefix) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	addr := ap.Addr()
-	if err != nil {
-		a, err := netip.ParseAddr(r.RemoteAddr)
-		if err != nil {
-			return "unknown"
-		}
-		addr = a
-	}
-	addr = addr.Unmap()
-	if isTrusted(addr, trusted) {
-		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break // a garbled header: the last trusted proxy is the client we know
-			}
-			addr = hop.Unmap()
-			if !isTrusted(addr, trusted) {
-				break
-			}
-		}
-	}
-	if addr.Is4() {
-		return addr.String()
-	}
-	p, _ := addr.Prefix(64)
-	return p.String()
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

@@ -13,12 +13,12 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/internal/clientnet"
 )
 
 // Kinds of attempt that are limited.
@@ -131,52 +131,8 @@ func (g *Guard) Failed(ctx context.Context, r *http.Request, kind string, attrs 
 
 // Client is the request's client network: its IPv4 address or its IPv6 /64, read
 // from X-Forwarded-For only behind a trusted proxy.
-func (g *Guard) Client(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	addr := ap.Addr()
-	if err != nil {
-		a, err := netip.ParseAddr(r.RemoteAddr)
-		if err != nil {
-			return "unknown"
-		}
-		addr = a
-	}
-	addr = addr.Unmap()
-	if g.trusted(addr) {
-		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break
-			}
-			addr = hop.Unmap()
-			if !g.trusted(addr) {
-				break
-			}
-		}
-	}
-	if addr.Is4() {
-		return addr.String()
-	}
-	p, _ := addr.Prefix(64)
-	return p.String()
-}
+func (g *Guard) Client(r *http.Request) string { return clientnet.Network(r, g.proxies) }
 
 // HTTPS reports whether the client reached the collector over TLS: directly, or through
 // a trusted proxy that says so in X-Forwarded-Proto. Cookies are marked Secure then.
-func (g *Guard) HTTPS(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && g.trusted(ap.Addr().Unmap()) && r.Header.Get("X-Forwarded-Proto") == "https"
-}
-
-func (g *Guard) trusted(a netip.Addr) bool {
-	for _, p := range g.proxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+func (g *Guard) HTTPS(r *http.Request) bool { return clientnet.HTTPS(r, g.proxies) }

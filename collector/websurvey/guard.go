@@ -1,9 +1,6 @@
 package websurvey
 
 import (
-	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -130,47 +127,3 @@ func (r *recentAnswers) note(key string, now time.Time) int {
 // slicesClip copies a short slice so that a long-lived key does not pin the array of
 // times it has shifted past.
 func slicesClip(ts []time.Time) []time.Time { return append([]time.Time(nil), ts...) }
-
-// clientNetwork is who a request comes from, for rate limits and the repeat rule: the
-// remote address, or, when that is a trusted reverse proxy, the nearest address in
-// X-Forwarded-For that is not. IPv4 addresses count one by one; IPv6 ones by their /64,
-// which one home or phone gets whole.
-func clientNetwork(r *http.Request, trusted []netip.Prefix) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	addr := ap.Addr()
-	if err != nil {
-		if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-			addr = a
-		} else {
-			return "unknown"
-		}
-	}
-	addr = addr.Unmap()
-	if isTrusted(addr, trusted) {
-		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break // a garbled header: the last trusted proxy is the client we know
-			}
-			addr = hop.Unmap()
-			if !isTrusted(addr, trusted) {
-				break
-			}
-		}
-	}
-	if addr.Is4() {
-		return addr.String()
-	}
-	p, _ := addr.Prefix(64)
-	return p.String()
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}

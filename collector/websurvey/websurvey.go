@@ -37,6 +37,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/internal/clientnet"
 	"github.com/npskiosk/npskiosk/nps"
 	"github.com/npskiosk/npskiosk/response"
 )
@@ -421,7 +422,7 @@ func (s *Survey) parseForm(w http.ResponseWriter, r *http.Request, limit int64) 
 // limitClient applies the client network's rate limit to a post. On refusal it has
 // replied 429 with Retry-After.
 func (s *Survey) limitClient(w http.ResponseWriter, r *http.Request, lang string) bool {
-	ok, wait := s.clients.allow(clientNetwork(r, s.cfg.TrustedProxies), time.Now())
+	ok, wait := s.clients.allow(clientnet.Network(r, s.cfg.TrustedProxies), time.Now())
 	return ok || s.tooMany(w, r, lang, wait, nil)
 }
 
@@ -501,7 +502,7 @@ func (s *Survey) postScore(w http.ResponseWriter, r *http.Request) {
 	now := s.svc.Now()
 	now = time.UnixMilli(now.UnixMilli()) // as stored, so the token's time is the row's
 	_, cookieErr := r.Cookie(answeredCookie)
-	repeats := s.networks.note(clientNetwork(r, s.cfg.TrustedProxies)+"|"+l.StoreID, time.Now())
+	repeats := s.networks.note(clientnet.Network(r, s.cfg.TrustedProxies)+"|"+l.StoreID, time.Now())
 	a := answer{ID: uuid.Must(uuid.NewV7()).String(), Created: now, Score: score,
 		Suspect: cookieErr == nil || repeats >= s.cfg.NetworkRepeats}
 	res := response.Response{ID: a.ID, Score: score, Locale: lang, SurveyVersion: sv.Version,
@@ -519,11 +520,7 @@ func (s *Survey) postScore(w http.ResponseWriter, r *http.Request) {
 // overHTTPS reports whether the shopper's browser reached the collector over HTTPS:
 // directly, or through a trusted proxy that says so in X-Forwarded-Proto.
 func (s *Survey) overHTTPS(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && isTrusted(ap.Addr().Unmap(), s.cfg.TrustedProxies) && r.Header.Get("X-Forwarded-Proto") == "https"
+	return clientnet.HTTPS(r, s.cfg.TrustedProxies)
 }
 
 // storeFailed says why the service refused an answer.

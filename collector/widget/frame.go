@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/internal/clientnet"
 	"github.com/npskiosk/npskiosk/nps"
 	"github.com/npskiosk/npskiosk/response"
 )
@@ -90,7 +91,7 @@ func (w *Widget) frameMessage(rw http.ResponseWriter, status int, lang, key stri
 func (w *Widget) frameKey(rw http.ResponseWriter, r *http.Request, code, lang string) (storage.Link, bool) {
 	lang = pickLanguage(lang, r.Header.Get("Accept-Language"), Languages)
 	frameHeaders(rw, nil)
-	if ok, _ := w.clients.allow(clientNetwork(r, w.cfg.TrustedProxies), w.cfg.ClientRate, w.cfg.ClientBurst, time.Now()); !ok {
+	if ok, _ := w.clients.allow(clientnet.Network(r, w.cfg.TrustedProxies), w.cfg.ClientRate, w.cfg.ClientBurst, time.Now()); !ok {
 		w.frameMessage(rw, http.StatusTooManyRequests, lang, "error")
 		return storage.Link{}, false
 	}

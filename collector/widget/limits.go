@@ -1,9 +1,6 @@
 package widget
 
 import (
-	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -73,42 +70,4 @@ func (l *limiters) sweep(now time.Time) {
 		delete(l.m, k)
 		n--
 	}
-}
-
-// clientNetwork is the network a request comes from, as rate limits count it: the
-// address (IPv4) or its /64 (IPv6, where one home or phone holds a whole /64). Behind a
-// trusted proxy, the first untrusted address of X-Forwarded-For, read from the right.
-func clientNetwork(r *http.Request, trusted []netip.Prefix) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	addr := ap.Addr().Unmap()
-	if isTrusted(addr, trusted) {
-		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break
-			}
-			addr = a.Unmap()
-			if !isTrusted(addr, trusted) {
-				break
-			}
-		}
-	}
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/internal/clientnet"
 	"github.com/npskiosk/npskiosk/nps"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -208,7 +209,7 @@ func (w *Widget) siteKey(rw http.ResponseWriter, r *http.Request) (storage.Link,
 	if code == "" {
 		return storage.Link{}, &apiError{status: http.StatusUnauthorized, code: "key_required", detail: "give the site key: ?key=KEY"}
 	}
-	if ok, wait := w.clients.allow(clientNetwork(r, w.cfg.TrustedProxies), w.cfg.ClientRate, w.cfg.ClientBurst, time.Now()); !ok {
+	if ok, wait := w.clients.allow(clientnet.Network(r, w.cfg.TrustedProxies), w.cfg.ClientRate, w.cfg.ClientBurst, time.Now()); !ok {
 		return storage.Link{}, &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
 			detail: "too many requests from this network; retry later", retryAfter: wait}
 	}
