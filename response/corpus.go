@@ -16,6 +16,9 @@ type InvalidCase struct {
 // InvalidCorpus returns responses that each break one rule, with the error Validate
 // gives. The store's and the collector's tests feed the same corpus to their own entry
 // points, so no part can drift from these rules.
+// wellFormedSealed has the form of a sealed contact (it opens with no key).
+var wellFormedSealed = "hpke1:0123456789abcdef:" + strings.Repeat("A", 150)
+
 func InvalidCorpus() []InvalidCase {
 	base := func(edit func(*Response)) Response {
 		created := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -41,6 +44,13 @@ func InvalidCorpus() []InvalidCase {
 			r.Contact, r.ContactConsent = strings.Repeat("a", MaxContactRunes+1), true
 		}), "invalid input: contact has 255 characters, at most 254 allowed"},
 		{"contact without consent", base(func(r *Response) { r.Contact = "ana@example.com" }), "invalid input: contact details given without consent to be contacted"},
+		{"sealed contact without consent", base(func(r *Response) { r.SealedContact = wellFormedSealed }), "invalid input: contact details given without consent to be contacted"},
+		{"sealed contact not sealed", base(func(r *Response) {
+			r.SealedContact, r.ContactConsent = "ana@example.com", true
+		}), `invalid input: sealed contact: not a sealed contact: it does not start with "hpke1:"`},
+		{"contact in clear and sealed", base(func(r *Response) {
+			r.Contact, r.SealedContact, r.ContactConsent = "ana@example.com", wellFormedSealed, true
+		}), "invalid input: contact given both in clear and sealed"},
 		{"channel in capitals", base(func(r *Response) { r.Channel = "QR" }), `invalid input: channel "QR" must be 1 to 32 characters of a-z, 0-9, - and _, starting with a letter`},
 		{"touchpoint with a space", base(func(r *Response) { r.Touchpoint = "check out" }), `invalid input: touchpoint "check out" must be 1 to 32 characters of a-z, 0-9, - and _, starting with a letter`},
 		{"an answer too long", base(func(r *Response) {

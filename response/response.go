@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/nps"
 )
 
@@ -115,6 +116,11 @@ type Response struct {
 	// so the content hashes of responses without them stay as they were.
 	OrderID string `json:"order_id,omitempty"`
 	Segment string `json:"segment,omitempty"`
+	// SealedContact is the contact as a kiosk sends it: sealed on the device to the
+	// collector's public key (package contactseal), so that no readable contact is ever
+	// on the device's disk. Only one of Contact and SealedContact is set; the collector
+	// opens it into Contact. Left out of the JSON when empty, so older hashes stay.
+	SealedContact string `json:"sealed_contact,omitempty"`
 }
 
 // Tap is what a shopper's tap on the rating screen records.
@@ -134,6 +140,9 @@ type FollowUp struct {
 	// Answers are the answers to the survey's extra questions, as in Response.Answers;
 	// nil when none were asked or answered.
 	Answers map[string][]string
+	// SealedContact is the contact sealed to the collector's key, as a kiosk keeps it;
+	// only with ContactConsent, and never beside Contact.
+	SealedContact string
 }
 
 func invalid(format string, args ...any) error {
@@ -187,6 +196,17 @@ func (f FollowUp) Validate() error {
 	if f.Contact != "" && !f.ContactConsent {
 		return invalid("contact details given without consent to be contacted")
 	}
+	if f.SealedContact != "" {
+		if err := contactseal.CheckSealed(f.SealedContact); err != nil {
+			return invalid("sealed contact: %v", err)
+		}
+		if !f.ContactConsent {
+			return invalid("contact details given without consent to be contacted")
+		}
+		if f.Contact != "" {
+			return invalid("contact given both in clear and sealed")
+		}
+	}
 	return validateAnswers(f.Answers)
 }
 
@@ -198,7 +218,7 @@ func (r Response) Tap() Tap {
 // FollowUp returns the part of r its follow-up added.
 func (r Response) FollowUp() FollowUp {
 	return FollowUp{Outcome: r.Outcome, Reasons: r.Reasons, Comment: r.Comment, Contact: r.Contact,
-		ContactConsent: r.ContactConsent, Answers: r.Answers}
+		ContactConsent: r.ContactConsent, Answers: r.Answers, SealedContact: r.SealedContact}
 }
 
 // Validate checks a complete response: its id (a UUIDv7, as devices make them), its tap,
