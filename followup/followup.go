@@ -174,8 +174,12 @@ type CaseResponse struct {
 	Reasons   []string  `json:"reasons"`
 	Comment   string    `json:"comment,omitempty"`
 	Contact   string    `json:"contact,omitempty"`
-	Locale    string    `json:"locale"`
-	CreatedAt time.Time `json:"created_at"`
+	// ContactSealed, when the shopper left a contact that this collector cannot open
+	// (sealed on a kiosk to a key it does not hold), is the id of that key; Contact is
+	// then empty.
+	ContactSealed string    `json:"contact_sealed,omitempty"`
+	Locale        string    `json:"locale"`
+	CreatedAt     time.Time `json:"created_at"`
 	// Channel and Touchpoint say where the shopper answered (kiosk, qr, …); collectors
 	// from before channels send neither.
 	Channel    string `json:"channel,omitempty"`

@@ -6,6 +6,7 @@ package wire
 import (
 	"time"
 
+	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/followup"
 	"github.com/npskiosk/npskiosk/response"
 )
@@ -77,7 +78,15 @@ type EnrollResponse struct {
 	StoreID   string `json:"store_id"`
 	StoreName string `json:"store_name"`
 	Token     string `json:"token"`
+	// ContactKey is the key the kiosk seals shoppers' contacts to; nil when the
+	// collector has none (the kiosk then asks for no contact).
+	ContactKey *ContactKey `json:"contact_key,omitempty"`
 }
+
+// ContactKey is the collector's current public key for contacts, as enrollment and
+// GET /v1/contact-key give it (404 with error "no_contact_key" when there is none).
+// Kiosks ask again with every survey pull, so a rotation reaches them.
+type ContactKey = contactseal.PublicKey
 
 // Heartbeat is the body of POST /v1/heartbeat: the device's health.
 type Heartbeat struct {
@@ -87,6 +96,12 @@ type Heartbeat struct {
 	LastCapture      time.Time `json:"last_capture,omitzero"`
 	FreeDiskBytes    int64     `json:"free_disk_bytes"`
 	DeviceTime       time.Time `json:"device_time"`
+	// CollectorCertExpiry is when the collector's TLS certificate, as the kiosk last saw
+	// it, expires; zero over plain HTTP. The devices page warns within 14 days.
+	CollectorCertExpiry time.Time `json:"collector_cert_expiry,omitzero"`
+	// ContactKeyID is the id of the contact key the kiosk seals to now; empty when it
+	// has none, so IT sees when a rotation has reached every device.
+	ContactKeyID string `json:"contact_key_id,omitempty"`
 }
 
 // Error is the body of every error reply.
