@@ -169,11 +169,11 @@ type Case struct {
 // CaseResponse is what a case shows of its response: the contact only where the shopper
 // agreed to be contacted.
 type CaseResponse struct {
-	ID        string    `json:"id"`
-	Score     int       `json:"score"`
-	Reasons   []string  `json:"reasons"`
-	Comment   string    `json:"comment,omitempty"`
-	Contact   string    `json:"contact,omitempty"`
+	ID      string   `json:"id"`
+	Score   int      `json:"score"`
+	Reasons []string `json:"reasons"`
+	Comment string   `json:"comment,omitempty"`
+	Contact string   `json:"contact,omitempty"`
 	// ContactSealed, when the shopper left a contact that this collector cannot open
 	// (sealed on a kiosk to a key it does not hold), is the id of that key; Contact is
 	// then empty.
