@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -29,6 +30,31 @@ type Service struct {
 	// EventsQueued, when set, is called after a commit that queued events, such as the
 	// alert worker's Wake. It must not block.
 	EventsQueued func()
+	// ContactKeys opens the contacts kiosks seal; its current key is handed to kiosks at
+	// enrollment and at GET /v1/contact-key. Nil: the collector has no contact key, so
+	// kiosks ask for no contact, and a sealed one is kept sealed.
+	ContactKeys *contactseal.Keyring
+}
+
+// ContactKey is the key kiosks are to seal contacts to, and false when there is none.
+func (s *Service) ContactKey() (wire.ContactKey, bool) {
+	if s.ContactKeys == nil {
+		return wire.ContactKey{}, false
+	}
+	return s.ContactKeys.Current(), true
+}
+
+// Enroll exchanges an enrollment code for the device's identity and token (see
+// storage.DB.Enroll), with the key to seal contacts to.
+func (s *Service) Enroll(ctx context.Context, code string) (wire.EnrollResponse, error) {
+	res, err := s.DB.Enroll(ctx, code)
+	if err != nil {
+		return res, err
+	}
+	if k, ok := s.ContactKey(); ok {
+		res.ContactKey = &k
+	}
+	return res, nil
 }
 
 // New returns the service over an open database.

@@ -30,6 +30,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/invitations"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/collector/storage/storagetest"
+	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -63,6 +64,23 @@ type Options struct {
 	// DB, when set, is the --db of an existing database (another Collector's Path):
 	// the two collectors share it, as several behind a load balancer do.
 	DB string
+	// ContactKeys open the contacts kiosks seal (see collector.Service.ContactKeys);
+	// nil: the collector has no contact key. ContactKeys makes one.
+	ContactKeys *contactseal.Keyring
+}
+
+// ContactKeys returns a keyring of one new key.
+func ContactKeys(t testing.TB) *contactseal.Keyring {
+	t.Helper()
+	k, err := contactseal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := contactseal.NewKeyring(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
 }
 
 // Collector is a running collector. It stops when the test ends.
@@ -99,6 +117,7 @@ func Start(t testing.TB, opts Options) *Collector {
 		t.Fatalf("open collector database: %v", err)
 	}
 	svc := collector.New(db)
+	svc.ContactKeys = opts.ContactKeys
 	// The address is known before the server starts, for the links in invitations.
 	srv := httptest.NewUnstartedServer(nil)
 	url := "http://" + srv.Listener.Addr().String()
@@ -168,7 +187,7 @@ func (c *Collector) EnrollmentCode(t testing.TB, storeID, name string) storage.N
 func (c *Collector) Enroll(t testing.TB, storeID, name string) wire.EnrollResponse {
 	t.Helper()
 	d := c.EnrollmentCode(t, storeID, name)
-	res, err := c.DB.Enroll(context.Background(), d.Code)
+	res, err := c.Service.Enroll(context.Background(), d.Code)
 	if err != nil {
 		t.Fatalf("enroll %s: %v", name, err)
 	}

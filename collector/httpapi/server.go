@@ -84,6 +84,7 @@ func New(cfg Config) *Server {
 	})
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("POST /v1/enroll", s.enroll)
+	s.mux.HandleFunc("GET /v1/contact-key", s.contactKey)
 	s.mux.HandleFunc("POST /v1/responses", s.device(s.responses))
 	s.mux.HandleFunc("GET /v1/config", s.device(s.config))
 	s.mux.HandleFunc("POST /v1/heartbeat", s.device(s.heartbeat))
@@ -260,6 +261,18 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// contactKey serves the public key kiosks and apps seal contacts to. It is public: it
+// only lets one seal.
+func (s *Server) contactKey(w http.ResponseWriter, r *http.Request) {
+	k, ok := s.svc.ContactKey()
+	if !ok {
+		writeError(w, http.StatusNotFound, "no_contact_key", "this collector has no contact key: contacts are not asked for")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, k)
 }
 
 func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
