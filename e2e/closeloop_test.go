@@ -32,7 +32,8 @@ const (
 )
 
 // TestCloseTheLoop follows one unhappy shopper to the end, through the real programs
-// only. A shopper taps 3 on the kiosk window (Xvfb) with a comment; the kiosk syncs;
+// only, over HTTPS with a certificate from the chain's private CA (the kiosk trusts it
+// with ca_file). A shopper taps 3 on the kiosk window (Xvfb) with a comment; the kiosk syncs;
 // the collector opens a case, e-mails the store's subscriber through a real SMTP server
 // (Mailpit) and posts a signed webhook to a real receiver; the store's line to HQ is
 // cut; the manager resolves the case with a note on the kiosk, offline; the line comes
@@ -69,7 +70,7 @@ func TestCloseTheLoop(t *testing.T) {
 	line := newLink(t, c.addr)
 	kioskConfig := h.path("kiosk.toml")
 	pinHash := h.run(strings.NewReader(managerPIN+"\n"), filepath.Join(h.bin, "npskiosk"), "pin-hash")
-	config := fmt.Sprintf("db = %q\nmanager_pin_hash = %q\n", h.path("kiosk.db"), strings.TrimSpace(pinHash))
+	config := fmt.Sprintf("db = %q\nmanager_pin_hash = %q\nca_file = %q\n", h.path("kiosk.db"), strings.TrimSpace(pinHash), c.ca.File)
 	if err := os.WriteFile(kioskConfig, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +335,9 @@ func dashboardCase(t *testing.T, h *harness, base, caseID string) (status, timel
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.WindowSize(1280, 900),
+		// The collector's certificate is from the test's own CA, which this throwaway
+		// browser profile does not know.
+		chromedp.Flag("ignore-certificate-errors", true),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()

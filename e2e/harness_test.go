@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // reads the kiosk's database as IT would, read-only
+	"github.com/npskiosk/npskiosk/sync/tlstrust/tlstrusttest"
 )
 
 // harness is one end-to-end run: the built binaries, a folder for its databases,
@@ -199,22 +202,30 @@ func waitFor(t *testing.T, what string, timeout time.Duration, check func() (boo
 
 // collector is a running "npscollector serve", and the tools IT uses with it.
 type collector struct {
-	h     *harness
-	proc  *process
-	db    string
-	addr  string // 127.0.0.1:port
-	token string // an API token for every store, to read cases as HQ's tools do
+	h      *harness
+	proc   *process
+	db     string
+	addr   string // 127.0.0.1:port
+	token  string // an API token for every store, to read cases as HQ's tools do
+	ca     *tlstrusttest.CA
+	client *http.Client // trusts ca, as the kiosk's ca_file does
 }
 
 var listening = regexp.MustCompile(`msg="collector listening" addr=(\S+)`)
 
-// startCollector serves the collector on a free loopback port, sending alert e-mails
-// through the SMTP server at smtpHost:smtpPort and webhooks to loopback receivers.
+// startCollector serves the collector over HTTPS on a free loopback port, with a
+// certificate from a private CA made for the test (c.ca), sending alert e-mails through
+// the SMTP server at smtpHost:smtpPort and webhooks to loopback receivers.
 func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 	h.t.Helper()
-	c := &collector{h: h, db: h.path("collector.db")}
+	c := &collector{h: h, db: h.path("collector.db"), ca: tlstrusttest.NewCA(h.t, "Chain IT private CA")}
+	roots := x509.NewCertPool()
+	roots.AddCert(c.ca.Cert)
+	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	certFile, keyFile := c.ca.Issue(h.t, "collector", time.Now().Add(90*24*time.Hour)).WriteFiles(h.t, h.dir)
 	c.proc = h.spawn("collector", exec.Command(filepath.Join(h.bin, "npscollector"), "serve",
 		"--db", c.db, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--allow-loopback-webhooks",
+		"--tls-cert", certFile, "--tls-key", keyFile,
 		"--smtp-host", smtpHost, "--smtp-port", fmt.Sprint(smtpPort), "--smtp-security", "none",
 		"--smtp-from", "NPS alerts <nps@example.com>"))
 	waitFor(h.t, "the collector says where it listens", 20*time.Second, func() (bool, error) {
@@ -225,7 +236,7 @@ func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 		return false, c.proc.exited()
 	})
 	waitFor(h.t, "the collector answers /healthz", 10*time.Second, func() (bool, error) {
-		resp, err := http.Get(c.url() + "/healthz")
+		resp, err := c.client.Get(c.url() + "/healthz")
 		if err != nil {
 			return false, err
 		}
@@ -235,7 +246,7 @@ func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 	return c
 }
 
-func (c *collector) url() string { return "http://" + c.addr }
+func (c *collector) url() string { return "https://" + c.addr }
 
 // cli runs "npscollector SUBCOMMAND --db DB FLAGS…" on the collector's database, as IT
 // does beside the running server, and returns what it printed.
@@ -268,7 +279,7 @@ func (c *collector) get(path string, out any) error {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.client.Do(req)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,9 @@ func newLink(t *testing.T, upstream string) *link {
 	return l
 }
 
-func (l *link) url() string { return "http://" + l.ln.Addr().String() }
+// url is the collector's URL through the link: TLS passes through it untouched, and
+// the collector's certificate names 127.0.0.1.
+func (l *link) url() string { return "https://" + l.ln.Addr().String() }
 
 func (l *link) accept() {
 	defer l.wg.Done()
