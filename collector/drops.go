@@ -61,10 +61,9 @@ func (s *Service) dropFigures(ctx context.Context, st storage.Store, now time.Ti
 	}
 	f.RecentNPS, f.RecentMoE, f.RecentN = recent.NPS(), recent.MarginOfError(), recent.Total()
 	f.BaselineNPS, f.BaselineMoE, f.BaselineN = base.NPS(), base.MarginOfError(), base.Total()
-	delta, significant := nps.Trend(base, recent)
-	f.Change = delta
-	f.CombinedMoE = nps.DifferenceMarginOfError(base, recent)
-	f.SignificantDip = significant && delta < 0 && f.RecentN >= DropMinResponses && f.BaselineN >= DropMinResponses
+	diff := nps.Compare(base, recent, DropMinResponses)
+	f.Change, f.CombinedMoE = diff.Delta, diff.Margin
+	f.SignificantDip = diff.Significant && diff.Delta < 0
 	return f, nil
 }
 

@@ -174,13 +174,3 @@ func (t Tally) MarginOfError() float64 {
 func DifferenceMarginOfError(a, b Tally) float64 {
 	return math.Hypot(a.MarginOfError(), b.MarginOfError())
 }
-
-// Trend is the change in NPS from an earlier tally to a later one, in NPS points,
-// and whether it is larger than the combined 95% margin of error of the two.
-func Trend(earlier, later Tally) (delta float64, significant bool) {
-	delta = later.NPS() - earlier.NPS()
-	if earlier.Total() == 0 || later.Total() == 0 {
-		return delta, false
-	}
-	return delta, math.Abs(delta) > DifferenceMarginOfError(earlier, later)
-}

@@ -100,24 +100,52 @@ func TestTallyAddMerge(t *testing.T) {
 	}
 }
 
-func TestTrend(t *testing.T) {
+// The figures were worked by hand (a calculator, the formulas in the doc comments): for
+// a = 50/30/20, NPS 30, variance 0.5 + 0.2 − 0.3² = 0.61, margin 1.96·√(0.61/100)·100 =
+// 15.308; b = 40/30/30, NPS 10, variance 0.69, margin 16.281; together √(15.308² +
+// 16.281²) = 22.347.
+func TestCompare(t *testing.T) {
 	tests := []struct {
-		name            string
-		earlier, later  Tally
-		wantDelta       float64
-		wantSignificant bool
+		name           string
+		a, b           Tally
+		min            int64
+		delta, margin  float64
+		enough, signif bool
 	}{
-		{name: "no earlier data", earlier: Tally{}, later: Tally{Promoters: 5}, wantDelta: 100, wantSignificant: false},
-		{name: "small samples", earlier: Tally{Promoters: 1, Detractors: 1}, later: Tally{Promoters: 2, Detractors: 1}, wantDelta: 100.0 / 3, wantSignificant: false},
-		{name: "large clear change", earlier: Tally{Promoters: 3000, Detractors: 7000}, later: Tally{Promoters: 7000, Detractors: 3000}, wantDelta: 80, wantSignificant: true},
+		{"identical periods", Tally{50, 30, 20}, Tally{50, 30, 20}, 30, 0, 21.649, true, false},
+		{"a fall within the noise", Tally{50, 30, 20}, Tally{40, 30, 30}, 30, -20, 22.347, true, false},
+		{"a real drop", Tally{300, 100, 100}, Tally{150, 100, 250}, 30, -60, 10.371, true, true},
+		{"a rise of the same size, the other way", Tally{150, 100, 250}, Tally{300, 100, 100}, 30, 60, 10.371, true, true},
+		{"noise at small n", Tally{20, 6, 4}, Tally{16, 8, 6}, 30, -20, 38.170, true, false},
+		{"a big gap below the minimum n", Tally{10, 5, 5}, Tally{2, 3, 15}, 30, -90, 46.278, false, false},
+		{"the same gap with a minimum of 20", Tally{10, 5, 5}, Tally{2, 3, 15}, 20, -90, 46.278, true, true},
+		{"zero minimum means the default", Tally{10, 5, 5}, Tally{2, 3, 15}, 0, -90, 46.278, false, false},
+		{"an empty side", Tally{}, Tally{40, 0, 0}, 30, 100, 0, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			delta, sig := Trend(tt.earlier, tt.later)
-			if math.Abs(delta-tt.wantDelta) > 1e-9 || sig != tt.wantSignificant {
-				t.Errorf("Trend = %v, %v; want %v, %v", delta, sig, tt.wantDelta, tt.wantSignificant)
+			d := Compare(tt.a, tt.b, tt.min)
+			if math.Abs(d.Delta-tt.delta) > 1e-9 || math.Abs(d.Margin-tt.margin) > 1e-3 ||
+				d.Enough != tt.enough || d.Significant != tt.signif {
+				t.Errorf("Compare = %+v; want delta %v ± %v, enough %v, significant %v", d, tt.delta, tt.margin, tt.enough, tt.signif)
+			}
+			if math.Abs(d.Low-(d.Delta-d.Margin)) > 1e-9 || math.Abs(d.High-(d.Delta+d.Margin)) > 1e-9 {
+				t.Errorf("interval [%v, %v] is not delta ± margin", d.Low, d.High)
 			}
 		})
+	}
+}
+
+// 20 of 100: p = 0.2, margin 1.96·√(0.2·0.8/100)·100 = 7.84 points.
+func TestShareOf(t *testing.T) {
+	for _, tt := range []struct {
+		count, n        int64
+		percent, margin float64
+	}{{20, 100, 20, 7.84}, {0, 0, 0, 0}, {5, 5, 100, 0}, {0, 50, 0, 0}} {
+		s := ShareOf(tt.count, tt.n)
+		if math.Abs(s.Percent-tt.percent) > 1e-9 || math.Abs(s.Margin-tt.margin) > 1e-9 {
+			t.Errorf("ShareOf(%d, %d) = %+v, want %v ± %v", tt.count, tt.n, s, tt.percent, tt.margin)
+		}
 	}
 }
 
