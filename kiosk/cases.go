@@ -117,8 +117,8 @@ func (s *managerScreen) caseCard(c store.Case) fyne.CanvasObject {
 		text(a.t("case.score", "score", strconv.Itoa(c.Score))+" · "+status, textBody, true, fyne.TextAlignLeading, theme.ColorNameForeground),
 		text(due, textBody, c.Overdue, fyne.TextAlignLeading, dueInk),
 		text(comment, textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground))
-	if c.Contact != "" {
-		lines.Add(text(a.t("case.contact", "contact", c.Contact), textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground))
+	if line := a.caseContactLine(c); line != "" {
+		lines.Add(text(line, textBody, false, fyne.TextAlignLeading, theme.ColorNameForeground))
 	}
 	actions := container.NewGridWithColumns(2)
 	if c.Status == followup.Open {
@@ -131,6 +131,26 @@ func (s *managerScreen) caseCard(c store.Case) fyne.CanvasObject {
 		lines.Add(actions)
 	}
 	return card(lines)
+}
+
+// caseContactLine is the case's contact as the collector sent it (the kiosk keeps no
+// contact on disk), what the collector could not open, or, before the cases were pulled
+// since the kiosk started, when it will show; empty when the shopper left none.
+func (a *App) caseContactLine(c store.Case) string {
+	var contact, sealed string
+	known := false
+	if a.cfg.CaseContacts != nil {
+		contact, sealed, known = a.cfg.CaseContacts.CaseContact(c.ID)
+	}
+	switch {
+	case contact != "":
+		return a.t("case.contact", "contact", contact)
+	case sealed != "":
+		return a.t("case.contact_sealed", "key", sealed)
+	case c.HasContact && !known:
+		return a.t("case.contact_offline")
+	}
+	return ""
 }
 
 // editNote lets the manager type a note on the on-screen keyboard over the dashboard;

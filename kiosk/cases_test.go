@@ -21,12 +21,31 @@ func openCases(t *testing.T) *harness {
 	return openCasesAt(t, landscape)
 }
 
-// openCasesAt is openCases in a window of size.
+// openCasesAt is openCases in a window of size, with c1's contact as the collector
+// sent it.
 func openCasesAt(t *testing.T, size fyne.Size) *harness {
 	t.Helper()
+	return openCasesWith(t, size, caseContacts{known: true, contacts: map[string][2]string{"c1": {"ana@example.com", ""}}})
+}
+
+// caseContacts is the sync worker's memory of the cases' contacts: by case id, the
+// contact in clear and the key id of one the collector cannot open.
+type caseContacts struct {
+	known    bool
+	contacts map[string][2]string
+}
+
+func (c caseContacts) CaseContact(id string) (string, string, bool) {
+	return c.contacts[id][0], c.contacts[id][1], c.known
+}
+
+// openCasesWith is openCasesAt with the given case contacts (nil: none).
+func openCasesWith(t *testing.T, size fyne.Size, contacts CaseContacts) *harness {
+	t.Helper()
 	h := newHarness(t, size)
+	h.app.cfg.CaseContacts = contacts
 	cs := []store.Case{
-		{ID: "c1", Status: followup.Open, Version: 1, DueAt: testNow.Add(-time.Hour), Score: 2, Comment: "cold coffee", Contact: "ana@example.com"},
+		{ID: "c1", Status: followup.Open, Version: 1, DueAt: testNow.Add(-time.Hour), Score: 2, Comment: "cold coffee", HasContact: true},
 		{ID: "c2", Status: followup.Contacted, Version: 4, DueAt: testNow.Add(5 * time.Hour), Score: 9},
 	}
 	if err := h.db.ReplaceCases(context.Background(), cs); err != nil {
@@ -47,6 +66,31 @@ func TestFollowUpsShowCachedCasesWithOverdueInWords(t *testing.T) {
 		if b := h.button(label); b.MinSize().Height < touchMin {
 			t.Errorf("%s is %v high, want at least %d", label, b.MinSize().Height, touchMin)
 		}
+	}
+}
+
+// The case cache on disk holds no contact: the card shows the one the collector sent
+// (held in the sync worker's memory), says when it will show before the kiosk has
+// reached the collector, and says when the collector cannot open it.
+func TestCaseCardShowsTheContactTheCollectorSent(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		contacts CaseContacts
+		want     string
+	}{
+		{"sent by the collector", caseContacts{known: true, contacts: map[string][2]string{"c1": {"ana@example.com", ""}}}, "Contact: ana@example.com"},
+		{"not pulled since the start", caseContacts{}, "Contact: shown when the kiosk reaches the collector"},
+		{"not enrolled", nil, "Contact: shown when the kiosk reaches the collector"},
+		{"sealed to a key the collector lacks", caseContacts{known: true, contacts: map[string][2]string{"c1": {"", "0123456789abcdef"}}},
+			"Contact left, but the collector cannot open it (key 0123456789abcdef)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := openCasesWith(t, landscape, tt.contacts)
+			h.requireShowing(tt.want)
+			if got := h.app.caseContactLine(store.Case{ID: "c2"}); got != "" {
+				t.Errorf("c2, which has no contact, says %q", got)
+			}
+		})
 	}
 }
 
@@ -118,7 +162,7 @@ func TestRefusedMoveIsToldWithTheNoteKept(t *testing.T) {
 func TestFollowUpStringsAreTranslated(t *testing.T) {
 	h := newHarness(t, landscape)
 	keys := []string{"manager.followups", "manager.no_cases", "case.open", "case.contacted", "case.resolved", "case.closed-no-action",
-		"case.score", "case.status", "case.pending", "case.due", "case.overdue", "case.contact", "case.no_comment",
+		"case.score", "case.status", "case.pending", "case.due", "case.overdue", "case.contact", "case.contact_offline", "case.contact_sealed", "case.no_comment",
 		"case.note_title", "case.cancel", "case.dismiss", "case.rejected_hq", "case.rejected"}
 	for _, lang := range []string{"en", "es", "fr", "de"} {
 		for _, k := range keys {

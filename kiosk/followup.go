@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/nps"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
@@ -31,6 +32,10 @@ type followUpScreen struct {
 	contact string
 	consent bool
 	done    bool
+	// key seals the contact before it is stored; askContact is false when there is no
+	// key, and then consent and contact are not offered.
+	key        contactseal.PublicKey
+	askContact bool
 
 	// questions are the survey's extra questions asked of kiosks, with the answers to
 	// them so far: option keys (or "1" to "5") by question key, and typed texts.
@@ -59,6 +64,7 @@ func newFollowUpScreen(a *App, rec store.Recorded, score int) *followUpScreen {
 	s := &followUpScreen{app: a, rec: rec, score: score,
 		questions: a.survey.QuestionsFor(response.ChannelKiosk, ""),
 		choices:   map[string][]string{}, texts: map[string]*string{}}
+	s.key, s.askContact = a.contactKey()
 	for _, q := range s.questions {
 		if q.Kind == response.QuestionText {
 			s.texts[q.Key] = new(string)
@@ -193,18 +199,22 @@ func (s *followUpScreen) body(inline, withContact bool) fyne.CanvasObject {
 	chipGrid := container.NewGridWithColumns(cols, objs...)
 
 	comment := s.fieldBox(fieldComment, s.comment, a.t("followup.comment"))
-	consent := newToggle(a.t("followup.consent"), func(on bool) {
-		s.touched()
-		s.consent = on
-		if !on {
-			s.contact = ""
+	// Without a key to seal it to, a contact could not be kept safely: it is not asked.
+	contactRow := container.NewVBox()
+	if s.askContact {
+		consent := newToggle(a.t("followup.consent"), func(on bool) {
+			s.touched()
+			s.consent = on
+			if !on {
+				s.contact = ""
+			}
+			s.setView(s.form())
+		})
+		consent.set(s.consent)
+		contactRow.Add(consent)
+		if withContact {
+			contactRow.Add(s.fieldBox(fieldContact, s.contact, a.t("followup.contact")))
 		}
-		s.setView(s.form())
-	})
-	consent.set(s.consent)
-	contactRow := container.NewVBox(consent)
-	if withContact {
-		contactRow.Add(s.fieldBox(fieldContact, s.contact, a.t("followup.contact")))
 	}
 
 	question := text(a.t("followup.question"), textTitle, true, fyne.TextAlignLeading, theme.ColorNameForeground)
@@ -352,9 +362,16 @@ func (s *followUpScreen) finish(outcome response.Outcome) {
 	if s.reason != "" {
 		f.Reasons = []string{s.reason}
 	}
-	if s.consent && s.contact != "" {
-		f.Contact, f.ContactConsent = s.contact, true
+	if s.askContact && s.consent && s.contact != "" {
+		// Sealed before it reaches the store: only the collector can open it.
+		sealed, err := contactseal.Seal(s.key, s.rec.ID, s.contact)
+		if err != nil {
+			a.log.Error("could not seal the contact; the follow-up is kept without it", "id", s.rec.ID, "err", err)
+		} else {
+			f.SealedContact, f.ContactConsent = sealed, true
+		}
 	}
+	s.contact = ""
 	f.Answers = s.answers()
 	if err := (response.Response{Answers: f.Answers}).CheckAnswers(a.survey); err != nil {
 		// The screen offers only what the survey asks; should that ever differ, the

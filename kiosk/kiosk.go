@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -50,6 +51,20 @@ type SyncStatus struct {
 	// InsecureHTTP: the collector is reached by plain http:// to another machine, allowed
 	// only by allow_insecure_http in the config; the manager view says so.
 	InsecureHTTP bool
+}
+
+// ContactKeys gives the collector's key that contacts are sealed to before Complete
+// stores them: the kiosk's disk never holds a readable contact. No key: the follow-up
+// does not ask for contact details at all.
+type ContactKeys interface {
+	ContactKey(ctx context.Context) (contactseal.PublicKey, bool, error)
+}
+
+// CaseContacts gives a case's contact as the collector sent it with the case, held in
+// memory by the sync worker: contact in clear, or sealedKeyID when the collector cannot
+// open it; known is false until the cases were pulled since the kiosk started.
+type CaseContacts interface {
+	CaseContact(caseID string) (contact, sealedKeyID string, known bool)
 }
 
 // Storage says whether the disk is full, so that the rating screen shows "out of
@@ -102,6 +117,12 @@ type Config struct {
 	Channels ChannelStats
 	// Storage says when the disk is full; nil means Capture when it does (store.DB does).
 	Storage Storage
+	// ContactKeys is the key contacts are sealed to; nil means Capture when it does
+	// (store.DB does), else no contact is asked for.
+	ContactKeys ContactKeys
+	// CaseContacts are the contacts of cases, from the sync worker's memory; nil: the
+	// manager view says a contact shows once the kiosk reaches the collector.
+	CaseContacts CaseContacts
 	// Sync is the sync worker; nil means the kiosk is not enrolled with a collector.
 	Sync Syncer
 	// ManagerPINHash is the argon2id hash of the manager PIN; empty disables the manager view.
@@ -169,6 +190,9 @@ func New(win fyne.Window, cfg Config) (*App, error) {
 	}
 	if a.cfg.Storage == nil {
 		a.cfg.Storage, _ = cfg.Capture.(Storage)
+	}
+	if a.cfg.ContactKeys == nil {
+		a.cfg.ContactKeys, _ = cfg.Capture.(ContactKeys)
 	}
 	a.pin = &pinGuard{hash: cfg.ManagerPINHash, settings: cfg.Settings, now: a.clock.Now}
 	return a, nil
@@ -255,6 +279,22 @@ func (a *App) showThanks() {
 func (a *App) showPIN() { a.show(newPINScreen(a).content) }
 
 func (a *App) showManager() { a.show(newManagerScreen(a).content) }
+
+// contactKey is the key to seal a contact to, and false when the shopper is not to be
+// asked for one: no key, or it cannot be read.
+func (a *App) contactKey() (contactseal.PublicKey, bool) {
+	if a.cfg.ContactKeys == nil {
+		return contactseal.PublicKey{}, false
+	}
+	ctx, cancel := a.ctx()
+	defer cancel()
+	k, ok, err := a.cfg.ContactKeys.ContactKey(ctx)
+	if err != nil {
+		a.log.Error("could not read the contact key; contacts are not asked for", "err", err)
+		return contactseal.PublicKey{}, false
+	}
+	return k, ok
+}
 
 func (a *App) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), saveTimeout)

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/contactseal"
 	_ "github.com/npskiosk/npskiosk/internal/cleanlocale"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/simulate"
@@ -92,6 +93,8 @@ type harness struct {
 	db    *store.DB
 	clock *fakeClock
 	path  string
+	// ring opens the contacts the follow-up seals: the database holds its public key.
+	ring *contactseal.Keyring
 }
 
 func newHarness(t *testing.T, size fyne.Size) *harness {
@@ -115,6 +118,10 @@ func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wir
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	ring := testContactKeys(t)
+	if err := db.SetContactKey(context.Background(), ring.Current()); err != nil {
+		t.Fatal(err)
+	}
 	fa := test.NewTempApp(t)
 	fa.Settings().SetTheme(Theme{})
 	win := test.NewWindow(nil)
@@ -150,7 +157,21 @@ func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wir
 		t.Fatal(err)
 	}
 	a.Start()
-	return &harness{t: t, app: a, win: win, db: db, clock: clock, path: path}
+	return &harness{t: t, app: a, win: win, db: db, clock: clock, path: path, ring: ring}
+}
+
+// testContactKeys is a keyring of one new contact key.
+func testContactKeys(t *testing.T) *contactseal.Keyring {
+	t.Helper()
+	k, err := contactseal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := contactseal.NewKeyring(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
 }
 
 // objects walks the visible object tree, into widgets' renderers.
@@ -361,8 +382,15 @@ func TestFollowUpOutcomes(t *testing.T) {
 				t.Fatalf("%d completed rows, want 1", len(rows))
 			}
 			r := rows[0]
+			contact := ""
+			if r.SealedContact != "" {
+				var err error
+				if contact, err = h.ring.Open(r.ID, r.SealedContact); err != nil {
+					t.Fatalf("the stored contact does not open: %v", err)
+				}
+			}
 			if r.Score != 8 || r.Outcome != tt.wantOutcome || !slices.Equal(r.Reasons, tt.wantReasons) ||
-				r.Comment != tt.wantComment || r.Contact != tt.wantContact || r.ContactConsent != (tt.wantContact != "") {
+				r.Comment != tt.wantComment || r.Contact != "" || contact != tt.wantContact || r.ContactConsent != (tt.wantContact != "") {
 				t.Errorf("row = %+v\nwant outcome %s reasons %v comment %q contact %q",
 					r, tt.wantOutcome, tt.wantReasons, tt.wantComment, tt.wantContact)
 			}

@@ -76,6 +76,9 @@ func (db *DB) complete(ctx context.Context, id string, f response.FollowUp) erro
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("complete response %s: %w", id, err)
 	}
+	if f.Contact != "" {
+		return fmt.Errorf("complete response %s: %w", id, ErrPlainContact)
+	}
 	reasons := f.Reasons
 	if reasons == nil {
 		reasons = []string{}
@@ -95,9 +98,9 @@ func (db *DB) complete(ctx context.Context, id string, f response.FollowUp) erro
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
 		`UPDATE responses
-		    SET completed_at = ?, outcome = ?, reasons = ?, comment = ?, contact = ?, contact_consent = ?, answers = ?
+		    SET completed_at = ?, outcome = ?, reasons = ?, comment = ?, sealed_contact = ?, contact_consent = ?, answers = ?
 		  WHERE id = ? AND completed_at IS NULL`,
-		millis(db.now()), string(f.Outcome), string(reasonsJSON), f.Comment, f.Contact, f.ContactConsent, answers, id)
+		millis(db.now()), string(f.Outcome), string(reasonsJSON), f.Comment, f.SealedContact, f.ContactConsent, answers, id)
 	if err != nil {
 		return fmt.Errorf("complete response %s: %w", id, err)
 	}
@@ -204,7 +207,7 @@ func (db *DB) recoverOpen(ctx context.Context, olderThan time.Duration) (int64, 
 type Response = response.Response
 
 const responseColumns = `id, score, locale, survey_version, created_at, completed_at,
-	COALESCE(outcome, ''), reasons, comment, contact, contact_consent, suspect, answers`
+	COALESCE(outcome, ''), reasons, comment, contact, contact_consent, suspect, answers, sealed_contact`
 
 // answersColumn is the answers column of a follow-up's answers: JSON, or empty when there
 // are none, so a response without answers uploads as kiosks that predate them did.
@@ -232,7 +235,7 @@ func scanResponse(s scanner, extra ...any) (Response, error) {
 		answers   string
 	)
 	dest := append([]any{&r.ID, &r.Score, &r.Locale, &r.SurveyVersion, &created, &completed,
-		&outcome, &reasons, &r.Comment, &r.Contact, &r.ContactConsent, &r.Suspect, &answers}, extra...)
+		&outcome, &reasons, &r.Comment, &r.Contact, &r.ContactConsent, &r.Suspect, &answers, &r.SealedContact}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return Response{}, err
 	}
@@ -269,6 +272,9 @@ func (db *DB) Insert(ctx context.Context, r Response) error {
 	if err := r.Validate(); err != nil {
 		return fmt.Errorf("insert response %s: %w", r.ID, err)
 	}
+	if r.Contact != "" {
+		return fmt.Errorf("insert response %s: %w", r.ID, ErrPlainContact)
+	}
 	reasons := r.Reasons
 	if reasons == nil {
 		reasons = []string{}
@@ -283,10 +289,10 @@ func (db *DB) Insert(ctx context.Context, r Response) error {
 	}
 	_, err = db.write.ExecContext(ctx,
 		`INSERT INTO responses (id, score, locale, survey_version, created_at, completed_at, outcome,
-		                        reasons, comment, contact, contact_consent, suspect, answers)
+		                        reasons, comment, sealed_contact, contact_consent, suspect, answers)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Score, r.Locale, r.SurveyVersion, millis(r.CreatedAt), millis(r.CompletedAt), string(r.Outcome),
-		string(reasonsJSON), r.Comment, r.Contact, r.ContactConsent, r.Suspect, answers)
+		string(reasonsJSON), r.Comment, r.SealedContact, r.ContactConsent, r.Suspect, answers)
 	if err != nil {
 		return fmt.Errorf("insert response %s: %w", r.ID, err)
 	}

@@ -30,8 +30,11 @@ type Case struct {
 	Score    int             `json:"score"`
 	Reasons  []string        `json:"reasons,omitempty"`
 	Comment  string          `json:"comment,omitempty"`
-	Contact  string          `json:"contact,omitempty"` // only where the shopper agreed
 	Locale   string          `json:"locale,omitempty"`
+	// HasContact: the shopper left a contact (with consent). The contact itself is never
+	// cached: the kiosk's disk holds no readable contact; the sync worker keeps the
+	// collector's copy in memory for the manager view.
+	HasContact bool `json:"has_contact,omitempty"`
 
 	// Set by Cases, never stored.
 	Overdue bool   `json:"-"` // not final and past its due time on the kiosk's clock

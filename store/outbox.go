@@ -46,6 +46,12 @@ func (db *DB) MarkSynced(ctx context.Context, ids []string) (int64, error) {
 		v, err = db.markSynced(ctx, ids)
 		return err
 	})
+	if err == nil && v > 0 {
+		// A contact an earlier version left in clear, uploaded so, leaves the disk now.
+		if err := db.sealPlainContacts(ctx, false); err != nil {
+			db.log.Warn("could not drop uploaded contacts kept in clear; the next upload tries again", "err", err)
+		}
+	}
 	return v, err
 }
 

@@ -154,6 +154,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.sealPlainContacts(ctx, false); errors.Is(err, ErrStorageFull) {
+		db.log.Error("could not seal or drop the contacts kept in clear: the disk is full", "err", err)
+	} else if err != nil {
+		db.Close()
+		return nil, err
+	}
 	if n, err := db.RecoverOpen(ctx, recoverAfter); errors.Is(err, ErrStorageFull) {
 		// They stay open until there is room; the kiosk still starts.
 		db.log.Error("could not complete responses left open: the disk is full", "err", err)

@@ -136,8 +136,9 @@ func TestRecordAndComplete(t *testing.T) {
 	}
 
 	clk.Advance(20 * time.Second)
+	sealed := sealFor(t, testKeys(t).Current(), rec.ID, "a@example.com")
 	f := response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"wait_time", "staff"},
-		Comment: "Queue was long — but staff were lovely ☺", Contact: "a@example.com", ContactConsent: true}
+		Comment: "Queue was long — but staff were lovely ☺", SealedContact: sealed, ContactConsent: true}
 	mustComplete(t, db, rec.ID, f)
 	got, err = db.Get(ctx, rec.ID)
 	if err != nil {
@@ -145,7 +146,7 @@ func TestRecordAndComplete(t *testing.T) {
 	}
 	if got.Outcome != response.OutcomeSubmitted || !got.CompletedAt.Equal(t0.Add(20*time.Second)) ||
 		strings.Join(got.Reasons, ",") != "wait_time,staff" || got.Comment != f.Comment ||
-		got.Contact != f.Contact || !got.ContactConsent {
+		got.Contact != "" || got.SealedContact != sealed || !got.ContactConsent {
 		t.Errorf("after Complete: %+v", got)
 	}
 

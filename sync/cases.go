@@ -80,6 +80,7 @@ func (w *Worker) pushCaseChange(ctx context.Context, cs CaseStore, ch store.Case
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return w.fail(fmt.Errorf("read the collector's answer to case change %s: %w", ch.ID, err), true)
 		}
+		w.keepCaseContact(c)
 		if err := cs.MarkCaseChangeSynced(actx, ch.ID, fromWireCase(c)); err != nil {
 			return fmt.Errorf("mark case change %s synced: %w", ch.ID, err)
 		}
@@ -140,6 +141,7 @@ func (w *Worker) PullCases(ctx context.Context) error {
 	if err := cs.ReplaceCases(ctx, out); err != nil {
 		return fmt.Errorf("cache the store's cases: %w", err)
 	}
+	w.keepCaseContacts(list.Cases)
 	return nil
 }
 
@@ -153,6 +155,7 @@ func (w *Worker) send(req *retryablehttp.Request) (*http.Response, []byte, error
 		return nil, nil, w.fail(fmt.Errorf("cannot reach the collector at %s: %w", w.cfg.CollectorURL, err), false)
 	}
 	defer resp.Body.Close()
+	w.noteTLS(resp)
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		return nil, nil, w.fail(fmt.Errorf("read the collector's answer: %w", err), false)
@@ -170,8 +173,10 @@ func (w *Worker) send(req *retryablehttp.Request) (*http.Response, []byte, error
 	return resp, raw, nil
 }
 
+// fromWireCase is a case as the kiosk caches it: without its contact, which the worker
+// keeps in memory only (keepCaseContacts).
 func fromWireCase(c wire.Case) store.Case {
 	return store.Case{ID: c.ID, Status: c.Status, Version: c.Version, OpenedAt: c.OpenedAt, DueAt: c.DueAt,
-		Score: c.Response.Score, Reasons: c.Response.Reasons, Comment: c.Response.Comment, Contact: c.Response.Contact,
-		Locale: c.Response.Locale}
+		Score: c.Response.Score, Reasons: c.Response.Reasons, Comment: c.Response.Comment,
+		HasContact: c.Response.Contact != "" || c.Response.ContactSealed != "", Locale: c.Response.Locale}
 }

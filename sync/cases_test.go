@@ -9,17 +9,22 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/followup"
 	"github.com/npskiosk/npskiosk/store"
 )
 
-// openCase has a detractor who left a contact upload through the kiosk, which opens a
-// case at the collector, and pulls it into the kiosk's cache.
+// openCase has a detractor who left a sealed contact upload through the kiosk, which
+// opens a case at the collector, and pulls it into the kiosk's cache.
 func (r *rig) openCase(w *Worker) store.Case {
 	r.t.Helper()
 	ctx := context.Background()
 	resp := collectortest.Response(rand.New(rand.NewPCG(1, 2)), time.Now().Add(-time.Minute))
-	resp.Score, resp.Comment, resp.Contact, resp.ContactConsent = 1, "cold coffee", "ana@example.com", true
+	sealed, err := contactseal.Seal(collectortest.ContactKeys(r.t).Current(), resp.ID, "ana@example.com")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	resp.Score, resp.Comment, resp.SealedContact, resp.ContactConsent = 1, "cold coffee", sealed, true
 	if err := r.kiosk.Insert(ctx, resp); err != nil {
 		r.t.Fatal(err)
 	}
@@ -33,7 +38,7 @@ func (r *rig) openCase(w *Worker) store.Case {
 	if err != nil || len(cs) != 1 {
 		r.t.Fatalf("cached cases: %+v, %v; want the detractor's", cs, err)
 	}
-	if c := cs[0]; c.Comment != "cold coffee" || c.Contact != "ana@example.com" || c.Status != followup.Open {
+	if c := cs[0]; c.Comment != "cold coffee" || c.Status != followup.Open {
 		r.t.Fatalf("cached case: %+v", c)
 	}
 	return cs[0]

@@ -57,6 +57,9 @@ type Config struct {
 	// Channels keeps the store's NPS per channel for the manager view; nil means Store
 	// when it does (store.DB does), else the figures are not pulled.
 	Channels ChannelStore
+	// ContactKeys keeps the collector's contact key; nil means Store when it does
+	// (store.DB does), else the key is not pulled.
+	ContactKeys ContactKeyStore
 
 	// Tuning; zero values take the defaults in brackets.
 	AttemptTimeout time.Duration // one HTTP attempt [15s]
@@ -98,6 +101,11 @@ type Worker struct {
 
 	mu     stdsync.Mutex
 	status Status
+	// certExpiry is when the collector's TLS certificate expires, as last seen.
+	certExpiry time.Time
+	// caseContacts are the contacts of the store's cases as last pulled, by case id;
+	// nil until the first pull. Memory only: the kiosk's disk holds no readable contact.
+	caseContacts map[string]caseContact
 
 	// lifecycle guards Start and Stop.
 	lifecycle stdsync.Mutex
@@ -283,6 +291,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		if time.Since(lastConfig) >= w.cfg.ConfigEvery {
 			if err := w.PullSurvey(ctx); err == nil {
 				lastConfig = time.Now()
+				if kErr := w.PullContactKey(ctx); kErr != nil && ctx.Err() == nil {
+					w.log.Warn("could not pull the collector's contact key; the kept one stays", "err", kErr)
+				}
 			}
 		}
 		_, err := w.Drain(ctx)
@@ -404,7 +415,7 @@ func toWire(r store.Response) wire.Response {
 		reasons = []string{}
 	}
 	return wire.Response{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: r.Contact,
-		ContactConsent: r.ContactConsent, Locale: r.Locale, SurveyVersion: r.SurveyVersion,
+		SealedContact: r.SealedContact, ContactConsent: r.ContactConsent, Locale: r.Locale, SurveyVersion: r.SurveyVersion,
 		CreatedAt: r.CreatedAt.UTC(), CompletedAt: r.CompletedAt.UTC(), Outcome: r.Outcome, Suspect: r.Suspect,
 		Answers: r.Answers}
 }
@@ -492,6 +503,7 @@ func (w *Worker) do(req *retryablehttp.Request) (*http.Response, error) {
 		// mismatch); retryablehttp does not retry it, the outbox loop does, with backoff.
 		return nil, w.fail(fmt.Errorf("cannot reach the collector at %s: %w", w.cfg.CollectorURL, tlstrust.Describe(err)), false)
 	}
+	w.noteTLS(resp)
 	if resp.StatusCode < 300 || resp.StatusCode == http.StatusNotModified {
 		w.update(func(s *Status) { s.Online, s.LastError = true, "" })
 		return resp, nil
@@ -653,7 +665,13 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hb := wire.Heartbeat{AppVersion: w.cfg.AppVersion, QueueLength: ob.Pending, DeviceTime: w.now()}
+	hb := wire.Heartbeat{AppVersion: w.cfg.AppVersion, QueueLength: ob.Pending, DeviceTime: w.now(),
+		CollectorCertExpiry: w.CollectorCertExpiry()}
+	if ks := w.contactKeys(); ks != nil {
+		if k, ok, err := ks.ContactKey(ctx); err == nil && ok {
+			hb.ContactKeyID = k.ID
+		}
+	}
 	if !ob.OldestPending.IsZero() {
 		hb.OldestPendingAge = w.now().Sub(ob.OldestPending).Seconds()
 	}

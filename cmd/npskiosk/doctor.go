@@ -107,6 +107,7 @@ func (c *doctorCmd) run(ctx context.Context, m *Main) error {
 		default:
 			add("outbox", true, "%d waiting, %d quarantined", ob.Pending, ob.Quarantined)
 		}
+		c.checkContacts(ctx, db, &checks)
 	}
 
 	if dir := filepath.Dir(cfg.DB); dirExists(dir) {
@@ -236,4 +237,33 @@ func (c *doctorCmd) checkTLS(ctx context.Context, trust tlstrust.Config, url str
 		add(true, false, "%s", say)
 	}
 	return true
+}
+
+// checkContacts adds the contacts line: the key contacts are sealed to, or that none are
+// asked for, and a warning when contacts in clear remain in the database.
+func (c *doctorCmd) checkContacts(ctx context.Context, db *store.DB, checks *[]check) {
+	add := func(ok, warn bool, format string, a ...any) {
+		*checks = append(*checks, check{name: "contacts", ok: ok, warn: warn, say: fmt.Sprintf(format, a...)})
+	}
+	k, ok, err := db.ContactKeyInfo(ctx)
+	if err != nil {
+		add(false, false, "%v", err)
+		return
+	}
+	id := ""
+	if ok {
+		id = k.ID
+	}
+	say := contactsLine(id)
+	if ok {
+		say += fmt.Sprintf(" (learnt %s)", k.LearntAt.UTC().Format(time.RFC3339))
+	}
+	switch n, err := db.PlainContacts(ctx); {
+	case err != nil:
+		add(false, false, "%v", err)
+	case n > 0:
+		add(true, true, "%s; %s", say, plainContactsProblem(n))
+	default:
+		add(true, false, "%s", say)
+	}
 }

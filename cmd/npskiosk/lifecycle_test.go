@@ -34,7 +34,16 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	// Enroll opens the database; a test that names none must not create one in the
+	// user's home (the default path).
+	data, err := os.MkdirTemp("", "npskiosk-test-data-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_DATA_HOME", data)
+	code := m.Run()
+	os.RemoveAll(data)
+	os.Exit(code)
 }
 
 // holdingProxy passes requests to the collector, except the hold-th upload

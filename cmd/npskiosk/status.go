@@ -39,6 +39,8 @@ type statusReport struct {
 	Synced         int64     `json:"synced"`
 	SurveyVersion  int       `json:"survey_version,omitempty"`
 	SchemaVersion  int       `json:"schema_version"`
+	ContactKeyID   string    `json:"contact_key_id,omitempty"` // empty: contacts are not asked for
+	PlainContacts  int64     `json:"plain_contacts"`
 	FreeDiskBytes  int64     `json:"free_disk_bytes"`
 	CheckedAt      time.Time `json:"checked_at"`
 	QuarantineNote []string  `json:"quarantine_reasons,omitempty"`
@@ -96,6 +98,14 @@ func (c *statusCmd) run(ctx context.Context, m *Main) error {
 	if s, ok, _ := kiosksync.CachedSurvey(ctx, db); ok {
 		rep.SurveyVersion = s.Version
 	}
+	if k, ok, err := db.ContactKey(ctx); err != nil {
+		return exitError{statusCannotTell, err}
+	} else if ok {
+		rep.ContactKeyID = k.ID
+	}
+	if rep.PlainContacts, err = db.PlainContacts(ctx); err != nil {
+		return exitError{statusCannotTell, err}
+	}
 	q, err := db.Quarantined(ctx, 5)
 	if err != nil {
 		return exitError{statusCannotTell, err}
@@ -126,6 +136,9 @@ func (c *statusCmd) run(ctx context.Context, m *Main) error {
 	}
 	if ob.Quarantined > 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("%d responses quarantined: the collector rejected them; they are kept and never retried (listed with their reasons)", ob.Quarantined))
+	}
+	if rep.PlainContacts > 0 {
+		rep.Problems = append(rep.Problems, plainContactsProblem(rep.PlainContacts))
 	}
 	rep.Healthy = len(rep.Problems) == 0
 
@@ -166,6 +179,7 @@ func printStatus(w io.Writer, rep statusReport) {
 	for _, n := range rep.QuarantineNote {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
+	fmt.Fprintf(w, "contacts:     %s\n", contactsLine(rep.ContactKeyID))
 	fmt.Fprintf(w, "free disk:    %d MiB\n", rep.FreeDiskBytes>>20)
 	if rep.Healthy {
 		fmt.Fprintf(w, "state:        OK\n")
@@ -174,4 +188,16 @@ func printStatus(w io.Writer, rep statusReport) {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(w, "problem:      %s\n", p)
 	}
+}
+
+// contactsLine says how shoppers' contacts are kept, for status and doctor.
+func contactsLine(keyID string) string {
+	if keyID == "" {
+		return "not asked: the collector has no contact key"
+	}
+	return "sealed with key " + keyID
+}
+
+func plainContactsProblem(n int64) string {
+	return fmt.Sprintf("%d contacts kept in clear in the database: start the kiosk or npskiosk sync with the collector reachable: it seals them with the collector's key or drops them", n)
 }

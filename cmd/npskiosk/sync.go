@@ -50,6 +50,19 @@ func (c *enrollCmd) run(ctx context.Context, m *Main) error {
 	if err := checkConfigWritable(path); err != nil {
 		return fmt.Errorf("cannot write the config %s, so the enrollment code was not used: %w", path, err)
 	}
+	// The contact key the collector hands out is kept in the kiosk's database: it must
+	// open (created if missing) before the code is spent.
+	dbPath := cfg.DB
+	if c.common.db != "" {
+		dbPath = c.common.db
+	}
+	if dbPath == "" {
+		dbPath = defaultDBPath()
+	}
+	db, err := m.openDB(ctx, dbPath, slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return fmt.Errorf("cannot open the database %s, so the enrollment code was not used: %w", dbPath, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	trust := cfg.Trust()
@@ -79,6 +92,20 @@ func (c *enrollCmd) run(ctx context.Context, m *Main) error {
 	}
 	fmt.Fprintf(m.Stdout, "enrolled as device %s of store %s (%s); token written to %s\n",
 		res.DeviceID, res.StoreID, res.StoreName, path)
+	// A key that cannot be saved now is fetched again by the sync worker: the kiosk asks
+	// for no contact until then, so enrollment still succeeds.
+	if res.ContactKey != nil {
+		if err := db.SetContactKey(ctx, *res.ContactKey); err != nil {
+			fmt.Fprintf(m.Stderr, "warning: the collector's contact key could not be saved (%v); the kiosk fetches it when it syncs\n", err)
+			return nil
+		}
+		fmt.Fprintf(m.Stdout, "contacts: sealed with the collector's key %s\n", res.ContactKey.ID)
+		return nil
+	}
+	if err := db.ForgetContactKey(ctx); err != nil {
+		fmt.Fprintf(m.Stderr, "warning: could not forget the earlier contact key (%v)\n", err)
+	}
+	fmt.Fprintf(m.Stdout, "contacts: not asked: the collector has no contact key\n")
 	return nil
 }
 

@@ -107,7 +107,10 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	// A new survey from the collector shows from the next shopper on.
 	var current atomic.Pointer[wire.Survey]
 	current.Store(&survey)
-	var syncer kiosk.Syncer
+	var (
+		syncer   kiosk.Syncer
+		contacts kiosk.CaseContacts // the cases' contacts, in the worker's memory only
+	)
 	if cfg.Enrolled() {
 		w, err := newWorker(cfg, db, log, func(s wire.Survey) {
 			current.Store(&s)
@@ -118,6 +121,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		}
 		m.startWorker(ctx, w)
 		syncer = syncStatus{w: w, insecure: cfg.Trust().Insecure(cfg.Collector.URL)}
+		contacts = w
 	}
 	msgs, err := assets.Translations()
 	if err != nil {
@@ -141,6 +145,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		Settings:       db,
 		Survey:         func() wire.Survey { return *current.Load() },
 		Sync:           syncer,
+		CaseContacts:   contacts,
 		Catalog:        kiosk.NewCatalog(msgs, "en"),
 		ManagerPINHash: cfg.ManagerPINHash,
 		Language:       cfg.Language,
