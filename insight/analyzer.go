@@ -196,6 +196,15 @@ func (a *Analyzer) Analyze(comment, locale string) Analysis {
 		hits, span := a.sentiment.match(toks, i, primary, a.cfg.typos, s.hits[:0])
 		s.hits = hits
 		if span == 0 {
+			if tooWords[toks[i].text] && i+1 < len(toks) && toks[i+1].clause == toks[i].clause &&
+				!toks[i+1].emoji && !a.hasSentiment(toks, i+1, primary) {
+				w := tooWeight
+				if negated(toks, i) {
+					w *= negationFactor
+				}
+				s.clauses[toks[i].clause] += w
+				total += w
+			}
 			i++
 			continue
 		}
@@ -221,7 +230,8 @@ func (a *Analyzer) Analyze(comment, locale string) Analysis {
 		if i > 0 && intensifiers[toks[i-1].text] && toks[i-1].clause == toks[i].clause {
 			w *= intensify
 		}
-		if negated(toks, i) {
+		// "nobody" is negative and a negator; after another negator it stays negative.
+		if !negators[toks[i].text] && negated(toks, i) {
 			w *= negationFactor
 		}
 		s.clauses[toks[i].clause] += w

@@ -49,9 +49,10 @@ func newIndex() *index {
 	}
 }
 
-// Terms of at least fuzzyMin letters match with one typo (a letter added, dropped,
-// changed or two swapped), tokens too: "freindly", "expensiv".
-const fuzzyMin = 6
+// Words of at least fuzzyMin letters match terms of at least fuzzyMin letters with one
+// typo (a letter added, dropped, changed or two swapped): "freindly", "personel". Shorter
+// words have too many neighbours that are other words (comida, comoda).
+const fuzzyMin = 7
 
 type termKind int
 
@@ -113,7 +114,7 @@ func (x *index) match(toks []token, i, primary int, typos bool, out []entry) ([]
 	start := len(out)
 	span := 0
 	for _, p := range x.phrases[w] {
-		if i+len(p.rest) >= len(toks) || toks[i+1+len(p.rest)-1].clause != toks[i].clause {
+		if i+len(p.rest) >= len(toks) {
 			continue
 		}
 		ok := true
@@ -146,7 +147,9 @@ func (x *index) match(toks []token, i, primary int, typos bool, out []entry) ([]
 					withinOneEdit(w[:len(f.term)-1], f.term)) {
 					out = append(out, f.entry)
 				}
-			} else if d := len(w) - len(f.term); d >= -1 && d <= 1 && withinOneEdit(w, f.term) {
+			} else if d := len(w) - len(f.term); d >= -1 && d <= 1 && w[len(w)-1] == f.term[len(f.term)-1] && withinOneEdit(w, f.term) {
+				// The last letters must agree: a different ending is more often another
+				// form of a word (personnes, personnel) than a typo.
 				out = append(out, f.entry)
 			}
 		}
