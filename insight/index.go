@@ -26,28 +26,52 @@ type fuzzyTerm struct {
 	entry entry
 }
 
+// affix is a stem (or suffix) and every shorter start (end) of one: the walk along a
+// word's starts stops at the first that is no stem's, after one or two lookups mostly.
+type affix struct {
+	entries []entry
+	longer  bool // a longer stem (suffix) continues this one
+}
+
 // index finds the terms of one kind (themes or sentiment) in a comment's tokens without
 // regular expressions: maps from folded words, starts and ends of words, and phrases by
 // their first word; one-typo candidates grouped by first letter.
 type index struct {
 	words    map[string][]entry
-	stems    map[string][]entry
-	suffixes map[string][]entry
+	stems    map[string]*affix
+	suffixes map[string]*affix
 	phrases  map[string][]phrase
 	fuzzy    map[byte][]fuzzyTerm
-
-	maxStem, maxSuffix int
 }
 
 func newIndex() *index {
 	return &index{
 		words:    map[string][]entry{},
-		stems:    map[string][]entry{},
-		suffixes: map[string][]entry{},
+		stems:    map[string]*affix{},
+		suffixes: map[string]*affix{},
 		phrases:  map[string][]phrase{},
 		fuzzy:    map[byte][]fuzzyTerm{},
 	}
 }
+
+func addAffix(m map[string]*affix, t string, e entry, min int, shorter func(t string, n int) string) {
+	for n := min; n <= len(t); n++ {
+		k := shorter(t, n)
+		a := m[k]
+		if a == nil {
+			a = &affix{}
+			m[k] = a
+		}
+		if n == len(t) {
+			a.entries = appendUnique(a.entries, e)
+		} else {
+			a.longer = true
+		}
+	}
+}
+
+func prefix(t string, n int) string { return t[:n] }
+func suffix(t string, n int) string { return t[len(t)-n:] }
 
 // Words of at least fuzzyMin letters match terms of at least fuzzyMin letters with one
 // typo (a letter added, dropped, changed or two swapped): "freindly", "personel". Shorter
@@ -81,14 +105,12 @@ func (x *index) add(kind termKind, raw string, e entry, lang string) {
 				x.fuzzy[t[0]] = append(x.fuzzy[t[0]], fuzzyTerm{term: t, entry: e})
 			}
 		case kindStem:
-			x.stems[t] = appendUnique(x.stems[t], e)
-			x.maxStem = max(x.maxStem, len(t))
+			addAffix(x.stems, t, e, minStem, prefix)
 			if len(t) >= fuzzyMin {
 				x.fuzzy[t[0]] = append(x.fuzzy[t[0]], fuzzyTerm{term: t, stem: true, entry: e})
 			}
 		case kindSuffix:
-			x.suffixes[t] = appendUnique(x.suffixes[t], e)
-			x.maxSuffix = max(x.maxSuffix, len(t))
+			addAffix(x.suffixes, t, e, minSuffix, suffix)
 		case kindPhrase:
 			w := strings.Fields(t)
 			x.phrases[w[0]] = append(x.phrases[w[0]], phrase{rest: w[1:], entry: e})
@@ -133,11 +155,26 @@ func (x *index) match(toks []token, i, primary int, typos bool, out []entry) ([]
 		return preferLanguage(out, start, primary), span
 	}
 	out = append(out, x.words[w]...)
-	for n := minStem; n <= len(w) && n <= x.maxStem; n++ {
-		out = append(out, x.stems[w[:n]]...)
+	for n := minStem; n <= len(w); n++ {
+		a := x.stems[w[:n]]
+		if a == nil {
+			break
+		}
+		out = append(out, a.entries...)
+		if !a.longer {
+			break
+		}
 	}
-	for n := minSuffix; n < len(w) && n <= x.maxSuffix; n++ {
-		out = append(out, x.suffixes[w[len(w)-n:]]...)
+	// A suffix is the end of a longer word: "parkplatz" alone is a keyword's business.
+	for n := minSuffix; n < len(w); n++ {
+		a := x.suffixes[w[len(w)-n:]]
+		if a == nil {
+			break
+		}
+		out = append(out, a.entries...)
+		if !a.longer {
+			break
+		}
 	}
 	if len(out) == start && typos && len(w) >= fuzzyMin {
 		for _, f := range x.fuzzy[w[0]] {
