@@ -154,7 +154,7 @@ func newAnalyzer(t Taxonomy, cfg config) (*Analyzer, error) {
 }
 
 func langID(lang string) int {
-	for i, l := range Languages {
+	for i, l := range languages {
 		if l == lang {
 			return i
 		}

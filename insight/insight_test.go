@@ -249,7 +249,7 @@ func TestDefaultsCoverSurveyReasons(t *testing.T) {
 		}
 	}
 	for _, th := range tax.Themes {
-		for _, lang := range Languages {
+		for _, lang := range languages {
 			if th.Labels[lang] == "" || th.Terms[lang].count() == 0 {
 				t.Errorf("default theme %q has no %s label or terms", th.Key, lang)
 			}
@@ -371,7 +371,7 @@ func TestConcurrentAnalyze(t *testing.T) {
 func BenchmarkAnalyze(b *testing.B) {
 	a := newDefault(b)
 	var comments []labelled
-	for _, lang := range Languages {
+	for _, lang := range languages {
 		comments = append(comments, loadCorpus(b, lang)...)
 	}
 	b.ReportAllocs()

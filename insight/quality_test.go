@@ -137,7 +137,7 @@ func TestQuality(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, lang := range Languages {
+	for _, lang := range languages {
 		tuning, held, all := evaluate(t, a, lang, *printErrors)
 		fresh := evaluateFresh(t, a, lang)
 		t.Logf("%s  tuning n=%d P=%.3f R=%.3f A=%.3f | held-out n=%d P=%.3f R=%.3f A=%.3f | all P=%.3f R=%.3f A=%.3f | fresh n=%d P=%.3f R=%.3f A=%.3f",
@@ -184,7 +184,7 @@ func TestReport(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintln(&b, "| Language | Comments: tuning + held out, fresh | Theme precision: tuning / held out / fresh | Theme recall: tuning / held out / fresh | Sentiment accuracy: tuning / held out / fresh |")
 	fmt.Fprintln(&b, "|---|--:|--:|--:|--:|")
-	for _, lang := range Languages {
+	for _, lang := range languages {
 		tu, he, _ := evaluate(t, full, lang, false)
 		fr := evaluateFresh(t, full, lang)
 		fmt.Fprintf(&b, "| %s | %d + %d, %d | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f |\n", lang, tu.n, he.n, fr.n,
@@ -207,7 +207,7 @@ func TestReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		var sum scores
-		for _, lang := range Languages {
+		for _, lang := range languages {
 			_, _, all := evaluate(t, a, lang, false)
 			for _, s := range []scores{all, evaluateFresh(t, a, lang)} {
 				sum.n += s.n

@@ -5,14 +5,18 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 )
 
+var languages = []string{"en", "es", "fr", "de"}
+
 // Languages are the languages the kiosk speaks, and so the languages of a taxonomy's
-// labels and terms and of the sentiment lexicons.
-var Languages = []string{"en", "es", "fr", "de"}
+// labels and terms and of the sentiment lexicons: a copy, the package's own list is not
+// to be changed.
+func Languages() []string { return slices.Clone(languages) }
 
 // Terms are the words that tag a theme in one language. All of them are matched after
 // folding (lowercase, accents dropped), whole words only.
@@ -109,7 +113,7 @@ func validKey(k string) bool {
 }
 
 func knownLanguage(l string) bool {
-	for _, k := range Languages {
+	for _, k := range languages {
 		if k == l {
 			return true
 		}
@@ -133,7 +137,7 @@ func (t Taxonomy) Validate() error {
 		seen[th.Key] = true
 		for lang, label := range th.Labels {
 			if !knownLanguage(lang) {
-				errs = append(errs, fmt.Errorf("%s: label in unknown language %q (known: %s)", where, lang, strings.Join(Languages, ", ")))
+				errs = append(errs, fmt.Errorf("%s: label in unknown language %q (known: %s)", where, lang, strings.Join(languages, ", ")))
 			}
 			if strings.TrimSpace(label) == "" {
 				errs = append(errs, fmt.Errorf("%s: empty %s label", where, lang))
@@ -142,7 +146,7 @@ func (t Taxonomy) Validate() error {
 		n := 0
 		for lang, terms := range th.Terms {
 			if !knownLanguage(lang) {
-				errs = append(errs, fmt.Errorf("%s: terms in unknown language %q (known: %s)", where, lang, strings.Join(Languages, ", ")))
+				errs = append(errs, fmt.Errorf("%s: terms in unknown language %q (known: %s)", where, lang, strings.Join(languages, ", ")))
 			}
 			n += terms.count()
 			errs = append(errs, checkTerms(where+" "+lang, terms)...)
