@@ -96,3 +96,33 @@ func TestSurveyQuestionsExampleParses(t *testing.T) {
 		t.Errorf("a misspelt option key: %v", err)
 	}
 }
+
+// A chain's own [[themes]] in its survey replace the default themes; a broken one is
+// refused with the theme named, and a survey without any uses the defaults.
+func TestSurveyThemes(t *testing.T) {
+	base := "version = 1\nlanguages = [\"en\", \"de\"]\nidle_timeout_seconds = 30\nthank_you_seconds = 4\n"
+	s, err := ParseSurvey([]byte(base + `
+[[themes]]
+key = "bakery"
+labels = { en = "Bakery", de = "Bäckerei" }
+terms.en = { keywords = ["bread", "croissant"], stems = ["bake"] }
+terms.de = { keywords = ["brot", "brötchen"] }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tax := s.Taxonomy(); len(tax.Themes) != 1 || tax.Themes[0].Key != "bakery" {
+		t.Fatalf("taxonomy %+v, want the chain's one theme", tax)
+	}
+	plain, err := ParseSurvey([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := plain.Taxonomy().Lookup("wait_time"); !ok {
+		t.Error("a survey without themes does not fall back to the defaults")
+	}
+	_, err = ParseSurvey([]byte(base + "[[themes]]\nkey = \"Bad Key\"\nterms.en = { keywords = [\"x\"] }\n"))
+	if err == nil || !strings.Contains(err.Error(), "themes") || !strings.Contains(err.Error(), "Bad Key") {
+		t.Fatalf("a theme with a bad key: %v", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/npskiosk/npskiosk/insight"
+
 	"github.com/npskiosk/npskiosk/nps"
 )
 
@@ -40,6 +42,19 @@ type Survey struct {
 	// touchpoint, at most MaxExtraQuestions in any one place. Kiosks that predate them
 	// ignore them.
 	Questions []Question `json:"questions,omitempty" toml:"questions,omitempty"`
+	// Themes, when set, replace the default comment themes (insight.DefaultTaxonomy):
+	// the chain's own keywords, phrases and stems per language. A theme keyed like a
+	// reason counts the shoppers who picked that reason. Kiosks that predate them ignore
+	// them.
+	Themes []insight.Theme `json:"themes,omitempty" toml:"themes,omitempty"`
+}
+
+// Taxonomy is the survey's comment themes: its own, or the defaults.
+func (s Survey) Taxonomy() insight.Taxonomy {
+	if len(s.Themes) == 0 {
+		return insight.DefaultTaxonomy()
+	}
+	return insight.Taxonomy{Themes: s.Themes}
 }
 
 // MaxLinkURLLength bounds ThankYouLink: a QR code of a longer URL is too dense for a
@@ -74,6 +89,11 @@ func (s Survey) Validate() error {
 	}
 	if len(s.Languages) == 0 {
 		errs = append(errs, errors.New("at least one language is required"))
+	}
+	if len(s.Themes) > 0 {
+		if err := (insight.Taxonomy{Themes: s.Themes}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("themes: %w", err))
+		}
 	}
 	seen := map[string]bool{}
 	for _, r := range s.Reasons {
