@@ -103,9 +103,23 @@ func New(cfg Config) *Dashboard {
 	}
 	d.publicURL = strings.TrimRight(cfg.PublicURL, "/")
 	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people", "channels"} {
-		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
+		d.pages[page] = template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
 	return d
+}
+
+// pageFuncs are the functions every page's template may call.
+var pageFuncs = template.FuncMap{
+	// sealed shows a contact the collector cannot open by the key it needs.
+	"sealed": storage.SealedContactText,
+}
+
+// contactCell is a contact as the CSV exports write it: in clear, or sealed by its key.
+func contactCell(contact, sealedKey string) string {
+	if sealedKey != "" {
+		return storage.SealedContactText(sealedKey)
+	}
+	return storage.CSVCell(contact)
 }
 
 // Router is where the dashboard adds its pages: an http.ServeMux, or the HTTP API's
@@ -747,7 +761,7 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			if score != "" && strconv.Itoa(c.Score) != score {
 				continue
 			}
-			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons, storage.CSVCell(c.Contact), c.Locale,
+			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons, contactCell(c.Contact, c.ContactSealed), c.Locale,
 				c.Channel, c.Touchpoint})
 		}
 	case "devices.csv":
