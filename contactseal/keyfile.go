@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -152,12 +151,9 @@ func replaceFile(path string, b []byte, like fs.FileInfo) error {
 		tmp.Close()
 		return err
 	}
-	if st, ok := like.Sys().(*syscall.Stat_t); ok {
-		// Root rotating a file the collector's user reads must leave it readable to it.
-		if err := tmp.Chown(int(st.Uid), int(st.Gid)); err != nil && !errors.Is(err, fs.ErrPermission) {
-			tmp.Close()
-			return err
-		}
+	if err := keepOwner(tmp, like); err != nil {
+		tmp.Close()
+		return err
 	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
