@@ -8,6 +8,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,6 +35,9 @@ type Service struct {
 	// enrollment and at GET /v1/contact-key. Nil: the collector has no contact key, so
 	// kiosks ask for no contact, and a sealed one is kept sealed.
 	ContactKeys *contactseal.Keyring
+	// Logger receives what the service notes without failing, such as a sealed contact
+	// that does not open; nil: nothing is logged.
+	Logger *slog.Logger
 }
 
 // ContactKey is the key kiosks are to seal contacts to, and false when there is none.
@@ -130,6 +134,7 @@ func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, re
 			row := storage.NewResponse{Response: r, Hash: r.ContentHash()}
 			row.Channel = response.ChannelKiosk // after the hash: a kiosk that sends no channel keeps its hashes
 			clock.correct(&row)                 // after the hash too: a retry has the same hash
+			s.openContact(&row)                 // likewise: the hash is of the contact as sealed
 			row.Day = row.CreatedAt.In(loc).Format(time.DateOnly)
 			r = row.Response
 			if rule.Matches(r, response.ChannelKiosk) {

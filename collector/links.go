@@ -44,6 +44,8 @@ func (s *Service) linkResponse(ctx context.Context, l storage.Link, r response.R
 		return storage.NewResponse{}, err
 	}
 	row := storage.NewResponse{Response: r, Day: r.CreatedAt.In(loc).Format(time.DateOnly), Hash: r.ContentHash()}
+	s.openContact(&row) // after the hash: it is of the contact as sealed, so a retry matches
+	r = row.Response
 	if rule.Matches(r, l.Channel) {
 		row.Case = &storage.NewCase{ID: uuid.Must(uuid.NewV7()).String(), DueAt: rule.Due(now, loc)}
 	}

@@ -195,3 +195,26 @@ func TestLoadsOpenSSLKey(t *testing.T) {
 		t.Fatalf("Open = %q, %v", got, err)
 	}
 }
+
+// ListKeyFile names every key of a file with its creation time, the last one current,
+// as contact-key list shows them.
+func TestListKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.pem")
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a, err := CreateKeyFile(path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := RotateKeyFile(path, t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ListKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []KeyInfo{{ID: a.ID, Created: t0}, {ID: b.ID, Created: t0.Add(24 * time.Hour), Current: true}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ListKeyFile = %+v, want %+v", got, want)
+	}
+}

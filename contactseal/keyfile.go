@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -152,12 +151,9 @@ func replaceFile(path string, b []byte, like fs.FileInfo) error {
 		tmp.Close()
 		return err
 	}
-	if st, ok := like.Sys().(*syscall.Stat_t); ok {
-		// Root rotating a file the collector's user reads must leave it readable to it.
-		if err := tmp.Chown(int(st.Uid), int(st.Gid)); err != nil && !errors.Is(err, fs.ErrPermission) {
-			tmp.Close()
-			return err
-		}
+	if err := keepOwner(tmp, like); err != nil {
+		tmp.Close()
+		return err
 	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
@@ -171,4 +167,40 @@ func replaceFile(path string, b []byte, like fs.FileInfo) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// KeyInfo is what a key file says of one of its keys, without the key.
+type KeyInfo struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created,omitzero"` // zero when the block has no Created header
+	Current bool      `json:"current"`
+}
+
+// ListKeyFile lists the keys of a key file, oldest first; the last is current. It checks
+// the file as LoadKeyFile does; the ids are computed from the keys, not read from the
+// headers, and a Created header that does not parse is left zero.
+func ListKeyFile(path string) ([]KeyInfo, error) {
+	if _, err := LoadKeyFile(path); err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("contact keys: %w", err)
+	}
+	keys, err := parseKeys(raw)
+	if err != nil {
+		return nil, fmt.Errorf("contact keys in %s: %w", path, err)
+	}
+	out := make([]KeyInfo, 0, len(keys))
+	for _, k := range keys {
+		var block *pem.Block
+		block, raw = pem.Decode(raw)
+		info := KeyInfo{ID: k.ID()}
+		if created, err := time.Parse(time.RFC3339, block.Headers["Created"]); err == nil {
+			info.Created = created
+		}
+		out = append(out, info)
+	}
+	out[len(out)-1].Current = true
+	return out, nil
 }

@@ -127,7 +127,9 @@ func (r Rule) Matches(resp response.Response, channel string) bool {
 	if resp.Suspect {
 		return false // a rapid repeat tap is nobody to call back
 	}
-	if (r.ContactRequested == nil || *r.ContactRequested) && resp.Contact != "" && resp.ContactConsent {
+	// A sealed contact the collector cannot open is still a shopper who asked to be
+	// contacted: the case says so, and opens it once the key is back.
+	if (r.ContactRequested == nil || *r.ContactRequested) && (resp.Contact != "" || resp.SealedContact != "") && resp.ContactConsent {
 		return true
 	}
 	if slices.ContainsFunc(resp.Reasons, func(k string) bool { return slices.Contains(r.Reasons, k) }) {

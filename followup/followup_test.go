@@ -21,6 +21,8 @@ func TestRuleMatches(t *testing.T) {
 		{"default: a passive", DefaultRule(), response.Response{Score: 7}, "kiosk", false},
 		{"default: a promoter who asked to be contacted", DefaultRule(),
 			response.Response{Score: 10, Contact: "ana@example.com", ContactConsent: true}, "kiosk", true},
+		{"default: a promoter who left a sealed contact", DefaultRule(),
+			response.Response{Score: 10, SealedContact: "hpke1:0123456789abcdef:AAAA", ContactConsent: true}, "kiosk", true},
 		{"default: a suspect tap", DefaultRule(), response.Response{Score: 0, Suspect: true}, "kiosk", false},
 		{"scores 0–4 only: a 5", Rule{Scores: []int{0, 1, 2, 3, 4}}, response.Response{Score: 5}, "kiosk", false},
 		{"scores 0–4 only: a 4", Rule{Scores: []int{0, 1, 2, 3, 4}}, response.Response{Score: 4}, "kiosk", true},

@@ -66,16 +66,20 @@ getent_out=$(in_root getent passwd npskiosk) || fail "no npskiosk user"
 # postinst enables the collector as dh_installsystemd would (deb-systemd-helper).
 [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/npscollector.service" ] || fail "npscollector.service not enabled"
 [ "$(in_root stat -c %U:%a /etc/npskiosk/config.toml)" = "npskiosk:600" ] || fail "config.toml owner/mode"
+# postinst makes the contact key file, readable by the service's group only.
+[ "$(in_root stat -c %U:%G:%a /etc/npscollector/contact-keys.pem)" = "root:npscollector:640" ] || fail "contact-keys.pem owner/mode"
+contact_key=$(in_root npscollector contact-key list --file /etc/npscollector/contact-keys.pem) || fail "contact-key list"
 
 echo "package-test: collector answers /healthz; seed both databases"
 PORT=$((20000 + RANDOM % 20000))
 # Not through in_root: a backgrounded function is a subshell, and $! would be its PID.
 MPORT=$((PORT + 1))
 chroot "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin npscollector serve --db /var/lib/npscollector/collector.db \
-  --addr 127.0.0.1:$PORT --metrics-addr 127.0.0.1:$MPORT >"$DIST/collector.log" 2>&1 &
+  --addr 127.0.0.1:$PORT --metrics-addr 127.0.0.1:$MPORT --contact-keys /etc/npscollector/contact-keys.pem >"$DIST/collector.log" 2>&1 &
 CPID=$!
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' || fail "healthz"
+curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q "\"contact_key_id\":\"${contact_key%% *}\"" || fail "healthz names no contact key"
 # /metrics is served on the metrics address only; the public one refuses it.
 curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^npscollector_http_requests_total' || fail "metrics on --metrics-addr"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")" = 404 ] || fail "/metrics answered on the public address"
@@ -94,6 +98,7 @@ in_root apt-get install -y -qq --no-install-recommends \
   || { cat "$DIST/upgrade.log"; fail "upgrade"; }
 [ "$(in_root npskiosk version)" = "npskiosk $NEW" ] || fail "npskiosk version after upgrade"
 grep -q "kept across upgrades" "$ROOT/etc/npskiosk/config.toml" || fail "config replaced by the upgrade"
+[ "$(in_root npscollector contact-key list --file /etc/npscollector/contact-keys.pem)" = "$contact_key" ] || fail "contact key file changed by the upgrade"
 grep -Eq "^token = [\"']dev_" "$ROOT/etc/npskiosk/config.toml" || fail "device token lost"
 status=$(in_root runuser -u npskiosk -- npskiosk status --json --config /etc/npskiosk/config.toml 2>&1) || true
 echo "$status" | grep -q '"synced": 40' || fail "kiosk database after upgrade: $status"
@@ -107,6 +112,7 @@ for p in /usr/bin/npskiosk /usr/bin/npscollector /var/lib/npskiosk /etc/npskiosk
   [ ! -e "$ROOT$p" ] || fail "$p left after purge"
 done
 in_root getent passwd npskiosk >/dev/null && fail "npskiosk user left after purge"
+in_root getent group npscollector >/dev/null && fail "npscollector group left after purge"
 
 echo "package-test: Windows kiosk"
 scripts/windows.sh $NEW "$DIST" >"$DIST/windows.log" 2>&1 || { cat "$DIST/windows.log"; fail "windows build or signature"; }

@@ -73,7 +73,13 @@ run_kiosk() {
   KIOSK_PID=$! kiosk_started=1
 }
 
-start_collector "$BIN" "$CDB" "$ADDR" "$DIR/collector.log"
+# The local collector's contact key, made once: the kiosk is handed it at enrollment and
+# seals the shoppers' contacts to it; the dashboard shows them opened.
+KEYS="$DIR/contact-keys.pem"
+if [ ! -f "$KEYS" ]; then
+  "$BIN/npscollector" contact-key create --file "$KEYS" >/dev/null
+fi
+start_collector "$BIN" "$CDB" "$ADDR" "$DIR/collector.log" "$KEYS"
 
 if [ ! -f "$CONFIG" ]; then
   code=$(device_code "$BIN" "$CDB" S001 "Demo kiosk")

@@ -79,10 +79,11 @@ click() {
 
 shot() { scrot -o "$1"; }
 
-# start_collector BIN DB ADDR LOG: starts "npscollector serve" and waits for /healthz. Like
-# Xvfb it runs in a session of its own, so it outlives the Ctrl-C that stops the kiosk.
+# start_collector BIN DB ADDR LOG [CONTACT_KEYS]: starts "npscollector serve" and waits for
+# /healthz, with the contact key file CONTACT_KEYS when given. Like Xvfb it runs in a
+# session of its own, so it outlives the Ctrl-C that stops the kiosk.
 start_collector() {
-  setsid "$1/npscollector" serve --addr "$3" --metrics-addr 127.0.0.1:0 --db "$2" >"$4" 2>&1 &
+  setsid "$1/npscollector" serve --addr "$3" --metrics-addr 127.0.0.1:0 --db "$2" --contact-keys "${5:-}" >"$4" 2>&1 &
   COLLECTOR_PID=$!
   for _ in $(seq 100); do
     curl -fsS "http://$3/healthz" >/dev/null 2>&1 && return 0

@@ -47,6 +47,10 @@ const usage = `npscollector: the central server of the feedback kiosks.
 
 Usage:
   npscollector serve [--addr 127.0.0.1:8080] [--metrics-addr 127.0.0.1:9464|off] [--public-url URL] [--trusted-proxies CIDR,…] [--allow-loopback-webhooks]
+                     [--tls-cert FILE --tls-key FILE] [--contact-keys FILE]
+  npscollector contact-key create --file FILE     (a new key file, mode 0600; prints the key id)
+  npscollector contact-key rotate --file FILE     (adds a new current key; restart serve to hand it out)
+  npscollector contact-key list --file FILE
   npscollector store add --id S042 --name "Main Street" --timezone Europe/Berlin [--region R]
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
@@ -75,7 +79,7 @@ Usage:
   npscollector export --format csv [--store S042] [--region R] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
-Every command takes --db PATH_OR_URL and --json. Without --db, every command uses the
+Every command takes --db PATH_OR_URL and --json (contact-key uses no database). Without --db, every command uses the
 same database: $NPSCOLLECTOR_DB, else /var/lib/npscollector/collector.db where that folder
 exists (the package's), else ~/.local/share/npscollector/collector.db. Only serve creates
 a missing database; the other commands refuse, so a typo cannot start an empty one.
@@ -94,7 +98,8 @@ type env struct {
 type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
-var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands)
+var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
+	contactKeyCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}
@@ -194,6 +199,9 @@ func (m *Main) Run(ctx context.Context) error {
 	case "help":
 		fmt.Fprint(m.stdout, usage)
 		return nil
+	}
+	if offlineCommands[m.name] {
+		return m.run(ctx, env{out: printer{w: m.stdout, json: m.asJSON}, args: m.positional, stdin: m.stdin, stderr: m.stderr})
 	}
 	if m.name != "serve" && !storage.IsPostgres(m.dbPath) {
 		if _, err := os.Stat(m.dbPath); errors.Is(err, fs.ErrNotExist) {

@@ -41,6 +41,7 @@ var serveCommands = map[string]command{
 		proxies := fs.String("trusted-proxies", os.Getenv("NPSCOLLECTOR_TRUSTED_PROXIES"), "reverse proxies in front of the collector, as IPs or CIDRs separated by commas: the web survey reads the shopper's address from their X-Forwarded-For (default $NPSCOLLECTOR_TRUSTED_PROXIES)")
 		tlsCert := fs.String("tls-cert", os.Getenv("NPSCOLLECTOR_TLS_CERT"), "serve --addr over TLS (1.2 or later) with this PEM certificate (chain after it), reloaded when the file changes or on SIGHUP (default $NPSCOLLECTOR_TLS_CERT)")
 		tlsKey := fs.String("tls-key", os.Getenv("NPSCOLLECTOR_TLS_KEY"), "the PEM private key of --tls-cert (default $NPSCOLLECTOR_TLS_KEY)")
+		contactKeys := fs.String("contact-keys", os.Getenv("NPSCOLLECTOR_CONTACT_KEYS"), "the file of keys that open the contacts kiosks seal (npscollector contact-key create); read at start: restart after a rotation; empty: none, contacts stay sealed (default $NPSCOLLECTOR_CONTACT_KEYS)")
 		quiet := days(collector.DefaultQuietPeriod)
 		fs.Var(&quiet, "quiet-period", "POST /v1/invitations invites nobody again within this long of an invitation: days (90d) or a duration (2160h)")
 		mailer := smtpFlags(fs)
@@ -63,6 +64,9 @@ var serveCommands = map[string]command{
 				return errors.New("--tls-cert and --tls-key go together: give both or neither")
 			}
 			site.tlsCert, site.tlsKey = *tlsCert, *tlsKey
+			if e.svc.ContactKeys, err = loadContactKeys(*contactKeys); err != nil {
+				return err
+			}
 			return serve(ctx, e.svc, *addr, hooks, *digestHour, site, time.Duration(quiet), e.stderr)
 		}
 	},
@@ -108,6 +112,7 @@ func parseSite(publicURL, proxies string) (site, error) {
 // connections for up to 10 s.
 func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, st site, quiet time.Duration, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	svc.Logger = log
 	// The promoters' thank-you e-mails go out with the alerts; their unsubscribe links
 	// start with the public address.
 	hooks.DB, hooks.Logger, hooks.PublicURL = svc.DB, log, st.publicURL
@@ -124,6 +129,26 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	checksDone := make(chan struct{})
 	go func() { defer close(checksDone); svc.RunDailyJobs(checks, 10*time.Minute, digestHour, log) }()
 	defer func() { stopChecks(); <-checksDone }()
+	if svc.ContactKeys != nil {
+		log.Info("contact keys loaded", "current", svc.ContactKeys.Current().ID, "keys", strings.Join(svc.ContactKeys.IDs(), ","))
+		// Contacts stored sealed to a key the collector did not hold then (a key file
+		// restored from its backup) open now, in the background: serving need not wait.
+		openDone := make(chan struct{})
+		go func() {
+			defer close(openDone)
+			opened, still, err := svc.OpenSealedContacts(checks)
+			if err != nil && checks.Err() == nil {
+				log.Error("opening stored sealed contacts", "err", err, "opened", opened)
+				return
+			}
+			if opened > 0 || still > 0 {
+				log.Info("stored sealed contacts", "opened", opened, "still_sealed", still)
+			}
+		}()
+		defer func() { stopChecks(); <-openDone }()
+	} else {
+		log.Info("no --contact-keys: kiosks ask for no contact, and a contact sealed elsewhere is kept sealed")
+	}
 	// E-mail invitations need the SMTP server and the address their links start with;
 	// their pages are served either way, so invitations sent by invite still work.
 	var inviter *invitations.Inviter

@@ -117,7 +117,7 @@ func Start(t testing.TB, opts Options) *Collector {
 		t.Fatalf("open collector database: %v", err)
 	}
 	svc := collector.New(db)
-	svc.ContactKeys = opts.ContactKeys
+	svc.ContactKeys, svc.Logger = opts.ContactKeys, opts.Logger
 	// The address is known before the server starts, for the links in invitations.
 	srv := httptest.NewUnstartedServer(nil)
 	url := "http://" + srv.Listener.Addr().String()

@@ -486,7 +486,7 @@ func (d *Dashboard) caseRows(r *http.Request, p page) ([][]string, error) {
 		rows = append(rows, []string{c.ID, c.StoreID, string(c.Status), strconv.FormatBool(c.Overdue), storage.CSVCell(c.Owner),
 			c.OpenedAt.UTC().Format(time.RFC3339), c.DueAt.UTC().Format(time.RFC3339), localTime(c.DueAt, byID[c.StoreID]),
 			strconv.Itoa(c.Response.Score), strings.Join(c.Response.Reasons, ";"), storage.CSVCell(c.Response.Comment),
-			storage.CSVCell(c.Response.Contact), strconv.FormatInt(c.Version, 10), c.Response.Channel, c.Response.Touchpoint})
+			contactCell(c.Response.Contact, c.Response.ContactSealed), strconv.FormatInt(c.Version, 10), c.Response.Channel, c.Response.Touchpoint})
 	}
 	return rows, nil
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/authguard"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/contactseal"
 )
 
 //go:embed web/*.html web/static/*
@@ -103,9 +104,23 @@ func New(cfg Config) *Dashboard {
 	}
 	d.publicURL = strings.TrimRight(cfg.PublicURL, "/")
 	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people", "channels"} {
-		d.pages[page] = template.Must(template.ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
+		d.pages[page] = template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
 	return d
+}
+
+// pageFuncs are the functions every page's template may call.
+var pageFuncs = template.FuncMap{
+	// sealed shows a contact the collector cannot open by the key it needs.
+	"sealed": storage.SealedContactText,
+}
+
+// contactCell is a contact as the CSV exports write it: in clear, or sealed by its key.
+func contactCell(contact, sealedKey string) string {
+	if sealedKey != "" {
+		return storage.SealedContactText(sealedKey)
+	}
+	return storage.CSVCell(contact)
 }
 
 // Router is where the dashboard adds its pages: an http.ServeMux, or the HTTP API's
@@ -637,6 +652,61 @@ func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 type devicesData struct {
 	Devices []storage.Device
 	now     time.Time
+	// keys are the collector's contact keys; nil: it has none.
+	keys *contactseal.Keyring
+}
+
+// certWarning is how soon before the collector's TLS certificate expires, as a kiosk
+// saw it, the devices page warns: time to renew before kiosks refuse it.
+const certWarning = 14 * 24 * time.Hour
+
+// CertWarning says when the collector certificate a device saw expires within
+// certWarning or has expired, or "" when it does not (or the device saw none).
+func (dd devicesData) CertWarning(d storage.Device) string {
+	if d.CollectorCertExpiry.IsZero() {
+		return ""
+	}
+	left := d.CollectorCertExpiry.Sub(dd.now)
+	switch {
+	case left <= 0:
+		return "collector certificate expired " + d.CollectorCertExpiry.UTC().Format("2006-01-02 15:04") + " UTC"
+	case left <= certWarning:
+		return fmt.Sprintf("collector certificate expires in %s", days(left))
+	}
+	return ""
+}
+
+// days says a duration to the day, rounded up: "1 day", "14 days".
+func days(d time.Duration) string {
+	n := int((d + 24*time.Hour - 1) / (24 * time.Hour))
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// CollectorKey is the id of the collector's current contact key, "" when it has none.
+func (dd devicesData) CollectorKey() string {
+	if dd.keys == nil {
+		return ""
+	}
+	return dd.keys.Current().ID
+}
+
+// KeyFlag says what is wrong with the contact key a device seals to: one this collector
+// does not hold (its contacts will arrive sealed), or an older one (a rotation that has
+// not reached it yet: its contacts still open). "" when it is the current key, or when
+// neither side has one.
+func (dd devicesData) KeyFlag(d storage.Device) string {
+	switch {
+	case d.ContactKeyID == "":
+		return ""
+	case dd.keys == nil || !dd.keys.Has(d.ContactKeyID):
+		return "not held by this collector: its contacts arrive sealed"
+	case d.ContactKeyID != dd.keys.Current().ID:
+		return "an older key: the rotation has not reached it yet"
+	}
+	return ""
 }
 
 // Problem says what is wrong with a device, or "" when it looks healthy.
@@ -653,7 +723,7 @@ func (dd devicesData) Problem(d storage.Device) string {
 	case time.Duration(d.ClockSkewMS)*time.Millisecond > maxDeviceSkew || time.Duration(d.ClockSkewMS)*time.Millisecond < -maxDeviceSkew:
 		return "clock off by " + dd.Skew(d.ClockSkewMS)
 	}
-	return ""
+	return dd.CertWarning(d)
 }
 
 // maxDeviceSkew: a device clock off by more than this is flagged. HQ stores its responses
@@ -705,7 +775,7 @@ func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	p.Title, p.Page = "Devices", "devices"
-	p.Data = devicesData{Devices: ds, now: d.svc.Now()}
+	p.Data = devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys}
 	d.render(w, http.StatusOK, "devices", p)
 }
 
@@ -747,7 +817,7 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			if score != "" && strconv.Itoa(c.Score) != score {
 				continue
 			}
-			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons, storage.CSVCell(c.Contact), c.Locale,
+			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons, contactCell(c.Contact, c.ContactSealed), c.Locale,
 				c.Channel, c.Touchpoint})
 		}
 	case "devices.csv":
@@ -756,15 +826,20 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			d.fail(w, err)
 			return
 		}
-		dd := devicesData{Devices: ds, now: d.svc.Now()}
-		rows = append(rows, []string{"id", "store_id", "name", "last_seen", "app_version", "queue_length", "oldest_pending_seconds", "clock_skew_ms", "free_disk_bytes", "problem"})
+		dd := devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys}
+		rows = append(rows, []string{"id", "store_id", "name", "last_seen", "app_version", "queue_length", "oldest_pending_seconds", "clock_skew_ms", "free_disk_bytes", "problem",
+			"collector_cert_expiry", "contact_key_id", "contact_key_problem"})
 		for _, dv := range ds {
-			last := ""
+			last, expiry := "", ""
 			if !dv.LastSeen.IsZero() {
 				last = dv.LastSeen.UTC().Format(time.RFC3339)
 			}
+			if !dv.CollectorCertExpiry.IsZero() {
+				expiry = dv.CollectorCertExpiry.UTC().Format(time.RFC3339)
+			}
 			rows = append(rows, []string{dv.ID, dv.StoreID, storage.CSVCell(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
-				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv)})
+				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv),
+				expiry, storage.CSVCell(dv.ContactKeyID), dd.KeyFlag(dv)})
 		}
 	case "cases.csv":
 		var err error

@@ -52,3 +52,24 @@ func TestContactKeyAtEnrollmentAndOnItsOwn(t *testing.T) {
 		})
 	}
 }
+
+// /healthz names the current contact key, and none without one.
+func TestHealthzNamesTheContactKey(t *testing.T) {
+	ring := collectortest.ContactKeys(t)
+	for _, tc := range []struct {
+		opts collectortest.Options
+		want string
+	}{{collectortest.Options{ContactKeys: ring}, ring.Current().ID}, {collectortest.Options{}, ""}} {
+		c := collectortest.Start(t, tc.opts)
+		resp, err := http.Get(c.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]string
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if got["status"] != "ok" || got["contact_key_id"] != tc.want {
+			t.Errorf("/healthz = %v, want contact_key_id %q", got, tc.want)
+		}
+	}
+}

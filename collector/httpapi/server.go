@@ -151,7 +151,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unhealthy", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	// The current contact key's id, so IT sees which key kiosks are handed (and that
+	// the collector has one) without signing in.
+	res := map[string]string{"status": "ok"}
+	if k, ok := s.svc.ContactKey(); ok {
+		res["contact_key_id"] = k.ID
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 type deviceHandler func(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice)

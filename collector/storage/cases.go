@@ -114,9 +114,9 @@ func (o *caseOpener) open(ctx context.Context, t tx, storeID string, r NewRespon
 	}
 	// The event carries the case as GET /v1/cases/{id} shows it, built from what is in
 	// hand rather than read back.
-	contact := ""
+	contact, sealed := "", ""
 	if r.ContactConsent {
-		contact = r.Contact
+		contact, sealed = r.Contact, sealedKeyID(sql.NullString{String: r.SealedContact, Valid: true})
 	}
 	reasons := r.Reasons
 	if reasons == nil {
@@ -124,7 +124,7 @@ func (o *caseOpener) open(ctx context.Context, t tx, storeID string, r NewRespon
 	}
 	opened := Case{ID: c.ID, StoreID: storeID, Status: followup.Open, OpenedAt: time.UnixMilli(now.UnixMilli()),
 		DueAt: time.UnixMilli(c.DueAt.UnixMilli()), UpdatedAt: time.UnixMilli(now.UnixMilli()), Version: 1,
-		Response: CaseResponse{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: contact,
+		Response: CaseResponse{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: contact, ContactSealed: sealed,
 			Locale: r.Locale, CreatedAt: time.UnixMilli(r.CreatedAt.UnixMilli()), Channel: r.Channel, Touchpoint: r.Touchpoint}}
 	if _, err := emitEvent(ctx, t, EventCaseOpened, storeID, opened, now); err != nil {
 		return false, err
@@ -163,19 +163,22 @@ type CaseFilter struct {
 
 const caseColumns = `c.id, c.store_id, c.status, c.owner, c.opened_at, c.due_at, c.updated_at, c.version,
 	r.id, r.score, r.reasons, r.comment, CASE WHEN r.contact_consent THEN r.contact ELSE '' END, r.locale, r.created_at,
-	r.channel, r.touchpoint`
+	r.channel, r.touchpoint, CASE WHEN r.contact_consent THEN r.contact_sealed END`
 
 func scanCase(s interface{ Scan(...any) error }, now time.Time) (Case, error) {
 	var (
 		c                         Case
 		opened, due, updated, tap int64
 		reasons                   string
+		sealed                    sql.NullString
 	)
 	if err := s.Scan(&c.ID, &c.StoreID, &c.Status, &c.Owner, &opened, &due, &updated, &c.Version,
 		&c.Response.ID, &c.Response.Score, &reasons, &c.Response.Comment, &c.Response.Contact, &c.Response.Locale, &tap,
-		&c.Response.Channel, &c.Response.Touchpoint); err != nil {
+		&c.Response.Channel, &c.Response.Touchpoint, &sealed); err != nil {
 		return Case{}, err
 	}
+	// Only the key's id: the envelope never leaves the database.
+	c.Response.ContactSealed = sealedKeyID(sealed)
 	c.OpenedAt, c.DueAt, c.UpdatedAt, c.Response.CreatedAt = time.UnixMilli(opened), time.UnixMilli(due), time.UnixMilli(updated), time.UnixMilli(tap)
 	c.Overdue = !c.Status.Final() && now.After(c.DueAt)
 	if err := json.Unmarshal([]byte(reasons), &c.Response.Reasons); err != nil {

@@ -342,13 +342,20 @@ type Device struct {
 	OldestPending float64   `json:"oldest_pending_seconds"`
 	FreeDisk      int64     `json:"free_disk_bytes"`
 	ClockSkewMS   int64     `json:"clock_skew_ms"`
+	// CollectorCertExpiry is when the collector's TLS certificate expires as the device
+	// last saw it; zero when it reached the collector over plain HTTP or never said.
+	CollectorCertExpiry time.Time `json:"collector_cert_expiry,omitzero"`
+	// ContactKeyID is the contact key the device seals to, as its last heartbeat said;
+	// empty for none.
+	ContactKeyID string `json:"contact_key_id,omitempty"`
 }
 
 // Devices lists every device, by store then name.
 func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, store_id, name, enrolled_at IS NOT NULL, revoked_at IS NOT NULL, last_seen_at,
-		       app_version, queue_length, oldest_pending_s, free_disk_bytes, clock_skew_ms
+		       app_version, queue_length, oldest_pending_s, free_disk_bytes, clock_skew_ms,
+		       collector_cert_expiry, contact_key_id
 		  FROM devices ORDER BY store_id, name`)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
@@ -357,12 +364,15 @@ func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 	var out []Device
 	for rows.Next() {
 		var (
-			d    Device
-			seen sql.NullInt64
+			d            Device
+			seen, expiry sql.NullInt64
 		)
 		if err := rows.Scan(&d.ID, &d.StoreID, &d.Name, &d.Enrolled, &d.Revoked, &seen,
-			&d.AppVersion, &d.QueueLength, &d.OldestPending, &d.FreeDisk, &d.ClockSkewMS); err != nil {
+			&d.AppVersion, &d.QueueLength, &d.OldestPending, &d.FreeDisk, &d.ClockSkewMS, &expiry, &d.ContactKeyID); err != nil {
 			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		if expiry.Valid {
+			d.CollectorCertExpiry = time.UnixMilli(expiry.Int64)
 		}
 		if seen.Valid {
 			d.LastSeen = time.UnixMilli(seen.Int64)
@@ -464,7 +474,8 @@ func (db *DB) SetSurvey(ctx context.Context, s wire.Survey, storeIDs []string) (
 	return version, tx.Commit()
 }
 
-// RecordHeartbeat notes a device's health and its clock skew.
+// RecordHeartbeat notes a device's health, its clock skew, the collector certificate's
+// expiry it saw and the contact key it seals to.
 func (db *DB) RecordHeartbeat(ctx context.Context, deviceID string, hb wire.Heartbeat) error {
 	now := db.now()
 	skew := int64(0)
@@ -473,8 +484,9 @@ func (db *DB) RecordHeartbeat(ctx context.Context, deviceID string, hb wire.Hear
 	}
 	_, err := db.write.ExecContext(ctx, `
 		UPDATE devices SET last_seen_at = ?, app_version = ?, queue_length = ?, oldest_pending_s = ?,
-		       free_disk_bytes = ?, clock_skew_ms = ? WHERE id = ?`,
-		now.UnixMilli(), hb.AppVersion, hb.QueueLength, hb.OldestPendingAge, hb.FreeDiskBytes, skew, deviceID)
+		       free_disk_bytes = ?, clock_skew_ms = ?, collector_cert_expiry = ?, contact_key_id = ? WHERE id = ?`,
+		now.UnixMilli(), hb.AppVersion, hb.QueueLength, hb.OldestPendingAge, hb.FreeDiskBytes, skew,
+		nullMillis(hb.CollectorCertExpiry), hb.ContactKeyID, deviceID)
 	if err != nil {
 		return fmt.Errorf("record heartbeat of %s: %w", deviceID, err)
 	}

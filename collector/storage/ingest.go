@@ -16,7 +16,8 @@ import (
 )
 
 // NewResponse is a validated response ready to be stored for a device, with what the
-// service derived from it.
+// service derived from it. Its SealedContact, when set, is a contact the collector
+// could not open: it is kept as it came (contact_sealed) and shown as sealed.
 type NewResponse struct {
 	wire.Response
 	Day  string // YYYY-MM-DD of the tap in the store's time zone
@@ -107,8 +108,8 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		INSERT INTO responses (id, store_id, device_id, link_id, channel, touchpoint, score, reasons, comment, contact,
 		                       contact_consent, locale, survey_version, created_at, completed_at, outcome, suspect, day,
 		                       content_hash, received_at, answers, order_id, segment,
-		                       device_created_at, device_completed_at, clock_flag)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		                       device_created_at, device_completed_at, clock_flag, contact_sealed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
@@ -127,7 +128,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 			r.ID, o.StoreID, nullable(o.DeviceID), nullable(o.LinkID), r.Channel, r.Touchpoint, r.Score, string(reasons),
 			r.Comment, r.Contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
 			r.Hash, now.UnixMilli(), answersColumn(r.Answers), r.OrderID, r.Segment,
-			nullMillis(r.DeviceCreatedAt), nullMillis(r.DeviceCompletedAt), nullable(r.ClockFlag))
+			nullMillis(r.DeviceCreatedAt), nullMillis(r.DeviceCompletedAt), nullable(r.ClockFlag), nullable(r.SealedContact))
 		if err != nil {
 			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
 		}
@@ -158,7 +159,9 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 				LinkID   string `json:"link_id,omitempty"`
 				wire.Response
 			}{o.StoreID, o.DeviceID, o.LinkID, r.Response}
-			created.Contact = "" // personal data goes out with a case, never with every response
+			// Personal data goes out with a case, never with every response; a sealed
+			// contact is personal data too, and its envelope is no one's business.
+			created.Contact, created.SealedContact = "", ""
 			if _, err := emitEvent(ctx, tx, EventResponseCreated, o.StoreID, created, now); err != nil {
 				return BatchResult{}, err
 			}

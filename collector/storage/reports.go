@@ -363,16 +363,19 @@ type CommentFilter struct {
 
 // Comment is a shopper's comment as HQ reads it.
 type Comment struct {
-	ID        string    `json:"id"`
-	StoreID   string    `json:"store_id"`
-	Score     int       `json:"score"`
-	Category  string    `json:"category"`
-	Comment   string    `json:"comment"`
-	Reasons   string    `json:"reasons"`
-	Contact   string    `json:"contact,omitempty"`
-	Locale    string    `json:"locale"`
-	Day       string    `json:"day"`
-	CreatedAt time.Time `json:"created_at"`
+	ID       string `json:"id"`
+	StoreID  string `json:"store_id"`
+	Score    int    `json:"score"`
+	Category string `json:"category"`
+	Comment  string `json:"comment"`
+	Reasons  string `json:"reasons"`
+	Contact  string `json:"contact,omitempty"`
+	// ContactSealed is the id of the key a contact is sealed to when the collector
+	// cannot open it (Contact is then empty), as in a case's response.
+	ContactSealed string    `json:"contact_sealed,omitempty"`
+	Locale        string    `json:"locale"`
+	Day           string    `json:"day"`
+	CreatedAt     time.Time `json:"created_at"`
 	// Channel and Touchpoint say where the shopper answered: kiosk, qr, …; a touchpoint
 	// only where the link named one.
 	Channel    string `json:"channel"`
@@ -402,7 +405,7 @@ func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) 
 	args = append(args, f.Limit, max(f.Offset, 0))
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, store_id, score, comment, reasons, CASE WHEN contact_consent THEN contact ELSE '' END,
-		       locale, day, created_at, channel, touchpoint
+		       locale, day, created_at, channel, touchpoint, CASE WHEN contact_consent THEN contact_sealed END
 		  FROM responses WHERE `+where+`
 		 ORDER BY `+detractorsFirst+`, created_at DESC, id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
@@ -412,13 +415,15 @@ func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) 
 	var out []Comment
 	for rows.Next() {
 		var (
-			c  Comment
-			at int64
+			c      Comment
+			at     int64
+			sealed sql.NullString
 		)
 		if err := rows.Scan(&c.ID, &c.StoreID, &c.Score, &c.Comment, &c.Reasons, &c.Contact, &c.Locale, &c.Day, &at,
-			&c.Channel, &c.Touchpoint); err != nil {
+			&c.Channel, &c.Touchpoint, &sealed); err != nil {
 			return nil, fmt.Errorf("comments: %w", err)
 		}
+		c.ContactSealed = sealedKeyID(sealed)
 		c.CreatedAt = time.UnixMilli(at).UTC()
 		c.Category = nps.Score(c.Score).Category().String()
 		out = append(out, c)
@@ -432,13 +437,15 @@ var exportHeader = []string{"id", "store_id", "device_id", "day", "created_at", 
 	"order_id", "segment"}
 
 // Export writes the responses of the filter as CSV, oldest first, streaming row by row.
-// Contact details appear only where the shopper consented.
+// Contact details appear only where the shopper consented; a contact the collector
+// cannot open is written as SealedContactText says, never as its envelope.
 func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 	where, args := f.where("")
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, store_id, COALESCE(device_id, ''), day, created_at, completed_at, score, reasons, comment,
 		       CASE WHEN contact_consent THEN contact ELSE '' END, locale, survey_version, outcome, suspect,
-		       channel, touchpoint, COALESCE(link_id, ''), answers, order_id, segment
+		       channel, touchpoint, COALESCE(link_id, ''), answers, order_id, segment,
+		       CASE WHEN contact_consent THEN contact_sealed END
 		  FROM responses WHERE `+where+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("export: %w", err)
@@ -456,10 +463,14 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 			created, completed                                                 int64
 			score, version                                                     int
 			suspect                                                            bool
+			sealed                                                             sql.NullString
 		)
 		if err := rows.Scan(&id, &store, &device, &day, &created, &completed, &score, &reasons, &comment,
-			&contact, &locale, &version, &outcome, &suspect, &channel, &touchpoint, &link, &answers, &order, &segment); err != nil {
+			&contact, &locale, &version, &outcome, &suspect, &channel, &touchpoint, &link, &answers, &order, &segment, &sealed); err != nil {
 			return n, fmt.Errorf("export: %w", err)
+		}
+		if key := sealedKeyID(sealed); key != "" {
+			contact = SealedContactText(key)
 		}
 		rec := []string{id, store, device, day, time.UnixMilli(created).UTC().Format(time.RFC3339),
 			time.UnixMilli(completed).UTC().Format(time.RFC3339), strconv.Itoa(score),

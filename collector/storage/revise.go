@@ -59,10 +59,11 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 	}
 	if _, err := t.ExecContext(ctx, `
 		UPDATE responses SET score = ?, reasons = ?, comment = ?, contact = ?, contact_consent = ?, locale = ?,
-		       completed_at = ?, outcome = ?, content_hash = ?, answers = ?, order_id = ?, segment = ?
+		       completed_at = ?, outcome = ?, content_hash = ?, answers = ?, order_id = ?, segment = ?, contact_sealed = ?
 		 WHERE id = ?`,
 		r.Score, string(reasons), r.Comment, r.Contact, r.ContactConsent, r.Locale,
-		r.CompletedAt.UnixMilli(), string(r.Outcome), r.Hash, answersColumn(r.Answers), r.OrderID, r.Segment, r.ID); err != nil {
+		r.CompletedAt.UnixMilli(), string(r.Outcome), r.Hash, answersColumn(r.Answers), r.OrderID, r.Segment,
+		nullable(r.SealedContact), r.ID); err != nil {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
 	}
 	rev := Revision{Changed: true}
