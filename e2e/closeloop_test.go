@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,6 +27,7 @@ const (
 	deviceName   = "Till 1"
 	managerPIN   = "1234"
 	comment      = "long queue"
+	contact      = "ana.shopper@example.com"
 	note         = "called back"
 	hqEmail      = "dana@hq.example.com"
 	hqPassword   = "correct horse battery"
@@ -33,7 +35,9 @@ const (
 
 // TestCloseTheLoop follows one unhappy shopper to the end, through the real programs
 // only, over HTTPS with a certificate from the chain's private CA (the kiosk trusts it
-// with ca_file). A shopper taps 3 on the kiosk window (Xvfb) with a comment; the kiosk syncs;
+// with ca_file). A shopper taps 3 on the kiosk window (Xvfb) with a comment and her
+// e-mail address, which the kiosk seals to the collector's contact key before it stores
+// it; the kiosk syncs;
 // the collector opens a case, e-mails the store's subscriber through a real SMTP server
 // (Mailpit) and posts a signed webhook to a real receiver; the store's line to HQ is
 // cut; the manager resolves the case with a note on the kiosk, offline; the line comes
@@ -103,14 +107,31 @@ func TestCloseTheLoop(t *testing.T) {
 	scr.typeText(comment)
 	scr.shot("comment")
 	scr.tap(atKeyDone, 250*time.Millisecond)
+	// She may be contacted, and types her e-mail address.
+	scr.tap(atConsent, 250*time.Millisecond)
+	scr.tap(atContact, 250*time.Millisecond)
+	scr.waitFor("the on-screen keyboard for the contact", 5*time.Second, keyboardShown)
+	scr.typeText(contact)
+	scr.tap(atKeyDone, 250*time.Millisecond)
 	scr.shot("followup")
 	scr.tap(atSubmit, 250*time.Millisecond)
 	waitFor(t, "the response in the kiosk's database", 5*time.Second, func() (bool, error) {
 		rs, err := kdb.responses()
-		want := kioskResponse{Score: 3, Outcome: "submitted", Reasons: `["wait_time"]`, Comment: comment}
+		want := kioskResponse{Score: 3, Outcome: "submitted", Reasons: `["wait_time"]`, Comment: comment, Consent: true, Sealed: true}
 		return len(rs) == 1 && rs[0] == want, fmt.Errorf("rows %+v, want one %+v (%v)", rs, want, err)
 	})
 	scr.shot("thanks")
+	// The contact was sealed to the collector's key before it reached the kiosk's disk:
+	// its bytes are in neither the database, its WAL nor its shared memory.
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(h.path("kiosk.db" + suffix))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(contact)) || bytes.Contains(b, []byte("ana.shopper")) {
+			t.Errorf("kiosk.db%s holds the shopper's contact in clear", suffix)
+		}
+	}
 
 	// 2. Sync: the kiosk uploads at once, and the collector opens a case in the same
 	// transaction; the kiosk pulls it for the manager view in the same round.
@@ -123,6 +144,9 @@ func TestCloseTheLoop(t *testing.T) {
 	if len(cs.Cases) != 1 || opened.Status != "open" || opened.StoreID != storeID || opened.Response.Score != 3 ||
 		opened.Response.Comment != comment || !slices.Equal(opened.Response.Reasons, []string{"wait_time"}) {
 		t.Fatalf("the collector's cases: %+v; want one open case of %s, score 3, wait_time, %q", cs.Cases, storeID, comment)
+	}
+	if opened.Response.Contact != contact {
+		t.Errorf("the case at HQ has the contact %q, want %q opened with the collector's key", opened.Response.Contact, contact)
 	}
 	caseID := opened.ID
 	var pulledAt int64

@@ -214,7 +214,7 @@ type collector struct {
 var listening = regexp.MustCompile(`msg="collector listening" addr=(\S+)`)
 
 // startCollector serves the collector over HTTPS on a free loopback port, with a
-// certificate from a private CA made for the test (c.ca), sending alert e-mails through
+// certificate from a private CA made for the test (c.ca) and a contact key, sending alert e-mails through
 // the SMTP server at smtpHost:smtpPort and webhooks to loopback receivers.
 func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 	h.t.Helper()
@@ -223,9 +223,11 @@ func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 	roots.AddCert(c.ca.Cert)
 	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	certFile, keyFile := c.ca.Issue(h.t, "collector", time.Now().Add(90*24*time.Hour)).WriteFiles(h.t, h.dir)
+	contactKeys := h.path("contact-keys.pem")
+	h.run(nil, filepath.Join(h.bin, "npscollector"), "contact-key", "create", "--file", contactKeys)
 	c.proc = h.spawn("collector", exec.Command(filepath.Join(h.bin, "npscollector"), "serve",
 		"--db", c.db, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--allow-loopback-webhooks",
-		"--tls-cert", certFile, "--tls-key", keyFile,
+		"--tls-cert", certFile, "--tls-key", keyFile, "--contact-keys", contactKeys,
 		"--smtp-host", smtpHost, "--smtp-port", fmt.Sprint(smtpPort), "--smtp-security", "none",
 		"--smtp-from", "NPS alerts <nps@example.com>"))
 	waitFor(h.t, "the collector says where it listens", 20*time.Second, func() (bool, error) {
@@ -300,6 +302,7 @@ type apiCase struct {
 		Score   int      `json:"score"`
 		Reasons []string `json:"reasons"`
 		Comment string   `json:"comment"`
+		Contact string   `json:"contact"`
 	} `json:"response"`
 	History []struct {
 		Actor  string `json:"actor"`
@@ -328,10 +331,11 @@ func openKioskDB(t *testing.T, path string) *kioskDB {
 type kioskResponse struct {
 	Score                     int
 	Outcome, Reasons, Comment string
+	Consent, Sealed           bool // contact_consent, and a sealed contact kept
 }
 
 func (k *kioskDB) responses() ([]kioskResponse, error) {
-	rows, err := k.db.Query(`SELECT score, coalesce(outcome, ''), reasons, comment FROM responses`)
+	rows, err := k.db.Query(`SELECT score, coalesce(outcome, ''), reasons, comment, contact_consent, sealed_contact LIKE 'hpke1:%' FROM responses`)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +343,7 @@ func (k *kioskDB) responses() ([]kioskResponse, error) {
 	var out []kioskResponse
 	for rows.Next() {
 		var r kioskResponse
-		if err := rows.Scan(&r.Score, &r.Outcome, &r.Reasons, &r.Comment); err != nil {
+		if err := rows.Scan(&r.Score, &r.Outcome, &r.Reasons, &r.Comment, &r.Consent, &r.Sealed); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

@@ -26,6 +26,8 @@ var (
 	atScore3     = image.Pt(416, 472)
 	atWaitTime   = image.Pt(181, 228) // the reason chip "Waiting time", offered to detractors
 	atComment    = image.Pt(632, 332)
+	atConsent    = image.Pt(632, 420) // "You may contact me…", there when the kiosk has a contact key
+	atContact    = image.Pt(632, 508) // the contact field, shown once the shopper consents
 	atSubmit     = image.Pt(1138, 736)
 	atKeyDone    = image.Pt(1178, 744)
 	atKeySpace   = image.Pt(546, 744)
