@@ -160,8 +160,8 @@ func TestCaseContactsStayInMemory(t *testing.T) {
 		t.Fatal("contacts known before any pull")
 	}
 	c := r.openCase(w)
-	// The collector sends the case with the contact it opened (the one this collector
-	// stores is not there yet), and another with one it cannot open.
+	// The collector sends the case with the contact it opened (this rig's collector holds
+	// no key, so it is put in here), and another with one it cannot open.
 	const contact = "ana.memory.4417@example.com"
 	r.setIntercept(func(rw http.ResponseWriter, req *http.Request) bool {
 		if req.Method != http.MethodGet || req.URL.Path != "/v1/device/cases" {
@@ -174,7 +174,7 @@ func TestCaseContactsStayInMemory(t *testing.T) {
 			t.Error(err)
 			return false
 		}
-		list.Cases[0].Response.Contact = contact
+		list.Cases[0].Response.Contact, list.Cases[0].Response.ContactSealed = contact, ""
 		sealed := list.Cases[0]
 		sealed.ID, sealed.Response.Contact, sealed.Response.ContactSealed = "sealed-case", "", "0123456789abcdef"
 		list.Cases = append(list.Cases, sealed)
