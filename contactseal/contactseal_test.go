@@ -218,3 +218,24 @@ func TestListKeyFile(t *testing.T) {
 		t.Errorf("ListKeyFile = %+v, want %+v", got, want)
 	}
 }
+
+func BenchmarkSeal(b *testing.B) {
+	k, _ := GenerateKey()
+	pub := k.Public()
+	for b.Loop() {
+		if _, err := Seal(pub, responseID, "ana@example.com"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	k, _ := GenerateKey()
+	ring, _ := NewKeyring(k)
+	sealed, _ := Seal(k.Public(), responseID, "ana@example.com")
+	for b.Loop() {
+		if _, err := ring.Open(responseID, sealed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
