@@ -62,7 +62,10 @@ if [ "$row" != '9|submitted|["staff"]|great|S1' ]; then
   cat "$WORK/sync.log" "$WORK/collector.log" >&2
   exit 1
 fi
-"$BIN/npskiosk" status --config "$WORK/kiosk.toml" | grep -q "waiting:      0" || {
+# Read all of status before grep: grep -q stops at the match, and status writing its
+# later lines into the closed pipe would fail the pipeline.
+status=$("$BIN/npskiosk" status --config "$WORK/kiosk.toml")
+grep -q "waiting:      0" <<<"$status" || {
   echo "e2e: FAIL: npskiosk status does not show an empty queue" >&2; exit 1; }
 "$BIN/npskiosk" doctor --config "$WORK/kiosk.toml" >"$WORK/doctor.txt" || {
   echo "e2e: FAIL: npskiosk doctor on a healthy, enrolled kiosk:" >&2; cat "$WORK/doctor.txt" >&2; exit 1; }

@@ -81,7 +81,8 @@ for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&
 curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' || fail "healthz"
 curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q "\"contact_key_id\":\"${contact_key%% *}\"" || fail "healthz names no contact key"
 # /metrics is served on the metrics address only; the public one refuses it.
-curl -fsS "http://127.0.0.1:$MPORT/metrics" | grep -q '^npscollector_http_requests_total' || fail "metrics on --metrics-addr"
+metrics=$(curl -fsS "http://127.0.0.1:$MPORT/metrics") || fail "metrics on --metrics-addr"
+grep -q '^npscollector_http_requests_total' <<<"$metrics" || fail "metrics on --metrics-addr"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")" = 404 ] || fail "/metrics answered on the public address"
 in_root npscollector store add --db /var/lib/npscollector/collector.db --id S1 --name Test --timezone UTC >/dev/null
 code=$(in_root npscollector device add --db /var/lib/npscollector/collector.db --store S1 --name Till --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
