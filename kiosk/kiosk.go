@@ -115,6 +115,9 @@ type Config struct {
 	// Stats when it does (store.DB does). The manager view shows it when the store has
 	// answers from other channels than its kiosks.
 	Channels ChannelStats
+	// Themes counts the comment themes of the kiosk's own answers; nil means Stats when
+	// it does (store.DB does), else the manager view has no themes section.
+	Themes ThemeStats
 	// Storage says when the disk is full; nil means Capture when it does (store.DB does).
 	Storage Storage
 	// ContactKeys is the key contacts are sealed to; nil means Capture when it does
@@ -166,6 +169,13 @@ type App struct {
 	// screen is bumped on every screen change; timers from an earlier screen check it
 	// and do nothing, so a late timer can never act on the wrong screen.
 	screen uint64
+	// background runs slow reads off the UI goroutine, and onUI (fyne.Do) hands their
+	// results back to it. Tests run them in place, so a screen is complete once drawn.
+	background, onUI func(func())
+	// themes is the analyzer of the survey's comment themes, kept while the survey's
+	// version stays themesVersion. Only the UI goroutine touches them.
+	themes        *store.Themes
+	themesVersion int
 }
 
 // New makes the UI in win; call Start to show the first screen.
@@ -178,7 +188,8 @@ func New(win fyne.Window, cfg Config) (*App, error) {
 	case cfg.Catalog == nil:
 		return nil, errors.New("kiosk: Catalog is required")
 	}
-	a := &App{cfg: cfg, win: win, clock: cfg.Clock, log: cfg.Logger, loc: cfg.Location}
+	a := &App{cfg: cfg, win: win, clock: cfg.Clock, log: cfg.Logger, loc: cfg.Location,
+		background: func(f func()) { go f() }, onUI: fyne.Do}
 	if a.clock == nil {
 		a.clock = RealClock{}
 	}

@@ -156,6 +156,7 @@ func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wir
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.background = func(f func()) { f() } // a screen is complete once drawn
 	a.Start()
 	return &harness{t: t, app: a, win: win, db: db, clock: clock, path: path, ring: ring}
 }

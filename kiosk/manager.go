@@ -26,6 +26,7 @@ type managerScreen struct {
 	root   *fyne.Container // the dashboard, with the exit confirmation over it
 	sync   *fyne.Container
 	cases  *fyne.Container // the Follow-ups section; nil without cases
+	themes *fyne.Container // the Top themes section; nil without theme figures
 	stop   func()
 	status func()
 }
@@ -41,6 +42,8 @@ type managerFigures struct {
 	// until the collector sent some.
 	channels    store.ChannelFigures
 	hasChannels bool
+	// monthStart and end bound the 30 days, for the figures read after the first frame.
+	monthStart, end time.Time
 }
 
 func newManagerScreen(a *App) *managerScreen { return &managerScreen{app: a} }
@@ -62,6 +65,7 @@ func (s *managerScreen) load(ctx context.Context) (managerFigures, error) {
 		return f, err
 	}
 	monthStart := today.AddDate(0, 0, -29)
+	f.monthStart, f.end = monthStart, end
 	if f.month, err = st.Tally(ctx, monthStart, end); err != nil {
 		return f, err
 	}
@@ -136,6 +140,9 @@ func (s *managerScreen) content() fyne.CanvasObject {
 	}
 	right.Add(heading(a.t("manager.reasons")))
 	right.Add(s.reasonList(f.reasons))
+	if s.loadThemes(f.monthStart, f.end); s.themes != nil {
+		right.Add(s.themes)
+	}
 	right.Add(heading(a.t("manager.comments")))
 	right.Add(s.commentList(f.comments))
 
