@@ -1,6 +1,8 @@
 package assets
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -124,5 +126,37 @@ terms.de = { keywords = ["brot", "brötchen"] }
 	_, err = ParseSurvey([]byte(base + "[[themes]]\nkey = \"Bad Key\"\nterms.en = { keywords = [\"x\"] }\n"))
 	if err == nil || !strings.Contains(err.Error(), "themes") || !strings.Contains(err.Error(), "Bad Key") {
 		t.Fatalf("a theme with a bad key: %v", err)
+	}
+}
+
+// Every text of the kiosk is in every language it speaks, with the same placeholders:
+// a missing one would show English to a Spanish-speaking manager, a lost {n} a wrong
+// sentence.
+func TestTranslationsAreComplete(t *testing.T) {
+	all, err := Translations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	placeholders := regexp.MustCompile(`\{[a-z_]+\}`)
+	en := all["en"]
+	for lang, texts := range all {
+		for key, want := range en {
+			got, ok := texts[key]
+			if !ok {
+				t.Errorf("%s has no %q", lang, key)
+				continue
+			}
+			w, g := placeholders.FindAllString(want, -1), placeholders.FindAllString(got, -1)
+			slices.Sort(w)
+			slices.Sort(g)
+			if !slices.Equal(w, g) {
+				t.Errorf("%s %q has the placeholders %v, English %v", lang, key, g, w)
+			}
+		}
+		for key := range texts {
+			if _, ok := en[key]; !ok {
+				t.Errorf("%s has %q, which English does not", lang, key)
+			}
+		}
 	}
 }
