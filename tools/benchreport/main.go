@@ -80,7 +80,11 @@ func run(args []string, stderr io.Writer) error {
 	if err := os.WriteFile(filepath.Join(dir, plots["footprint"]), []byte(footprintChart(rows)), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, []byte(markdown(m, rows, res.logs, plots, res)), 0o644); err != nil {
+	earlier, err := os.ReadFile(*out)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.WriteFile(*out, []byte(markdown(m, rows, res.logs, plots, res, keptSections(string(earlier)))), 0o644); err != nil {
 		return err
 	}
 	log.Info("report written", "path", *out, "figures", len(rows))

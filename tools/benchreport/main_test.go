@@ -100,3 +100,18 @@ func TestRunRefusesIncompleteResults(t *testing.T) {
 		t.Error("a report was written from incomplete results")
 	}
 }
+
+// Sections written by hand, marked as kept, survive a new report; the generated ones are
+// replaced, whatever an earlier report said in them.
+func TestKeptSections(t *testing.T) {
+	earlier := "# Benchmarks\n\n## 1. Capture\n\nold figures\n\n## Comment themes\n\n" + keptMarker +
+		"\n\n| lang | precision |\n|---|---|\n| en | 0.96 |\n\n## Notes from the run\n\n- old note\n"
+	got := keptSections(earlier)
+	want := "## Comment themes\n\n" + keptMarker + "\n\n| lang | precision |\n|---|---|\n| en | 0.96 |\n\n"
+	if got != want {
+		t.Fatalf("keptSections =\n%q\nwant\n%q", got, want)
+	}
+	if keptSections("# Benchmarks\n\n## 1. Capture\n\nx\n") != "" {
+		t.Error("a generated section was kept")
+	}
+}

@@ -15,10 +15,29 @@ type machine struct {
 	Smoke                                       bool
 }
 
-func markdown(m machine, rows []row, logs []string, plots map[string]string, res results) string {
+// keptMarker, as the first line of a section of the report, says the section is written
+// by hand (figures from a test rather than a benchmark, such as the comment themes'
+// precision): the report carries it over when it is written again.
+const keptMarker = "<!-- kept by benchreport: written by hand -->"
+
+// keptSections returns the "## " sections of an earlier report that start with
+// keptMarker, as they are.
+func keptSections(earlier string) string {
+	var kept strings.Builder
+	parts := strings.Split("\n"+earlier, "\n## ")
+	for _, p := range parts[1:] {
+		title, body, _ := strings.Cut(p, "\n")
+		if strings.HasPrefix(strings.TrimLeft(body, "\n"), keptMarker) {
+			fmt.Fprintf(&kept, "## %s\n%s\n\n", title, strings.TrimRight(body, "\n"))
+		}
+	}
+	return kept.String()
+}
+
+func markdown(m machine, rows []row, logs []string, plots map[string]string, res results, kept string) string {
 	var b strings.Builder
 	b.WriteString("# Benchmarks\n\n")
-	b.WriteString("Written by `make bench` (`scripts/bench.sh`, then `tools/benchreport`); run it again rather than edit this file. ")
+	b.WriteString("Written by `make bench` (`scripts/bench.sh`, then `tools/benchreport`); run it again rather than edit this file; a section that starts with the comment `<!-- kept by benchreport: written by hand -->` (figures from tests, not benchmarks) is carried over as it is. ")
 	b.WriteString("Every figure stands beside a baseline measured in the same run on the same machine; the ratio is figure ÷ baseline.\n\n")
 	if m.Smoke {
 		b.WriteString("**Smoke run (`-short`, as in `make test`): small sizes, not the figures to quote.**\n\n")
@@ -57,6 +76,7 @@ func markdown(m machine, rows []row, logs []string, plots map[string]string, res
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(kept)
 	if len(logs) > 0 {
 		b.WriteString("## Notes from the run\n\n")
 		for _, l := range logs {
