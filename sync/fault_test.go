@@ -163,10 +163,14 @@ func TestEveryResponseArrivesExactlyOnceThroughFaults(t *testing.T) {
 		case x == len(faults):
 			seen["restart"]++
 			roundCtx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
-			go func() { time.Sleep(time.Duration(rng.IntN(50)) * time.Millisecond); c.stop(); c.start() }()
+			restarted := make(chan struct{})
+			pause := time.Duration(rng.IntN(50)) * time.Millisecond
+			go func() { time.Sleep(pause); c.stop(); c.start(); close(restarted) }()
 			w.Drain(roundCtx)
 			cancel()
-			time.Sleep(60 * time.Millisecond) // let the restart finish before the next round
+			// The next round, and the count at the end, need the restart finished: on a
+			// busy machine it can take longer than the round.
+			<-restarted
 		default:
 			seen["calm"]++
 			roundCtx, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
