@@ -512,7 +512,7 @@ func openPIN(h *harness) {
 	for range cornerTapsNeeded {
 		test.Tap(corner)
 	}
-	h.requireShowing("Manager PIN")
+	h.requireShowing(h.app.t("pin.title"))
 }
 
 func enterPIN(h *harness, pin string) {
@@ -520,7 +520,7 @@ func enterPIN(h *harness, pin string) {
 	for _, d := range pin {
 		test.Tap(h.button(string(d)))
 	}
-	test.Tap(h.button("OK"))
+	test.Tap(h.button(h.app.t("pin.ok")))
 }
 
 func TestCornerNeedsFiveQuickTaps(t *testing.T) {

@@ -2,6 +2,7 @@ package kiosk
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -129,7 +130,7 @@ func TestExitKioskAsksFirst(t *testing.T) {
 				h.win.Resize(tt.size)
 				h.app.showManager()
 			}
-			test.Tap(h.button("Exit kiosk"))
+			test.Tap(h.button(h.app.t("manager.exit")))
 			h.requireShowing(tt.question)
 			if exits != 0 {
 				t.Fatal("Exit kiosk left without asking")
@@ -149,8 +150,8 @@ func TestExitKioskAsksFirst(t *testing.T) {
 				t.Error("the question is still showing")
 			}
 			if tt.wantExits == 0 {
-				h.requireShowing("Store dashboard")
-				test.Tap(h.button("Lock")) // the dashboard works again
+				h.requireShowing(h.app.t("manager.title"))
+				test.Tap(h.button(h.app.t("manager.lock"))) // the dashboard works again
 				h.requireShowing("How likely are you")
 			}
 		})
@@ -233,4 +234,34 @@ func TestManagerShowsTLSProblemsAndPlainHTTP(t *testing.T) {
 	h.requireShowing("Sync: Offline")
 	h.requireShowing("certificate pin mismatch")
 	h.requireShowing("Not encrypted: allow_insecure_http")
+}
+
+// The manager view fits a landscape kiosk and a phone in every language, empty and with
+// the channel figures: a longer translation must wrap, not widen the window.
+func TestManagerFitsInEveryLanguage(t *testing.T) {
+	for _, lang := range []string{"English", "Español", "Français", "Deutsch"} {
+		for _, size := range []fyne.Size{landscape, phone} {
+			for _, figures := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s %v figures %v", lang, size, figures), func(t *testing.T) {
+					h := newHarness(t, size)
+					if figures {
+						if err := h.db.ReplaceChannelFigures(context.Background(), storeFigures); err != nil {
+							t.Fatal(err)
+						}
+					}
+					test.Tap(h.button(lang))
+					openPIN(h)
+					enterPIN(h, "2468")
+					if h.win.Canvas().Size() != size {
+						h.win.Resize(size) // the PIN pad is wider than a phone
+						h.app.showManager()
+					}
+					h.requireShowing(h.app.t("manager.title"))
+					if got := h.win.Canvas().Size(); got != size {
+						t.Fatalf("the dashboard needs %v, more than the %v window", got, size)
+					}
+				})
+			}
+		}
+	}
 }

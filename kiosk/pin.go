@@ -232,7 +232,7 @@ func (s *pinScreen) content() fyne.CanvasObject {
 	for _, d := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"} {
 		keys = append(keys, s.key(d))
 	}
-	back := secondaryButton("Delete", func() {
+	back := secondaryButton(a.t("keyboard.delete"), func() {
 		s.touched()
 		if s.digits != "" {
 			s.digits = s.digits[:len(s.digits)-1]

@@ -63,7 +63,7 @@ func openDashboard(h *harness, lang string) {
 	}
 	openPIN(h)
 	enterPIN(h, "2468")
-	h.requireShowing("Store dashboard") // not translated yet: the same in every language
+	h.requireShowing(h.app.t("manager.title"))
 }
 
 // textsInOrder is every text on screen once, as written, however it wraps.
