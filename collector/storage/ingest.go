@@ -84,7 +84,7 @@ func nullable(s string) any {
 }
 
 // rollupKey is one row of daily_rollups within a store.
-type rollupKey struct{ day, channel, touchpoint string }
+type rollupKey struct{ day, channel, touchpoint, segment string }
 
 // InsertBatch stores responses from one origin by id and adds the new ones to the
 // per-day rollups of their channel and touchpoint, in one transaction: a batch is all
@@ -143,7 +143,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 			}
 			continue
 		}
-		key := rollupKey{r.Day, r.Channel, r.Touchpoint}
+		key := rollupKey{r.Day, r.Channel, r.Touchpoint, r.Segment}
 		counts := rollups[key]
 		if r.Suspect {
 			counts.suspect++
@@ -229,19 +229,20 @@ type dayCounts struct {
 // in the same order and cannot deadlock.
 func addRollups(ctx context.Context, t tx, storeID string, rollups map[rollupKey]dayCounts) error {
 	keys := slices.SortedFunc(maps.Keys(rollups), func(a, b rollupKey) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.channel, b.channel), cmp.Compare(a.touchpoint, b.touchpoint))
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.channel, b.channel), cmp.Compare(a.touchpoint, b.touchpoint),
+			cmp.Compare(a.segment, b.segment))
 	})
 	for _, k := range keys {
 		c := rollups[k]
 		_, err := t.ExecContext(ctx, `
-			INSERT INTO daily_rollups (store_id, day, channel, touchpoint, promoters, passives, detractors, suspect)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (store_id, day, channel, touchpoint) DO UPDATE SET
+			INSERT INTO daily_rollups (store_id, day, channel, touchpoint, segment, promoters, passives, detractors, suspect)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (store_id, day, channel, touchpoint, segment) DO UPDATE SET
 			  promoters = daily_rollups.promoters + excluded.promoters,
 			  passives = daily_rollups.passives + excluded.passives,
 			  detractors = daily_rollups.detractors + excluded.detractors,
 			  suspect = daily_rollups.suspect + excluded.suspect`,
-			storeID, k.day, k.channel, k.touchpoint, c.Promoters, c.Passives, c.Detractors, c.suspect)
+			storeID, k.day, k.channel, k.touchpoint, k.segment, c.Promoters, c.Passives, c.Detractors, c.suspect)
 		if err != nil {
 			return fmt.Errorf("update rollup %s %s %s: %w", storeID, k.day, k.channel, err)
 		}
