@@ -33,7 +33,7 @@ func (db *DB) TalliesBy(ctx context.Context, f Filter, by string) ([]LabelTally,
 	where, args := f.where("")
 	// by is one of two column names, never the caller's text.
 	rows, err := db.read.QueryContext(ctx, `SELECT store_id, `+by+`, `+rollupSums+`
-		  FROM daily_rollups WHERE `+where+` GROUP BY store_id, `+by+` ORDER BY store_id, `+by, args...)
+		  FROM `+f.rollups()+` WHERE `+where+` GROUP BY store_id, `+by+` ORDER BY store_id, `+by, args...)
 	if err != nil {
 		return nil, fmt.Errorf("tallies by %s: %w", by, err)
 	}
@@ -58,7 +58,7 @@ func (db *DB) TalliesBy(ctx context.Context, f Filter, by string) ([]LabelTally,
 func (db *DB) Labels(ctx context.Context, f Filter) (channels, touchpoints []string, err error) {
 	f.Channel, f.Touchpoint = "", ""
 	where, args := f.where("")
-	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT channel, touchpoint FROM daily_rollups WHERE `+where+`
+	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT channel, touchpoint FROM `+f.rollups()+` WHERE `+where+`
 		 ORDER BY channel, touchpoint`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report labels: %w", err)
@@ -106,7 +106,7 @@ func (db *DB) TalliesByStoreLabel(ctx context.Context, f Filter, by string) ([]L
 	where, args := f.where("r.")
 	// by is one of two column names, never the caller's text.
 	rows, err := db.read.QueryContext(ctx, `SELECT s.`+by+`, `+rollupSums+`
-		  FROM daily_rollups r JOIN stores s ON s.id = r.store_id
+		  FROM `+f.rollups()+` r JOIN stores s ON s.id = r.store_id
 		 WHERE `+where+` GROUP BY s.`+by+` ORDER BY s.`+by, args...)
 	if err != nil {
 		return nil, fmt.Errorf("tallies by %s: %w", by, err)

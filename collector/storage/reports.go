@@ -109,7 +109,7 @@ type Filter struct {
 	Format     string // the stores of this format (supermarket, express, …); empty: every format
 	Channel    string // kiosk, qr, web, email or a link's own label; empty: every channel
 	Touchpoint string // empty: every touchpoint
-	Segment    string // the responses of this customer segment; empty: every response
+	Segment    string // the responses of this customer segment (read from segment_rollups); empty: every response
 	From, To   string // YYYY-MM-DD
 	// MinResponses is the fewest responses each side of a comparison needs before its
 	// difference is called significant, and a store before it is ranked (the min_n
@@ -150,6 +150,15 @@ func (f Filter) where(prefix string) (string, []any) {
 		args = append(args, f.Segment)
 	}
 	return strings.Join(conds, " AND "), args
+}
+
+// rollups is the rollup table that answers the filter: segment_rollups for one
+// segment's responses, else daily_rollups, which counts every response.
+func (f Filter) rollups() string {
+	if f.Segment != "" {
+		return "segment_rollups"
+	}
+	return "daily_rollups"
 }
 
 // Previous is the filter over the period of equal length just before f's: what a
@@ -195,7 +204,7 @@ func (db *DB) NPS(ctx context.Context, f Filter) (NPSReport, error) {
 		t       nps.Tally
 		suspect int64
 	)
-	err := db.read.QueryRowContext(ctx, `SELECT `+rollupSums+` FROM daily_rollups WHERE `+where, args...).
+	err := db.read.QueryRowContext(ctx, `SELECT `+rollupSums+` FROM `+f.rollups()+` WHERE `+where, args...).
 		Scan(&t.Promoters, &t.Passives, &t.Detractors, &suspect)
 	if err != nil {
 		return NPSReport{}, fmt.Errorf("nps report: %w", err)
@@ -221,7 +230,7 @@ func (db *DB) Trend(ctx context.Context, f Filter, interval string) ([]TrendPoin
 	}
 	where, args := f.where("")
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT `+period+` AS p, `+rollupSums+` FROM daily_rollups WHERE `+where+` GROUP BY p ORDER BY p`, args...)
+		`SELECT `+period+` AS p, `+rollupSums+` FROM `+f.rollups()+` WHERE `+where+` GROUP BY p ORDER BY p`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("trend: %w", err)
 	}
@@ -318,7 +327,7 @@ func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
 
 func (db *DB) perStore(ctx context.Context, f Filter) (map[string]NPSReport, error) {
 	where, args := f.where("")
-	return db.tallies(ctx, `SELECT store_id, `+rollupSums+` FROM daily_rollups WHERE `+where+` GROUP BY store_id`, args...)
+	return db.tallies(ctx, `SELECT store_id, `+rollupSums+` FROM `+f.rollups()+` WHERE `+where+` GROUP BY store_id`, args...)
 }
 
 // tallies runs a query whose rows are (key, promoters, passives, detractors, suspect).
