@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -13,11 +12,12 @@ import (
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-// ComparisonMinResponses is the fewest responses a channel (or touchpoint) and the rest
-// of its scope each need before their difference is called significant. Below it the
+// ComparisonMinResponses is the default fewest responses a channel (or touchpoint) and
+// the rest of its scope each need before their difference is called significant (a
+// report's min_n, or the collector's --min-responses, sets another). Below it the
 // figures are shown, but not compared: a handful of QR answers would otherwise flag a
 // "difference" that is only noise, as for the drop check.
-const ComparisonMinResponses = 30
+const ComparisonMinResponses = nps.DefaultMinResponses
 
 // Comparison is one channel's (or touchpoint's) NPS against the rest of its scope: the
 // other channels of the same stores, days and filter.
@@ -27,30 +27,33 @@ const ComparisonMinResponses = 30
 // is not the sum of their variances, and √(m₁² + m₂²) would be the wrong margin. A
 // channel with most of the responses would be compared mostly with itself and could never
 // differ. The rest is disjoint from the channel, so the two are independent samples and
-// the combined 95 % margin of error √(m₁² + m₂²) (nps.DifferenceMarginOfError, as the
-// drop check uses) is the margin of their difference. "Significant" then reads: this
-// channel's shoppers answer differently from everyone else's.
+// nps.Compare's 95 % interval (variances added) is the interval of their difference.
+// "Significant" then reads: this channel's shoppers answer differently from everyone
+// else's.
 type Comparison struct {
 	NPS           float64 `json:"nps"`             // of the rest
 	MarginOfError float64 `json:"margin_of_error"` // of the rest, 95 %
 	Responses     int64   `json:"responses"`       // of the rest
-	// Difference is the row's NPS minus the rest's, and DifferenceMargin the 95 % margin
-	// of error of that difference, √(m₁² + m₂²).
+	// Difference is the row's NPS minus the rest's, DifferenceMargin the half-width of
+	// its 95 % interval, √(m₁² + m₂²), and Low, High the interval's ends.
 	Difference       float64 `json:"difference"`
 	DifferenceMargin float64 `json:"difference_margin_of_error"`
-	// Comparable: both have at least ComparisonMinResponses responses.
+	Low              float64 `json:"difference_low"`
+	High             float64 `json:"difference_high"`
+	// Comparable: both have at least the minimum number of responses (nps.Difference's
+	// Enough).
 	Comparable bool `json:"comparable"`
-	// Significant: comparable, and |Difference| is larger than DifferenceMargin.
+	// Significant: comparable, and the interval leaves out 0.
 	Significant bool `json:"significant"`
 }
 
-// compare compares a row's tally with the rest's.
-func compare(row, rest nps.Tally) Comparison {
-	c := Comparison{NPS: rest.NPS(), MarginOfError: rest.MarginOfError(), Responses: rest.Total(),
-		Difference: row.NPS() - rest.NPS(), DifferenceMargin: nps.DifferenceMarginOfError(row, rest)}
-	c.Comparable = row.Total() >= ComparisonMinResponses && rest.Total() >= ComparisonMinResponses
-	c.Significant = c.Comparable && math.Abs(c.Difference) > c.DifferenceMargin
-	return c
+// compare compares a row's tally with the rest's; minN of zero or less is
+// nps.DefaultMinResponses.
+func compare(row, rest nps.Tally, minN int64) Comparison {
+	d := nps.Compare(rest, row, minN)
+	return Comparison{NPS: rest.NPS(), MarginOfError: rest.MarginOfError(), Responses: rest.Total(),
+		Difference: d.Delta, DifferenceMargin: d.Margin, Low: d.Low, High: d.High,
+		Comparable: d.Enough, Significant: d.Significant}
 }
 
 // ChannelRow is one channel's, or one touchpoint's, figures in a scope.
@@ -99,8 +102,9 @@ func (t *tallied) add(u nps.Tally, suspect int64) {
 	t.suspect += suspect
 }
 
-// breakdown builds the rows of a scope from its tallies by label.
-func breakdown(byLabel map[string]*tallied) ChannelBreakdown {
+// breakdown builds the rows of a scope from its tallies by label, each compared with
+// the rest (minN: the fewest responses of a comparison).
+func breakdown(byLabel map[string]*tallied, minN int64) ChannelBreakdown {
 	var total tallied
 	for _, t := range byLabel {
 		total.add(t.Tally, t.suspect)
@@ -111,7 +115,7 @@ func breakdown(byLabel map[string]*tallied) ChannelBreakdown {
 		rest := nps.Tally{Promoters: total.Promoters - t.Promoters, Passives: total.Passives - t.Passives,
 			Detractors: total.Detractors - t.Detractors}
 		if rest.Total() > 0 {
-			c := compare(t.Tally, rest)
+			c := compare(t.Tally, rest, minN)
 			row.VsRest = &c
 		}
 		b.Rows = append(b.Rows, row)
@@ -138,7 +142,7 @@ func (s *Service) ChannelReport(ctx context.Context, f storage.Filter, by string
 	)
 	flush := func() {
 		if current != nil {
-			stores[len(stores)-1].ChannelBreakdown = breakdown(current)
+			stores[len(stores)-1].ChannelBreakdown = breakdown(current, f.MinResponses)
 		}
 	}
 	for _, lt := range tallies {
@@ -157,7 +161,7 @@ func (s *Service) ChannelReport(ctx context.Context, f storage.Filter, by string
 		current[lt.Label] = &tallied{Tally: lt.Tally, suspect: lt.Suspect}
 	}
 	flush()
-	rep := ChannelReport{By: by, ChannelBreakdown: breakdown(all), Stores: stores}
+	rep := ChannelReport{By: by, ChannelBreakdown: breakdown(all, f.MinResponses), Stores: stores}
 	if len(stores) > 0 {
 		list, err := s.StoreList(ctx)
 		if err != nil {

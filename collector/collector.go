@@ -35,6 +35,10 @@ type Service struct {
 	// enrollment and at GET /v1/contact-key. Nil: the collector has no contact key, so
 	// kiosks ask for no contact, and a sealed one is kept sealed.
 	ContactKeys *contactseal.Keyring
+	// MinResponses is the fewest responses each side of a comparison needs before its
+	// difference is called significant, and a store before it is ranked, unless a
+	// report asks for another (min_n); zero: nps.DefaultMinResponses.
+	MinResponses int64
 	// Logger receives what the service notes without failing, such as a sealed contact
 	// that does not open; nil: nothing is logged.
 	Logger *slog.Logger

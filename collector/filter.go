@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/nps"
 	"github.com/npskiosk/npskiosk/response"
 )
 
@@ -22,7 +24,8 @@ type FilterError struct {
 
 func (e *FilterError) Error() string { return e.Detail }
 
-// ParseFilter reads store, region, from and to from a query, applying the reader's
+// ParseFilter reads store, region, format, channel, touchpoint, segment, from, to and
+// min_n (the minimum responses of a comparison or a ranking) from a query, applying the reader's
 // store or region limit. The API and the dashboard both read their filters with it.
 //
 // The days default to the 30 up to today, and today is a store's own: in the store's
@@ -34,6 +37,9 @@ func (s *Service) ParseFilter(ctx context.Context, q url.Values, rd storage.Read
 	f, ferr := parseFilter(q, rd)
 	if ferr != nil {
 		return storage.Filter{}, ferr
+	}
+	if f.MinResponses == 0 {
+		f.MinResponses = s.minResponses()
 	}
 	today, zone, err := s.today(ctx, f)
 	if err != nil {
@@ -88,18 +94,40 @@ func furthestAhead(now time.Time, zones []string) (time.Time, string, error) {
 	return time.Date(best.Year(), best.Month(), best.Day(), 0, 0, 0, 0, time.UTC), zone, nil
 }
 
+// MaxMinResponses bounds min_n: a larger minimum would only ever hide every comparison.
+const MaxMinResponses = 1_000_000
+
+// minResponses is the collector's default minimum n of comparisons and rankings.
+func (s *Service) minResponses() int64 {
+	if s.MinResponses > 0 {
+		return s.MinResponses
+	}
+	return nps.DefaultMinResponses
+}
+
 // parseFilter reads everything but the default days.
 func parseFilter(q url.Values, rd storage.Reader) (storage.Filter, *FilterError) {
 	f := storage.Filter{StoreID: q.Get("store"), Region: q.Get("region"), From: q.Get("from"), To: q.Get("to"),
-		Channel: q.Get("channel"), Touchpoint: q.Get("touchpoint")}
-	for what, label := range map[string]string{"channel": f.Channel, "touchpoint": f.Touchpoint} {
-		if label == "" {
+		Channel: q.Get("channel"), Touchpoint: q.Get("touchpoint"), Segment: q.Get("segment"), Format: q.Get("format")}
+	for _, l := range []struct{ what, label string }{
+		{"channel", f.Channel}, {"touchpoint", f.Touchpoint}, {"segment", f.Segment}, {"format", f.Format},
+	} {
+		if l.label == "" {
 			continue
 		}
-		if err := response.CheckLabel(what, label); err != nil {
+		if err := response.CheckLabel(l.what, l.label); err != nil {
 			return storage.Filter{}, &FilterError{http.StatusBadRequest, "bad_request", err.Error(),
-				"The " + what + " is not valid: use lowercase letters, digits, - and _.", nil}
+				"The " + l.what + " is not valid: use lowercase letters, digits, - and _.", nil}
 		}
+	}
+	if v := q.Get("min_n"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > MaxMinResponses {
+			return storage.Filter{}, &FilterError{http.StatusBadRequest, "bad_request",
+				fmt.Sprintf("min_n must be a whole number from 1 to %d", MaxMinResponses),
+				fmt.Sprintf("The minimum number of responses must be a whole number from 1 to %d.", MaxMinResponses), nil}
+		}
+		f.MinResponses = n
 	}
 	if rd.StoreID != "" {
 		if f.StoreID != "" && f.StoreID != rd.StoreID {

@@ -101,7 +101,8 @@ func (s *Service) AnswerInvitation(ctx context.Context, inv storage.Invitation, 
 			return r, err
 		}
 		r := response.Response{ID: inv.ResponseID, Score: score, Reasons: []string{}, Locale: inv.Language,
-			SurveyVersion: survey.Version, CreatedAt: now, CompletedAt: now, Outcome: response.OutcomeTimedOut}
+			SurveyVersion: survey.Version, CreatedAt: now, CompletedAt: now, Outcome: response.OutcomeTimedOut,
+			Segment: inv.Segment}
 		res, err := s.IngestFromLink(ctx, inv.Link, r)
 		if err != nil {
 			return response.Response{}, fmt.Errorf("answer invitation %s: %w", inv.ID, err)

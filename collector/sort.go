@@ -2,6 +2,7 @@ package collector
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 
@@ -9,8 +10,19 @@ import (
 )
 
 // SortStores orders the stores table by "nps" or "responses" ("-" first for
-// descending); anything else keeps the default order, by id.
+// descending), or by "rank" (best first, the unranked after them by id); anything else
+// keeps the default order, by id.
 func SortStores(rs []storage.StoreReport, by string) {
+	if by == "rank" {
+		last := func(r storage.StoreReport) int { // unranked (0) after every rank
+			if r.Rank == 0 {
+				return math.MaxInt
+			}
+			return r.Rank
+		}
+		slices.SortStableFunc(rs, func(a, b storage.StoreReport) int { return cmp.Compare(last(a), last(b)) })
+		return
+	}
 	var key func(storage.StoreReport) float64
 	switch strings.TrimPrefix(by, "-") {
 	case "nps":

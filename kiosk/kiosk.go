@@ -132,6 +132,9 @@ type Config struct {
 	ManagerPINHash string
 	// Language is the default language; empty means the survey's first.
 	Language string
+	// Segment is the customer segment every response of this kiosk is recorded with (a
+	// label, response.CheckLabel); empty: none.
+	Segment string
 	// Location is the store's time zone for "today"; nil means time.Local.
 	Location *time.Location
 	// Clock; nil means RealClock.

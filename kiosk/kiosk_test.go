@@ -446,6 +446,18 @@ func TestLanguageIsStoredAndResets(t *testing.T) {
 	}
 }
 
+// A kiosk set to a customer segment (its config's segment) records every tap with it.
+func TestKioskSegmentIsStamped(t *testing.T) {
+	h := newHarness(t, landscape)
+	h.app.cfg.Segment = "pharmacy"
+	test.Tap(h.button("9"))
+	test.Tap(h.button("Skip"))
+	h.requireShowing("Thank you!")
+	if rows := h.rows(); len(rows) != 1 || rows[0].Segment != "pharmacy" {
+		t.Fatalf("rows = %+v, want one of segment pharmacy", rows)
+	}
+}
+
 func TestRapidRepeatTapIsFlagged(t *testing.T) {
 	h := newHarness(t, landscape)
 	// The default survey allows five responses a minute; the sixth is a suspect burst.

@@ -235,7 +235,7 @@ func (l *scoreLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 }
 
 func storeTap(score int, a *App) response.Tap {
-	return response.Tap{Score: score, Locale: a.lang, SurveyVersion: a.survey.Version}
+	return response.Tap{Score: score, Locale: a.lang, SurveyVersion: a.survey.Version, Segment: a.cfg.Segment}
 }
 
 // spacer is fixed empty space.

@@ -128,6 +128,9 @@ type Tap struct {
 	Score         int
 	Locale        string // BCP 47 tag of the language the screen was in, e.g. "de"
 	SurveyVersion int    // version of the survey config shown
+	// Segment is the customer segment the kiosk is set to (its config's segment, for a
+	// kiosk at a counter that serves one kind of shopper); empty: none.
+	Segment string
 }
 
 // FollowUp is what the follow-up screen adds to a response.
@@ -159,6 +162,9 @@ func (t Tap) Validate() error {
 	}
 	if t.SurveyVersion < 0 {
 		return invalid("survey version %d is negative", t.SurveyVersion)
+	}
+	if t.Segment != "" {
+		return CheckLabel("segment", t.Segment)
 	}
 	return nil
 }

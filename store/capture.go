@@ -52,9 +52,9 @@ func (db *DB) record(ctx context.Context, tap response.Tap) (Recorded, error) {
 		return Recorded{}, fmt.Errorf("record tap: %w", err)
 	}
 	_, err = tx.ExecContext(ctx,
-		`INSERT INTO responses (id, score, locale, survey_version, created_at, suspect)
-		 VALUES (?, ?, ?, ?, ?, ?)`,
-		id.String(), tap.Score, tap.Locale, tap.SurveyVersion, millis(now), suspect)
+		`INSERT INTO responses (id, score, locale, survey_version, created_at, suspect, segment)
+		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		id.String(), tap.Score, tap.Locale, tap.SurveyVersion, millis(now), suspect, tap.Segment)
 	if err != nil {
 		return Recorded{}, fmt.Errorf("record tap: insert: %w", err)
 	}
@@ -207,7 +207,7 @@ func (db *DB) recoverOpen(ctx context.Context, olderThan time.Duration) (int64, 
 type Response = response.Response
 
 const responseColumns = `id, score, locale, survey_version, created_at, completed_at,
-	COALESCE(outcome, ''), reasons, comment, contact, contact_consent, suspect, answers, sealed_contact`
+	COALESCE(outcome, ''), reasons, comment, contact, contact_consent, suspect, answers, sealed_contact, segment`
 
 // answersColumn is the answers column of a follow-up's answers: JSON, or empty when there
 // are none, so a response without answers uploads as kiosks that predate them did.
@@ -235,7 +235,7 @@ func scanResponse(s scanner, extra ...any) (Response, error) {
 		answers   string
 	)
 	dest := append([]any{&r.ID, &r.Score, &r.Locale, &r.SurveyVersion, &created, &completed,
-		&outcome, &reasons, &r.Comment, &r.Contact, &r.ContactConsent, &r.Suspect, &answers, &r.SealedContact}, extra...)
+		&outcome, &reasons, &r.Comment, &r.Contact, &r.ContactConsent, &r.Suspect, &answers, &r.SealedContact, &r.Segment}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return Response{}, err
 	}
@@ -289,10 +289,10 @@ func (db *DB) Insert(ctx context.Context, r Response) error {
 	}
 	_, err = db.write.ExecContext(ctx,
 		`INSERT INTO responses (id, score, locale, survey_version, created_at, completed_at, outcome,
-		                        reasons, comment, sealed_contact, contact_consent, suspect, answers)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		                        reasons, comment, sealed_contact, contact_consent, suspect, answers, segment)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Score, r.Locale, r.SurveyVersion, millis(r.CreatedAt), millis(r.CompletedAt), string(r.Outcome),
-		string(reasonsJSON), r.Comment, r.SealedContact, r.ContactConsent, r.Suspect, answers)
+		string(reasonsJSON), r.Comment, r.SealedContact, r.ContactConsent, r.Suspect, answers, r.Segment)
 	if err != nil {
 		return fmt.Errorf("insert response %s: %w", r.ID, err)
 	}

@@ -188,7 +188,8 @@ func writeOldContacts(t *testing.T, path, unsynced, synced string) []string {
 	}
 	defer raw.Close()
 	raw.SetMaxOpenConns(1)
-	for _, q := range []string{
+	for _, q := range []string{ // back to version 3: undo 0005, then 0004
+		`ALTER TABLE responses DROP COLUMN segment`,
 		`DROP INDEX responses_plain_contact`,
 		`ALTER TABLE responses DROP COLUMN sealed_contact`,
 		`DROP TABLE contact_key`,

@@ -20,12 +20,32 @@ var fleetCommands = map[string]command{
 		name := fs.String("name", "", "store name (required)")
 		tz := fs.String("timezone", "", "IANA time zone, e.g. Europe/Berlin (required)")
 		region := fs.String("region", "", "region")
+		format := fs.String("format", "", "store format, e.g. supermarket, express, outlet (a-z, 0-9, - and _)")
 		return func(ctx context.Context, e env) error {
-			s := storage.Store{ID: *id, Name: *name, Timezone: *tz, Region: *region}
+			s := storage.Store{ID: *id, Name: *name, Timezone: *tz, Region: *region, Format: *format}
 			if err := e.svc.AddStore(ctx, s); err != nil {
 				return err
 			}
 			return e.out.print(s, fmt.Sprintf("added store %s (%s, %s)\n", s.ID, s.Name, s.Timezone))
+		}
+	},
+	"store set": func(fs *flag.FlagSet) func(context.Context, env) error {
+		id := fs.String("id", "", "store id (required)")
+		var c storage.StoreChange
+		fs.Func("region", "the store's new region (\"\" clears it)", func(v string) error { c.Region = &v; return nil })
+		fs.Func("format", "the store's new format (\"\" clears it)", func(v string) error { c.Format = &v; return nil })
+		return func(ctx context.Context, e env) error {
+			if *id == "" {
+				return errors.New("store set: --id is required")
+			}
+			if err := e.svc.SetStore(ctx, *id, c); err != nil {
+				return err
+			}
+			s, err := e.svc.Store(ctx, *id)
+			if err != nil {
+				return err
+			}
+			return e.out.print(s, fmt.Sprintf("store %s: region %q, format %q\n", s.ID, s.Region, s.Format))
 		}
 	},
 	"device add": func(fs *flag.FlagSet) func(context.Context, env) error {
@@ -163,6 +183,8 @@ var fleetCommands = map[string]command{
 		format := fs.String("format", "csv", "output format: csv")
 		storeID := fs.String("store", "", "one store")
 		region := fs.String("region", "", "one region")
+		storeFormat := fs.String("store-format", "", "the stores of one format")
+		segment := fs.String("segment", "", "one customer segment")
 		from := fs.String("from", "2000-01-01", "first day, YYYY-MM-DD, in each store's time zone")
 		to := fs.String("to", "2999-12-31", "last day, YYYY-MM-DD")
 		return func(ctx context.Context, e env) error {
@@ -174,7 +196,8 @@ var fleetCommands = map[string]command{
 					return fmt.Errorf("export: %q is not a date, YYYY-MM-DD", d)
 				}
 			}
-			n, err := e.svc.Export(ctx, storage.Filter{StoreID: *storeID, Region: *region, From: *from, To: *to}, e.out.w)
+			n, err := e.svc.Export(ctx, storage.Filter{StoreID: *storeID, Region: *region, Format: *storeFormat,
+				Segment: *segment, From: *from, To: *to}, e.out.w)
 			if err != nil {
 				return err
 			}

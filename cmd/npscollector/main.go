@@ -51,7 +51,8 @@ Usage:
   npscollector contact-key create --file FILE     (a new key file, mode 0600; prints the key id)
   npscollector contact-key rotate --file FILE     (adds a new current key; restart serve to hand it out)
   npscollector contact-key list --file FILE
-  npscollector store add --id S042 --name "Main Street" --timezone Europe/Berlin [--region R]
+  npscollector store add --id S042 --name "Main Street" --timezone Europe/Berlin [--region R] [--format F]
+  npscollector store set --id S042 [--region R] [--format F]
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
   npscollector device revoke ID
@@ -76,7 +77,7 @@ Usage:
   npscollector key add --kind site|app --store S042 [--channel web] [--touchpoint T] [--origin https://shop.example.com …] [--bundle-id com.example.shop …] [--rate 60] [--label L] [--public-url URL]
   npscollector key list [--store S042]
   npscollector key disable KEY
-  npscollector export --format csv [--store S042] [--region R] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+  npscollector export --format csv [--store S042] [--region R] [--store-format F] [--segment S] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
 Every command takes --db PATH_OR_URL and --json (contact-key uses no database). Without --db, every command uses the

@@ -44,6 +44,23 @@ func TestCommands(t *testing.T) {
 	if _, err := run("store", "add", "--id", "S043", "--name", "X", "--timezone", "Nowhere/Land"); err == nil {
 		t.Error("a bad time zone was accepted")
 	}
+	if _, err := run("store", "add", "--id", "S044", "--name", "X", "--timezone", "Europe/Berlin", "--format", "Big Box"); err == nil {
+		t.Error("a format that is not a label was accepted")
+	}
+	// Region and format of an existing store: set one, the other stays; "" clears.
+	if out, err := run("store", "set", "--id", "S042", "--region", "north", "--format", "express", "--json"); err != nil ||
+		!strings.Contains(out, `"region": "north"`) || !strings.Contains(out, `"format": "express"`) {
+		t.Errorf("store set: %q, %v", out, err)
+	}
+	if out, err := run("store", "set", "--id", "S042", "--format", ""); err != nil || !strings.Contains(out, `region "north", format ""`) {
+		t.Errorf("store set --format '': %q, %v", out, err)
+	}
+	if _, err := run("store", "set", "--id", "S999", "--region", "north"); err == nil {
+		t.Error("store set on an unknown store succeeded")
+	}
+	if _, err := run("store", "set", "--id", "S042"); err == nil {
+		t.Error("store set with nothing to set succeeded")
+	}
 	out, err := run("device", "add", "--store", "S042", "--name", "Till 3", "--json")
 	if err != nil {
 		t.Fatal(err)

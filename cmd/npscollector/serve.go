@@ -27,6 +27,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/tlsconfig"
 	"github.com/npskiosk/npskiosk/collector/websurvey"
 	"github.com/npskiosk/npskiosk/collector/widget"
+	"github.com/npskiosk/npskiosk/nps"
 )
 
 // serveCommands runs the collector.
@@ -42,6 +43,7 @@ var serveCommands = map[string]command{
 		tlsCert := fs.String("tls-cert", os.Getenv("NPSCOLLECTOR_TLS_CERT"), "serve --addr over TLS (1.2 or later) with this PEM certificate (chain after it), reloaded when the file changes or on SIGHUP (default $NPSCOLLECTOR_TLS_CERT)")
 		tlsKey := fs.String("tls-key", os.Getenv("NPSCOLLECTOR_TLS_KEY"), "the PEM private key of --tls-cert (default $NPSCOLLECTOR_TLS_KEY)")
 		contactKeys := fs.String("contact-keys", os.Getenv("NPSCOLLECTOR_CONTACT_KEYS"), "the file of keys that open the contacts kiosks seal (npscollector contact-key create); read at start: restart after a rotation; empty: none, contacts stay sealed (default $NPSCOLLECTOR_CONTACT_KEYS)")
+		minResponses := fs.Int64("min-responses", nps.DefaultMinResponses, "the fewest responses each side of a difference needs before reports call it significant, and a store before it is ranked; a report's min_n overrides it")
 		quiet := days(collector.DefaultQuietPeriod)
 		fs.Var(&quiet, "quiet-period", "POST /v1/invitations invites nobody again within this long of an invitation: days (90d) or a duration (2160h)")
 		mailer := smtpFlags(fs)
@@ -55,6 +57,10 @@ var serveCommands = map[string]command{
 			if *digestHour < 0 || *digestHour > 23 {
 				return fmt.Errorf("--digest-hour %d: give an hour from 0 to 23", *digestHour)
 			}
+			if *minResponses < 1 || *minResponses > collector.MaxMinResponses {
+				return fmt.Errorf("--min-responses %d: give a whole number from 1 to %d", *minResponses, collector.MaxMinResponses)
+			}
+			e.svc.MinResponses = *minResponses
 			site, err := parseSite(*publicURL, *proxies)
 			if err != nil {
 				return err

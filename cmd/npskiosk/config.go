@@ -12,6 +12,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/npskiosk/npskiosk/internal/strictoml"
+	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/tlstrust"
 )
 
@@ -25,6 +26,10 @@ type Config struct {
 	DB string `toml:"db,omitempty"`
 	// Language is the screen's default language (en, es, fr, de); default: the survey's first.
 	Language string `toml:"language,omitempty"`
+	// Segment is the customer segment stamped on every response this kiosk records (a
+	// label such as "staff" or "pharmacy": a-z, 0-9, - and _), for a kiosk that serves
+	// one kind of shopper; reports at the collector filter by it. Default: none.
+	Segment string `toml:"segment,omitempty"`
 	// Timezone of the store, for "today" in the manager view; default: the system's.
 	Timezone string `toml:"timezone,omitempty"`
 	// Fullscreen kiosk mode: no window decorations, closing needs the manager PIN.
@@ -178,6 +183,11 @@ func (c Config) withDefaults(path string) (Config, error) {
 	}
 	if err := c.Trust().Validate(); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.Segment != "" {
+		if err := response.CheckLabel("segment", c.Segment); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
 	if c.Timezone != "" {
 		if _, err := time.LoadLocation(c.Timezone); err != nil {

@@ -33,6 +33,12 @@ func TestLoadConfig(t *testing.T) {
 	if _, err := LoadConfig(write("timezone = \"Mars/Olympus\"\n"), true); err == nil {
 		t.Error("unknown time zone accepted")
 	}
+	if cfg, err := LoadConfig(write("segment = \"pharmacy\"\n"), true); err != nil || cfg.Segment != "pharmacy" {
+		t.Errorf("a kiosk's segment: %+v, %v", cfg, err)
+	}
+	if _, err := LoadConfig(write("segment = \"Pharmacy counter\"\n"), true); err == nil || !strings.Contains(err.Error(), "segment") {
+		t.Errorf("a segment that is not a label: %v, want an error naming it", err)
+	}
 	if _, err := LoadConfig(filepath.Join(dir, "missing.toml"), true); err == nil {
 		t.Error("a missing config given explicitly must be an error")
 	}

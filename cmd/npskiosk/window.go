@@ -149,6 +149,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		Catalog:        kiosk.NewCatalog(msgs, "en"),
 		ManagerPINHash: cfg.ManagerPINHash,
 		Language:       cfg.Language,
+		Segment:        cfg.Segment,
 		Location:       cfg.Location(),
 		HideCursor:     cfg.HideCursor,
 		OnExit:         fa.Quit,

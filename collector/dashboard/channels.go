@@ -52,12 +52,12 @@ type channelRow struct {
 }
 
 // verdict says in words what the comparison with the rest shows, never by colour alone.
-func verdict(c *collector.Comparison, others string) (words, mark string) {
+func verdict(c *collector.Comparison, others string, minN int64) (words, mark string) {
 	switch {
 	case c == nil:
 		return "Nothing to compare with: all responses here came this way", ""
 	case !c.Comparable:
-		return fmt.Sprintf("Too few responses to compare (each side needs %d)", collector.ComparisonMinResponses), ""
+		return fmt.Sprintf("Too few responses to compare (each side needs %d)", minN), ""
 	case c.Significant && c.Difference > 0:
 		return "Higher than " + others + ": a real difference", "higher"
 	case c.Significant:
@@ -67,8 +67,9 @@ func verdict(c *collector.Comparison, others string) (words, mark string) {
 }
 
 // newChannelTable readies a breakdown for a page; base is the query every row's link
-// keeps (the period and the store).
-func newChannelTable(b collector.ChannelBreakdown, by string, base url.Values) channelTable {
+// keeps (the period, the store and the segments), minN what each side of a comparison
+// needs.
+func newChannelTable(b collector.ChannelBreakdown, by string, base url.Values, minN int64) channelTable {
 	t := channelTable{By: by, Total: b.Total, others: "the other " + by + "s"}
 	for _, r := range b.Rows {
 		row := channelRow{ChannelRow: r, Name: r.Label}
@@ -82,7 +83,7 @@ func newChannelTable(b collector.ChannelBreakdown, by string, base url.Values) c
 			q.Set(by, r.Label)
 			row.Link = template.URL(q.Encode())
 		}
-		row.Verdict, row.Mark = verdict(r.VsRest, t.others)
+		row.Verdict, row.Mark = verdict(r.VsRest, t.others, minN)
 		row.Bar = intervalSVG(r.NPSReport, b.Total)
 		t.Rows = append(t.Rows, row)
 	}
@@ -130,14 +131,15 @@ type channelsData struct {
 	Stores      []storage.StoreReport
 	Channels    channelTable
 	Touchpoints channelTable
-	MinN        int
+	MinN        int64
 }
 
-// channelQuery is the page's period, store, channel and touchpoint, for the rows' links
-// to the overview.
+// channelQuery is the page's period, store, region, format, segment, channel and
+// touchpoint, for the rows' links to the overview.
 func channelQuery(f storage.Filter) url.Values {
 	q := url.Values{"from": {f.From}, "to": {f.To}}
-	for k, v := range map[string]string{"store": f.StoreID, "channel": f.Channel, "touchpoint": f.Touchpoint} {
+	for k, v := range map[string]string{"store": f.StoreID, "channel": f.Channel, "touchpoint": f.Touchpoint,
+		"region": f.Region, "format": f.Format, "segment": f.Segment} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -170,9 +172,10 @@ func (d *Dashboard) channels(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	base := channelQuery(p.Filter)
-	data := channelsData{Stores: reports, MinN: collector.ComparisonMinResponses,
-		Channels:    newChannelTable(byChannel.ChannelBreakdown, storage.ByChannel, base),
-		Touchpoints: newChannelTable(byTouchpoint.ChannelBreakdown, storage.ByTouchpoint, base)}
+	minN := minResponses(p.Filter)
+	data := channelsData{Stores: reports, MinN: minN,
+		Channels:    newChannelTable(byChannel.ChannelBreakdown, storage.ByChannel, base, minN),
+		Touchpoints: newChannelTable(byTouchpoint.ChannelBreakdown, storage.ByTouchpoint, base, minN)}
 	if s, ok := byID[p.Filter.StoreID]; ok {
 		data.Scope = s.Name
 	} else if p.Filter.StoreID != "" {
@@ -193,7 +196,7 @@ func (d *Dashboard) storeChannels(r *http.Request, f storage.Filter) (*channelTa
 	if len(rep.Rows) == 0 || len(rep.Rows) == 1 && rep.Rows[0].Label == response.ChannelKiosk {
 		return nil, nil
 	}
-	t := newChannelTable(rep.ChannelBreakdown, storage.ByChannel, channelQuery(f))
+	t := newChannelTable(rep.ChannelBreakdown, storage.ByChannel, channelQuery(f), minResponses(f))
 	return &t, nil
 }
 
@@ -203,4 +206,12 @@ func (t channelTable) Heading() string {
 		return "Touchpoint"
 	}
 	return "Channel"
+}
+
+// minResponses is what each side of the filter's comparisons needs (its min_n).
+func minResponses(f storage.Filter) int64 {
+	if f.MinResponses > 0 {
+		return f.MinResponses
+	}
+	return collector.ComparisonMinResponses
 }

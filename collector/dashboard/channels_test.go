@@ -171,7 +171,8 @@ func TestDashboardChannels(t *testing.T) {
 	}
 	// A label that is not one is refused with 400, and the page does not echo it.
 	for _, bad := range []string{"/channels?channel=%3Cx-echo%3E", "/channels?touchpoint=Check%20out%3Cx-echo%3E", "/?channel=QR%3Cx-echo%3E",
-		"/stores?touchpoint=%22%3E%3Cx-echo%3E", "/comments?channel=a%27b%3Cx-echo%3E", "/cases?channel=%3Cx-echo%3E"} {
+		"/stores?touchpoint=%22%3E%3Cx-echo%3E", "/comments?channel=a%27b%3Cx-echo%3E", "/cases?channel=%3Cx-echo%3E",
+		"/stores?segment=%3Cx-echo%3E", "/?format=Big%3Cx-echo%3E", "/channels?min_n=%3Cx-echo%3E"} {
 		code, page := fetch(t, hq, e.srv.URL+bad)
 		if code != 400 || strings.Contains(page, "<x-echo>") {
 			t.Errorf("GET %s: %d, want 400 without the value echoed", bad, code)
@@ -200,6 +201,14 @@ func TestDashboardChannelFilters(t *testing.T) {
 		"<h1>Overview · qr at checkout</h1>", `<option value="qr" selected>`, `<option value="checkout" selected>`} {
 		if !strings.Contains(overview, want) {
 			t.Errorf("overview filtered to QR lacks %s", want)
+		}
+	}
+
+	// The segment, format and min_n the address chose stay in the page's links.
+	_, segStores := fetch(t, hq, e.srv.URL+"/stores?segment=vip&format=express&min_n=10")
+	for _, want := range []string{"format=express", "segment=vip", "min_n=10"} {
+		if !strings.Contains(segStores, `href="/export/stores.csv?`) || !strings.Contains(segStores, want) {
+			t.Errorf("the stores page's links drop %s", want)
 		}
 	}
 

@@ -423,7 +423,7 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 		}
 		p.Filter = f
 		q := url.Values{"from": {f.From}, "to": {f.To}}
-		for _, k := range []string{"store", "channel", "touchpoint", "category", "score", "q", "sort"} {
+		for _, k := range []string{"store", "region", "format", "segment", "channel", "touchpoint", "min_n", "category", "score", "q", "sort"} {
 			if v := r.URL.Query().Get(k); v != "" {
 				q.Set(k, v)
 			}

@@ -67,14 +67,14 @@ func (s *Server) reportNPS(w http.ResponseWriter, r *http.Request, rd storage.Re
 	if !ok {
 		return
 	}
-	rep, err := s.svc.NPS(r.Context(), f)
+	rep, err := s.svc.PeriodReport(r.Context(), f)
 	if err != nil {
 		s.reportError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
 		storage.Filter
-		storage.NPSReport
+		collector.PeriodReport
 	}{f, rep})
 }
 
@@ -96,13 +96,14 @@ func (s *Server) reportStores(w http.ResponseWriter, r *http.Request, rd storage
 	if !ok {
 		return
 	}
-	stores, err := s.svc.Stores(r.Context(), f)
+	rep, err := s.svc.RankStores(r.Context(), f)
 	if err != nil {
 		s.reportError(w, err)
 		return
 	}
-	collector.SortStores(stores, r.URL.Query().Get("sort"))
-	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "stores": nonNil(stores)})
+	collector.SortStores(rep.Stores, r.URL.Query().Get("sort"))
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "stores": nonNil(rep.Stores),
+		"ranking": rep.Ranking, "min_responses": rep.MinResponses})
 }
 
 func (s *Server) reportReasons(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
@@ -210,4 +211,25 @@ func nonNil[T any](v []T) []T {
 		return []T{}
 	}
 	return v
+}
+
+// reportByStoreLabel serves the region and format comparisons (GET /v1/reports/regions
+// and /v1/reports/formats): each label's figures beside those of the rest of the
+// filter's stores.
+func (s *Server) reportByStoreLabel(by string) readerHandler {
+	return func(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+		f, ok := s.filterFrom(w, r, rd)
+		if !ok {
+			return
+		}
+		rep, err := s.svc.LabelReport(r.Context(), f, by)
+		if err != nil {
+			s.reportError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Filter storage.Filter `json:"filter"`
+			collector.LabelReport
+		}{f, rep})
+	}
 }

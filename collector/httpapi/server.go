@@ -97,6 +97,8 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/reports/reasons", s.reader(s.reportReasons))
 	s.mux.HandleFunc("GET /v1/reports/channels", s.reader(s.reportBy(storage.ByChannel)))
 	s.mux.HandleFunc("GET /v1/reports/touchpoints", s.reader(s.reportBy(storage.ByTouchpoint)))
+	s.mux.HandleFunc("GET /v1/reports/regions", s.reader(s.reportByStoreLabel(storage.ByRegion)))
+	s.mux.HandleFunc("GET /v1/reports/formats", s.reader(s.reportByStoreLabel(storage.ByFormat)))
 	s.mux.HandleFunc("GET /v1/reports/questions", s.reader(s.reportQuestions))
 	s.mux.HandleFunc("GET /v1/comments", s.reader(s.comments))
 	s.mux.HandleFunc("GET /v1/cases", s.reader(s.listCases))

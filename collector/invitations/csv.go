@@ -62,6 +62,14 @@ func (in Invitee) Check() (Invitee, error) {
 			return in, fmt.Errorf("%w: the %s must be text of at most %d characters", response.ErrInvalid, what, MaxFieldRunes)
 		}
 	}
+	if in.Segment != "" {
+		// The answers carry the segment, and reports filter by it: a label, as a
+		// channel's. Capitals are a spreadsheet's habit, not a different segment.
+		in.Segment = strings.ToLower(in.Segment)
+		if err := response.CheckLabel("segment", in.Segment); err != nil {
+			return in, err
+		}
+	}
 	return in, nil
 }
 

@@ -94,6 +94,9 @@ func TestInviteeCheck(t *testing.T) {
 		{in: Invitee{Email: "ana@example.com", Language: "english"}, problem: "language"},
 		{in: Invitee{Email: "ana@example.com", Language: "en", OrderID: strings.Repeat("9", 65)}, problem: "order id"},
 		{in: Invitee{Email: "ana@example.com", Language: "en", Segment: "a\x00b"}, problem: "segment"},
+		// The answers carry the segment and reports filter by it: a label, capitals folded.
+		{in: Invitee{Email: "ana@example.com", Language: "en", Segment: " VIP "}, want: Invitee{Email: "ana@example.com", Language: "en", Segment: "vip"}},
+		{in: Invitee{Email: "ana@example.com", Language: "en", Segment: "vip guests"}, problem: `segment "vip guests"`},
 		{in: Invitee{Problem: "3 fields"}, problem: "3 fields"},
 	}
 	for _, tt := range tests {

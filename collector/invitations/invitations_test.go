@@ -114,7 +114,7 @@ func TestInvitationRoundTrip(t *testing.T) {
 		ana := address("ana")
 
 		sum, err := c.Inviter.Invite(ctx, invitations.Batch{StoreID: "S042", Touchpoint: "delivery",
-			Invitees: []invitations.Invitee{{Email: ana, Language: "de", OrderID: "A-100"}}})
+			Invitees: []invitations.Invitee{{Email: ana, Language: "de", OrderID: "A-100", Segment: "vip"}}})
 		if err != nil || sum.Sent != 1 || sum.Results[0].Status != invitations.StatusSent {
 			t.Fatalf("invite: %+v, %v", sum, err)
 		}
@@ -181,7 +181,8 @@ func TestInvitationRoundTrip(t *testing.T) {
 		day := clk.Now().In(mustLoad(t, "Europe/Berlin")).Format(time.DateOnly)
 		checkNPS := func(n int64, want float64) {
 			t.Helper()
-			for _, f := range []storage.Filter{{Channel: "email"}, {Touchpoint: "delivery"}, {}} {
+			// The invitation's segment (its list's column) is the answer's, through revisions.
+			for _, f := range []storage.Filter{{Channel: "email"}, {Touchpoint: "delivery"}, {Segment: "vip"}, {}} {
 				f.From, f.To = day, day
 				got, err := c.DB.NPS(ctx, f)
 				if err != nil {

@@ -33,7 +33,7 @@ func (db *DB) TalliesBy(ctx context.Context, f Filter, by string) ([]LabelTally,
 	where, args := f.where("")
 	// by is one of two column names, never the caller's text.
 	rows, err := db.read.QueryContext(ctx, `SELECT store_id, `+by+`, `+rollupSums+`
-		  FROM daily_rollups WHERE `+where+` GROUP BY store_id, `+by+` ORDER BY store_id, `+by, args...)
+		  FROM `+f.rollups()+` WHERE `+where+` GROUP BY store_id, `+by+` ORDER BY store_id, `+by, args...)
 	if err != nil {
 		return nil, fmt.Errorf("tallies by %s: %w", by, err)
 	}
@@ -58,7 +58,7 @@ func (db *DB) TalliesBy(ctx context.Context, f Filter, by string) ([]LabelTally,
 func (db *DB) Labels(ctx context.Context, f Filter) (channels, touchpoints []string, err error) {
 	f.Channel, f.Touchpoint = "", ""
 	where, args := f.where("")
-	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT channel, touchpoint FROM daily_rollups WHERE `+where+`
+	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT channel, touchpoint FROM `+f.rollups()+` WHERE `+where+`
 		 ORDER BY channel, touchpoint`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("report labels: %w", err)
@@ -89,3 +89,39 @@ func (db *DB) Labels(ctx context.Context, f Filter) (channels, touchpoints []str
 // NPSReportOf is the report of a tally, as every report shows one: for callers that sum
 // tallies themselves, such as the channel comparison.
 func NPSReportOf(t nps.Tally, suspect int64) NPSReport { return report(t, suspect) }
+
+// The store labels a report can split responses by.
+const (
+	ByRegion = "region"
+	ByFormat = "format"
+)
+
+// TalliesByStoreLabel sums the rollups of the filter per region or per format of their
+// stores (by is ByRegion or ByFormat), ordered by label; LabelTally.StoreID is empty.
+// Stores without a region (or format) are summed under "".
+func (db *DB) TalliesByStoreLabel(ctx context.Context, f Filter, by string) ([]LabelTally, error) {
+	if by != ByRegion && by != ByFormat {
+		return nil, fmt.Errorf("tallies by %q: %w: split by region or format", by, ErrInvalid)
+	}
+	where, args := f.where("r.")
+	// by is one of two column names, never the caller's text.
+	rows, err := db.read.QueryContext(ctx, `SELECT s.`+by+`, `+rollupSums+`
+		  FROM `+f.rollups()+` r JOIN stores s ON s.id = r.store_id
+		 WHERE `+where+` GROUP BY s.`+by+` ORDER BY s.`+by, args...)
+	if err != nil {
+		return nil, fmt.Errorf("tallies by %s: %w", by, err)
+	}
+	defer rows.Close()
+	var out []LabelTally
+	for rows.Next() {
+		var lt LabelTally
+		if err := rows.Scan(&lt.Label, &lt.Tally.Promoters, &lt.Tally.Passives, &lt.Tally.Detractors, &lt.Suspect); err != nil {
+			return nil, fmt.Errorf("tallies by %s: %w", by, err)
+		}
+		out = append(out, lt)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tallies by %s: %w", by, err)
+	}
+	return out, nil
+}

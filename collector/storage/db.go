@@ -144,6 +144,9 @@ type Store struct {
 	Name     string `json:"name"`
 	Timezone string `json:"timezone"`
 	Region   string `json:"region,omitempty"`
+	// Format is the kind of store (supermarket, express, outlet, …): a label with the
+	// rules of a channel's (response.CheckLabel), or empty.
+	Format string `json:"format,omitempty"`
 }
 
 var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -151,7 +154,7 @@ var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 // Store finds a store by id.
 func (db *DB) Store(ctx context.Context, id string) (Store, error) {
 	s := Store{ID: id}
-	err := db.read.QueryRowContext(ctx, `SELECT name, timezone, region FROM stores WHERE id = ?`, id).Scan(&s.Name, &s.Timezone, &s.Region)
+	err := db.read.QueryRowContext(ctx, `SELECT name, timezone, region, format FROM stores WHERE id = ?`, id).Scan(&s.Name, &s.Timezone, &s.Region, &s.Format)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Store{}, fmt.Errorf("store %s: %w", id, ErrNotFound)
 	}
@@ -172,14 +175,59 @@ func (db *DB) AddStore(ctx context.Context, s Store) error {
 	if _, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "" || s.Timezone == "Local" {
 		return fmt.Errorf("add store %s: %w: timezone %q is not an IANA zone such as Europe/Berlin", s.ID, ErrInvalid, s.Timezone)
 	}
+	if s.Format != "" {
+		if err := response.CheckLabel("format", s.Format); err != nil {
+			return fmt.Errorf("add store %s: %w", s.ID, err)
+		}
+	}
 	_, err := db.write.ExecContext(ctx,
-		`INSERT INTO stores (id, name, timezone, region, created_at) VALUES (?, ?, ?, ?, ?)`,
-		s.ID, s.Name, s.Timezone, s.Region, db.now().UnixMilli())
+		`INSERT INTO stores (id, name, timezone, region, format, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		s.ID, s.Name, s.Timezone, s.Region, s.Format, db.now().UnixMilli())
 	if isUniqueViolation(err) {
 		return fmt.Errorf("add store %s: %w", s.ID, ErrExists)
 	}
 	if err != nil {
 		return fmt.Errorf("add store %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// StoreChange is what SetStore changes of a store: a nil field stays as it is, an empty
+// one clears it.
+type StoreChange struct {
+	Region *string
+	Format *string
+}
+
+// SetStore changes an existing store's region or format. Reports read both at the time
+// they run, so a store moved to another region counts there for its whole history.
+func (db *DB) SetStore(ctx context.Context, id string, c StoreChange) error {
+	if c.Format != nil && *c.Format != "" {
+		if err := response.CheckLabel("format", *c.Format); err != nil {
+			return fmt.Errorf("set store %s: %w", id, err)
+		}
+	}
+	var (
+		sets []string
+		args []any
+	)
+	if c.Region != nil {
+		sets, args = append(sets, "region = ?"), append(args, *c.Region)
+	}
+	if c.Format != nil {
+		sets, args = append(sets, "format = ?"), append(args, *c.Format)
+	}
+	if len(sets) == 0 {
+		return fmt.Errorf("set store %s: %w: nothing to change", id, ErrInvalid)
+	}
+	res, err := db.write.ExecContext(ctx, `UPDATE stores SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, id)...)
+	if err != nil {
+		return fmt.Errorf("set store %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set store %s: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("set store %s: %w", id, ErrNotFound)
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 
 // StoreList returns every store, by id.
 func (db *DB) StoreList(ctx context.Context) ([]Store, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, timezone, region FROM stores ORDER BY id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, timezone, region, format FROM stores ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list stores: %w", err)
 	}
@@ -16,7 +16,7 @@ func (db *DB) StoreList(ctx context.Context) ([]Store, error) {
 	var out []Store
 	for rows.Next() {
 		var s Store
-		if err := rows.Scan(&s.ID, &s.Name, &s.Timezone, &s.Region); err != nil {
+		if err := rows.Scan(&s.ID, &s.Name, &s.Timezone, &s.Region, &s.Format); err != nil {
 			return nil, fmt.Errorf("list stores: %w", err)
 		}
 		out = append(out, s)

@@ -83,8 +83,9 @@ func nullable(s string) any {
 	return s
 }
 
-// rollupKey is one row of daily_rollups within a store.
-type rollupKey struct{ day, channel, touchpoint string }
+// rollupKey is one row of the rollups within a store: its segment row in
+// segment_rollups, and without the segment its row in daily_rollups.
+type rollupKey struct{ day, channel, touchpoint, segment string }
 
 // InsertBatch stores responses from one origin by id and adds the new ones to the
 // per-day rollups of their channel and touchpoint, in one transaction: a batch is all
@@ -143,7 +144,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 			}
 			continue
 		}
-		key := rollupKey{r.Day, r.Channel, r.Touchpoint}
+		key := rollupKey{r.Day, r.Channel, r.Touchpoint, r.Segment}
 		counts := rollups[key]
 		if r.Suspect {
 			counts.suspect++
@@ -224,15 +225,35 @@ type dayCounts struct {
 	suspect int64
 }
 
-// addRollups adds a batch's counts (negative ones take away) to the rollups, one
-// statement per row, in key order: concurrent batches of one store then lock rollup rows
-// in the same order and cannot deadlock.
+func (c dayCounts) empty() bool {
+	return c.Promoters == 0 && c.Passives == 0 && c.Detractors == 0 && c.suspect == 0
+}
+
+// addRollups adds a batch's counts (negative ones take away) to the rollups: every
+// response to daily_rollups, and those with a segment to segment_rollups too. One
+// statement per row, in key order, daily_rollups first: concurrent batches of one store
+// then lock rollup rows in the same order and cannot deadlock. Rows whose counts come
+// to nothing (a revision that only moved a response between segments) are not written.
 func addRollups(ctx context.Context, t tx, storeID string, rollups map[rollupKey]dayCounts) error {
-	keys := slices.SortedFunc(maps.Keys(rollups), func(a, b rollupKey) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.channel, b.channel), cmp.Compare(a.touchpoint, b.touchpoint))
-	})
-	for _, k := range keys {
-		c := rollups[k]
+	daily := map[rollupKey]dayCounts{}
+	for k, c := range rollups {
+		k.segment = ""
+		d := daily[k]
+		d.Promoters += c.Promoters
+		d.Passives += c.Passives
+		d.Detractors += c.Detractors
+		d.suspect += c.suspect
+		daily[k] = d
+	}
+	byKey := func(a, b rollupKey) int {
+		return cmp.Or(cmp.Compare(a.segment, b.segment), cmp.Compare(a.day, b.day), cmp.Compare(a.channel, b.channel),
+			cmp.Compare(a.touchpoint, b.touchpoint))
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(daily), byKey) {
+		c := daily[k]
+		if c.empty() {
+			continue
+		}
 		_, err := t.ExecContext(ctx, `
 			INSERT INTO daily_rollups (store_id, day, channel, touchpoint, promoters, passives, detractors, suspect)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -244,6 +265,24 @@ func addRollups(ctx context.Context, t tx, storeID string, rollups map[rollupKey
 			storeID, k.day, k.channel, k.touchpoint, c.Promoters, c.Passives, c.Detractors, c.suspect)
 		if err != nil {
 			return fmt.Errorf("update rollup %s %s %s: %w", storeID, k.day, k.channel, err)
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(rollups), byKey) {
+		c := rollups[k]
+		if k.segment == "" || c.empty() {
+			continue
+		}
+		_, err := t.ExecContext(ctx, `
+			INSERT INTO segment_rollups (segment, day, store_id, channel, touchpoint, promoters, passives, detractors, suspect)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (segment, day, store_id, channel, touchpoint) DO UPDATE SET
+			  promoters = segment_rollups.promoters + excluded.promoters,
+			  passives = segment_rollups.passives + excluded.passives,
+			  detractors = segment_rollups.detractors + excluded.detractors,
+			  suspect = segment_rollups.suspect + excluded.suspect`,
+			k.segment, k.day, storeID, k.channel, k.touchpoint, c.Promoters, c.Passives, c.Detractors, c.suspect)
+		if err != nil {
+			return fmt.Errorf("update segment rollup %s %s %s %s: %w", storeID, k.segment, k.day, k.channel, err)
 		}
 	}
 	return nil

@@ -147,9 +147,9 @@ func categoryOf(score string) string {
 	return b.String()
 }
 
-// SurveysWithQuestions returns the distinct surveys of the filter's stores (its store and
-// region; every store without them) that ask extra questions, in the order of their
-// first store.
+// SurveysWithQuestions returns the distinct surveys of the filter's stores (its store,
+// region and format; every store without them) that ask extra questions, in the order of
+// their first store.
 func (db *DB) SurveysWithQuestions(ctx context.Context, f Filter) ([]wire.Survey, error) {
 	where, args := "survey LIKE '%\"questions\"%'", []any{}
 	if f.StoreID != "" {
@@ -159,6 +159,10 @@ func (db *DB) SurveysWithQuestions(ctx context.Context, f Filter) ([]wire.Survey
 	if f.Region != "" {
 		where += " AND region = ?"
 		args = append(args, f.Region)
+	}
+	if f.Format != "" {
+		where += " AND format = ?"
+		args = append(args, f.Format)
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT survey FROM stores WHERE `+where+` GROUP BY survey ORDER BY MIN(id)`, args...)
 	if err != nil {

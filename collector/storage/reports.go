@@ -106,9 +106,15 @@ func (db *DB) AuthenticateReader(ctx context.Context, token string) (Reader, err
 type Filter struct {
 	StoreID    string
 	Region     string
+	Format     string // the stores of this format (supermarket, express, …); empty: every format
 	Channel    string // kiosk, qr, web, email or a link's own label; empty: every channel
 	Touchpoint string // empty: every touchpoint
+	Segment    string // the responses of this customer segment (read from segment_rollups); empty: every response
 	From, To   string // YYYY-MM-DD
+	// MinResponses is the fewest responses each side of a comparison needs before its
+	// difference is called significant, and a store before it is ranked (the min_n
+	// parameter). Storage ignores it.
+	MinResponses int64
 	// Zone is the time zone whose today the period's default ends on: the store's own
 	// when the filter names a store, else the zone of the stores in view that is furthest
 	// ahead (see collector.Service.ParseFilter). Days themselves are each store's local
@@ -127,6 +133,10 @@ func (f Filter) where(prefix string) (string, []any) {
 		conds = append(conds, prefix+"store_id IN (SELECT id FROM stores WHERE region = ?)")
 		args = append(args, f.Region)
 	}
+	if f.Format != "" {
+		conds = append(conds, prefix+"store_id IN (SELECT id FROM stores WHERE format = ?)")
+		args = append(args, f.Format)
+	}
 	if f.Channel != "" {
 		conds = append(conds, prefix+"channel = ?")
 		args = append(args, f.Channel)
@@ -135,7 +145,36 @@ func (f Filter) where(prefix string) (string, []any) {
 		conds = append(conds, prefix+"touchpoint = ?")
 		args = append(args, f.Touchpoint)
 	}
+	if f.Segment != "" {
+		conds = append(conds, prefix+"segment = ?")
+		args = append(args, f.Segment)
+	}
 	return strings.Join(conds, " AND "), args
+}
+
+// rollups is the rollup table that answers the filter: segment_rollups for one
+// segment's responses, else daily_rollups, which counts every response.
+func (f Filter) rollups() string {
+	if f.Segment != "" {
+		return "segment_rollups"
+	}
+	return "daily_rollups"
+}
+
+// Previous is the filter over the period of equal length just before f's: what a
+// report's change is measured against.
+func (f Filter) Previous() (Filter, error) {
+	from, err := time.Parse(time.DateOnly, f.From)
+	if err != nil {
+		return Filter{}, fmt.Errorf("previous period: %w: from %q", ErrInvalid, f.From)
+	}
+	to, err := time.Parse(time.DateOnly, f.To)
+	if err != nil {
+		return Filter{}, fmt.Errorf("previous period: %w: to %q", ErrInvalid, f.To)
+	}
+	days := int(to.Sub(from).Hours()/24) + 1
+	f.From, f.To = from.AddDate(0, 0, -days).Format(time.DateOnly), from.AddDate(0, 0, -1).Format(time.DateOnly)
+	return f, nil
 }
 
 // NPSReport is a tally with its score and margin of error.
@@ -165,7 +204,7 @@ func (db *DB) NPS(ctx context.Context, f Filter) (NPSReport, error) {
 		t       nps.Tally
 		suspect int64
 	)
-	err := db.read.QueryRowContext(ctx, `SELECT `+rollupSums+` FROM daily_rollups WHERE `+where, args...).
+	err := db.read.QueryRowContext(ctx, `SELECT `+rollupSums+` FROM `+f.rollups()+` WHERE `+where, args...).
 		Scan(&t.Promoters, &t.Passives, &t.Detractors, &suspect)
 	if err != nil {
 		return NPSReport{}, fmt.Errorf("nps report: %w", err)
@@ -191,7 +230,7 @@ func (db *DB) Trend(ctx context.Context, f Filter, interval string) ([]TrendPoin
 	}
 	where, args := f.where("")
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT `+period+` AS p, `+rollupSums+` FROM daily_rollups WHERE `+where+` GROUP BY p ORDER BY p`, args...)
+		`SELECT `+period+` AS p, `+rollupSums+` FROM `+f.rollups()+` WHERE `+where+` GROUP BY p ORDER BY p`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("trend: %w", err)
 	}
@@ -219,21 +258,24 @@ type StoreReport struct {
 	Previous  *NPSReport `json:"previous,omitempty"` // the period of equal length before
 	LastSeen  time.Time  `json:"last_device_contact,omitzero"`
 	DeviceCnt int        `json:"devices"`
+	// The comparisons and the rank, filled in by the service (collector.Service.RankStores):
+	// Change is the NPS now minus the previous period's; VsRest the store's NPS minus
+	// that of the other stores in the filter (disjoint, so independent samples).
+	Change *nps.Difference `json:"change,omitempty"`
+	VsRest *nps.Difference `json:"vs_rest,omitempty"`
+	// Rank is 1 for the best NPS among the stores with at least the minimum number of
+	// responses, equal NPS sharing a rank (1, 1, 3); 0 when the store is not ranked, and
+	// Unranked then says why.
+	Rank     int    `json:"rank,omitempty"`
+	Unranked string `json:"unranked,omitempty"`
 }
 
 // Stores reports NPS per store for the filter, with the previous period beside it.
 func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
-	from, err := time.Parse(time.DateOnly, f.From)
+	prev, err := f.Previous()
 	if err != nil {
-		return nil, fmt.Errorf("stores report: %w: from %q", ErrInvalid, f.From)
+		return nil, fmt.Errorf("stores report: %w", err)
 	}
-	to, err := time.Parse(time.DateOnly, f.To)
-	if err != nil {
-		return nil, fmt.Errorf("stores report: %w: to %q", ErrInvalid, f.To)
-	}
-	days := int(to.Sub(from).Hours()/24) + 1
-	prev := Filter{StoreID: f.StoreID, Region: f.Region, Channel: f.Channel, Touchpoint: f.Touchpoint,
-		From: from.AddDate(0, 0, -days).Format(time.DateOnly), To: from.AddDate(0, 0, -1).Format(time.DateOnly)}
 	cur, err := db.perStore(ctx, f)
 	if err != nil {
 		return nil, err
@@ -250,8 +292,12 @@ func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
 		storeWhere += " AND s.region = ?"
 		storeArgs = append(storeArgs, f.Region)
 	}
+	if f.Format != "" {
+		storeWhere += " AND s.format = ?"
+		storeArgs = append(storeArgs, f.Format)
+	}
 	rows, err := db.read.QueryContext(ctx, `
-		SELECT s.id, s.name, s.timezone, s.region, MAX(d.last_seen_at), COUNT(d.id)
+		SELECT s.id, s.name, s.timezone, s.region, s.format, MAX(d.last_seen_at), COUNT(d.id)
 		  FROM stores s LEFT JOIN devices d ON d.store_id = s.id AND d.revoked_at IS NULL
 		 WHERE `+storeWhere+` GROUP BY s.id ORDER BY s.id`, storeArgs...)
 	if err != nil {
@@ -264,7 +310,7 @@ func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
 			r    StoreReport
 			seen sql.NullInt64
 		)
-		if err := rows.Scan(&r.ID, &r.Name, &r.Timezone, &r.Region, &seen, &r.DeviceCnt); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &r.Timezone, &r.Region, &r.Format, &seen, &r.DeviceCnt); err != nil {
 			return nil, fmt.Errorf("stores report: %w", err)
 		}
 		if seen.Valid {
@@ -281,7 +327,7 @@ func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
 
 func (db *DB) perStore(ctx context.Context, f Filter) (map[string]NPSReport, error) {
 	where, args := f.where("")
-	return db.tallies(ctx, `SELECT store_id, `+rollupSums+` FROM daily_rollups WHERE `+where+` GROUP BY store_id`, args...)
+	return db.tallies(ctx, `SELECT store_id, `+rollupSums+` FROM `+f.rollups()+` WHERE `+where+` GROUP BY store_id`, args...)
 }
 
 // tallies runs a query whose rows are (key, promoters, passives, detractors, suspect).

@@ -27,10 +27,10 @@ type Revision struct {
 // response of another link is ErrNotFound.
 func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revision, error) {
 	var (
-		storeID, day, channel, touchpoint, hash string
-		score                                   int
-		suspect                                 bool
-		link                                    sql.NullString
+		storeID, day, channel, touchpoint, segment, hash string
+		score                                            int
+		suspect                                          bool
+		link                                             sql.NullString
 	)
 	listening, err := db.listeners(ctx, o.StoreID)
 	if err != nil {
@@ -42,8 +42,8 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 	}
 	defer t.Rollback()
 	err = t.QueryRowContext(ctx, `
-		SELECT store_id, link_id, day, channel, touchpoint, score, suspect, content_hash FROM responses WHERE id = ?`+db.dialect.forUpdate,
-		r.ID).Scan(&storeID, &link, &day, &channel, &touchpoint, &score, &suspect, &hash)
+		SELECT store_id, link_id, day, channel, touchpoint, segment, score, suspect, content_hash FROM responses WHERE id = ?`+db.dialect.forUpdate,
+		r.ID).Scan(&storeID, &link, &day, &channel, &touchpoint, &segment, &score, &suspect, &hash)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (o.LinkID == "" || link.String != o.LinkID || storeID != o.StoreID) {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, ErrNotFound)
 	}
@@ -67,15 +67,11 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
 	}
 	rev := Revision{Changed: true}
-	if !suspect && nps.Score(score).Category() != nps.Score(r.Score).Category() {
-		var moved dayCounts
-		moved.Add(nps.Score(r.Score))
-		var old nps.Tally
-		old.Add(nps.Score(score))
-		moved.Promoters -= old.Promoters
-		moved.Passives -= old.Passives
-		moved.Detractors -= old.Detractors
-		if err := addRollups(ctx, t, storeID, map[rollupKey]dayCounts{{day, channel, touchpoint}: moved}); err != nil {
+	// The count moves when the category changes, or the segment (a follow-up may carry
+	// one the score's page did not): out of the old row, into the new one.
+	if moves := rollupMove(rollupKey{day, channel, touchpoint, segment}, rollupKey{day, channel, touchpoint, r.Segment},
+		score, r.Score, suspect); len(moves) > 0 {
+		if err := addRollups(ctx, t, storeID, moves); err != nil {
 			return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
 		}
 	}
@@ -109,4 +105,29 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
 	}
 	return rev, nil
+}
+
+// rollupMove is what the rollups change by when a response counted under key from with
+// score before is now under key to with score after; nil when nothing moves. A suspect
+// response is counted as suspect whatever its score.
+func rollupMove(from, to rollupKey, before, after int, suspect bool) map[rollupKey]dayCounts {
+	if from == to && (suspect || nps.Score(before).Category() == nps.Score(after).Category()) {
+		return nil
+	}
+	var out, in dayCounts
+	if suspect {
+		out.suspect, in.suspect = -1, 1
+	} else {
+		var old nps.Tally
+		old.Add(nps.Score(before))
+		out.Promoters, out.Passives, out.Detractors = -old.Promoters, -old.Passives, -old.Detractors
+		in.Add(nps.Score(after))
+	}
+	if from == to {
+		in.Promoters += out.Promoters
+		in.Passives += out.Passives
+		in.Detractors += out.Detractors
+		return map[rollupKey]dayCounts{to: in}
+	}
+	return map[rollupKey]dayCounts{from: out, to: in}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/response"
 )
 
 // answer is what the follow-up needs of the answer the score page stored: the shopper's
@@ -21,6 +23,9 @@ type answer struct {
 	Created time.Time // when the score was stored, to the millisecond
 	Score   int       // the score stored
 	Suspect bool      // stored flagged as a repeat
+	// Segment is the customer segment the link's address named (?segment=), kept so the
+	// follow-up, which replaces the response, keeps it too; empty when none.
+	Segment string
 }
 
 // errToken is a token that is not one this collector's database signed for the link.
@@ -36,7 +41,12 @@ func sign(key []byte, linkID string, a answer) string {
 	if a.Suspect {
 		suspect = "1"
 	}
-	payload := strings.Join([]string{a.ID, strconv.FormatInt(a.Created.UnixMilli(), 10), strconv.Itoa(a.Score), suspect}, ".")
+	parts := []string{a.ID, strconv.FormatInt(a.Created.UnixMilli(), 10), strconv.Itoa(a.Score), suspect}
+	if a.Segment != "" {
+		// A segment is a label (a-z, 0-9, - and _), so it never holds the separator.
+		parts = append(parts, a.Segment)
+	}
+	payload := strings.Join(parts, ".")
 	return payload + "." + mac(key, linkID, payload)
 }
 
@@ -46,7 +56,8 @@ func mac(key []byte, linkID, payload string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
 }
 
-// maxToken bounds what verify reads: a real token is about 80 bytes.
+// maxToken bounds what verify reads: a real token is about 80 bytes, 113 with the
+// longest segment.
 const maxToken = 200
 
 // verify reads a token made by sign for the link.
@@ -55,12 +66,18 @@ func verify(key []byte, linkID, token string) (answer, error) {
 		return answer{}, errToken
 	}
 	parts := strings.Split(token, ".")
-	if len(parts) != 5 {
+	if len(parts) != 5 && len(parts) != 6 { // 6: with a segment
 		return answer{}, errToken
 	}
-	payload := strings.Join(parts[:4], ".")
-	if !hmac.Equal([]byte(parts[4]), []byte(mac(key, linkID, payload))) {
+	payload := strings.Join(parts[:len(parts)-1], ".")
+	if !hmac.Equal([]byte(parts[len(parts)-1]), []byte(mac(key, linkID, payload))) {
 		return answer{}, errToken
+	}
+	var segment string
+	if len(parts) == 6 {
+		if segment = parts[4]; response.CheckLabel("segment", segment) != nil {
+			return answer{}, errToken
+		}
 	}
 	id, err := uuid.Parse(parts[0])
 	if err != nil || id.Version() != 7 || id.String() != parts[0] {
@@ -74,5 +91,5 @@ func verify(key []byte, linkID, token string) (answer, error) {
 	if err != nil || score < 0 || score > 10 || parts[3] != "0" && parts[3] != "1" {
 		return answer{}, errToken
 	}
-	return answer{ID: parts[0], Created: time.UnixMilli(ms), Score: score, Suspect: parts[3] == "1"}, nil
+	return answer{ID: parts[0], Created: time.UnixMilli(ms), Score: score, Suspect: parts[3] == "1", Segment: segment}, nil
 }

@@ -365,7 +365,19 @@ func (s *Survey) question(sv response.Survey, lang string) string {
 type scoreData struct {
 	Question string
 	Scores   []int
-	Selected int // -1: none
+	Selected int    // -1: none
+	Segment  string // the customer segment the address named, carried by the form
+}
+
+// segmentOf is the customer segment a survey address names (?segment=vip, for a link
+// printed or sent to one group of shoppers), or the score form carries on. One that is
+// not a valid label is ignored, not refused: the shopper who followed a mistyped link
+// still answers, only unsegmented.
+func segmentOf(v string) string {
+	if v == "" || response.CheckLabel("segment", v) != nil {
+		return ""
+	}
+	return v
 }
 
 func (s *Survey) scorePage(w http.ResponseWriter, r *http.Request) {
@@ -386,11 +398,19 @@ func (s *Survey) showScore(w http.ResponseWriter, r *http.Request, status int, a
 	}
 	lang := negotiate(asked, accept, offer)
 	v := s.newView(lang, sv.StoreName, l.Code)
-	s.switchTo(&v, offer, "/s/"+l.Code, nil)
+	segment := segmentOf(r.URL.Query().Get("segment"))
+	if r.Method == http.MethodPost {
+		segment = segmentOf(r.PostForm.Get("segment"))
+	}
+	var extra url.Values
+	if segment != "" {
+		extra = url.Values{"segment": {segment}}
+	}
+	s.switchTo(&v, offer, "/s/"+l.Code, extra)
 	if errKey != "" {
 		v.Error = s.texts.T(lang, errKey)
 	}
-	v.Data = scoreData{Question: s.question(sv, lang), Scores: scores(), Selected: selected}
+	v.Data = scoreData{Question: s.question(sv, lang), Scores: scores(), Selected: selected, Segment: segment}
 	s.render(w, status, "score", v)
 }
 
@@ -504,9 +524,9 @@ func (s *Survey) postScore(w http.ResponseWriter, r *http.Request) {
 	_, cookieErr := r.Cookie(answeredCookie)
 	repeats := s.networks.note(clientnet.Network(r, s.cfg.TrustedProxies)+"|"+l.StoreID, time.Now())
 	a := answer{ID: uuid.Must(uuid.NewV7()).String(), Created: now, Score: score,
-		Suspect: cookieErr == nil || repeats >= s.cfg.NetworkRepeats}
+		Suspect: cookieErr == nil || repeats >= s.cfg.NetworkRepeats, Segment: segmentOf(r.PostForm.Get("segment"))}
 	res := response.Response{ID: a.ID, Score: score, Locale: lang, SurveyVersion: sv.Version,
-		CreatedAt: now, CompletedAt: now, Outcome: response.OutcomeSkipped, Suspect: a.Suspect}
+		CreatedAt: now, CompletedAt: now, Outcome: response.OutcomeSkipped, Suspect: a.Suspect, Segment: a.Segment}
 	if _, err := s.svc.IngestFromLink(ctx, l, res); err != nil {
 		s.storeFailed(w, r, lang, l, err)
 		return
@@ -744,7 +764,7 @@ func (s *Survey) postFollowUp(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.svc.Now()
 	res := response.Response{ID: a.ID, Score: score, Locale: lang, SurveyVersion: sv.Version,
-		CreatedAt: a.Created, CompletedAt: now, Outcome: response.OutcomeSkipped, Suspect: a.Suspect}
+		CreatedAt: a.Created, CompletedAt: now, Outcome: response.OutcomeSkipped, Suspect: a.Suspect, Segment: a.Segment}
 	if res.CompletedAt.Before(res.CreatedAt) {
 		res.CompletedAt = res.CreatedAt
 	}

@@ -44,9 +44,12 @@ var sections = []struct{ title, about string }{
 		"multi-row INSERTs of 500 of as many rows into the same database (no HTTP, validation, " +
 		"dedup, rollups or follow-up cases; the collector opens one for each detractor, see section 7). PostgreSQL runs with fsync on. Ratio = HTTP rate ÷ raw rate; 1× is the limit."},
 	{"5. Reports", "10,000,000 generated responses across 5,000 stores and 400 days (five a store " +
-		"a day). The collector reads per-store, per-day rollups; the baseline is the same answer by " +
+		"a day) in ten regions and three formats, four in five responses with one of four customer " +
+		"segments. The collector reads per-store, per-day rollups (per segment for a segment's " +
+		"reports); the baseline is the same answer by " +
 		"a full scan of the responses (checked equal first). \"all\" is the whole 400 days, \"30 d\" " +
-		"the dashboard's default view. Ratio = rollup time ÷ scan time; below 1× is the speed-up."},
+		"the dashboard's default view; \"one segment\" a fifth of the responses, \"one format\" a third " +
+		"of the stores. Ratio = rollup time ÷ scan time; below 1× is the speed-up."},
 	{"6. Fleet load", "1,000 simulated devices against one `npscollector` process (SQLite), each " +
 		"with its own connection, uploading 1–3 responses every 2 s on average and a heartbeat " +
 		"every 30 s (ten times the real rate) for 5 minutes, with no retries so every failure " +
@@ -77,6 +80,14 @@ func reportRows(engine, pretty string) []figure {
 		{"stores/all", "per-store table, all 400 days"},
 		{"chain/30d", "chain NPS, last 30 days"},
 		{"stores/30d", "per-store table, last 30 days"},
+		{"trend/30d", "daily trend, last 30 days"},
+		{"segment/chain/all", "one segment: chain NPS, all 400 days"},
+		{"segment/stores/all", "one segment: per-store table, all 400 days"},
+		{"segment/chain/30d", "one segment: chain NPS, last 30 days"},
+		{"segment/stores/30d", "one segment: per-store table, last 30 days"},
+		{"segment/trend/30d", "one segment: daily trend, last 30 days"},
+		{"format/stores/30d", "one format: per-store table, last 30 days"},
+		{"format/trend/30d", "one format: daily trend, last 30 days"},
 	} {
 		out = append(out, figure{"5. Reports", pretty + ": " + q.name,
 			metric{"Reports/" + engine + "/" + q.path + "/rollup", "sec/op"},
