@@ -45,6 +45,8 @@ type Service struct {
 	// noTagging stores responses untagged: only benchmarks set it (export_test.go), to
 	// measure what tagging costs.
 	noTagging bool
+	// retagBatch is how many responses a re-tagging batch takes; zero: retagBatch.
+	retagBatch int
 	// themeWake wakes the re-tagging worker after a survey change.
 	themeWake chan struct{}
 	themeOnce sync.Once

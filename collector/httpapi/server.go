@@ -98,6 +98,8 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/reports/channels", s.reader(s.reportBy(storage.ByChannel)))
 	s.mux.HandleFunc("GET /v1/reports/touchpoints", s.reader(s.reportBy(storage.ByTouchpoint)))
 	s.mux.HandleFunc("GET /v1/reports/questions", s.reader(s.reportQuestions))
+	s.mux.HandleFunc("GET /v1/reports/drivers", s.reader(s.reportDrivers))
+	s.mux.HandleFunc("GET /v1/reports/themes/status", s.reader(s.reportThemesStatus))
 	s.mux.HandleFunc("GET /v1/comments", s.reader(s.comments))
 	s.mux.HandleFunc("GET /v1/cases", s.reader(s.listCases))
 	s.mux.HandleFunc("GET /v1/cases/{id}", s.reader(s.getCase))

@@ -222,3 +222,83 @@ func decodeReasons(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// ThemeTally is the tally of the responses that mention a theme (or picked a reason),
+// in one store when StoreID is set.
+type ThemeTally struct {
+	StoreID string
+	Theme   string
+	nps.Tally
+}
+
+// ThemeTallies sums theme_rollups of one kind (KindTheme, KindReason) over the filter,
+// per theme, and per store and theme when byStore.
+func (db *DB) ThemeTallies(ctx context.Context, f Filter, kind string, byStore bool) ([]ThemeTally, error) {
+	where, args := f.where("")
+	cols := "''"
+	if byStore {
+		cols = "store_id"
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT `+cols+` AS s, theme, CAST(SUM(promoters) AS BIGINT), CAST(SUM(passives) AS BIGINT), CAST(SUM(detractors) AS BIGINT)
+		  FROM theme_rollups WHERE kind = ? AND `+where+` GROUP BY s, theme ORDER BY s, theme`,
+		append([]any{kind}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("theme tallies: %w", err)
+	}
+	defer rows.Close()
+	var out []ThemeTally
+	for rows.Next() {
+		var t ThemeTally
+		if err := rows.Scan(&t.StoreID, &t.Theme, &t.Promoters, &t.Passives, &t.Detractors); err != nil {
+			return nil, fmt.Errorf("theme tallies: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("theme tallies: %w", err)
+	}
+	return out, nil
+}
+
+// StoreTallies is each store's tally over the filter, from daily_rollups (suspect
+// responses left out), for the stores with any response.
+func (db *DB) StoreTallies(ctx context.Context, f Filter) (map[string]nps.Tally, error) {
+	where, args := f.where("")
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT store_id, CAST(SUM(promoters) AS BIGINT), CAST(SUM(passives) AS BIGINT), CAST(SUM(detractors) AS BIGINT)
+		  FROM daily_rollups WHERE `+where+` GROUP BY store_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store tallies: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]nps.Tally{}
+	for rows.Next() {
+		var (
+			id string
+			t  nps.Tally
+		)
+		if err := rows.Scan(&id, &t.Promoters, &t.Passives, &t.Detractors); err != nil {
+			return nil, fmt.Errorf("store tallies: %w", err)
+		}
+		if t.Total() > 0 {
+			out[id] = t
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store tallies: %w", err)
+	}
+	return out, nil
+}
+
+// WorthALookCount is how many responses in the filter are worth a look (a comment at
+// odds with its score), suspect ones left out as from every figure.
+func (db *DB) WorthALookCount(ctx context.Context, f Filter) (int64, error) {
+	where, args := f.where("")
+	var n int64
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM responses WHERE worth_a_look AND NOT suspect AND `+where, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("worth a look: %w", err)
+	}
+	return n, nil
+}

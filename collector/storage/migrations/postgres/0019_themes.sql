@@ -40,12 +40,15 @@ CREATE TABLE theme_rollups (
 
 -- The re-tagging job, one row per store: the taxonomy fingerprint its responses are (or
 -- are being) tagged with, progress, and the lease of the collector running it, so that
--- several collectors on one database never re-tag a store twice at once. cursor is the
--- last response id re-tagged: a job resumes after it when its lease ran out.
+-- several collectors on one database never re-tag a store twice at once. resume_after is
+-- the last response id re-tagged: a job resumes after it when its lease ran out. sweep:
+-- the pass over every response is done, and what is left are responses an ingest tagged
+-- with the taxonomy before (it read the survey before the change).
 CREATE TABLE theme_jobs (
     store_id      TEXT PRIMARY KEY REFERENCES stores (id),
     fingerprint   TEXT NOT NULL,
-    cursor        TEXT NOT NULL DEFAULT '',
+    resume_after  TEXT NOT NULL DEFAULT '',
+    sweep         BOOLEAN NOT NULL DEFAULT FALSE,
     done          BIGINT NOT NULL DEFAULT 0,
     total         BIGINT NOT NULL DEFAULT 0,
     started_at    BIGINT NOT NULL,
