@@ -314,3 +314,51 @@ func TestRetagRunsOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestRetagResumesAfterACrash: a collector that stops mid-job keeps its lease until it
+// runs out, so no other collector takes the job before; then another resumes after the
+// last batch done, not from the start, and the counts come out right.
+func TestRetagResumesAfterACrash(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, be collectortest.Backend) {
+		ctx := context.Background()
+		var (
+			mu   sync.Mutex
+			skew time.Duration
+		)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
+		c := collectortest.Start(t, collectortest.Options{Backend: be, Now: clock})
+		now := seedComments(t, c, 25)
+		if _, err := c.Service.SetSurvey(ctx, coffeeSurvey(t), []string{"S1"}); err != nil {
+			t.Fatal(err)
+		}
+		collector.SetRetagBatch(c.Service, 10)
+		crash, stop := context.WithCancel(ctx)
+		var first []int64
+		err := c.Service.RunThemeJobs(crash, "one", "", func(j storage.ThemeJob) { first = append(first, j.Done); stop() })
+		if err == nil || !slices.Equal(first, []int64{10}) {
+			t.Fatalf("the crashed run: %v, progress %v", err, first)
+		}
+		var second []int64
+		record := func(j storage.ThemeJob) { second = append(second, j.Done) }
+		if err := c.Service.RunThemeJobs(ctx, "two", "", record); err != nil || len(second) != 0 {
+			t.Fatalf("another collector took a leased job: %v, progress %v", err, second)
+		}
+		mu.Lock()
+		skew = 2 * time.Minute // the lease (a minute) runs out
+		mu.Unlock()
+		if err := c.Service.RunThemeJobs(ctx, "two", "", record); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(second, []int64{20, 25}) {
+			t.Errorf("resumed progress %v, want 20, 25", second)
+		}
+		day := now.UTC().Format(time.DateOnly)
+		rep, err := c.Service.Drivers(ctx, storage.Filter{From: day, To: day}, storage.KindTheme, "en", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Drivers) != 1 || rep.Drivers[0].Key != "coffee" || rep.Drivers[0].N != 13 {
+			t.Errorf("after resuming: %+v; want coffee 13", rep.Drivers)
+		}
+	})
+}
