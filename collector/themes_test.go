@@ -100,7 +100,8 @@ func mapsEqual(a, b map[string]int) bool {
 }
 
 // TestRevisionMovesThemeRollups: a link answer revised to another score, comment and
-// reasons leaves its old themes' counts and is counted once under its new ones.
+// reasons leaves its old themes' counts (and its worth-a-look count) and is counted once
+// under its new ones.
 func TestRevisionMovesThemeRollups(t *testing.T) {
 	collectortest.ForEachBackend(t, func(t *testing.T, be collectortest.Backend) {
 		ctx := context.Background()
@@ -113,10 +114,21 @@ func TestRevisionMovesThemeRollups(t *testing.T) {
 		now := time.Now().Add(-time.Hour)
 		r := tap(3, "staff")
 		r.CreatedAt, r.CompletedAt = now, now.Add(10*time.Second)
+		r.Comment = "Wonderful friendly staff, perfect" // a 3 with praise: worth a look
 		if _, err := c.Service.IngestFromLink(ctx, l, r); err != nil {
 			t.Fatal(err)
 		}
 		day := now.UTC().Format(time.DateOnly)
+		worth := func() int64 {
+			n, err := c.DB.WorthALookCount(ctx, storage.Filter{From: day, To: day})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := worth(); n != 1 {
+			t.Errorf("worth a look before: %d, want 1", n)
+		}
 		drivers := func(kind string) map[string]storage.NPSReport {
 			rep, err := c.Service.Drivers(ctx, storage.Filter{From: day, To: day}, kind, "en", 1)
 			if err != nil {
@@ -140,6 +152,9 @@ func TestRevisionMovesThemeRollups(t *testing.T) {
 			if len(got) != 1 || got["price"].Promoters != 1 || got["price"].Responses != 1 {
 				t.Errorf("%s after the revision: %+v; want price once, a promoter, and no staff", kind, got)
 			}
+		}
+		if n := worth(); n != 0 {
+			t.Errorf("worth a look after: %d, want 0", n)
 		}
 		if tags, err := c.DB.TagsOf(ctx, r.ID); err != nil || !mapsEqual(themesOf(tags), map[string]int{"price": 1}) {
 			t.Errorf("tags after the revision: %+v, %v", tags, err)

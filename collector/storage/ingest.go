@@ -171,7 +171,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 			if err := themes.write(ctx, r.ID, r.Tags); err != nil {
 				return BatchResult{}, fmt.Errorf("insert batch: %w", err)
 			}
-			themeCounts(themeRollups, 1, r.Day, r.Channel, r.Touchpoint, r.Segment, r.Score, r.Suspect, themeKeys(r.Tags), r.Reasons)
+			themeCounts(themeRollups, 1, r.Day, r.Channel, r.Touchpoint, r.Segment, r.Score, r.Suspect, r.Tags.WorthALook, themeKeys(r.Tags), r.Reasons)
 		}
 		if announce {
 			created := struct {

@@ -30,7 +30,7 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		storeID, day, channel, touchpoint, hash string
 		oldReasons, oldSegment                  string
 		score                                   int
-		suspect                                 bool
+		suspect, wasWorth                       bool
 		link, fingerprint                       sql.NullString
 	)
 	listening, err := db.listeners(ctx, o.StoreID)
@@ -43,9 +43,9 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 	}
 	defer t.Rollback()
 	err = t.QueryRowContext(ctx, `
-		SELECT store_id, link_id, day, channel, touchpoint, score, suspect, content_hash, reasons, segment, theme_fingerprint
+		SELECT store_id, link_id, day, channel, touchpoint, score, suspect, content_hash, reasons, segment, theme_fingerprint, worth_a_look
 		  FROM responses WHERE id = ?`+db.dialect.forUpdate,
-		r.ID).Scan(&storeID, &link, &day, &channel, &touchpoint, &score, &suspect, &hash, &oldReasons, &oldSegment, &fingerprint)
+		r.ID).Scan(&storeID, &link, &day, &channel, &touchpoint, &score, &suspect, &hash, &oldReasons, &oldSegment, &fingerprint, &wasWorth)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (o.LinkID == "" || link.String != o.LinkID || storeID != o.StoreID) {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, ErrNotFound)
 	}
@@ -70,7 +70,7 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		nullable(r.SealedContact), sentiment, sentimentScore, worth, tagFingerprint, r.ID); err != nil {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
 	}
-	if err := moveThemes(ctx, t, storeID, r, fingerprint.Valid, themeCounted{day, channel, touchpoint, oldSegment, score, suspect, oldReasons}); err != nil {
+	if err := moveThemes(ctx, t, storeID, r, fingerprint.Valid, themeCounted{day, channel, touchpoint, oldSegment, score, suspect, wasWorth, oldReasons}); err != nil {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
 	}
 	rev := Revision{Changed: true}
@@ -122,7 +122,7 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 type themeCounted struct {
 	day, channel, touchpoint, segment string
 	score                             int
-	suspect                           bool
+	suspect, worth                    bool
 	reasons                           string // the reasons column
 }
 
@@ -140,7 +140,7 @@ func moveThemes(ctx context.Context, t tx, storeID string, r NewResponse, wasTag
 		if err != nil {
 			return err
 		}
-		themeCounts(counts, -1, old.day, old.channel, old.touchpoint, old.segment, old.score, old.suspect, themes, reasons)
+		themeCounts(counts, -1, old.day, old.channel, old.touchpoint, old.segment, old.score, old.suspect, old.worth, themes, reasons)
 		if _, err := t.ExecContext(ctx, `DELETE FROM response_themes WHERE response_id = ?`, r.ID); err != nil {
 			return fmt.Errorf("themes of %s: %w", r.ID, err)
 		}
@@ -154,7 +154,7 @@ func moveThemes(ctx context.Context, t tx, storeID string, r NewResponse, wasTag
 		if err := w.write(ctx, r.ID, r.Tags); err != nil {
 			return err
 		}
-		themeCounts(counts, 1, old.day, old.channel, old.touchpoint, r.Segment, r.Score, old.suspect, themeKeys(r.Tags), r.Reasons)
+		themeCounts(counts, 1, old.day, old.channel, old.touchpoint, r.Segment, r.Score, old.suspect, r.Tags.WorthALook, themeKeys(r.Tags), r.Reasons)
 	}
 	return addThemeRollups(ctx, t, storeID, counts)
 }

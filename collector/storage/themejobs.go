@@ -202,7 +202,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 		args = append(args, job.Fingerprint)
 	}
 	rows, err := t.QueryContext(ctx, `
-		SELECT id, score, reasons, comment, locale, day, channel, touchpoint, segment, suspect, theme_fingerprint
+		SELECT id, score, reasons, comment, locale, day, channel, touchpoint, segment, suspect, theme_fingerprint, worth_a_look
 		  FROM responses WHERE store_id = ? AND id > ?`+stale+` ORDER BY id LIMIT ?`+db.dialect.forUpdate,
 		append(args, limit)...)
 	if err != nil {
@@ -212,7 +212,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 		id, reasons                       string
 		src                               TagSource
 		day, channel, touchpoint, segment string
-		suspect                           bool
+		suspect, worth                    bool
 		tagged                            bool
 	}
 	var batch []stored
@@ -222,7 +222,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 			fp sql.NullString
 		)
 		if err := rows.Scan(&r.id, &r.src.Score, &r.reasons, &r.src.Comment, &r.src.Locale, &r.day, &r.channel,
-			&r.touchpoint, &r.segment, &r.suspect, &fp); err != nil {
+			&r.touchpoint, &r.segment, &r.suspect, &fp, &r.worth); err != nil {
 			rows.Close()
 			return job, 0, fmt.Errorf("re-tag %s: %w", job.StoreID, err)
 		}
@@ -246,7 +246,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 			if err != nil {
 				return job, 0, err
 			}
-			themeCounts(counts, -1, r.day, r.channel, r.touchpoint, r.segment, r.src.Score, r.suspect, old, reasons)
+			themeCounts(counts, -1, r.day, r.channel, r.touchpoint, r.segment, r.src.Score, r.suspect, r.worth, old, reasons)
 			if _, err := t.ExecContext(ctx, `DELETE FROM response_themes WHERE response_id = ?`, r.id); err != nil {
 				return job, 0, fmt.Errorf("re-tag %s: %w", r.id, err)
 			}
@@ -262,7 +262,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 		if err := w.write(ctx, r.id, tags); err != nil {
 			return job, 0, err
 		}
-		themeCounts(counts, 1, r.day, r.channel, r.touchpoint, r.segment, r.src.Score, r.suspect, themeKeys(tags), reasons)
+		themeCounts(counts, 1, r.day, r.channel, r.touchpoint, r.segment, r.src.Score, r.suspect, tags.WorthALook, themeKeys(tags), reasons)
 		sentiment, score, worth, fp := tagColumns(tags)
 		if _, err := t.ExecContext(ctx, `
 			UPDATE responses SET sentiment = ?, sentiment_score = ?, worth_a_look = ?, theme_fingerprint = ? WHERE id = ?`,

@@ -35,18 +35,25 @@ type ThemeMention struct {
 	Polarity int
 }
 
-// The kinds of theme_rollups rows: a theme of the taxonomy, or a reason the shopper picked.
+// The kinds of theme_rollups rows: a theme of the taxonomy, a reason the shopper picked,
+// or a flag (FlagWorthALook), counted like them so that reports read a rollup, not the
+// responses.
 const (
 	KindTheme  = "theme"
 	KindReason = "reason"
+	KindFlag   = "flag"
 )
+
+// FlagWorthALook is the flag row counting the comments at odds with their score.
+const FlagWorthALook = "worth_a_look"
 
 // themeKey is one row of theme_rollups within a store.
 type themeKey struct{ day, channel, touchpoint, segment, kind, theme string }
 
-// themeCounts adds a response's themes and reasons to counts, or takes them away (sign
-// -1), by the response's category. A suspect response is not counted, as in daily_rollups.
-func themeCounts(counts map[themeKey]nps.Tally, sign int64, day, channel, touchpoint, segment string, score int, suspect bool, themes []string, reasons []string) {
+// themeCounts adds a response's themes, reasons and worth-a-look flag to counts, or takes
+// them away (sign -1), by the response's category. A suspect response is not counted, as
+// in daily_rollups.
+func themeCounts(counts map[themeKey]nps.Tally, sign int64, day, channel, touchpoint, segment string, score int, suspect, worth bool, themes []string, reasons []string) {
 	if suspect {
 		return
 	}
@@ -62,6 +69,9 @@ func themeCounts(counts map[themeKey]nps.Tally, sign int64, day, channel, touchp
 	}
 	for _, t := range themes {
 		add(KindTheme, t)
+	}
+	if worth {
+		add(KindFlag, FlagWorthALook)
 	}
 	seen := make(map[string]bool, len(reasons))
 	for _, r := range reasons {
@@ -292,11 +302,13 @@ func (db *DB) StoreTallies(ctx context.Context, f Filter) (map[string]nps.Tally,
 }
 
 // WorthALookCount is how many responses in the filter are worth a look (a comment at
-// odds with its score), suspect ones left out as from every figure.
+// odds with its score), suspect ones left out as from every figure: from theme_rollups.
 func (db *DB) WorthALookCount(ctx context.Context, f Filter) (int64, error) {
 	where, args := f.where("")
 	var n int64
-	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM responses WHERE worth_a_look AND NOT suspect AND `+where, args...).Scan(&n)
+	err := db.read.QueryRowContext(ctx, `
+		SELECT CAST(COALESCE(SUM(promoters + passives + detractors), 0) AS BIGINT) FROM theme_rollups
+		 WHERE kind = ? AND theme = ? AND `+where, append([]any{KindFlag, FlagWorthALook}, args...)...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("worth a look: %w", err)
 	}

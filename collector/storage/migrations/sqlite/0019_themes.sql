@@ -20,8 +20,8 @@ CREATE TABLE response_themes (
     PRIMARY KEY (response_id, theme)
 );
 
--- Per-day counts of the responses that mention a theme (kind 'theme') or picked a reason
--- (kind 'reason'), by category, suspect responses left out as from daily_rollups. Kept in
+-- Per-day counts of the responses that mention a theme (kind 'theme'), picked a reason
+-- (kind 'reason') or are worth a look (kind 'flag', theme 'worth_a_look'), by category, suspect responses left out as from daily_rollups. Kept in
 -- the transaction that inserts or revises the response, and by the re-tagging job. Keyed
 -- like the report filter's where() so that every report filter applies to it.
 CREATE TABLE theme_rollups (
