@@ -145,7 +145,11 @@ func (s *Service) Drivers(ctx context.Context, f storage.Filter, kind, lang stri
 	}
 	out.MedianStores = len(medianStores)
 
-	labels, err := s.driverLabels(ctx, f, scopeStores, kind, lang)
+	keys := make([]string, len(inScope))
+	for i, t := range inScope {
+		keys[i] = t.Theme
+	}
+	labels, err := s.driverLabels(ctx, f, scopeStores, keys, kind, lang)
 	if err != nil {
 		return out, fmt.Errorf("drivers: %w", err)
 	}
@@ -254,8 +258,9 @@ func rankDrivers(ds []Driver, minResponses int64) {
 
 // driverLabels returns the label of a theme (from the taxonomy) or reason (from the
 // survey) in lang, else in English, else its key: from the survey of the filter's store,
-// or of the first store in scope that has one.
-func (s *Service) driverLabels(ctx context.Context, f storage.Filter, scope map[string]nps.Tally, kind, lang string) (func(string) string, error) {
+// or of the first store in scope (by id) that has the key. It stops reading surveys once
+// every key has labels: a chain's stores mostly share one.
+func (s *Service) driverLabels(ctx context.Context, f storage.Filter, scope map[string]nps.Tally, keys []string, kind, lang string) (func(string) string, error) {
 	if insight.Language(lang) == "" {
 		lang = "en"
 	} else {
@@ -266,7 +271,18 @@ func (s *Service) driverLabels(ctx context.Context, f storage.Filter, scope map[
 		ids = []string{f.StoreID}
 	}
 	found := map[string]map[string]string{}
+	missing := func() bool {
+		for _, k := range keys {
+			if _, ok := found[k]; !ok {
+				return true
+			}
+		}
+		return false
+	}
 	for _, id := range ids {
+		if !missing() {
+			break
+		}
 		survey, err := s.Survey(ctx, id)
 		if err != nil {
 			return nil, err

@@ -37,6 +37,8 @@ CREATE TABLE theme_rollups (
     detractors BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (store_id, day, channel, touchpoint, segment, kind, theme)
 );
+-- A chain's or region's report reads one kind over a range of days, across stores.
+CREATE INDEX theme_rollups_kind_day ON theme_rollups (kind, day);
 
 -- The re-tagging job, one row per store: the taxonomy fingerprint its responses are (or
 -- are being) tagged with, progress, and the lease of the collector running it, so that
