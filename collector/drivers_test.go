@@ -231,6 +231,14 @@ func TestDriversFixedDataSet(t *testing.T) {
 			}
 		}
 
+		// The channel filter applies to the theme rollups too: no answer came by QR.
+		if qr := getDrivers(t, c, hq, url.Values{"channel": {"qr"}, "min_n": {"4"}}); qr.All.Responses != 0 || len(qr.Drivers) != 0 {
+			t.Errorf("channel qr: %+v", qr)
+		}
+		if kiosk := getDrivers(t, c, hq, url.Values{"channel": {"kiosk"}, "store": {"A"}, "min_n": {"4"}}); driverByKey(t, kiosk, "staff").Impact.Points != a.Drivers[0].Impact.Points {
+			t.Errorf("channel kiosk differs from all channels: %+v", kiosk.Drivers)
+		}
+
 		// A store's token sees its own store only; the median still is the chain's.
 		b := getDrivers(t, c, c.APIToken(t, "B"), url.Values{"min_n": {"4"}})
 		staff = driverByKey(t, b, "staff")
