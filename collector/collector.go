@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,6 +43,17 @@ type Service struct {
 	// Logger receives what the service notes without failing, such as a sealed contact
 	// that does not open; nil: nothing is logged.
 	Logger *slog.Logger
+
+	// analyzers tag comments at ingest, one per taxonomy.
+	analyzers analyzers
+	// noTagging stores responses untagged: only benchmarks set it (export_test.go), to
+	// measure what tagging costs.
+	noTagging bool
+	// retagBatch is how many responses a re-tagging batch takes; zero: retagBatch.
+	retagBatch int
+	// themeWake wakes the re-tagging worker after a survey change.
+	themeWake chan struct{}
+	themeOnce sync.Once
 }
 
 // ContactKey is the key kiosks are to seal contacts to, and false when there is none.
@@ -111,6 +123,10 @@ func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, re
 	if err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
 	}
+	tagger, err := s.taggerForIngest(survey)
+	if err != nil {
+		return res, fmt.Errorf("ingest: store %s: %w", d.StoreID, err)
+	}
 	// Each item's fate, in batch order: a rejection or duplicate known before storage,
 	// or the index of its row in what storage is asked to insert.
 	type fate struct {
@@ -147,6 +163,7 @@ func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, re
 				row.Case = &storage.NewCase{ID: uuid.Must(uuid.NewV7()).String(), DueAt: rule.Due(now, loc)}
 			}
 			row.Thanks = thanksFor(thanks, r, response.ChannelKiosk)
+			tagger.tag(&row)
 			rows = append(rows, row)
 		}
 	}

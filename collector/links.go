@@ -50,6 +50,11 @@ func (s *Service) linkResponse(ctx context.Context, l storage.Link, r response.R
 		row.Case = &storage.NewCase{ID: uuid.Must(uuid.NewV7()).String(), DueAt: rule.Due(now, loc)}
 	}
 	row.Thanks = thanksFor(thanks, r, l.Channel)
+	tagger, err := s.taggerForIngest(survey)
+	if err != nil {
+		return storage.NewResponse{}, fmt.Errorf("store %s: %w", l.StoreID, err)
+	}
+	tagger.tag(&row)
 	return row, nil
 }
 

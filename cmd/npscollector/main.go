@@ -62,7 +62,8 @@ Usage:
   npscollector user add --email E --name N [--lang en] [--store S042 | --region R] [--password-file F]
   npscollector user list
   npscollector user disable EMAIL
-  npscollector survey set (--store S042 | --all) FILE.toml
+  npscollector survey set (--store S042 | --all) FILE.toml   (a changed [[themes]] taxonomy re-tags comments in the background)
+  npscollector themes retag [--store S042]   (re-tags comments now, printing progress)
   npscollector rule set [--store S042] [--scores 0-6] [--reasons K,K] [--sla 48h] [--contact-requested=false]
   npscollector case list [--store S042] [--status open] [--overdue]
   npscollector thanks set [--store S042] [--scores 9-10] [--review-url https://…] [--channels kiosk,app] [--off]
@@ -100,7 +101,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
 var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
-	contactKeyCommands)
+	contactKeyCommands, themeCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}

@@ -135,6 +135,11 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	checksDone := make(chan struct{})
 	go func() { defer close(checksDone); svc.RunDailyJobs(checks, 10*time.Minute, digestHour, log) }()
 	defer func() { stopChecks(); <-checksDone }()
+	// Comments are re-tagged in the background when a store's survey taxonomy changes;
+	// the lease in the database keeps collectors sharing it from re-tagging a store twice.
+	themesDone := make(chan struct{})
+	go func() { defer close(themesDone); svc.RunThemeWorker(checks, themeRunner()) }()
+	defer func() { stopChecks(); <-themesDone }()
 	if svc.ContactKeys != nil {
 		log.Info("contact keys loaded", "current", svc.ContactKeys.Current().ID, "keys", strings.Join(svc.ContactKeys.IDs(), ","))
 		// Contacts stored sealed to a key the collector did not hold then (a key file

@@ -100,6 +100,8 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/reports/regions", s.reader(s.reportByStoreLabel(storage.ByRegion)))
 	s.mux.HandleFunc("GET /v1/reports/formats", s.reader(s.reportByStoreLabel(storage.ByFormat)))
 	s.mux.HandleFunc("GET /v1/reports/questions", s.reader(s.reportQuestions))
+	s.mux.HandleFunc("GET /v1/reports/drivers", s.reader(s.reportDrivers))
+	s.mux.HandleFunc("GET /v1/reports/themes/status", s.reader(s.reportThemesStatus))
 	s.mux.HandleFunc("GET /v1/comments", s.reader(s.comments))
 	s.mux.HandleFunc("GET /v1/cases", s.reader(s.listCases))
 	s.mux.HandleFunc("GET /v1/cases/{id}", s.reader(s.getCase))

@@ -32,6 +32,10 @@ type NewResponse struct {
 	// ClockFlag, when set, says why the response's time is suspect (ClockFuture,
 	// ClockBeforeEnrollment).
 	ClockFlag string
+	// Tags, when set, are the response's themes and sentiment: stored with it and
+	// counted, with its reasons, in theme_rollups. Nil: stored untagged, for the
+	// re-tagging job.
+	Tags *Tags
 }
 
 // InsertResult says what became of one NewResponse.
@@ -109,8 +113,9 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		INSERT INTO responses (id, store_id, device_id, link_id, channel, touchpoint, score, reasons, comment, contact,
 		                       contact_consent, locale, survey_version, created_at, completed_at, outcome, suspect, day,
 		                       content_hash, received_at, answers, order_id, segment,
-		                       device_created_at, device_completed_at, clock_flag, contact_sealed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		                       device_created_at, device_completed_at, clock_flag, contact_sealed,
+		                       sentiment, sentiment_score, worth_a_look, theme_fingerprint)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
@@ -120,16 +125,20 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 	events := 0
 	var cases *caseOpener // made at the batch's first case
 	rollups := map[rollupKey]dayCounts{}
+	var themes *themeWriter // made at the batch's first tagged response
+	themeRollups := map[themeKey]nps.Tally{}
 	for i, r := range batch {
 		reasons, _ := json.Marshal(r.Reasons)
 		if r.Reasons == nil {
 			reasons = []byte("[]")
 		}
+		sentiment, sentimentScore, worth, fingerprint := tagColumns(r.Tags)
 		out, err := insert.ExecContext(ctx,
 			r.ID, o.StoreID, nullable(o.DeviceID), nullable(o.LinkID), r.Channel, r.Touchpoint, r.Score, string(reasons),
 			r.Comment, r.Contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
 			r.Hash, now.UnixMilli(), answersColumn(r.Answers), r.OrderID, r.Segment,
-			nullMillis(r.DeviceCreatedAt), nullMillis(r.DeviceCompletedAt), nullable(r.ClockFlag), nullable(r.SealedContact))
+			nullMillis(r.DeviceCreatedAt), nullMillis(r.DeviceCompletedAt), nullable(r.ClockFlag), nullable(r.SealedContact),
+			sentiment, sentimentScore, worth, fingerprint)
 		if err != nil {
 			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
 		}
@@ -153,6 +162,18 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		}
 		rollups[key] = counts
 		results[i] = Inserted
+		if r.Tags != nil {
+			if themes == nil {
+				if themes, err = newThemeWriter(ctx, tx); err != nil {
+					return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+				}
+				defer themes.Close()
+			}
+			if err := themes.write(ctx, r.ID, r.Tags); err != nil {
+				return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+			}
+			themeCounts(themeRollups, 1, r.Day, r.Channel, r.Touchpoint, r.Segment, r.Score, r.Suspect, r.Tags.WorthALook, themeKeys(r.Tags), r.Reasons)
+		}
 		if announce {
 			created := struct {
 				StoreID  string `json:"store_id"`
@@ -195,6 +216,9 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 	}
 	if err := addRollups(ctx, tx, o.StoreID, rollups); err != nil {
 		return BatchResult{}, err
+	}
+	if err := addThemeRollups(ctx, tx, o.StoreID, themeRollups); err != nil {
+		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
 	}
 	// A minute is precise enough for "last contact", and a row that does not change
 	// costs the writer no page.

@@ -28,9 +28,10 @@ type Revision struct {
 func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revision, error) {
 	var (
 		storeID, day, channel, touchpoint, segment, hash string
+		oldReasons                                       string
 		score                                            int
-		suspect                                          bool
-		link                                             sql.NullString
+		suspect, wasWorth                                bool
+		link, fingerprint                                sql.NullString
 	)
 	listening, err := db.listeners(ctx, o.StoreID)
 	if err != nil {
@@ -42,8 +43,9 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 	}
 	defer t.Rollback()
 	err = t.QueryRowContext(ctx, `
-		SELECT store_id, link_id, day, channel, touchpoint, segment, score, suspect, content_hash FROM responses WHERE id = ?`+db.dialect.forUpdate,
-		r.ID).Scan(&storeID, &link, &day, &channel, &touchpoint, &segment, &score, &suspect, &hash)
+		SELECT store_id, link_id, day, channel, touchpoint, score, suspect, content_hash, reasons, segment, theme_fingerprint, worth_a_look
+		  FROM responses WHERE id = ?`+db.dialect.forUpdate,
+		r.ID).Scan(&storeID, &link, &day, &channel, &touchpoint, &score, &suspect, &hash, &oldReasons, &segment, &fingerprint, &wasWorth)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (o.LinkID == "" || link.String != o.LinkID || storeID != o.StoreID) {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, ErrNotFound)
 	}
@@ -57,13 +59,18 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 	if r.Reasons == nil {
 		reasons = []byte("[]")
 	}
+	sentiment, sentimentScore, worth, tagFingerprint := tagColumns(r.Tags)
 	if _, err := t.ExecContext(ctx, `
 		UPDATE responses SET score = ?, reasons = ?, comment = ?, contact = ?, contact_consent = ?, locale = ?,
-		       completed_at = ?, outcome = ?, content_hash = ?, answers = ?, order_id = ?, segment = ?, contact_sealed = ?
+		       completed_at = ?, outcome = ?, content_hash = ?, answers = ?, order_id = ?, segment = ?, contact_sealed = ?,
+		       sentiment = ?, sentiment_score = ?, worth_a_look = ?, theme_fingerprint = ?
 		 WHERE id = ?`,
 		r.Score, string(reasons), r.Comment, r.Contact, r.ContactConsent, r.Locale,
 		r.CompletedAt.UnixMilli(), string(r.Outcome), r.Hash, answersColumn(r.Answers), r.OrderID, r.Segment,
-		nullable(r.SealedContact), r.ID); err != nil {
+		nullable(r.SealedContact), sentiment, sentimentScore, worth, tagFingerprint, r.ID); err != nil {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+	}
+	if err := moveThemes(ctx, t, storeID, r, fingerprint.Valid, themeCounted{day, channel, touchpoint, segment, score, suspect, wasWorth, oldReasons}); err != nil {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
 	}
 	rev := Revision{Changed: true}
@@ -130,4 +137,45 @@ func rollupMove(from, to rollupKey, before, after int, suspect bool) map[rollupK
 		return map[rollupKey]dayCounts{to: in}
 	}
 	return map[rollupKey]dayCounts{from: out, to: in}
+}
+
+// themeCounted is what a stored response was counted under in theme_rollups.
+type themeCounted struct {
+	day, channel, touchpoint, segment string
+	score                             int
+	suspect, worth                    bool
+	reasons                           string // the reasons column
+}
+
+// moveThemes replaces a revised response's themes and moves its counts in theme_rollups
+// from what it was counted under (when it was tagged) to its new score, segment, themes
+// and reasons (when r is tagged). Day, channel and touchpoint stay the first answer's.
+func moveThemes(ctx context.Context, t tx, storeID string, r NewResponse, wasTagged bool, old themeCounted) error {
+	counts := map[themeKey]nps.Tally{}
+	if wasTagged {
+		themes, err := storedThemes(ctx, t, r.ID)
+		if err != nil {
+			return err
+		}
+		reasons, err := decodeReasons(old.reasons)
+		if err != nil {
+			return err
+		}
+		themeCounts(counts, -1, old.day, old.channel, old.touchpoint, old.segment, old.score, old.suspect, old.worth, themes, reasons)
+		if _, err := t.ExecContext(ctx, `DELETE FROM response_themes WHERE response_id = ?`, r.ID); err != nil {
+			return fmt.Errorf("themes of %s: %w", r.ID, err)
+		}
+	}
+	if r.Tags != nil {
+		w, err := newThemeWriter(ctx, t)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		if err := w.write(ctx, r.ID, r.Tags); err != nil {
+			return err
+		}
+		themeCounts(counts, 1, old.day, old.channel, old.touchpoint, r.Segment, r.Score, old.suspect, r.Tags.WorthALook, themeKeys(r.Tags), r.Reasons)
+	}
+	return addThemeRollups(ctx, t, storeID, counts)
 }

@@ -71,6 +71,17 @@ var sections = []struct{ title, about string }{
 		"collectors in the order web, kiosk, kiosk, web. Both write with the same durability (SQLite " +
 		"`synchronous=FULL`; PostgreSQL fsync on). Ratio = web rate ÷ kiosk rate, and a " +
 		"phone's wait for its score beside a till's wait for its batch of 500."},
+	{"9. Comment tagging", "What tagging comments at ingest costs (`BenchmarkIngestTagging`, " +
+		"collector/themes_bench_test.go): the same 10,000 kiosk responses in batches of 500 " +
+		"stored through `Service.IngestFromDevice` (no HTTP) on SQLite (`synchronous=FULL`), with " +
+		"tagging and without, each side on a fresh database, the two alternating in every run. " +
+		"With tagging, each comment is analysed with the default taxonomy (themes, sentiment, " +
+		"worth a look), its themes go to `response_themes` and its themes and reasons to " +
+		"`theme_rollups`, in the insert's transaction. The baseline validates, inserts and rolls " +
+		"up into `daily_rollups` exactly as before the feature, its new columns NULL: it tags " +
+		"nothing, so the responses it stores need the re-tagging job. Comments in four languages, " +
+		"2–30 words; every response picks the reason `staff`, a theme, so every one gets a theme " +
+		"row and reason counts. Ratio = time per response tagged ÷ untagged."},
 }
 
 func reportRows(engine, pretty string) []figure {
@@ -125,6 +136,8 @@ var figures = append(append(append([]figure{
 	figure{"8. Web survey", "SQLite, score post p99", metric{"WebSurvey/sqlite", "web-p99-ms"}, metric{"WebSurvey/sqlite", "kiosk-batch-p99-ms"}, "batch of 500, p99", "ms", 1},
 	figure{"8. Web survey", "PostgreSQL, score post p50", metric{"WebSurvey/postgres", "web-p50-ms"}, metric{"WebSurvey/postgres", "kiosk-batch-p50-ms"}, "batch of 500, p50", "ms", 1},
 	figure{"8. Web survey", "PostgreSQL, score post p99", metric{"WebSurvey/postgres", "web-p99-ms"}, metric{"WebSurvey/postgres", "kiosk-batch-p99-ms"}, "batch of 500, p99", "ms", 1},
+	figure{"9. Comment tagging", "SQLite, every response with a comment", metric{"IngestTagging/sqlite/comments=every", "ns/resp-tagged"}, metric{"IngestTagging/sqlite/comments=every", "ns/resp-untagged"}, "same ingest, untagged", "µs/resp", 1e-3},
+	figure{"9. Comment tagging", "SQLite, one in five with a comment", metric{"IngestTagging/sqlite/comments=fifth", "ns/resp-tagged"}, metric{"IngestTagging/sqlite/comments=fifth", "ns/resp-untagged"}, "same ingest, untagged", "µs/resp", 1e-3},
 )
 
 // details are absolute figures printed under a section's table.
