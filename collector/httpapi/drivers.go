@@ -2,31 +2,23 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
 // reportDrivers serves the themes' (or reasons') impact on NPS (GET /v1/reports/drivers):
-// see collector.Service.Drivers. kind is theme (the default) or reason; min_n the fewest
-// responses to rank, 30 unless given; lang the labels' language, en unless given.
+// see collector.Service.Drivers. kind is theme (the default) or reason; lang the labels'
+// language, en unless given.
 func (s *Server) reportDrivers(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
 	f, ok := s.filterFrom(w, r, rd)
 	if !ok {
 		return
 	}
+	// min_n is read with the filter (Filter.MinResponses, the collector's
+	// --min-responses unless given), as every other report reads it.
 	q := r.URL.Query()
-	var minN int64
-	if v := q.Get("min_n"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 || n > 1_000_000 {
-			writeError(w, http.StatusBadRequest, "bad_request", "min_n must be 1 to 1000000")
-			return
-		}
-		minN = n
-	}
-	rep, err := s.svc.Drivers(r.Context(), f, q.Get("kind"), q.Get("lang"), minN)
+	rep, err := s.svc.Drivers(r.Context(), f, q.Get("kind"), q.Get("lang"), f.MinResponses)
 	if err != nil {
 		s.reportError(w, err)
 		return
