@@ -363,6 +363,29 @@ func TestDriversPageMatchesTheService(t *testing.T) {
 	if !strings.Contains(page, `href="/drivers?from=`+insightFrom+`&amp;kind=reason&amp;region=North&amp;to=`+insightTo+`"`) {
 		t.Error("the switch to reasons drops the selection")
 	}
+	// A re-tagging job for a store in view: the page says how far it has got, from the
+	// service's own count, until it finishes.
+	if _, err := e.c.Service.SyncThemeJobs(ctx, []string{"N1"}, true); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := e.c.Service.ThemeJobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retagging := false // no worker runs in the test collector: the job waits
+	for _, j := range jobs {
+		if j.StoreID != "N1" || j.Finished() {
+			continue
+		}
+		_, page := fetch(t, hq, e.srv+"/drivers?"+insightPeriod)
+		retagging = true
+		if want := fmt.Sprintf("Re-tagging comments: %d of %d done", j.Done, j.Total); !strings.Contains(page, want) {
+			t.Errorf("the drivers page lacks %q while N1 is re-tagged", want)
+		}
+	}
+	if !retagging {
+		t.Error("no unfinished re-tagging job for N1 to show")
+	}
 	if code, _ := fetch(t, hq, e.srv+"/drivers?kind=mood"); code != 400 {
 		t.Errorf("kind=mood: %d, want 400", code)
 	}
