@@ -81,7 +81,7 @@ type channelRow struct {
 func verdict(c *collector.Comparison, others string, minN int64) (words, mark string) {
 	switch {
 	case c == nil:
-		return "Nothing to compare with: all responses here came this way", ""
+		return "Nothing to compare with: every response in view is in this row", ""
 	case !c.Comparable:
 		return fmt.Sprintf("Too few responses to compare (each side needs %d): %s", minN, markTooFew), ""
 	case c.Significant && c.Difference > 0:

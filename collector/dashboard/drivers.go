@@ -55,12 +55,12 @@ func (dd driversData) RankText(dr collector.Driver) string {
 // Diff is the NPS with the driver minus without, for the marks.
 func (driversData) Diff(dr collector.Driver) *nps.Difference { return &dr.Difference }
 
-// ImpactText is "+X NPS ± m" when the chain's median is known, else a dash.
+// ImpactText is "+X ± m" (NPS points) when the chain's median is known, else a dash.
 func (driversData) ImpactText(dr collector.Driver) string {
 	if dr.Impact == nil {
 		return "–"
 	}
-	return fmt.Sprintf("%+.1f NPS ± %.1f", dr.Impact.Points, dr.Impact.Margin)
+	return fmt.Sprintf("%+.1f ± %.1f", dr.Impact.Points, dr.Impact.Margin)
 }
 
 // What names the page's kind in words: themes or reasons.

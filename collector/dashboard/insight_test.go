@@ -334,7 +334,7 @@ func TestDriversPageMatchesTheService(t *testing.T) {
 			}
 			impact := "–"
 			if d.Impact != nil {
-				impact = fmt.Sprintf("%+.1f NPS ± %.1f", d.Impact.Points, d.Impact.Margin)
+				impact = fmt.Sprintf("%+.1f ± %.1f", d.Impact.Points, d.Impact.Margin)
 			}
 			re := regexp.MustCompile(`(?s)data-key="` + regexp.QuoteMeta(d.Key) + `">\s*<td class="num rank">` + regexp.QuoteMeta(rank) +
 				`</td><th scope="row" class="name">` + regexp.QuoteMeta(d.Label) + `</th><td class="num n">` + fmt.Sprint(d.N) + `</td>` +
