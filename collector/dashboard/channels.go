@@ -30,6 +30,32 @@ func (d *Dashboard) withLabels(r *http.Request, p *page) error {
 		return list
 	}
 	p.Channels, p.Touchpoints = keep(channels, p.Filter.Channel), keep(touchpoints, p.Filter.Touchpoint)
+	segments, err := d.svc.Segments(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	p.Segments = keep(segments, p.Filter.Segment)
+	// Regions and formats are the stores' own, whether or not they have responses: a
+	// store's labels are known before its first answer.
+	stores, err := d.svc.StoreList(r.Context())
+	if err != nil {
+		return err
+	}
+	var regions, formats []string
+	for _, s := range stores {
+		if !p.Reader.MaySee(s) {
+			continue
+		}
+		if s.Region != "" && !slices.Contains(regions, s.Region) {
+			regions = append(regions, s.Region)
+		}
+		if s.Format != "" && !slices.Contains(formats, s.Format) {
+			formats = append(formats, s.Format)
+		}
+	}
+	slices.Sort(regions)
+	slices.Sort(formats)
+	p.Regions, p.Formats = keep(regions, p.Filter.Region), keep(formats, p.Filter.Format)
 	return nil
 }
 
@@ -55,15 +81,15 @@ type channelRow struct {
 func verdict(c *collector.Comparison, others string, minN int64) (words, mark string) {
 	switch {
 	case c == nil:
-		return "Nothing to compare with: all responses here came this way", ""
+		return "Nothing to compare with: every response in view is in this row", ""
 	case !c.Comparable:
-		return fmt.Sprintf("Too few responses to compare (each side needs %d)", minN), ""
+		return fmt.Sprintf("Too few responses to compare (each side needs %d): %s", minN, markTooFew), ""
 	case c.Significant && c.Difference > 0:
-		return "Higher than " + others + ": a real difference", "higher"
+		return "Higher than " + others + ": a real difference (" + markSignificant + ")", "higher"
 	case c.Significant:
-		return "Lower than " + others + ": a real difference", "lower"
+		return "Lower than " + others + ": a real difference (" + markSignificant + ")", "lower"
 	}
-	return "No clear difference from " + others, ""
+	return "No clear difference from " + others + " (" + markNotSignificant + ")", ""
 }
 
 // newChannelTable readies a breakdown for a page; base is the query every row's link
@@ -202,8 +228,13 @@ func (d *Dashboard) storeChannels(r *http.Request, f storage.Filter) (*channelTa
 
 // Heading names the table's first column.
 func (t channelTable) Heading() string {
-	if t.By == storage.ByTouchpoint {
+	switch t.By {
+	case storage.ByTouchpoint:
 		return "Touchpoint"
+	case storage.ByRegion:
+		return "Region"
+	case storage.ByFormat:
+		return "Format"
 	}
 	return "Channel"
 }

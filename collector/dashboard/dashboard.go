@@ -41,6 +41,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/authguard"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/contactseal"
+	"github.com/npskiosk/npskiosk/nps"
 )
 
 //go:embed web/*.html web/static/*
@@ -103,7 +104,7 @@ func New(cfg Config) *Dashboard {
 		d.guard = authguard.New(authguard.Config{DB: cfg.Service.DB, Logger: d.log})
 	}
 	d.publicURL = strings.TrimRight(cfg.PublicURL, "/")
-	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people", "channels"} {
+	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people", "channels", "regions", "drivers"} {
 		d.pages[page] = template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
 	}
 	return d
@@ -142,6 +143,8 @@ func (d *Dashboard) Register(mux Router) {
 	mux.Handle("GET /stores/{id}", secure(d.signedIn(d.store)))
 	mux.Handle("GET /comments", secure(d.signedIn(d.comments)))
 	mux.Handle("GET /channels", secure(d.signedIn(d.channels)))
+	mux.Handle("GET /regions", secure(d.signedIn(d.regions)))
+	mux.Handle("GET /drivers", secure(d.signedIn(d.drivers)))
 	mux.Handle("GET /devices", secure(d.signedIn(d.devices)))
 	mux.Handle("GET /cases", secure(d.signedIn(d.cases)))
 	mux.Handle("GET /cases/{id}", secure(d.signedIn(d.caseDetail)))
@@ -181,11 +184,21 @@ type page struct {
 	Error  string
 	Filter storage.Filter
 	Keep   map[string]string // extra query values the period form keeps
-	// Channels and Touchpoints are the choices of the channel and touchpoint filters,
-	// set by the pages that offer them (withLabels).
-	Channels, Touchpoints []string
-	Query                 template.URL // the current filters, for links and exports
-	Data                  any
+	// Channels, Touchpoints, Regions, Formats and Segments are the choices of the
+	// filter bar, set by the pages that offer it (withLabels).
+	Channels, Touchpoints      []string
+	Regions, Formats, Segments []string
+	Query                      template.URL // the current filters, for links and exports
+	// Nav is the filter bar's selection as the address gave it (period, region, format,
+	// segment, channel, touchpoint, min_n), for the links between report pages: moving
+	// from page to page keeps what was chosen.
+	Nav template.URL
+	// MinN is the min_n the address chose, "" for the collector's default: the filter
+	// bar keeps it without pinning the default into every address.
+	MinN string
+	// Lang is the signed-in user's language, for labels the service translates.
+	Lang string
+	Data any
 }
 
 // render writes a page whole or not at all: a template error is a 500, never half a page.
@@ -429,8 +442,26 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 			}
 		}
 		p.Query = template.URL(q.Encode())
+		p.Nav = navQuery(r.URL.Query())
+		p.Lang = u.Language
+		p.MinN = r.URL.Query().Get("min_n")
 		next(w, r, p)
 	})
+}
+
+// selectionKeys are the filter bar's fields: what the links between report pages keep.
+var selectionKeys = []string{"from", "to", "region", "format", "segment", "channel", "touchpoint", "min_n"}
+
+// navQuery is the filter bar's selection of a query, only what the address names: a
+// page opened without a choice links on without one, so its defaults stay the defaults.
+func navQuery(in url.Values) template.URL {
+	q := url.Values{}
+	for _, k := range selectionKeys {
+		if v := in.Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	return template.URL(q.Encode())
 }
 
 func (d *Dashboard) fail(w http.ResponseWriter, err error) {
@@ -439,8 +470,9 @@ func (d *Dashboard) fail(w http.ResponseWriter, err error) {
 }
 
 type overviewData struct {
-	Scope       string
-	NPS         storage.NPSReport
+	Scope string
+	// NPS is the period's with the previous period's beside it and the change.
+	NPS         collector.PeriodReport
 	Split       template.HTML
 	Trend       template.HTML
 	Best, Worst []storage.StoreReport
@@ -448,7 +480,7 @@ type overviewData struct {
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
-	rep, err := d.svc.NPS(ctx, p.Filter)
+	rep, err := d.svc.PeriodReport(ctx, p.Filter)
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -469,8 +501,17 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	best, worst := bestAndWorst(stores, 5)
 	p.Title, p.Page = "Overview", "overview"
-	p.Data = overviewData{Scope: p.Filter.StoreID, NPS: rep, Split: splitSVG(rep), Trend: trendSVG(trend, p.Filter), Best: best, Worst: worst}
+	p.Data = overviewData{Scope: p.Filter.StoreID, NPS: rep, Split: splitSVG(rep.NPSReport), Trend: trendSVG(trend, p.Filter), Best: best, Worst: worst}
 	d.render(w, http.StatusOK, "overview", p)
+}
+
+// Change is the NPS change from the previous period, nil when either period has no
+// responses: there is nothing to compare.
+func (o overviewData) Change() *nps.Difference {
+	if o.NPS.Responses == 0 || o.NPS.Previous.Responses == 0 {
+		return nil
+	}
+	return &o.NPS.Change
 }
 
 // bestAndWorst returns up to n stores with the highest NPS and as many with the lowest,
@@ -487,8 +528,39 @@ func bestAndWorst(stores []storage.StoreReport, n int) (best, worst []storage.St
 }
 
 type storesData struct {
-	Stores []storage.StoreReport
-	query  url.Values
+	// Ranked are the stores with a rank, Unranked those without (each saying why).
+	Ranked, Unranked []storage.StoreReport
+	// Ranking says whether the stores could be ranked (collector.Ranking…).
+	Ranking string
+	MinN    int64
+	query   url.Values
+	ranks   map[int]int // how many stores share each rank
+}
+
+// RankText shows a store's rank, a shared one as a tie: "1", "=2".
+func (s storesData) RankText(r storage.StoreReport) string {
+	if r.Rank == 0 {
+		return "–"
+	}
+	if s.ranks[r.Rank] > 1 {
+		return "=" + strconv.Itoa(r.Rank)
+	}
+	return strconv.Itoa(r.Rank)
+}
+
+// RankingNote says why the stores are not ranked, or "" when they are.
+func (s storesData) RankingNote() string {
+	switch s.Ranking {
+	case collector.RankingRanked:
+		return ""
+	case collector.RankingOneStore:
+		return "Only one store is in view: a rank of one out of one says nothing, so it is not ranked."
+	case collector.RankingOneEnough:
+		return fmt.Sprintf("Only one store has at least %d responses: there is nothing to rank it against.", s.MinN)
+	case collector.RankingNoneEnough:
+		return fmt.Sprintf("No store has at least %d responses: none is ranked.", s.MinN)
+	}
+	return "No stores in view."
 }
 
 // SortQuery is the current query with the sort changed, for column headers.
@@ -510,19 +582,34 @@ func (s storesData) Change(r storage.StoreReport) string {
 }
 
 func (d *Dashboard) stores(w http.ResponseWriter, r *http.Request, p page) {
-	stores, err := d.svc.Stores(r.Context(), p.Filter)
+	ranking, err := d.svc.RankStores(r.Context(), p.Filter)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	collector.SortStores(stores, r.URL.Query().Get("sort"))
+	stores := ranking.Stores
+	if by := r.URL.Query().Get("sort"); by != "" {
+		collector.SortStores(stores, by)
+	} else {
+		// Best first, as ranked; the unranked are listed apart below.
+		slices.SortStableFunc(stores, func(a, b storage.StoreReport) int { return a.Rank - b.Rank })
+	}
 	if err := d.withLabels(r, &p); err != nil {
 		d.fail(w, err)
 		return
 	}
 	p.Title, p.Page = "Stores", "stores"
 	q, _ := url.ParseQuery(string(p.Query))
-	p.Data = storesData{Stores: stores, query: q}
+	data := storesData{Ranking: ranking.Ranking, MinN: ranking.MinResponses, query: q, ranks: map[int]int{}}
+	for _, s := range stores {
+		if s.Rank > 0 {
+			data.Ranked = append(data.Ranked, s)
+			data.ranks[s.Rank]++
+		} else {
+			data.Unranked = append(data.Unranked, s)
+		}
+	}
+	p.Data = data
 	d.render(w, http.StatusOK, "stores", p)
 }
 

@@ -481,7 +481,7 @@ func TestDashboardScreenshots(t *testing.T) {
 		"overview": "/", "stores": "/stores?sort=-nps", "store": "/stores/S001",
 		"comments": "/comments?category=detractor", "devices": "/devices",
 		"cases": "/cases?region=North&status=open", "case": "/cases/" + e.busyCase,
-		"channels": "/channels",
+		"channels": "/channels", "regions": "/regions", "drivers": "/drivers",
 	}
 	for name, path := range pages {
 		shoot(name, path)
