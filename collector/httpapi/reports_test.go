@@ -83,8 +83,8 @@ func TestReportsMatchTheRawRows(t *testing.T) {
 			t.Fatalf("%d comments, want 30", len(comments.Comments))
 		}
 		for i := 1; i < len(comments.Comments); i++ {
-			if comments.Comments[i-1].Category != "detractor" && comments.Comments[i].Category == "detractor" {
-				t.Fatal("comments are not detractors first")
+			if comments.Comments[i-1].CreatedAt.Before(comments.Comments[i].CreatedAt) {
+				t.Fatal("comments are not newest first")
 			}
 		}
 	})
