@@ -372,9 +372,6 @@ func categoryCounts(score string) string {
 	return strings.Join(parts, ", ")
 }
 
-// detractorsFirst orders rows with detractors before everyone else.
-var detractorsFirst = fmt.Sprintf("score < %d DESC", nps.MinPassive)
-
 // Reasons counts the reasons chosen in the filter, most frequent first.
 func (db *DB) Reasons(ctx context.Context, f Filter) ([]ReasonCount, error) {
 	where, args := f.where("r.")
@@ -777,4 +774,38 @@ func CSVCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// FilterChoices are the segments and the comment themes that have responses in the
+// filter's period and stores: the choices the comments page offers. The filter's
+// segment, channel and touchpoint are not applied, so that a choice made does not hide
+// the others.
+func (db *DB) FilterChoices(ctx context.Context, f Filter) (segments, themes []string, err error) {
+	f.Segment, f.Channel, f.Touchpoint = "", "", ""
+	where, args := f.where("")
+	if segments, err = db.distinct(ctx, `SELECT DISTINCT segment FROM segment_rollups WHERE `+where+` AND segment <> '' ORDER BY segment`, args...); err != nil {
+		return nil, nil, fmt.Errorf("filter choices: %w", err)
+	}
+	args = append(args, KindTheme)
+	if themes, err = db.distinct(ctx, `SELECT DISTINCT theme FROM theme_rollups WHERE `+where+` AND kind = ? ORDER BY theme`, args...); err != nil {
+		return nil, nil, fmt.Errorf("filter choices: %w", err)
+	}
+	return segments, themes, nil
+}
+
+func (db *DB) distinct(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
