@@ -1,11 +1,14 @@
 package collector
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/insight"
+	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
 // ParseCommentFilter reads the comment list's parameters, beside the report filter f
@@ -54,4 +57,71 @@ func flag(q url.Values, name string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%w: %s must be 1 or 0", storage.ErrInvalid, name)
+}
+
+// KeyLabels names the reason and theme keys of the stores' surveys in one language.
+type KeyLabels struct {
+	lang    string
+	surveys map[string]wire.Survey
+	themes  insight.Taxonomy // the defaults: a theme no survey names
+}
+
+// KeyLabels reads the surveys of the stores whose keys are to be named in lang (the
+// dashboard user's language).
+func (s *Service) KeyLabels(ctx context.Context, storeIDs []string, lang string) (KeyLabels, error) {
+	k := KeyLabels{lang: lang, surveys: map[string]wire.Survey{}, themes: insight.DefaultTaxonomy()}
+	for _, id := range storeIDs {
+		if _, ok := k.surveys[id]; ok || id == "" {
+			continue
+		}
+		sv, err := s.Survey(ctx, id)
+		if err != nil {
+			return k, fmt.Errorf("labels of store %s: %w", id, err)
+		}
+		k.surveys[id] = sv
+	}
+	return k, nil
+}
+
+// pick is a label in the viewer's language, else the survey's first language, else "".
+func (k KeyLabels) pick(labels map[string]string, sv wire.Survey) string {
+	if l := labels[k.lang]; l != "" {
+		return l
+	}
+	if l := labels[insight.Language(k.lang)]; l != "" {
+		return l
+	}
+	if len(sv.Languages) > 0 {
+		if l := labels[sv.Languages[0]]; l != "" {
+			return l
+		}
+	}
+	return labels["en"]
+}
+
+// Reason names a reason key of a store's survey; the key itself when it has no label.
+func (k KeyLabels) Reason(storeID, key string) string {
+	sv := k.surveys[storeID]
+	for _, r := range sv.Reasons {
+		if r.Key == key {
+			if l := k.pick(r.Labels, sv); l != "" {
+				return l
+			}
+		}
+	}
+	return key
+}
+
+// Theme names a theme key of a store's taxonomy, else of the default taxonomy; a theme
+// keyed like a reason without labels of its own takes the reason's.
+func (k KeyLabels) Theme(storeID, key string) string {
+	sv := k.surveys[storeID]
+	for _, tax := range []insight.Taxonomy{sv.Taxonomy(), k.themes} {
+		if t, ok := tax.Lookup(key); ok {
+			if l := k.pick(t.Labels, sv); l != "" {
+				return l
+			}
+		}
+	}
+	return k.Reason(storeID, key)
 }
