@@ -608,13 +608,15 @@ func (sd storeData) ReasonLabel(key string) string { return sd.labels.Reason(sd.
 // commentRow is a comment with its reasons and themes named in the viewer's language.
 type commentRow struct {
 	storage.Comment
+	// Text is the comment's text: .Comment in a template is the embedded Comment.
+	Text                      string
 	ReasonLabels, ThemeLabels []string
 }
 
 func commentRows(cs []storage.Comment, labels collector.KeyLabels) []commentRow {
 	out := make([]commentRow, len(cs))
 	for i, c := range cs {
-		out[i].Comment = c
+		out[i].Comment, out[i].Text = c, c.Comment
 		var reasons []string
 		json.Unmarshal([]byte(c.Reasons), &reasons) // the column is always a JSON list; a broken one shows none
 		for _, k := range reasons {
