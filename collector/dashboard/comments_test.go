@@ -22,7 +22,7 @@ import (
 // segment, a channel and a score range with the page's controls, then follows "Next
 // page" to the end: every matching comment is shown exactly once and nothing else. A
 // search for a phrase finds exactly the comments with it. Themes and reasons are named
-// in German. The CSV export has all 1,000, or the filter's. COMMENTS_SCREENSHOT=file.png keeps a screenshot of the first page.
+// in German, on the store page too. The CSV export has all 1,000, or the filter's. COMMENTS_SCREENSHOT=file.png keeps a screenshot of the first page.
 func TestCommentsPagingInABrowser(t *testing.T) {
 	ctx := context.Background()
 	c := collectortest.Start(t, collectortest.Options{})
@@ -187,6 +187,19 @@ func TestCommentsPagingInABrowser(t *testing.T) {
 		if !strings.HasSuffix(s, "the queue at the till was a late delivery of patience") {
 			t.Errorf("a search hit shows %q", s)
 		}
+	}
+
+	// The store page names its reasons in German too, not by their keys.
+	var reasons []string
+	if err := chromedp.Run(bctx,
+		chromedp.Navigate(base+"/stores/N1"),
+		chromedp.WaitVisible("main", chromedp.ByQuery),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll(".grid2 > section:first-child table tbody tr td:first-child")).map(td => td.textContent)`, &reasons),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(reasons, []string{"Personal"}) {
+		t.Errorf("the store page's reasons are %q, want Personal (staff in German)", reasons)
 	}
 }
 
