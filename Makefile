@@ -2,8 +2,10 @@
 # missing first (`make deps`).
 
 GO         ?= go
-# Fyne 2.6+ threading: goroutines touch widgets only through fyne.Do.
-TAGS       := migrated_fynedo
+# Fyne 2.6+ threading: goroutines touch widgets only through fyne.Do (migrated_fynedo).
+# The collector's comment search needs SQLite's FTS5, which mattn/go-sqlite3 compiles in
+# only with sqlite_fts5. Every go command takes both tags.
+TAGS       := migrated_fynedo,sqlite_fts5
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 BIN        := bin
@@ -63,9 +65,9 @@ lint:
 
 screenshots: build
 	scripts/screenshots.sh $(BIN) docs/screenshots
-	UPDATE_SCREENSHOTS=1 scripts/with-postgres.sh $(GO) test -count=1 -run 'TestDashboardScreenshots|TestLinksPageScreenshots' ./collector/dashboard
-	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestPhoneAnswersInRealChromium|TestPhoneAnswersExtraQuestionsInRealChromium' ./collector/websurvey
-	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestShopperAnswersOnAStrictCSPPage|TestWidgetIsAccessible' ./collector/widget
+	UPDATE_SCREENSHOTS=1 scripts/with-postgres.sh $(GO) test -tags $(TAGS) -count=1 -run 'TestDashboardScreenshots|TestLinksPageScreenshots' ./collector/dashboard
+	UPDATE_SCREENSHOTS=1 $(GO) test -tags $(TAGS) -count=1 -run 'TestPhoneAnswersInRealChromium|TestPhoneAnswersExtraQuestionsInRealChromium' ./collector/websurvey
+	UPDATE_SCREENSHOTS=1 $(GO) test -tags $(TAGS) -count=1 -run 'TestShopperAnswersOnAStrictCSPPage|TestWidgetIsAccessible' ./collector/widget
 
 DIST ?= dist
 

@@ -26,7 +26,7 @@ func program(b *testing.B, name string) string {
 		return path
 	}
 	out := filepath.Join(b.TempDir(), name)
-	cmd := exec.Command("go", "build", "-tags", "migrated_fynedo", "-o", out, "github.com/npskiosk/npskiosk/cmd/"+name)
+	cmd := exec.Command("go", "build", "-tags", "migrated_fynedo,sqlite_fts5", "-o", out, "github.com/npskiosk/npskiosk/cmd/"+name)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("build %s: %v\n%s", name, err, msg)
 	}

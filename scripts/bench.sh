@@ -34,7 +34,7 @@ case "$MODE" in
 esac
 
 # -p 1: packages one after another; -v: each benchmark's name as it starts, for progress.
-scripts/with-postgres.sh go test -tags migrated_fynedo -p 1 -run '^$' -bench . -benchmem -count 1 -v "${ARGS[@]}" ./... \
+scripts/with-postgres.sh go test -tags migrated_fynedo,sqlite_fts5 -p 1 -run '^$' -bench . -benchmem -count 1 -v "${ARGS[@]}" ./... \
   | tee "$OUT/benchmarks.txt.tmp" | grep --line-buffered -E '^(Benchmark|ok|FAIL|---|panic|\s+\w+_test.go)'
 mv "$OUT/benchmarks.txt.tmp" "$OUT/benchmarks.txt"
 go run ./tools/benchreport "${FLAGS[@]}" -in "$OUT/benchmarks.txt" -out "$OUT/benchmarks.md" -postgres "$PGVER, fsync $PG_FSYNC"

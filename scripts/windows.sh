@@ -11,7 +11,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 echo "windows: building npskiosk.exe $VERSION"
 CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
-  go build -tags migrated_fynedo -trimpath \
+  go build -tags migrated_fynedo,sqlite_fts5 -trimpath \
   -ldflags "-s -w -H windowsgui -X main.version=$VERSION" \
   -o "$WORK/npskiosk-unsigned.exe" ./cmd/npskiosk
 

@@ -22,12 +22,14 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -105,7 +107,7 @@ func New(cfg Config) *Dashboard {
 	}
 	d.publicURL = strings.TrimRight(cfg.PublicURL, "/")
 	for _, page := range []string{"login", "overview", "stores", "store", "comments", "devices", "cases", "case", "forbidden", "people", "channels", "regions", "drivers"} {
-		d.pages[page] = template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(webFiles, "web/layout.html", "web/"+page+".html"))
+		d.pages[page] = template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(webFiles, "web/layout.html", "web/commentlist.html", "web/"+page+".html"))
 	}
 	return d
 }
@@ -196,7 +198,7 @@ type page struct {
 	// MinN is the min_n the address chose, "" for the collector's default: the filter
 	// bar keeps it without pinning the default into every address.
 	MinN string
-	// Lang is the signed-in user's language, for labels the service translates.
+	// Lang is the signed-in user's language: reason and theme keys are named in it.
 	Lang string
 	Data any
 }
@@ -421,7 +423,7 @@ func (d *Dashboard) signedIn(next pageHandler) http.Handler {
 			return
 		}
 		rd := u.Reader()
-		p := page{Reader: &rd, CSRF: sessionCSRF(key, c.Value)}
+		p := page{Reader: &rd, CSRF: sessionCSRF(key, c.Value), Lang: u.Language}
 		r = r.WithContext(context.WithValue(r.Context(), csrfCtxKey{}, &csrfCheck{want: p.CSRF,
 			refused: func(r *http.Request) { d.guard.Refuse(r, "csrf", "user", u.Email) }}))
 		f, ferr := d.svc.ParseFilter(r.Context(), r.URL.Query(), rd)
@@ -618,7 +620,8 @@ type storeData struct {
 	NPS      storage.NPSReport
 	Trend    template.HTML
 	Reasons  []storage.ReasonCount
-	Comments []storage.Comment
+	Comments []commentRow
+	labels   collector.KeyLabels
 	// Channels compares the store's channels; nil when it has kiosk responses only.
 	Channels *channelTable
 }
@@ -663,6 +666,11 @@ func (d *Dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 		d.fail(w, err)
 		return
 	}
+	labels, err := d.svc.KeyLabels(ctx, []string{id}, p.Lang)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
 	channels, err := d.storeChannels(r, f)
 	if err != nil {
 		d.fail(w, err)
@@ -674,50 +682,105 @@ func (d *Dashboard) store(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	p.Title, p.Page = stores[0].Name, "stores"
 	p.Keep = map[string]string{}
-	p.Data = storeData{Store: stores[0].Store, NPS: stores[0].NPSReport, Trend: trendSVG(trend, f), Reasons: reasons, Comments: comments,
-		Channels: channels}
+	p.Data = storeData{Store: stores[0].Store, NPS: stores[0].NPSReport, Trend: trendSVG(trend, f), Reasons: reasons,
+		Comments: commentRows(comments, labels), labels: labels, Channels: channels}
 	d.render(w, http.StatusOK, "store", p)
 }
+
+// ReasonLabel names one of the store's reason keys in the viewer's language.
+func (sd storeData) ReasonLabel(key string) string { return sd.labels.Reason(sd.Store.ID, key) }
+
+// commentRow is a comment with its reasons and themes named in the viewer's language.
+type commentRow struct {
+	storage.Comment
+	// Text is the comment's text: .Comment in a template is the embedded Comment.
+	Text                      string
+	ReasonLabels, ThemeLabels []string
+}
+
+func commentRows(cs []storage.Comment, labels collector.KeyLabels) []commentRow {
+	out := make([]commentRow, len(cs))
+	for i, c := range cs {
+		out[i].Comment, out[i].Text = c, c.Comment
+		var reasons []string
+		json.Unmarshal([]byte(c.Reasons), &reasons) // the column is always a JSON list; a broken one shows none
+		for _, k := range reasons {
+			out[i].ReasonLabels = append(out[i].ReasonLabels, labels.Reason(c.StoreID, k))
+		}
+		for _, k := range c.Themes {
+			out[i].ThemeLabels = append(out[i].ThemeLabels, labels.Theme(c.StoreID, k))
+		}
+	}
+	return out
+}
+
+// option is a choice in a select: the value sent and the words shown.
+type option struct{ Value, Label string }
 
 type commentsData struct {
 	Filter     storage.CommentFilter
 	Score      string
+	Sentiment  string
 	Stores     []storage.StoreReport
+	Themes     []option
 	Categories []string
-	Scores     []string
-	Comments   []storage.Comment
+	Scores     []option
+	Sentiments []string
+	Comments   []commentRow
+	// Next opens the next page; First the first, set when this page is not it. Export
+	// is the CSV of every matching comment. All keep every other parameter.
+	Next, First, Export template.URL
 }
 
-// commentFilter reads the comment filters of the page.
-func commentFilter(r *http.Request, p page) (storage.CommentFilter, string, error) {
-	q := r.URL.Query()
-	cf := storage.CommentFilter{Filter: p.Filter, Category: q.Get("category"), Text: q.Get("q"), Limit: 200}
-	score := q.Get("score")
-	if score != "" {
-		n, err := strconv.Atoi(score)
-		if err != nil || n < 0 || n > 10 {
-			return cf, score, fmt.Errorf("%w: score must be 0 to 10", storage.ErrInvalid)
-		}
+// commentFilter reads the comment filters of the page, beside the report filter.
+func commentFilter(r *http.Request, p page) (storage.CommentFilter, error) {
+	cf, err := collector.ParseCommentFilter(p.Filter, r.URL.Query())
+	if err != nil {
+		return cf, err
 	}
-	return cf, score, nil
+	if cf.Limit == 0 {
+		cf.Limit = storage.DefaultCommentPage
+	}
+	return cf, nil
+}
+
+// withParam is the page's query with one parameter set (removed when v is empty).
+func withParam(q url.Values, k, v string) template.URL {
+	q = maps.Clone(q)
+	if v == "" {
+		q.Del(k)
+	} else {
+		q.Set(k, v)
+	}
+	return template.URL(q.Encode())
 }
 
 func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
-	cf, score, err := commentFilter(r, p)
+	cf, err := commentFilter(r, p)
 	if err != nil {
 		p.Title, p.Error = "Not allowed", err.Error()
 		d.render(w, http.StatusBadRequest, "forbidden", p)
 		return
 	}
-	cs, err := d.svc.Comments(r.Context(), cf)
-	if err != nil && !errors.Is(err, storage.ErrInvalid) {
+	ctx := r.Context()
+	cp, err := d.svc.CommentsPage(ctx, cf)
+	if errors.Is(err, storage.ErrInvalid) {
+		p.Title, p.Error = "Not allowed", err.Error()
+		d.render(w, http.StatusBadRequest, "forbidden", p)
+		return
+	}
+	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	if score != "" {
-		cs = slices.DeleteFunc(cs, func(c storage.Comment) bool { return strconv.Itoa(c.Score) != score })
+	scope := storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID, Region: p.Reader.Region}
+	stores, err := d.svc.Stores(ctx, scope)
+	if err != nil {
+		d.fail(w, err)
+		return
 	}
-	stores, err := d.svc.Stores(r.Context(), storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID, Region: p.Reader.Region})
+	// The region, format, segment and channel choices are the filter bar's (withLabels).
+	_, themeKeys, err := d.svc.FilterChoices(ctx, scope)
 	if err != nil {
 		d.fail(w, err)
 		return
@@ -726,13 +789,44 @@ func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 		d.fail(w, err)
 		return
 	}
-	scores := make([]string, 11)
-	for i := range scores {
-		scores[i] = strconv.Itoa(i)
+	ids := []string{cf.StoreID}
+	for _, c := range cp.Comments {
+		ids = append(ids, c.StoreID)
 	}
+	labels, err := d.svc.KeyLabels(ctx, ids, p.Lang)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	data := commentsData{Filter: cf, Score: r.URL.Query().Get("score"), Sentiment: r.URL.Query().Get("sentiment"), Stores: stores,
+		Categories: []string{"detractor", "passive", "promoter"}, Sentiments: []string{"negative", "neutral", "positive"},
+		Comments: commentRows(cp.Comments, labels)}
+	keepChosen := func(list []string, chosen string) []string {
+		if chosen != "" && !slices.Contains(list, chosen) {
+			list = append(list, chosen)
+		}
+		return list
+	}
+	for _, k := range keepChosen(themeKeys, cf.Theme) {
+		data.Themes = append(data.Themes, option{k, labels.Theme(cf.StoreID, k)})
+	}
+	data.Scores = []option{{"0-6", "0–6 (detractors)"}, {"7-8", "7–8 (passives)"}, {"9-10", "9–10 (promoters)"}}
+	for i := range 11 {
+		data.Scores = append(data.Scores, option{strconv.Itoa(i), strconv.Itoa(i)})
+	}
+	// Every parameter of the page, the period as the filter read it.
+	q := r.URL.Query()
+	q.Set("from", p.Filter.From)
+	q.Set("to", p.Filter.To)
+	if cp.Next != "" {
+		data.Next = withParam(q, "after", cp.Next)
+	}
+	if cf.After != "" {
+		data.First = withParam(q, "after", "")
+	}
+	data.Export = withParam(q, "after", "")
 	p.Title, p.Page = "Comments", "comments"
-	p.Data = commentsData{Filter: cf, Score: score, Stores: stores, Categories: []string{"detractor", "passive", "promoter"},
-		Scores: scores, Comments: cs}
+	p.Data = data
 	d.render(w, http.StatusOK, "comments", p)
 }
 
@@ -888,25 +982,8 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 				strconv.FormatInt(s.Detractors, 10), storesData{}.Change(s), last})
 		}
 	case "comments.csv":
-		cf, score, err := commentFilter(r, p)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		cf.Limit = 500
-		cs, err := d.svc.Comments(r.Context(), cf)
-		if err != nil {
-			d.fail(w, err)
-			return
-		}
-		rows = append(rows, []string{"id", "store_id", "day", "score", "category", "comment", "reasons", "contact", "locale", "channel", "touchpoint"})
-		for _, c := range cs {
-			if score != "" && strconv.Itoa(c.Score) != score {
-				continue
-			}
-			rows = append(rows, []string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons, contactCell(c.Contact, c.ContactSealed), c.Locale,
-				c.Channel, c.Touchpoint})
-		}
+		d.exportComments(w, r, p)
+		return
 	case "devices.csv":
 		ds, err := d.deviceList(r, p)
 		if err != nil {
@@ -947,6 +1024,51 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+r.PathValue("table")+`"`)
 	cw := csv.NewWriter(w)
 	cw.WriteAll(rows)
+}
+
+// exportComments streams every comment of the page's filters as CSV, newest first,
+// each row written as it is read and flushed every few hundred, so that an export of a
+// year's comments neither waits nor holds them all in memory.
+func (d *Dashboard) exportComments(w http.ResponseWriter, r *http.Request, p page) {
+	cf, err := commentFilter(r, p)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="comments.csv"`)
+	cw := csv.NewWriter(w)
+	flusher, _ := w.(http.Flusher)
+	// The first eleven columns as before the streaming export; new ones after them.
+	cw.Write([]string{"id", "store_id", "day", "score", "category", "comment", "reasons", "contact", "locale", "channel", "touchpoint",
+		"created_at", "segment", "sentiment", "worth_a_look"})
+	n := 0
+	err = d.svc.EachComment(r.Context(), cf, func(c storage.Comment) error {
+		cw.Write([]string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons,
+			contactCell(c.Contact, c.ContactSealed), c.Locale, c.Channel, c.Touchpoint, c.CreatedAt.Format(time.RFC3339), storage.CSVCell(c.Segment),
+			c.Sentiment, strconv.FormatBool(c.WorthALook)})
+		if n++; n%250 == 0 {
+			cw.Flush()
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		return cw.Error()
+	})
+	if err != nil && n < 250 { // nothing sent yet: say so
+		d.fail(w, err)
+		return
+	}
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if err != nil {
+		// Rows were sent with a 200: break the connection, so that the download fails
+		// instead of ending as if it were whole.
+		d.log.Error("export comments", "rows", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // splitSVG draws promoters, passives and detractors as one labelled bar.

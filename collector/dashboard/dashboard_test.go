@@ -319,7 +319,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	var badges []string
 	var rows int
 	if err := chromedp.Run(ctx,
-		chromedp.Navigate(base+"/comments?category=detractor&q=queue"),
+		chromedp.Navigate(base+"/comments?category=detractor&q=queue&limit=500"),
 		chromedp.WaitVisible("h1", chromedp.ByQuery),
 		chromedp.Evaluate(`Array.from(document.querySelectorAll("table.comments .badge")).map(b => b.title)`, &badges),
 		chromedp.Evaluate(`document.querySelectorAll("table.comments tr").length`, &rows),

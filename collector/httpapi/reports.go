@@ -182,27 +182,22 @@ func (s *Server) comments(w http.ResponseWriter, r *http.Request, rd storage.Rea
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	cf := storage.CommentFilter{Filter: f, Category: q.Get("category"), Text: q.Get("q")}
-	var err error
-	if v := q.Get("limit"); v != "" {
-		if cf.Limit, err = strconv.Atoi(v); err != nil || cf.Limit < 1 || cf.Limit > 500 {
-			writeError(w, http.StatusBadRequest, "bad_request", "limit must be 1 to 500")
-			return
-		}
-	}
-	if v := q.Get("offset"); v != "" {
-		if cf.Offset, err = strconv.Atoi(v); err != nil || cf.Offset < 0 {
-			writeError(w, http.StatusBadRequest, "bad_request", "offset must be a whole number")
-			return
-		}
-	}
-	cs, err := s.svc.Comments(r.Context(), cf)
+	cf, err := collector.ParseCommentFilter(f, r.URL.Query())
 	if err != nil {
 		s.reportError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "comments": nonNil(cs), "limit": cf.Limit, "offset": cf.Offset})
+	page, err := s.svc.CommentsPage(r.Context(), cf)
+	if err != nil {
+		s.reportError(w, err)
+		return
+	}
+	limit := cf.Limit
+	if limit == 0 {
+		limit = storage.DefaultCommentPage
+	}
+	// next is the after of the next page, absent on the last; limit and offset as before.
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "comments": page.Comments, "next": page.Next, "limit": limit, "offset": cf.Offset})
 }
 
 // nonNil makes an empty list encode as [] rather than null.

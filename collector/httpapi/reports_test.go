@@ -83,8 +83,8 @@ func TestReportsMatchTheRawRows(t *testing.T) {
 			t.Fatalf("%d comments, want 30", len(comments.Comments))
 		}
 		for i := 1; i < len(comments.Comments); i++ {
-			if comments.Comments[i-1].Category != "detractor" && comments.Comments[i].Category == "detractor" {
-				t.Fatal("comments are not detractors first")
+			if comments.Comments[i-1].CreatedAt.Before(comments.Comments[i].CreatedAt) {
+				t.Fatal("comments are not newest first")
 			}
 		}
 	})
@@ -212,6 +212,65 @@ func TestUploadCountsAsDeviceContact(t *testing.T) {
 		e.get("/v1/reports/stores", hq, &after)
 		if len(after.Stores) != 1 || !after.Stores[0].LastSeen.Equal(e.now) {
 			t.Errorf("last device contact after an upload at %s: %+v", e.now, after.Stores)
+		}
+	})
+}
+
+// TestCommentsAPIPaging: GET /v1/comments pages with next/after through every matching
+// comment once, applies the score filter before the page is cut, and refuses bad
+// parameters with 400.
+func TestCommentsAPIPaging(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		e := newEnv(t, b)
+		rng := rand.New(rand.NewPCG(9, 9))
+		var batch []wire.Response
+		low := map[string]bool{}
+		for i := range 200 {
+			r := collectortest.Response(rng, e.now.Add(-time.Duration(i/4)*time.Minute)) // four to a minute
+			r.Comment = "the queue again"
+			if r.Score <= 6 {
+				low[r.ID] = true
+			}
+			batch = append(batch, r)
+		}
+		for i := 0; i < len(batch); i += 100 {
+			e.do("POST", "/v1/responses", e.token, wire.UploadRequest{Responses: batch[i : i+100]}, nil)
+		}
+		hq, err := e.db.AddAPIToken(context.Background(), "hq", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		after := ""
+		for pages := 0; ; pages++ {
+			if pages > 100 {
+				t.Fatal("next never ends")
+			}
+			var page struct {
+				Comments []storage.Comment
+				Next     string
+			}
+			if code := e.get("/v1/comments?q=queue&score=0-6&limit=7&after="+after, hq.Token, &page); code != 200 {
+				t.Fatalf("comments: %d", code)
+			}
+			for _, c := range page.Comments {
+				if seen[c.ID] || !low[c.ID] {
+					t.Fatalf("%s (score %d) listed twice or not matching", c.ID, c.Score)
+				}
+				seen[c.ID] = true
+			}
+			if page.Next == "" {
+				break
+			}
+			after = page.Next
+		}
+		if len(seen) != len(low) {
+			t.Errorf("paged through %d comments, %d match", len(seen), len(low))
+		}
+		for _, q := range []string{"score=11", "score=6-2", "sentiment=angry", "after=nonsense", "limit=501", "contact=maybe", "category=happy"} {
+			if code := e.get("/v1/comments?"+q, hq.Token, nil); code != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400", q, code)
+			}
 		}
 	})
 }

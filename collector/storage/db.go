@@ -82,6 +82,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		return db, nil
 	}
+	if !fts5Built {
+		return nil, errors.New("open collector database: this program was built without SQLite's FTS5, which the comment search needs: build with -tags migrated_fynedo,sqlite_fts5 (make build)")
+	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("open collector database: %w", err)
 	}

@@ -20,8 +20,9 @@ type dialect struct {
 	answerKeys, answerValues string
 	// weekStart is the Monday on or before the text column day, as YYYY-MM-DD.
 	weekStart string
-	// contains is a case-insensitive substring test of comment against one argument.
-	contains string
+	// search is the full-text test of a response's comment against one argument, the
+	// query searchQuery makes of SearchTerms (migration 0020).
+	search string
 	// forUpdate locks the rows a SELECT reads until the transaction ends. SQLite needs
 	// none: its writer transactions start IMMEDIATE, one at a time.
 	forUpdate string
@@ -38,18 +39,19 @@ var (
 		name:      "sqlite",
 		reasons:   "json_each(r.reasons) j",
 		weekStart: "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')",
-		contains:  "instr(lower(comment), lower(?)) > 0",
+		search:    "rowid IN (SELECT rowid FROM responses_fts WHERE responses_fts MATCH ?)",
 
 		// json_each of NULL is no rows (of '' an error).
 		answerKeys:   "json_each(NULLIF(r.answers, '')) q",
 		answerValues: "json_each(NULLIF(r.answers, '')) q, json_each(q.value) v",
 	}
 	postgresDialect = dialect{
-		name:       "postgres",
-		numbered:   true,
-		reasons:    "jsonb_array_elements_text(r.reasons::jsonb) AS j(value)",
-		weekStart:  "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
-		contains:   "strpos(lower(comment), lower(?)) > 0",
+		name:      "postgres",
+		numbered:  true,
+		reasons:   "jsonb_array_elements_text(r.reasons::jsonb) AS j(value)",
+		weekStart: "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
+		// Folded as the column is (0020_comment_search.sql).
+		search:     "comment_tsv @@ websearch_to_tsquery('simple', lower(translate(?, '" + pgAccents + "', '" + pgPlain + "')))",
 		forUpdate:  " FOR UPDATE",
 		skipLocked: " FOR UPDATE OF d SKIP LOCKED",
 		lockText:   "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
@@ -58,6 +60,17 @@ var (
 		answerValues: "jsonb_each(NULLIF(r.answers, '')::jsonb) AS q(key, value), jsonb_array_elements_text(q.value) AS v(value)",
 	}
 )
+
+// pgAccents and pgPlain fold accents in PostgreSQL's search as in its index
+// (0020_comment_search.sql); the two must stay the same.
+const (
+	pgAccents = "àáâãäåāçćčèéêëēėęìíîïīñńòóôõöøōùúûüūýÿžźżšśÀÁÂÃÄÅĀÇĆČÈÉÊËĒĖĘÌÍÎÏĪÑŃÒÓÔÕÖØŌÙÚÛÜŪÝŸŽŹŻŠŚ"
+	pgPlain   = "aaaaaaaccceeeeeeeiiiiinnooooooouuuuuyyzzzssaaaaaaaccceeeeeeeiiiiinnooooooouuuuuyyzzzss"
+)
+
+// searchQuery is the argument of search for a comment search's terms. Both engines
+// read quotedTerms alike: each term a phrase, all of them required.
+func (d dialect) searchQuery(terms []string) string { return quotedTerms(terms) }
 
 // rebind turns ? placeholders outside quoted text into $1, $2, … where the database
 // wants them.

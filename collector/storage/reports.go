@@ -372,9 +372,6 @@ func categoryCounts(score string) string {
 	return strings.Join(parts, ", ")
 }
 
-// detractorsFirst orders rows with detractors before everyone else.
-var detractorsFirst = fmt.Sprintf("score < %d DESC", nps.MinPassive)
-
 // Reasons counts the reasons chosen in the filter, most frequent first.
 func (db *DB) Reasons(ctx context.Context, f Filter) ([]ReasonCount, error) {
 	where, args := f.where("r.")
@@ -398,16 +395,82 @@ func (db *DB) Reasons(ctx context.Context, f Filter) ([]ReasonCount, error) {
 	return out, rows.Err()
 }
 
-// CommentFilter narrows comments beyond the report filter.
+// MaxCommentPage is the most comments one page of the comments list holds.
+const MaxCommentPage = 500
+
+// DefaultCommentPage is the page size when the caller names none.
+const DefaultCommentPage = 50
+
+// CommentFilter narrows comments beyond the report filter. Every field is applied in
+// SQL before the page is cut, so a narrow filter never comes back short.
 type CommentFilter struct {
 	Filter
-	Category string // detractor, passive, promoter, or empty
-	Text     string // substring, case-insensitive
-	Limit    int
-	Offset   int
+	Category string      // detractor, passive, promoter, or empty
+	Scores   *ScoreRange // nil: any score
+	Theme    string      // a theme key (response_themes); empty: any
+	// Sentiment is the comment's sentiment, -1, 0 or 1 (ParseSentiment); nil: any.
+	Sentiment  *int
+	WorthALook bool // only comments at odds with their score
+	HasContact bool // only responses with a contact the shopper consented to
+	// Text is a full-text query (see SearchTerms): words, all of which must appear,
+	// and "quoted phrases". Case and accents do not matter.
+	Text string
+	// After is the Next cursor of the page before; empty: the first page.
+	After string
+	// Limit is the page size, DefaultCommentPage when 0 or less, at most MaxCommentPage.
+	Limit int
+	// Offset skips rows on a first page (After empty); kept for the API's old offset
+	// parameter. After is the way to page: an offset shifts when comments arrive.
+	Offset int
 }
 
-// Comment is a shopper's comment as HQ reads it.
+// ScoreRange is an inclusive range of scores.
+type ScoreRange struct{ Min, Max int }
+
+// ParseScoreRange reads "7" or "0-6".
+func ParseScoreRange(s string) (*ScoreRange, error) {
+	lo, hi, found := strings.Cut(strings.TrimSpace(s), "-")
+	if !found {
+		hi = lo
+	}
+	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if err1 != nil || err2 != nil || a < 0 || b > 10 || a > b {
+		return nil, fmt.Errorf("%w: score must be 0 to 10, or a range such as 0-6", ErrInvalid)
+	}
+	return &ScoreRange{Min: a, Max: b}, nil
+}
+
+// Sentiments name the comment sentiments responses.sentiment holds.
+var Sentiments = map[string]int{"negative": -1, "neutral": 0, "positive": 1}
+
+// SentimentName is the name of a sentiment value, "" for none.
+func SentimentName(v *int) string {
+	if v == nil {
+		return ""
+	}
+	for k, n := range Sentiments {
+		if n == *v {
+			return k
+		}
+	}
+	return ""
+}
+
+// ParseSentiment reads negative, neutral or positive; "" is nil (any).
+func ParseSentiment(s string) (*int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	v, ok := Sentiments[s]
+	if !ok {
+		return nil, fmt.Errorf("%w: sentiment must be negative, neutral or positive", ErrInvalid)
+	}
+	return &v, nil
+}
+
+// Comment is a shopper's comment as HQ reads it, or a response with a contact and no
+// comment (Comment empty): someone who asked to be contacted is listed all the same.
 type Comment struct {
 	ID       string `json:"id"`
 	StoreID  string `json:"store_id"`
@@ -426,55 +489,224 @@ type Comment struct {
 	// only where the link named one.
 	Channel    string `json:"channel"`
 	Touchpoint string `json:"touchpoint,omitempty"`
+	Segment    string `json:"segment,omitempty"`
+	// Themes are the response's theme keys (response_themes), sorted.
+	Themes []string `json:"themes"`
+	// Sentiment is negative, neutral or positive; empty without a comment.
+	Sentiment  string `json:"sentiment,omitempty"`
+	WorthALook bool   `json:"worth_a_look"`
 }
 
-// Comments lists comments, detractors first, newest first within a category.
-func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) {
+// CommentPage is one page of the comments list and the cursor of the next.
+type CommentPage struct {
+	Comments []Comment `json:"comments"`
+	// Next is the After of the next page; empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// listedComment is which responses the comments list shows: a comment, or a contact
+// the shopper consented to; suspect taps are left out as from NPS.
+const listedComment = `(comment <> '' OR (contact_consent AND (contact <> '' OR contact_sealed IS NOT NULL))) AND NOT suspect`
+
+// commentQuery is the WHERE clause and arguments of a comment filter, without paging.
+func (db *DB) commentQuery(f CommentFilter) (string, []any, error) {
 	where, args := f.where("")
-	where += " AND comment <> '' AND NOT suspect"
+	where += " AND " + listedComment
 	if f.Category != "" {
 		c, err := nps.ParseCategory(f.Category)
 		if err != nil {
-			return nil, fmt.Errorf("comments: %w: %w", ErrInvalid, err)
+			return "", nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		lo, hi := c.ScoreRange()
 		where += " AND score BETWEEN ? AND ?"
 		args = append(args, lo, hi)
 	}
-	if f.Text != "" {
-		where += " AND " + db.dialect.contains
-		args = append(args, f.Text)
+	if f.Scores != nil {
+		where += " AND score BETWEEN ? AND ?"
+		args = append(args, f.Scores.Min, f.Scores.Max)
 	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 50
+	if f.Theme != "" {
+		where += " AND id IN (SELECT response_id FROM response_themes WHERE theme = ?)"
+		args = append(args, f.Theme)
 	}
-	args = append(args, f.Limit, max(f.Offset, 0))
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT id, store_id, score, comment, reasons, CASE WHEN contact_consent THEN contact ELSE '' END,
-		       locale, day, created_at, channel, touchpoint, CASE WHEN contact_consent THEN contact_sealed END
-		  FROM responses WHERE `+where+`
-		 ORDER BY `+detractorsFirst+`, created_at DESC, id LIMIT ? OFFSET ?`, args...)
+	if f.Sentiment != nil {
+		where += " AND sentiment = ?"
+		args = append(args, *f.Sentiment)
+	}
+	if f.WorthALook {
+		where += " AND worth_a_look"
+	}
+	if f.HasContact {
+		where += " AND contact_consent AND (contact <> '' OR contact_sealed IS NOT NULL)"
+	}
+	if terms := SearchTerms(f.Text); len(terms) > 0 {
+		where += " AND " + db.dialect.search
+		args = append(args, db.dialect.searchQuery(terms))
+	}
+	return where, args, nil
+}
+
+// commentColumns are what a Comment is scanned from (scanComment).
+const commentColumns = `id, store_id, score, comment, reasons, CASE WHEN contact_consent THEN contact ELSE '' END,
+	locale, day, created_at, channel, touchpoint, CASE WHEN contact_consent THEN contact_sealed END,
+	segment, sentiment, worth_a_look`
+
+func scanComment(rows *sql.Rows) (Comment, error) {
+	var (
+		c         Comment
+		at        int64
+		sealed    sql.NullString
+		sentiment sql.NullInt64
+	)
+	if err := rows.Scan(&c.ID, &c.StoreID, &c.Score, &c.Comment, &c.Reasons, &c.Contact, &c.Locale, &c.Day, &at,
+		&c.Channel, &c.Touchpoint, &sealed, &c.Segment, &sentiment, &c.WorthALook); err != nil {
+		return Comment{}, err
+	}
+	c.ContactSealed = sealedKeyID(sealed)
+	c.CreatedAt = time.UnixMilli(at).UTC()
+	c.Category = nps.Score(c.Score).Category().String()
+	if sentiment.Valid {
+		v := int(sentiment.Int64)
+		c.Sentiment = SentimentName(&v)
+	}
+	c.Themes = []string{}
+	return c, nil
+}
+
+// Comments lists the first page of comments of the filter, newest first (see
+// CommentsPage).
+func (db *DB) Comments(ctx context.Context, f CommentFilter) ([]Comment, error) {
+	p, err := db.CommentsPage(ctx, f)
+	return p.Comments, err
+}
+
+// CommentsPage lists a page of comments, newest first: by created_at, then id, both
+// descending, so that comments made in the same millisecond still have one order and
+// the keyset cursor (After) visits each exactly once, whatever arrives meanwhile.
+func (db *DB) CommentsPage(ctx context.Context, f CommentFilter) (CommentPage, error) {
+	where, args, err := db.commentQuery(f)
 	if err != nil {
-		return nil, fmt.Errorf("comments: %w", err)
+		return CommentPage{}, fmt.Errorf("comments: %w", err)
+	}
+	if f.After != "" {
+		at, id, err := parseCommentCursor(f.After)
+		if err != nil {
+			return CommentPage{}, fmt.Errorf("comments: %w", err)
+		}
+		where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+		args = append(args, at, at, id)
+		f.Offset = 0
+	}
+	if f.Limit <= 0 {
+		f.Limit = DefaultCommentPage
+	}
+	f.Limit = min(f.Limit, MaxCommentPage)
+	// One more than the page: whether there is a next page, without a count.
+	args = append(args, f.Limit+1, max(f.Offset, 0))
+	rows, err := db.read.QueryContext(ctx, `SELECT `+commentColumns+` FROM responses WHERE `+where+`
+		 ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return CommentPage{}, fmt.Errorf("comments: %w", err)
 	}
 	defer rows.Close()
-	var out []Comment
+	out := CommentPage{Comments: []Comment{}}
 	for rows.Next() {
-		var (
-			c      Comment
-			at     int64
-			sealed sql.NullString
-		)
-		if err := rows.Scan(&c.ID, &c.StoreID, &c.Score, &c.Comment, &c.Reasons, &c.Contact, &c.Locale, &c.Day, &at,
-			&c.Channel, &c.Touchpoint, &sealed); err != nil {
-			return nil, fmt.Errorf("comments: %w", err)
+		c, err := scanComment(rows)
+		if err != nil {
+			return CommentPage{}, fmt.Errorf("comments: %w", err)
 		}
-		c.ContactSealed = sealedKeyID(sealed)
-		c.CreatedAt = time.UnixMilli(at).UTC()
-		c.Category = nps.Score(c.Score).Category().String()
-		out = append(out, c)
+		out.Comments = append(out.Comments, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return CommentPage{}, fmt.Errorf("comments: %w", err)
+	}
+	rows.Close()
+	if len(out.Comments) > f.Limit {
+		out.Comments = out.Comments[:f.Limit]
+		last := out.Comments[f.Limit-1]
+		out.Next = commentCursor(last.CreatedAt.UnixMilli(), last.ID)
+	}
+	if err := db.commentThemes(ctx, out.Comments); err != nil {
+		return CommentPage{}, fmt.Errorf("comments: %w", err)
+	}
+	return out, nil
+}
+
+// EachComment calls fn for every comment of the filter (its paging fields ignored),
+// newest first, as the rows are read: the CSV export streams them, however many.
+// Themes are not filled in: they would need a query per row.
+func (db *DB) EachComment(ctx context.Context, f CommentFilter, fn func(Comment) error) error {
+	where, args, err := db.commentQuery(f)
+	if err != nil {
+		return fmt.Errorf("comments: %w", err)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+commentColumns+` FROM responses WHERE `+where+`
+		 ORDER BY created_at DESC, id DESC`, args...)
+	if err != nil {
+		return fmt.Errorf("comments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanComment(rows)
+		if err != nil {
+			return fmt.Errorf("comments: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("comments: %w", err)
+	}
+	return nil
+}
+
+// commentThemes fills in the themes of a page of comments, in one query.
+func (db *DB) commentThemes(ctx context.Context, cs []Comment) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	at := make(map[string]int, len(cs))
+	args := make([]any, len(cs))
+	for i, c := range cs {
+		at[c.ID] = i
+		args[i] = c.ID
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT response_id, theme FROM response_themes WHERE response_id IN (?`+
+		strings.Repeat(", ?", len(cs)-1)+`) ORDER BY response_id, theme`, args...)
+	if err != nil {
+		return fmt.Errorf("comment themes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, theme string
+		if err := rows.Scan(&id, &theme); err != nil {
+			return fmt.Errorf("comment themes: %w", err)
+		}
+		if i, ok := at[id]; ok {
+			cs[i].Themes = append(cs[i].Themes, theme)
+		}
+	}
+	return rows.Err()
+}
+
+// commentCursor is the opaque After of the page that follows the comment made at ms
+// with id: a keyset, not an offset.
+func commentCursor(ms int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ms, 10) + "." + id))
+}
+
+func parseCommentCursor(s string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: the after cursor is not one this collector gave", ErrInvalid)
+	}
+	ms, id, ok := strings.Cut(string(b), ".")
+	at, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" {
+		return 0, "", fmt.Errorf("%w: the after cursor is not one this collector gave", ErrInvalid)
+	}
+	return at, id, nil
 }
 
 // exportHeader names the columns of the CSV export.
@@ -542,4 +774,38 @@ func CSVCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// FilterChoices are the segments and the comment themes that have responses in the
+// filter's period and stores: the choices the comments page offers. The filter's
+// segment, channel and touchpoint are not applied, so that a choice made does not hide
+// the others.
+func (db *DB) FilterChoices(ctx context.Context, f Filter) (segments, themes []string, err error) {
+	f.Segment, f.Channel, f.Touchpoint = "", "", ""
+	where, args := f.where("")
+	if segments, err = db.distinct(ctx, `SELECT DISTINCT segment FROM segment_rollups WHERE `+where+` AND segment <> '' ORDER BY segment`, args...); err != nil {
+		return nil, nil, fmt.Errorf("filter choices: %w", err)
+	}
+	args = append(args, KindTheme)
+	if themes, err = db.distinct(ctx, `SELECT DISTINCT theme FROM theme_rollups WHERE `+where+` AND kind = ? ORDER BY theme`, args...); err != nil {
+		return nil, nil, fmt.Errorf("filter choices: %w", err)
+	}
+	return segments, themes, nil
+}
+
+func (db *DB) distinct(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
