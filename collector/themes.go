@@ -16,8 +16,9 @@ import (
 // one costs far more than reading a comment, and every store of a chain usually shares
 // one taxonomy. Its zero value is ready to use.
 type analyzers struct {
-	mu sync.Mutex
-	m  map[string]*tagger
+	mu       sync.Mutex
+	m        map[string]*tagger
+	defaults *tagger // the default taxonomy's, which most surveys use
 }
 
 // tagger tags responses with one taxonomy.
@@ -36,12 +37,17 @@ func TaxonomyFingerprint(t insight.Taxonomy) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// taggerFor returns the tagger of a survey's taxonomy, building its analyzer once.
+// taggerFor returns the tagger of a survey's taxonomy, building its analyzer once. It
+// runs for every batch and link answer: a survey without themes of its own gets the
+// default tagger without parsing and hashing the default taxonomy again.
 func (a *analyzers) taggerFor(survey response.Survey) (*tagger, error) {
-	tax := survey.Taxonomy()
-	fp := TaxonomyFingerprint(tax)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if len(survey.Themes) == 0 && a.defaults != nil {
+		return a.defaults, nil
+	}
+	tax := survey.Taxonomy()
+	fp := TaxonomyFingerprint(tax)
 	if t, ok := a.m[fp]; ok {
 		return t, nil
 	}
@@ -54,6 +60,9 @@ func (a *analyzers) taggerFor(survey response.Survey) (*tagger, error) {
 	}
 	t := &tagger{taxonomy: tax, fingerprint: fp, analyzer: an}
 	a.m[fp] = t
+	if len(survey.Themes) == 0 {
+		a.defaults = t
+	}
 	return t, nil
 }
 
