@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -219,9 +218,7 @@ var listening = regexp.MustCompile(`msg="collector listening" addr=(\S+)`)
 func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 	h.t.Helper()
 	c := &collector{h: h, db: h.path("collector.db"), ca: tlstrusttest.NewCA(h.t, "Chain IT private CA")}
-	roots := x509.NewCertPool()
-	roots.AddCert(c.ca.Cert)
-	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.ca.Pool()}}}
 	certFile, keyFile := c.ca.Issue(h.t, "collector", time.Now().Add(90*24*time.Hour)).WriteFiles(h.t, h.dir)
 	contactKeys := h.path("contact-keys.pem")
 	h.run(nil, filepath.Join(h.bin, "npscollector"), "contact-key", "create", "--file", contactKeys)

@@ -2,16 +2,11 @@ package tlsconfig_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"log/slog"
-	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -25,60 +20,24 @@ import (
 	"github.com/npskiosk/npskiosk/collector/collectortest"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/collector/tlsconfig"
+	"github.com/npskiosk/npskiosk/sync/tlstrust/tlstrusttest"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
-// testCA is a certificate authority made in the test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newCA(t *testing.T) testCA {
+// issue writes a new server certificate of ca for 127.0.0.1 and its key to the two
+// files, each replaced in one rename as an operator's tooling does, and returns its
+// serial number.
+func issue(t *testing.T, ca *tlstrusttest.CA, certFile, keyFile string) int64 {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	chain, key := ca.Issue(t, "collector", time.Now().Add(24*time.Hour)).PEM(t)
+	writeAtomic(t, keyFile, key)
+	writeAtomic(t, certFile, chain)
+	cert, _ := pem.Decode(chain)
+	leaf, err := x509.ParseCertificate(cert.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test Retail CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue writes a server certificate for 127.0.0.1 with the serial number given, and its
-// key, to the two files, each replaced in one rename as an operator's tooling does.
-func (ca testCA) issue(t *testing.T, serial int64, certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "collector"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeAtomic(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-	writeAtomic(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return leaf.SerialNumber.Int64()
 }
 
 func writeAtomic(t *testing.T, path string, data []byte) {
@@ -143,9 +102,9 @@ func files(t *testing.T) (string, string) {
 }
 
 func TestServesOverTLSWithHSTS(t *testing.T) {
-	ca := newCA(t)
+	ca := tlstrusttest.NewCA(t, "Test Retail CA")
 	certFile, keyFile := files(t)
-	ca.issue(t, 2, certFile, keyFile)
+	issue(t, ca, certFile, keyFile)
 	r, err := tlsconfig.New(certFile, keyFile, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +112,7 @@ func TestServesOverTLSWithHSTS(t *testing.T) {
 	c := collectortest.Start(t, collectortest.Options{})
 	url := serveTLS(t, r, c.API)
 
-	resp, err := client(ca.pool).Get(url + "/healthz")
+	resp, err := client(ca.Pool()).Get(url + "/healthz")
 	if err != nil {
 		t.Fatalf("GET /healthz over TLS: %v", err)
 	}
@@ -168,7 +127,7 @@ func TestServesOverTLSWithHSTS(t *testing.T) {
 		t.Errorf("Strict-Transport-Security over TLS = %q, want max-age=31536000", got)
 	}
 	// The dashboard's sign-in page too.
-	resp, err = client(ca.pool).Get(url + "/")
+	resp, err = client(ca.Pool()).Get(url + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +137,7 @@ func TestServesOverTLSWithHSTS(t *testing.T) {
 	}
 
 	// TLS 1.1 is refused.
-	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}}}
+	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}}}
 	if resp, err := old.Get(url + "/healthz"); err == nil {
 		resp.Body.Close()
 		t.Errorf("a TLS 1.1 client was served")
@@ -211,9 +170,9 @@ func TestServesOverTLSWithHSTS(t *testing.T) {
 }
 
 func TestCertificateReplacedDuringUpload(t *testing.T) {
-	ca := newCA(t)
+	ca := tlstrusttest.NewCA(t, "Test Retail CA")
 	certFile, keyFile := files(t)
-	ca.issue(t, 2, certFile, keyFile)
+	issue(t, ca, certFile, keyFile)
 	r, err := tlsconfig.New(certFile, keyFile, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +206,7 @@ func TestCertificateReplacedDuringUpload(t *testing.T) {
 		wg.Go(func() {
 			// Half the workers reuse their connection across the swap, half connect anew
 			// for every batch, so handshakes happen before, during and after it.
-			hc := client(ca.pool)
+			hc := client(ca.Pool())
 			if w%2 == 1 {
 				hc.Transport.(*http.Transport).DisableKeepAlives = true
 			}
@@ -271,9 +230,10 @@ func TestCertificateReplacedDuringUpload(t *testing.T) {
 	}
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
+	var replacement int64
 	select {
 	case <-replaced:
-		ca.issue(t, 3, certFile, keyFile)
+		replacement = issue(t, ca, certFile, keyFile)
 	case <-finished: // errors kept half the upload from arriving: reported below
 	}
 	<-finished
@@ -287,13 +247,13 @@ func TestCertificateReplacedDuringUpload(t *testing.T) {
 	if sent.Load() != total {
 		t.Fatalf("sent %d, want %d", sent.Load(), total)
 	}
-	waitFor(t, func() bool { return serial(t, ca.pool, url) == 3 }, "new connections to see the new certificate")
+	waitFor(t, func() bool { return serial(t, ca.Pool(), url) == replacement }, "new connections to see the new certificate")
 }
 
 func TestBrokenReplacementKeepsTheOldCertificate(t *testing.T) {
-	ca := newCA(t)
+	ca := tlstrusttest.NewCA(t, "Test Retail CA")
 	certFile, keyFile := files(t)
-	ca.issue(t, 2, certFile, keyFile)
+	first := issue(t, ca, certFile, keyFile)
 	r, err := tlsconfig.New(certFile, keyFile, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -305,19 +265,19 @@ func TestBrokenReplacementKeepsTheOldCertificate(t *testing.T) {
 
 	// A certificate that does not match the key: Reload refuses it, the watcher too.
 	other := filepath.Join(t.TempDir(), "other.key")
-	ca.issue(t, 4, certFile, other)
+	issue(t, ca, certFile, other)
 	if err := r.Reload(); err == nil {
 		t.Fatal("Reload took a certificate whose key is elsewhere")
 	}
 	writeAtomic(t, certFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"))
 	time.Sleep(100 * time.Millisecond) // several polls
-	if got := serial(t, ca.pool, url); got != 2 {
-		t.Fatalf("after a broken replacement new connections see serial %d, want the old 2", got)
+	if got := serial(t, ca.Pool(), url); got != first {
+		t.Fatalf("after a broken replacement new connections see serial %d, want the old %d", got, first)
 	}
 	// SIGHUP's path: Trigger reloads now; once fixed the new certificate is served.
-	ca.issue(t, 5, certFile, keyFile)
+	fixed := issue(t, ca, certFile, keyFile)
 	r.Trigger()
-	waitFor(t, func() bool { return serial(t, ca.pool, url) == 5 }, "the fixed certificate to be served")
+	waitFor(t, func() bool { return serial(t, ca.Pool(), url) == fixed }, "the fixed certificate to be served")
 }
 
 func TestNewRefusesMissingOrBrokenFiles(t *testing.T) {

@@ -100,23 +100,36 @@ func (ca *CA) Issue(t testing.TB, cn string, notAfter time.Time, hosts ...string
 	return Server{TLS: tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key, Leaf: leaf}, Leaf: leaf}
 }
 
-// WriteFiles writes the certificate chain and its key as PEM files into dir, as a
-// collector's --tls-cert and --tls-key name them, and returns their paths.
-func (s Server) WriteFiles(t testing.TB, dir string) (certFile, keyFile string) {
+// Pool is a pool of the CA alone, as a client that trusts it holds.
+func (ca *CA) Pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	return pool
+}
+
+// PEM is the certificate chain and its key in PEM, as a collector's --tls-cert and
+// --tls-key files hold them.
+func (s Server) PEM(t testing.TB) (chain, key []byte) {
 	t.Helper()
-	var chain []byte
 	for _, der := range s.TLS.Certificate {
 		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
 	}
-	key, err := x509.MarshalPKCS8PrivateKey(s.TLS.PrivateKey)
+	der, err := x509.MarshalPKCS8PrivateKey(s.TLS.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return chain, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// WriteFiles writes PEM's two files into dir and returns their paths.
+func (s Server) WriteFiles(t testing.TB, dir string) (certFile, keyFile string) {
+	t.Helper()
+	chain, key := s.PEM(t)
 	certFile, keyFile = filepath.Join(dir, "collector.crt"), filepath.Join(dir, "collector.key")
 	if err := os.WriteFile(certFile, chain, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
