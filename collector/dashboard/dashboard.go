@@ -780,7 +780,7 @@ func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	// The region, format, segment and channel choices are the filter bar's (withLabels).
-	_, themeKeys, err := d.svc.FilterChoices(ctx, scope)
+	themeKeys, err := d.svc.ThemeChoices(ctx, scope)
 	if err != nil {
 		d.fail(w, err)
 		return

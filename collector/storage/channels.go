@@ -132,20 +132,8 @@ func (db *DB) TalliesByStoreLabel(ctx context.Context, f Filter, by string) ([]L
 func (db *DB) Segments(ctx context.Context, f Filter) ([]string, error) {
 	f.Segment = ""
 	where, args := f.where("")
-	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT segment FROM segment_rollups WHERE `+where+` ORDER BY segment`, args...)
+	out, err := db.distinct(ctx, `SELECT DISTINCT segment FROM segment_rollups WHERE `+where+` ORDER BY segment`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("report segments: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, fmt.Errorf("report segments: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("report segments: %w", err)
 	}
 	return out, nil

@@ -776,21 +776,18 @@ func CSVCell(s string) string {
 	return s
 }
 
-// FilterChoices are the segments and the comment themes that have responses in the
-// filter's period and stores: the choices the comments page offers. The filter's
-// segment, channel and touchpoint are not applied, so that a choice made does not hide
-// the others.
-func (db *DB) FilterChoices(ctx context.Context, f Filter) (segments, themes []string, err error) {
+// ThemeChoices are the comment themes that have responses in the filter's period and
+// stores: the theme choices the comments page offers. The filter's segment, channel and
+// touchpoint are not applied, so that a choice made does not hide the others. (The
+// segment choices are Segments'.)
+func (db *DB) ThemeChoices(ctx context.Context, f Filter) ([]string, error) {
 	f.Segment, f.Channel, f.Touchpoint = "", "", ""
 	where, args := f.where("")
-	if segments, err = db.distinct(ctx, `SELECT DISTINCT segment FROM segment_rollups WHERE `+where+` AND segment <> '' ORDER BY segment`, args...); err != nil {
-		return nil, nil, fmt.Errorf("filter choices: %w", err)
+	themes, err := db.distinct(ctx, `SELECT DISTINCT theme FROM theme_rollups WHERE `+where+` AND kind = ? ORDER BY theme`, append(args, KindTheme)...)
+	if err != nil {
+		return nil, fmt.Errorf("theme choices: %w", err)
 	}
-	args = append(args, KindTheme)
-	if themes, err = db.distinct(ctx, `SELECT DISTINCT theme FROM theme_rollups WHERE `+where+` AND kind = ? ORDER BY theme`, args...); err != nil {
-		return nil, nil, fmt.Errorf("filter choices: %w", err)
-	}
-	return segments, themes, nil
+	return themes, nil
 }
 
 func (db *DB) distinct(ctx context.Context, query string, args ...any) ([]string, error) {
