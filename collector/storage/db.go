@@ -80,6 +80,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err := db.openPostgres(ctx, cfg.Path); err != nil {
 			return nil, err
 		}
+		if err := db.buildReportSums(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 		return db, nil
 	}
 	if !fts5Built {
@@ -106,6 +110,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	if err := sqlite.Migrate(ctx, write, migrationFiles, "migrations/sqlite", cfg.Path, db.log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.buildReportSums(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -202,35 +210,49 @@ type StoreChange struct {
 	Format *string
 }
 
-// SetStore changes an existing store's region or format. Reports read both at the time
-// they run, so a store moved to another region counts there for its whole history.
+// SetStore changes an existing store's region or format. Reports count a store moved to
+// another region there for its whole history: its counts in the region and format sums
+// move with it, in the same transaction.
 func (db *DB) SetStore(ctx context.Context, id string, c StoreChange) error {
 	if c.Format != nil && *c.Format != "" {
 		if err := response.CheckLabel("format", *c.Format); err != nil {
 			return fmt.Errorf("set store %s: %w", id, err)
 		}
 	}
-	var (
-		sets []string
-		args []any
-	)
-	if c.Region != nil {
-		sets, args = append(sets, "region = ?"), append(args, *c.Region)
-	}
-	if c.Format != nil {
-		sets, args = append(sets, "format = ?"), append(args, *c.Format)
-	}
-	if len(sets) == 0 {
+	if c.Region == nil && c.Format == nil {
 		return fmt.Errorf("set store %s: %w: nothing to change", id, ErrInvalid)
 	}
-	res, err := db.write.ExecContext(ctx, `UPDATE stores SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, id)...)
+	t, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("set store %s: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
+	defer t.Rollback()
+	if err := lockStoreRollups(ctx, t, id); err != nil {
 		return fmt.Errorf("set store %s: %w", id, err)
-	} else if n == 0 {
+	}
+	var region, format string
+	err = t.QueryRowContext(ctx, `SELECT region, format FROM stores WHERE id = ?`+db.dialect.forUpdate, id).Scan(&region, &format)
+	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("set store %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("set store %s: %w", id, err)
+	}
+	newRegion, newFormat := region, format
+	if c.Region != nil {
+		newRegion = *c.Region
+	}
+	if c.Format != nil {
+		newFormat = *c.Format
+	}
+	if _, err := t.ExecContext(ctx, `UPDATE stores SET region = ?, format = ? WHERE id = ?`, newRegion, newFormat, id); err != nil {
+		return fmt.Errorf("set store %s: %w", id, err)
+	}
+	if err := moveStoreSums(ctx, t, id, scopesOf(region, format), scopesOf(newRegion, newFormat)); err != nil {
+		return fmt.Errorf("set store %s: %w", id, err)
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("set store %s: %w", id, err)
 	}
 	return nil
 }

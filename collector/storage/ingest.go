@@ -259,6 +259,9 @@ func (c dayCounts) empty() bool {
 // then lock rollup rows in the same order and cannot deadlock. Rows whose counts come
 // to nothing (a revision that only moved a response between segments) are not written.
 func addRollups(ctx context.Context, t tx, storeID string, rollups map[rollupKey]dayCounts) error {
+	if err := lockStoreRollups(ctx, t, storeID); err != nil {
+		return err
+	}
 	daily := map[rollupKey]dayCounts{}
 	for k, c := range rollups {
 		k.segment = ""
@@ -308,6 +311,20 @@ func addRollups(ctx context.Context, t tx, storeID string, rollups map[rollupKey
 		if err != nil {
 			return fmt.Errorf("update segment rollup %s %s %s %s: %w", storeID, k.segment, k.day, k.channel, err)
 		}
+	}
+	return addSums(ctx, t, storeID, rollups)
+}
+
+// lockStoreRollups holds, until the transaction ends, the lock that orders the changes
+// to one store's rollups and report sums: store_sums_last is read, then written, and two
+// uploads of one store must not both extend a series from the same last day. Taken
+// again in the same transaction it is held already. SQLite needs none: one writer.
+func lockStoreRollups(ctx context.Context, t tx, storeID string) error {
+	if t.d.lockText == "" {
+		return nil
+	}
+	if _, err := t.ExecContext(ctx, t.d.lockText, "rollups:"+storeID); err != nil {
+		return fmt.Errorf("lock the rollups of %s: %w", storeID, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"testing"
 	"time"
 
@@ -48,111 +47,122 @@ func BenchmarkReports(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Logf("generated %d responses, %d stores, %d days in %s", shape.responses, shape.stores, shape.days, time.Since(start).Round(time.Second))
-			var daily, segmented int64
-			if err := db.read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM daily_rollups), (SELECT COUNT(*) FROM segment_rollups)`).
-				Scan(&daily, &segmented); err != nil {
+			var daily, segmented, scopeDays, storeSums int64
+			if err := db.read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM daily_rollups), (SELECT COUNT(*) FROM segment_rollups),
+				(SELECT COUNT(*) FROM scope_days), (SELECT COUNT(*) FROM store_sums)`).
+				Scan(&daily, &segmented, &scopeDays, &storeSums); err != nil {
 				b.Fatal(err)
 			}
-			b.Logf("rollup rows: %d in daily_rollups, %d in segment_rollups", daily, segmented)
-			f := Filter{From: firstDay.Format(time.DateOnly), To: firstDay.AddDate(0, 0, shape.days-1).Format(time.DateOnly)}
-
-			// The two paths must agree before their speed means anything.
-			rolled, err := db.NPS(ctx, f)
-			if err != nil {
-				b.Fatal(err)
+			b.Logf("rows: %d in daily_rollups, %d in segment_rollups, %d in scope_days, %d in store_sums", daily, segmented, scopeDays, storeSums)
+			all := Filter{From: firstDay.Format(time.DateOnly), To: firstDay.AddDate(0, 0, shape.days-1).Format(time.DateOnly)}
+			last30 := Filter{From: firstDay.AddDate(0, 0, shape.days-30).Format(time.DateOnly), To: all.To}
+			if rolled, err := db.NPS(ctx, all); err != nil || rolled.Responses+rolled.Suspect != int64(shape.responses) {
+				b.Fatalf("chain over every day: %+v, %v; %d generated", rolled, err, shape.responses)
 			}
-			scanned, err := scanNPS(ctx, db, f)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if rolled != scanned || rolled.Responses+rolled.Suspect != int64(shape.responses) {
-				b.Fatalf("rollup %+v, scan %+v, %d generated", rolled, scanned, shape.responses)
-			}
-			perStore, err := db.perStore(ctx, f)
-			if err != nil {
-				b.Fatal(err)
-			}
-			perStoreScan, err := scanPerStore(ctx, db, f)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(perStore) != shape.stores || len(perStoreScan) != shape.stores {
-				b.Fatalf("per-store: %d rollup, %d scan, want %d", len(perStore), len(perStoreScan), shape.stores)
-			}
-			for id, r := range perStore {
-				if perStoreScan[id] != r {
-					b.Fatalf("store %s: rollup %+v, scan %+v", id, r, perStoreScan[id])
-				}
-			}
-
-			// The whole history, and the dashboard's default view: the last 30 days; each
-			// also for one customer segment (a fifth of the responses), and the last 30 days
-			// for one store format (a third of the stores).
-			last30 := Filter{From: firstDay.AddDate(0, 0, shape.days-30).Format(time.DateOnly), To: f.To}
-			seg, seg30, format30 := f, last30, last30
-			seg.Segment, seg30.Segment, format30.Format = "vip", "vip", "express"
-			for _, sf := range []Filter{seg, seg30, format30} {
-				rolled, err := db.NPS(ctx, sf)
+			for _, q := range reportBenchmarks(all, last30) {
+				// The two paths must agree before their speed means anything.
+				rolled, err := q.run(ctx, db, q.filter, false)
 				if err != nil {
 					b.Fatal(err)
 				}
-				scanned, err := scanNPS(ctx, db, sf)
+				scanned, err := q.run(ctx, db, q.filter, true)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if rolled != scanned || rolled.Responses == 0 {
-					b.Fatalf("%+v: rollup %+v, scan %+v", sf, rolled, scanned)
+				if rolled != scanned || rolled == "" {
+					b.Fatalf("%s: from the sums and by scan differ:\n%.300s\n%.300s", q.name, rolled, scanned)
 				}
-				rolledTrend, err := db.Trend(ctx, sf, "day")
-				if err != nil {
-					b.Fatal(err)
-				}
-				scannedTrend, err := scanTrend(ctx, db, sf)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if !slices.Equal(rolledTrend, scannedTrend) {
-					b.Fatalf("%+v: trend by rollup and by scan differ", sf)
-				}
-			}
-			for _, q := range []struct {
-				name string
-				run  func() error
-			}{
-				{"chain/all/rollup", func() error { _, err := db.NPS(ctx, f); return err }},
-				{"chain/all/scan", func() error { _, err := scanNPS(ctx, db, f); return err }},
-				{"stores/all/rollup", func() error { _, err := db.perStore(ctx, f); return err }},
-				{"stores/all/scan", func() error { _, err := scanPerStore(ctx, db, f); return err }},
-				{"chain/30d/rollup", func() error { _, err := db.NPS(ctx, last30); return err }},
-				{"chain/30d/scan", func() error { _, err := scanNPS(ctx, db, last30); return err }},
-				{"stores/30d/rollup", func() error { _, err := db.perStore(ctx, last30); return err }},
-				{"stores/30d/scan", func() error { _, err := scanPerStore(ctx, db, last30); return err }},
-				{"trend/30d/rollup", func() error { _, err := db.Trend(ctx, last30, "day"); return err }},
-				{"trend/30d/scan", func() error { _, err := scanTrend(ctx, db, last30); return err }},
-				{"segment/chain/all/rollup", func() error { _, err := db.NPS(ctx, seg); return err }},
-				{"segment/chain/all/scan", func() error { _, err := scanNPS(ctx, db, seg); return err }},
-				{"segment/stores/all/rollup", func() error { _, err := db.perStore(ctx, seg); return err }},
-				{"segment/stores/all/scan", func() error { _, err := scanPerStore(ctx, db, seg); return err }},
-				{"segment/chain/30d/rollup", func() error { _, err := db.NPS(ctx, seg30); return err }},
-				{"segment/chain/30d/scan", func() error { _, err := scanNPS(ctx, db, seg30); return err }},
-				{"segment/stores/30d/rollup", func() error { _, err := db.perStore(ctx, seg30); return err }},
-				{"segment/stores/30d/scan", func() error { _, err := scanPerStore(ctx, db, seg30); return err }},
-				{"segment/trend/30d/rollup", func() error { _, err := db.Trend(ctx, seg30, "day"); return err }},
-				{"segment/trend/30d/scan", func() error { _, err := scanTrend(ctx, db, seg30); return err }},
-				{"format/stores/30d/rollup", func() error { _, err := db.perStore(ctx, format30); return err }},
-				{"format/stores/30d/scan", func() error { _, err := scanPerStore(ctx, db, format30); return err }},
-				{"format/trend/30d/rollup", func() error { _, err := db.Trend(ctx, format30, "day"); return err }},
-				{"format/trend/30d/scan", func() error { _, err := scanTrend(ctx, db, format30); return err }},
-			} {
-				b.Run(q.name, func(b *testing.B) {
-					for b.Loop() {
-						if err := q.run(); err != nil {
-							b.Fatal(err)
-						}
+				for _, scan := range []bool{false, true} {
+					name := q.name + "/rollup"
+					if scan {
+						name = q.name + "/scan"
 					}
-				})
+					b.Run(name, func(b *testing.B) {
+						for b.Loop() {
+							if _, err := q.run(ctx, db, q.filter, scan); err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+				}
 			}
 		})
+	}
+}
+
+// reportBenchmark is one report over one filter, run from the sums (what the collector
+// does) or by a scan of the responses; run answers it as text, to compare the two.
+type reportBenchmark struct {
+	name   string
+	filter Filter
+	run    func(ctx context.Context, db *DB, f Filter, scan bool) (string, error)
+}
+
+// reportBenchmarks are the reports BenchmarkReports times: the chain's NPS, the stores
+// table (every store's tally) and the daily trend, over the whole history and the last
+// 30 days, unfiltered and for one segment, format, region and channel.
+func reportBenchmarks(all, last30 Filter) []reportBenchmark {
+	chain := func(ctx context.Context, db *DB, f Filter, scan bool) (string, error) {
+		var (
+			r   NPSReport
+			err error
+		)
+		if scan {
+			r, err = scanNPS(ctx, db, f)
+		} else {
+			r, err = db.NPS(ctx, f)
+		}
+		return fmt.Sprint(r), err
+	}
+	stores := func(ctx context.Context, db *DB, f Filter, scan bool) (string, error) {
+		var (
+			r   map[string]NPSReport
+			err error
+		)
+		if scan {
+			r, err = scanPerStore(ctx, db, f)
+		} else {
+			r, err = db.perStore(ctx, f)
+		}
+		return fmt.Sprint(r), err
+	}
+	trend := func(ctx context.Context, db *DB, f Filter, scan bool) (string, error) {
+		var (
+			r   []TrendPoint
+			err error
+		)
+		if scan {
+			r, err = scanTrend(ctx, db, f)
+		} else {
+			r, err = db.Trend(ctx, f, "day")
+		}
+		return fmt.Sprint(r), err
+	}
+	with := func(f Filter, set func(*Filter)) Filter { set(&f); return f }
+	segment := func(f *Filter) { f.Segment = "vip" }
+	format := func(f *Filter) { f.Format = "express" }
+	region := func(f *Filter) { f.Region = "r3" }
+	channel := func(f *Filter) { f.Channel = "qr" }
+	return []reportBenchmark{
+		{"chain/all", all, chain},
+		{"stores/all", all, stores},
+		{"chain/30d", last30, chain},
+		{"stores/30d", last30, stores},
+		{"trend/30d", last30, trend},
+		{"segment/chain/all", with(all, segment), chain},
+		{"segment/stores/all", with(all, segment), stores},
+		{"segment/chain/30d", with(last30, segment), chain},
+		{"segment/stores/30d", with(last30, segment), stores},
+		{"segment/trend/30d", with(last30, segment), trend},
+		{"format/chain/30d", with(last30, format), chain},
+		{"format/stores/30d", with(last30, format), stores},
+		{"format/trend/30d", with(last30, format), trend},
+		{"region/chain/30d", with(last30, region), chain},
+		{"region/stores/30d", with(last30, region), stores},
+		{"region/trend/30d", with(last30, region), trend},
+		{"channel/chain/30d", with(last30, channel), chain},
+		{"channel/stores/30d", with(last30, channel), stores},
+		{"channel/trend/30d", with(last30, channel), trend},
 	}
 }
 
@@ -179,12 +189,13 @@ func generateHistory(ctx context.Context, db *DB, s reportShape) error {
 			fmt.Sprintf(counter+`, g(i, off, r) AS (SELECT i, (i %% %[2]d) * %[3]d / %[2]d, abs(random()) %% 100 FROM n)
 				INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
 				                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
-				                       content_hash, received_at, segment)
+				                       content_hash, received_at, segment, channel, touchpoint)
 				SELECT printf('%%016d', i), printf('S%%05d', i / %[2]d), printf('D%%05d', i / %[2]d),
 				       CASE WHEN r < 45 THEN 9 + r %% 2 WHEN r < 75 THEN 7 + r %% 2 ELSE r %% 7 END,
 				       '[]', '', '', 0, 'en', 1, %[4]d + off * 86400000, %[4]d + off * 86400000, 'submitted',
 				       i %% 200 = 0, date('%[5]s', '+' || off || ' days'), '', 0,
-				       CASE i %% 5 WHEN 0 THEN '' WHEN 1 THEN 'new' WHEN 2 THEN 'returning' WHEN 3 THEN 'vip' ELSE 'staff' END
+				       CASE i %% 5 WHEN 0 THEN '' WHEN 1 THEN 'new' WHEN 2 THEN 'returning' WHEN 3 THEN 'vip' ELSE 'staff' END,
+				       CASE WHEN i %% 10 = 7 THEN 'qr' ELSE 'kiosk' END, CASE WHEN i %% 10 = 7 THEN 'door' ELSE '' END
 				  FROM g`, s.responses-1, perStore, s.days, base, firstDay.Format(time.DateOnly)),
 		}
 	case "postgres":
@@ -195,28 +206,46 @@ func generateHistory(ctx context.Context, db *DB, s reportShape) error {
 			`INSERT INTO devices (id, store_id, name, created_at) SELECT 'D' || substr(id, 2), id, 'Till', 0 FROM stores`,
 			fmt.Sprintf(`INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
 				                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
-				                       content_hash, received_at, segment)
+				                       content_hash, received_at, segment, channel, touchpoint)
 				SELECT lpad(i::text, 16, '0'), 'S' || lpad((i / %[2]d)::text, 5, '0'), 'D' || lpad((i / %[2]d)::text, 5, '0'),
 				       CASE WHEN r < 45 THEN 9 + r %% 2 WHEN r < 75 THEN 7 + r %% 2 ELSE r %% 7 END,
 				       '[]', '', '', false, 'en', 1, %[4]d + off * 86400000::bigint, %[4]d + off * 86400000::bigint, 'submitted',
 				       i %% 200 = 0, to_char(date '%[5]s' + off, 'YYYY-MM-DD'), '', 0,
-				       (ARRAY['', 'new', 'returning', 'vip', 'staff'])[i %% 5 + 1]
+				       (ARRAY['', 'new', 'returning', 'vip', 'staff'])[i %% 5 + 1],
+				       CASE WHEN i %% 10 = 7 THEN 'qr' ELSE 'kiosk' END, CASE WHEN i %% 10 = 7 THEN 'door' ELSE '' END
 				  FROM (SELECT i, ((i %% %[2]d) * %[3]d / %[2]d)::int AS off, (random() * 99)::int AS r
 				          FROM generate_series(0::bigint, %[1]d) AS i) g`, s.responses-1, perStore, s.days, base, firstDay.Format(time.DateOnly)),
 		}
 	default:
 		return fmt.Errorf("generate: unknown dialect %q", db.dialect.name)
 	}
-	stmts = append(stmts, `INSERT INTO daily_rollups (store_id, day, promoters, passives, detractors, suspect)
-		SELECT store_id, day, `+scanSums+` FROM responses GROUP BY store_id, day`,
-		`INSERT INTO segment_rollups (segment, day, store_id, channel, promoters, passives, detractors, suspect)
-		SELECT segment, day, store_id, 'kiosk', `+scanSums+` FROM responses WHERE segment <> '' GROUP BY segment, day, store_id`)
+	stmts = append(stmts, `INSERT INTO daily_rollups (store_id, day, channel, touchpoint, promoters, passives, detractors, suspect)
+		SELECT store_id, day, channel, touchpoint, `+scanSums+` FROM responses GROUP BY store_id, day, channel, touchpoint`,
+		`INSERT INTO segment_rollups (segment, day, store_id, channel, touchpoint, promoters, passives, detractors, suspect)
+		SELECT segment, day, store_id, channel, touchpoint, `+scanSums+` FROM responses WHERE segment <> ''
+		 GROUP BY segment, day, store_id, channel, touchpoint`)
+	finish := []string{`ANALYZE`, `PRAGMA wal_checkpoint(TRUNCATE)`}
 	if db.dialect.name == "postgres" {
-		stmts = append(stmts, `VACUUM ANALYZE`)
-	} else {
-		stmts = append(stmts, `ANALYZE`, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		finish = []string{`VACUUM ANALYZE`}
 	}
 	for _, q := range stmts {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+	}
+	// The report sums as the first Open after migration 0021 builds them from the rollups.
+	t, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	defer t.Rollback()
+	if err := rebuildReportSums(ctx, t); err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	for _, q := range finish {
 		if _, err := db.write.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
@@ -225,10 +254,10 @@ func generateHistory(ctx context.Context, db *DB, s reportShape) error {
 }
 
 // scanSums tallies raw responses the way the rollups count them.
-const scanSums = `CAST(SUM(CASE WHEN suspect THEN 0 WHEN score >= 9 THEN 1 ELSE 0 END) AS BIGINT),
-	CAST(SUM(CASE WHEN suspect THEN 0 WHEN score >= 7 AND score <= 8 THEN 1 ELSE 0 END) AS BIGINT),
-	CAST(SUM(CASE WHEN suspect THEN 0 WHEN score <= 6 THEN 1 ELSE 0 END) AS BIGINT),
-	CAST(SUM(CASE WHEN suspect THEN 1 ELSE 0 END) AS BIGINT)`
+const scanSums = `CAST(COALESCE(SUM(CASE WHEN suspect THEN 0 WHEN score >= 9 THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN suspect THEN 0 WHEN score >= 7 AND score <= 8 THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN suspect THEN 0 WHEN score <= 6 THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN suspect THEN 1 ELSE 0 END), 0) AS BIGINT)`
 
 // scanNPS is DB.NPS without the rollups: every response in the range is read.
 func scanNPS(ctx context.Context, db *DB, f Filter) (NPSReport, error) {
@@ -253,8 +282,17 @@ func scanPerStore(ctx context.Context, db *DB, f Filter) (map[string]NPSReport, 
 
 // scanTrend is DB.Trend by day without the rollups.
 func scanTrend(ctx context.Context, db *DB, f Filter) ([]TrendPoint, error) {
+	return scanTrendBy(ctx, db, f, "day")
+}
+
+// scanTrendBy is DB.Trend without the rollups, by "day" or "week".
+func scanTrendBy(ctx context.Context, db *DB, f Filter, interval string) ([]TrendPoint, error) {
+	period := "day"
+	if interval == "week" {
+		period = db.dialect.weekStart
+	}
 	where, args := f.where("")
-	rows, err := db.read.QueryContext(ctx, `SELECT day, `+scanSums+` FROM responses WHERE `+where+` GROUP BY day ORDER BY day`, args...)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+period+` AS p, `+scanSums+` FROM responses WHERE `+where+` GROUP BY p ORDER BY p`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("scan trend: %w", err)
 	}

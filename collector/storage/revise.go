@@ -55,6 +55,10 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 	if hash == r.Hash {
 		return Revision{}, nil
 	}
+	// Before any rollup row: an upload of the store takes this lock first too.
+	if err := lockStoreRollups(ctx, t, storeID); err != nil {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+	}
 	reasons, _ := json.Marshal(r.Reasons)
 	if r.Reasons == nil {
 		reasons = []byte("[]")

@@ -271,33 +271,19 @@ func (db *DB) ThemeTallies(ctx context.Context, f Filter, kind string, byStore b
 	return out, nil
 }
 
-// StoreTallies is each store's tally over the filter, from daily_rollups or, for one
-// segment, segment_rollups (suspect responses left out), for the stores with any
-// response.
+// StoreTallies is each store's tally over the filter (suspect responses left out), for
+// the stores with any response: perStore's, from the report sums where they answer.
 func (db *DB) StoreTallies(ctx context.Context, f Filter) (map[string]nps.Tally, error) {
-	where, args := f.where("")
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT store_id, CAST(SUM(promoters) AS BIGINT), CAST(SUM(passives) AS BIGINT), CAST(SUM(detractors) AS BIGINT)
-		  FROM `+f.rollups()+` WHERE `+where+` GROUP BY store_id`, args...)
+	reports, err := db.perStore(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("store tallies: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]nps.Tally{}
-	for rows.Next() {
-		var (
-			id string
-			t  nps.Tally
-		)
-		if err := rows.Scan(&id, &t.Promoters, &t.Passives, &t.Detractors); err != nil {
-			return nil, fmt.Errorf("store tallies: %w", err)
-		}
+	out := make(map[string]nps.Tally, len(reports))
+	for id, r := range reports {
+		t := nps.Tally{Promoters: r.Promoters, Passives: r.Passives, Detractors: r.Detractors}
 		if t.Total() > 0 {
 			out[id] = t
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store tallies: %w", err)
 	}
 	return out, nil
 }
