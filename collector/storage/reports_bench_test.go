@@ -47,13 +47,14 @@ func BenchmarkReports(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Logf("generated %d responses, %d stores, %d days in %s", shape.responses, shape.stores, shape.days, time.Since(start).Round(time.Second))
-			var daily, segmented, scopeDays, storeSums int64
+			var daily, segmented, scopeDays, snapshots, snapshotBytes int64
 			if err := db.read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM daily_rollups), (SELECT COUNT(*) FROM segment_rollups),
-				(SELECT COUNT(*) FROM scope_days), (SELECT COUNT(*) FROM store_sums)`).
-				Scan(&daily, &segmented, &scopeDays, &storeSums); err != nil {
+				(SELECT COUNT(*) FROM scope_days), (SELECT COUNT(*) FROM store_snapshots), (SELECT COALESCE(SUM(length(counts)), 0) FROM store_snapshots)`).
+				Scan(&daily, &segmented, &scopeDays, &snapshots, &snapshotBytes); err != nil {
 				b.Fatal(err)
 			}
-			b.Logf("rows: %d in daily_rollups, %d in segment_rollups, %d in scope_days, %d in store_sums", daily, segmented, scopeDays, storeSums)
+			b.Logf("rows: %d in daily_rollups, %d in segment_rollups, %d in scope_days, %d in store_snapshots (%d MB packed)",
+				daily, segmented, scopeDays, snapshots, snapshotBytes>>20)
 			all := Filter{From: firstDay.Format(time.DateOnly), To: firstDay.AddDate(0, 0, shape.days-1).Format(time.DateOnly)}
 			last30 := Filter{From: firstDay.AddDate(0, 0, shape.days-30).Format(time.DateOnly), To: all.To}
 			if rolled, err := db.NPS(ctx, all); err != nil || rolled.Responses+rolled.Suspect != int64(shape.responses) {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,7 +237,9 @@ func (h randomHistory) randomFilter(rng *rand.Rand) Filter {
 	return f
 }
 
-// sumTables reads the three report-sum tables whole, in key order, shards added up.
+// sumTables reads the report-sum tables whole: scope_days in key order with its shards
+// added up, store_snapshots as each store's totals on each day they change (two tables
+// that agree on every day's totals are equal, whichever days have rows).
 func (h randomHistory) sumTables(t *testing.T, db *DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
@@ -244,8 +247,6 @@ func (h randomHistory) sumTables(t *testing.T, db *DB) map[string][]string {
 		"scope_days": `SELECT scope, slice, day, SUM(promoters), SUM(passives), SUM(detractors), SUM(suspect) FROM scope_days
 			GROUP BY scope, slice, day HAVING SUM(promoters) <> 0 OR SUM(passives) <> 0 OR SUM(detractors) <> 0 OR SUM(suspect) <> 0
 			ORDER BY scope, slice, day`,
-		"store_sums":      `SELECT slice, day, store_id, promoters, passives, detractors, suspect FROM store_sums ORDER BY slice, day, store_id`,
-		"store_sums_last": `SELECT slice, store_id, first_day || ' ' || last_day, promoters, passives, detractors, suspect FROM store_sums_last ORDER BY slice, store_id`,
 	} {
 		rows, err := db.read.QueryContext(context.Background(), q)
 		if err != nil {
@@ -267,5 +268,66 @@ func (h randomHistory) sumTables(t *testing.T, db *DB) map[string][]string {
 		}
 		rows.Close()
 	}
+	out["store_snapshots"] = snapshotChanges(t, db)
+	return out
+}
+
+// snapshotChanges is store_snapshots as each store's totals per scope and slice on each
+// day they change, in order.
+func snapshotChanges(t *testing.T, db *DB) []string {
+	t.Helper()
+	rows, err := db.read.QueryContext(context.Background(),
+		`SELECT scope, slice, shard, day, counts FROM store_snapshots ORDER BY scope, slice, shard, day`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var (
+		out     []string
+		shard   string
+		current map[string]dayCounts
+	)
+	for rows.Next() {
+		var (
+			scope, slice, day string
+			n                 int
+			counts            []byte
+		)
+		if err := rows.Scan(&scope, &slice, &n, &day, &counts); err != nil {
+			t.Fatal(err)
+		}
+		if key := fmt.Sprint(scope, "|", slice, "|", n); key != shard {
+			shard, current = key, map[string]dayCounts{}
+		}
+		s, err := decodeSnapshot(counts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.IsSortedFunc(s, func(a, b storeTotal) int { return strings.Compare(a.store, b.store) }) {
+			t.Fatalf("snapshot %s on %s is not in store order: %v", shard, day, s)
+		}
+		now := map[string]dayCounts{}
+		for _, e := range s {
+			if e.counts.empty() {
+				t.Fatalf("snapshot %s on %s holds an empty store: %v", shard, day, s)
+			}
+			now[e.store] = e.counts
+		}
+		for _, id := range slices.Sorted(maps.Keys(now)) {
+			if now[id] != current[id] {
+				out = append(out, fmt.Sprint(scope, "|", slice, "|", id, "|", day, "|", now[id]))
+			}
+		}
+		for _, id := range slices.Sorted(maps.Keys(current)) {
+			if _, ok := now[id]; !ok {
+				out = append(out, fmt.Sprint(scope, "|", slice, "|", id, "|", day, "|gone"))
+			}
+		}
+		current = now
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
 	return out
 }

@@ -23,33 +23,20 @@ CREATE TABLE scope_days (
     PRIMARY KEY (scope, slice, day, shard)
 );
 
--- Prefix sums per store and slice: the counts of every day up to and including day, with
--- a row for every day from the slice's first day at the store to its last (gaps carried
--- forward), so that a range's counts for every store are two rows a store, all stores'
--- rows for one day read as one index range.
-CREATE TABLE store_sums (
-    slice      TEXT NOT NULL,
-    day        TEXT NOT NULL,
-    store_id   TEXT NOT NULL,
-    promoters  BIGINT NOT NULL,
-    passives   BIGINT NOT NULL,
-    detractors BIGINT NOT NULL,
-    suspect    BIGINT NOT NULL,
-    PRIMARY KEY (slice, day, store_id)
-);
-
--- Each store slice's first and last day in store_sums and its counts on the last: the
--- counts of a store whose last day is before a range's end.
-CREATE TABLE store_sums_last (
-    slice      TEXT NOT NULL,
-    store_id   TEXT NOT NULL,
-    first_day  TEXT NOT NULL,
-    last_day   TEXT NOT NULL,
-    promoters  BIGINT NOT NULL,
-    passives   BIGINT NOT NULL,
-    detractors BIGINT NOT NULL,
-    suspect    BIGINT NOT NULL,
-    PRIMARY KEY (slice, store_id)
+-- Each store's running totals per scope and slice, packed: a row holds, for the stores
+-- of one shard of the scope, every store's counts from its first day up to and including
+-- day (storage/sums.go encodes them). A row is written only on a day something in the
+-- shard changed; the state on any day is the shard's latest row on or before it. Every
+-- store's counts over a range are then two rows a shard (the range's last day and the
+-- day before its first), whatever the number of days, and a scope's stores are a few
+-- dozen rows, not a row per store.
+CREATE TABLE store_snapshots (
+    scope  TEXT NOT NULL,
+    slice  TEXT NOT NULL,
+    shard  BIGINT NOT NULL,
+    day    TEXT NOT NULL,
+    counts BYTEA NOT NULL,
+    PRIMARY KEY (scope, slice, shard, day)
 );
 
 CREATE TABLE report_sums_state (

@@ -1,0 +1,386 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/npskiosk/npskiosk/nps"
+)
+
+// Store snapshots (store_snapshots, migration 0021) hold each store's running totals per
+// scope and slice, packed many stores to a row: a report of every store over any range
+// reads two rows a shard, and a shard holds a few dozen stores. A row is written on the
+// days its shard changes, so the totals on a day are the shard's latest row on or before
+// it.
+//
+// The packing is by hand because the rows are the product: returning a row a store
+// through database/sql costs more than the whole report may take.
+
+// snapshotShards is how many rows a scope's stores are spread over on each day: enough
+// that a row holds a few dozen stores (a write rewrites one row) and that concurrent
+// uploads seldom wait for the same row, few enough that a report reads few rows. A chain
+// of 5,000 stores is 64 rows of about 80 stores; a region or format of 500, 8 of 60.
+func snapshotShards(scope string) int {
+	if scope == "" {
+		return 64
+	}
+	return 8
+}
+
+// snapshotShard is the shard of scope that holds a store.
+func snapshotShard(storeID, scope string) int {
+	h := fnv.New32a()
+	h.Write([]byte(storeID))
+	return int(h.Sum32() % uint32(snapshotShards(scope)))
+}
+
+// storeTotal is one store's running totals in a snapshot.
+type storeTotal struct {
+	store  string
+	counts dayCounts
+}
+
+// snapshot is a shard's running totals on one day: every store with any, by id.
+type snapshot []storeTotal
+
+// encode packs the snapshot: per store, its id's length and bytes, then its promoters,
+// passives, detractors and suspect responses, each a varint.
+func (s snapshot) encode() []byte {
+	b := make([]byte, 0, len(s)*16)
+	for _, e := range s {
+		b = binary.AppendUvarint(b, uint64(len(e.store)))
+		b = append(b, e.store...)
+		for _, v := range [...]int64{e.counts.Promoters, e.counts.Passives, e.counts.Detractors, e.counts.suspect} {
+			b = binary.AppendVarint(b, v)
+		}
+	}
+	return b
+}
+
+var errBadSnapshot = errors.New("store snapshot is corrupt")
+
+// eachTotal calls fn with every store's totals in an encoded snapshot, in id order. The
+// id is only valid during the call.
+func eachTotal(b []byte, fn func(id []byte, c dayCounts)) error {
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return errBadSnapshot
+		}
+		id := b[k : k+int(n)]
+		b = b[k+int(n):]
+		var v [4]int64
+		for i := range v {
+			x, k := binary.Varint(b)
+			if k <= 0 {
+				return errBadSnapshot
+			}
+			v[i], b = x, b[k:]
+		}
+		fn(id, dayCounts{Tally: nps.Tally{Promoters: v[0], Passives: v[1], Detractors: v[2]}, suspect: v[3]})
+	}
+	return nil
+}
+
+func decodeSnapshot(b []byte) (snapshot, error) {
+	var s snapshot
+	err := eachTotal(b, func(id []byte, c dayCounts) { s = append(s, storeTotal{string(id), c}) })
+	return s, err
+}
+
+// minus is c less d.
+func (c dayCounts) minus(d dayCounts) dayCounts {
+	return dayCounts{Tally: nps.Tally{Promoters: c.Promoters - d.Promoters, Passives: c.Passives - d.Passives,
+		Detractors: c.Detractors - d.Detractors}, suspect: c.suspect - d.suspect}
+}
+
+// plus is the snapshot with c added to a store's totals; a store whose totals come to
+// nothing leaves it.
+func (s snapshot) plus(storeID string, c dayCounts) snapshot {
+	i, found := slices.BinarySearchFunc(s, storeID, func(e storeTotal, id string) int { return cmp.Compare(e.store, id) })
+	out := slices.Clone(s)
+	if found {
+		out[i].counts.add(c)
+		if out[i].counts.empty() {
+			out = slices.Delete(out, i, i+1)
+		}
+		return out
+	}
+	if c.empty() {
+		return out
+	}
+	return slices.Insert(out, i, storeTotal{storeID, c})
+}
+
+// addSnapshots adds a store's changes to one slice of one scope, by day, to the scope's
+// snapshots: to its row on each of those days (copying the shard's latest row before
+// it when there is none) and to every later row.
+func addSnapshots(ctx context.Context, t tx, scope, slice, storeID string, byDay map[string]dayCounts) error {
+	if len(byDay) == 0 {
+		return nil
+	}
+	shard := snapshotShard(storeID, scope)
+	// Rows are read, then written: writers of one shard take turns. (SQLite has one
+	// writer already.)
+	if t.d.lockText != "" {
+		if _, err := t.ExecContext(ctx, t.d.lockText, "snapshots:"+scope+"|"+slice+"|"+strconv.Itoa(shard)); err != nil {
+			return fmt.Errorf("lock the snapshots of %q %q: %w", scope, slice, err)
+		}
+	}
+	days := slices.Sorted(maps.Keys(byDay))
+	type row struct {
+		day    string
+		counts []byte
+	}
+	var rows []row
+	q, err := t.QueryContext(ctx, `SELECT day, counts FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ? AND day >= ? ORDER BY day`,
+		scope, slice, shard, days[0])
+	if err != nil {
+		return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
+	}
+	for q.Next() {
+		var r row
+		if err := q.Scan(&r.day, &r.counts); err != nil {
+			q.Close()
+			return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
+		}
+		rows = append(rows, r)
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
+	}
+	var previous []byte // the latest row before the next day, as it was
+	err = t.QueryRowContext(ctx, `SELECT counts FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ? AND day < ? ORDER BY day DESC LIMIT 1`,
+		scope, slice, shard, days[0]).Scan(&previous)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
+	}
+	var (
+		written []any
+		added   dayCounts // the changes up to the day at hand
+		next    int       // the next of rows
+	)
+	write := func(day string, was []byte) error {
+		s, err := decodeSnapshot(was)
+		if err != nil {
+			return fmt.Errorf("snapshot of %q %q on %s: %w", scope, slice, day, err)
+		}
+		written = append(written, scope, slice, shard, day, s.plus(storeID, added).encode())
+		return nil
+	}
+	for _, day := range days {
+		for ; next < len(rows) && rows[next].day < day; next++ {
+			if err := write(rows[next].day, rows[next].counts); err != nil {
+				return err
+			}
+			previous = rows[next].counts
+		}
+		added.add(byDay[day])
+		if next < len(rows) && rows[next].day == day {
+			continue // written with the rows from here on
+		}
+		if err := write(day, previous); err != nil {
+			return err
+		}
+	}
+	for ; next < len(rows); next++ {
+		if err := write(rows[next].day, rows[next].counts); err != nil {
+			return err
+		}
+	}
+	return upsertSnapshots(ctx, t, written)
+}
+
+// upsertSnapshots writes rows of (scope, slice, shard, day, counts) arguments.
+func upsertSnapshots(ctx context.Context, t tx, args []any) error {
+	const perRow, chunk = 5, 100
+	for len(args) > 0 {
+		n := min(len(args)/perRow, chunk)
+		_, err := t.ExecContext(ctx, `INSERT INTO store_snapshots (scope, slice, shard, day, counts) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")+`
+			ON CONFLICT (scope, slice, shard, day) DO UPDATE SET counts = excluded.counts`, args[:n*perRow]...)
+		if err != nil {
+			return fmt.Errorf("write store snapshots: %w", err)
+		}
+		args = args[n*perRow:]
+	}
+	return nil
+}
+
+// storeTotals is every store's counts in one scope and slice over the days after before
+// up to and including to: each shard's latest row on or before to, less its latest on
+// or before before. shards limits it to some shards (nil: all of the scope's).
+func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int, before, to string) (map[string]dayCounts, error) {
+	if shards == nil {
+		for i := range snapshotShards(scope) {
+			shards = append(shards, i)
+		}
+	}
+	values := make([]string, len(shards))
+	for i, s := range shards {
+		values[i] = "(" + strconv.Itoa(s) + ")"
+	}
+	latest := `(SELECT counts FROM store_snapshots s WHERE s.scope = ? AND s.slice = ? AND s.shard = g.column1 AND s.day <= ? ORDER BY s.day DESC LIMIT 1)`
+	rows, err := db.read.QueryContext(ctx, `SELECT `+latest+`, `+latest+` FROM (VALUES `+strings.Join(values, ", ")+`) AS g`,
+		scope, slice, to, scope, slice, before)
+	if err != nil {
+		return nil, fmt.Errorf("store snapshots: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]dayCounts{}
+	var atTo, atBefore []byte
+	for rows.Next() {
+		if err := rows.Scan(&atTo, &atBefore); err != nil {
+			return nil, fmt.Errorf("store snapshots: %w", err)
+		}
+		err := eachTotal(atTo, func(id []byte, c dayCounts) { out[string(id)] = c })
+		if err == nil {
+			err = eachTotal(atBefore, func(id []byte, c dayCounts) {
+				out[string(id)] = out[string(id)].minus(c)
+			})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store snapshots of %q %q: %w", scope, slice, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store snapshots: %w", err)
+	}
+	maps.DeleteFunc(out, func(_ string, c dayCounts) bool { return c.empty() })
+	return out, nil
+}
+
+// snapshotWindow is how many days of the rollups a rebuild reads at once.
+const snapshotWindow = 31
+
+// rebuildSnapshots writes store_snapshots anew from report_slice_days (rebuildReportSums
+// fills it): per slice, a window of days at a time, each day's totals of every shard
+// that changed.
+func rebuildSnapshots(ctx context.Context, t tx) error {
+	if _, err := t.ExecContext(ctx, `DELETE FROM store_snapshots`); err != nil {
+		return fmt.Errorf("rebuild store snapshots: %w", err)
+	}
+	type scopeShard struct {
+		scope string
+		shard int
+	}
+	members := map[scopeShard][]string{} // sorted ids
+	homes := map[string][]scopeShard{}
+	rows, err := t.QueryContext(ctx, `SELECT id, region, format FROM stores ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("rebuild store snapshots: %w", err)
+	}
+	for rows.Next() {
+		var id, region, format string
+		if err := rows.Scan(&id, &region, &format); err != nil {
+			rows.Close()
+			return fmt.Errorf("rebuild store snapshots: %w", err)
+		}
+		for _, scope := range scopesOf(region, format) {
+			k := scopeShard{scope, snapshotShard(id, scope)}
+			members[k] = append(members[k], id)
+			homes[id] = append(homes[id], k)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("rebuild store snapshots: %w", err)
+	}
+	var sliceNames []string
+	rows, err = t.QueryContext(ctx, `SELECT DISTINCT slice FROM report_slice_days ORDER BY slice`)
+	if err != nil {
+		return fmt.Errorf("rebuild store snapshots: %w", err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return fmt.Errorf("rebuild store snapshots: %w", err)
+		}
+		sliceNames = append(sliceNames, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("rebuild store snapshots: %w", err)
+	}
+	type change struct {
+		day, store string
+		counts     dayCounts
+	}
+	for _, slice := range sliceNames {
+		totals := map[string]dayCounts{}
+		var from string // the first day not yet read
+		for {
+			// A window of days, read whole before anything is written: PostgreSQL runs one
+			// statement at a time on a transaction's connection.
+			end := "~" // after every day
+			err := t.QueryRowContext(ctx, `SELECT DISTINCT day FROM report_slice_days WHERE slice = ? AND day >= ? ORDER BY day LIMIT 1 OFFSET `+
+				strconv.Itoa(snapshotWindow), slice, from).Scan(&end)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("rebuild store snapshots: %w", err)
+			}
+			var changes []change
+			rows, err := t.QueryContext(ctx, `
+				SELECT day, store_id, promoters, passives, detractors, suspect FROM report_slice_days
+				 WHERE slice = ? AND day >= ? AND day < ? ORDER BY day, store_id`, slice, from, end)
+			if err != nil {
+				return fmt.Errorf("rebuild store snapshots: %w", err)
+			}
+			for rows.Next() {
+				var c change
+				if err := rows.Scan(&c.day, &c.store, &c.counts.Promoters, &c.counts.Passives, &c.counts.Detractors, &c.counts.suspect); err != nil {
+					rows.Close()
+					return fmt.Errorf("rebuild store snapshots: %w", err)
+				}
+				changes = append(changes, c)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("rebuild store snapshots: %w", err)
+			}
+			var written []any
+			for i := 0; i < len(changes); {
+				day := changes[i].day
+				dirty := map[scopeShard]bool{}
+				for ; i < len(changes) && changes[i].day == day; i++ {
+					c := changes[i]
+					sum := totals[c.store]
+					sum.add(c.counts)
+					totals[c.store] = sum
+					for _, k := range homes[c.store] {
+						dirty[k] = true
+					}
+				}
+				for _, k := range slices.SortedFunc(maps.Keys(dirty), func(a, b scopeShard) int {
+					return cmp.Or(cmp.Compare(a.scope, b.scope), cmp.Compare(a.shard, b.shard))
+				}) {
+					var s snapshot
+					for _, id := range members[k] {
+						if c := totals[id]; !c.empty() {
+							s = append(s, storeTotal{id, c})
+						}
+					}
+					written = append(written, k.scope, slice, k.shard, day, s.encode())
+				}
+			}
+			if err := upsertSnapshots(ctx, t, written); err != nil {
+				return fmt.Errorf("rebuild store snapshots: %w", err)
+			}
+			if end == "~" {
+				break
+			}
+			from = end
+		}
+	}
+	return nil
+}
