@@ -141,9 +141,13 @@ func addSnapshots(ctx context.Context, t tx, scope, slice, storeID string, byDay
 		day    string
 		counts []byte
 	}
+	// The shard's rows from the first day on, and the latest before it (when there is
+	// one) first: one statement.
 	var rows []row
-	q, err := t.QueryContext(ctx, `SELECT day, counts FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ? AND day >= ? ORDER BY day`,
-		scope, slice, shard, days[0])
+	q, err := t.QueryContext(ctx, `
+		SELECT day, counts FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ?
+		   AND day >= COALESCE((SELECT MAX(day) FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ? AND day < ?), ?)
+		 ORDER BY day`, scope, slice, shard, scope, slice, shard, days[0], days[0])
 	if err != nil {
 		return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
 	}
@@ -160,10 +164,8 @@ func addSnapshots(ctx context.Context, t tx, scope, slice, storeID string, byDay
 		return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
 	}
 	var previous []byte // the latest row before the next day, as it was
-	err = t.QueryRowContext(ctx, `SELECT counts FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ? AND day < ? ORDER BY day DESC LIMIT 1`,
-		scope, slice, shard, days[0]).Scan(&previous)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
+	if len(rows) > 0 && rows[0].day < days[0] {
+		previous, rows = rows[0].counts, rows[1:]
 	}
 	var (
 		written []any
@@ -203,12 +205,18 @@ func addSnapshots(ctx context.Context, t tx, scope, slice, storeID string, byDay
 
 // upsertSnapshots writes rows of (scope, slice, shard, day, counts) arguments.
 func upsertSnapshots(ctx context.Context, t tx, args []any) error {
+	return insertSnapshots(ctx, t, "store_snapshots", `
+			ON CONFLICT (scope, slice, shard, day) DO UPDATE SET counts = excluded.counts`, args)
+}
+
+// insertSnapshots inserts rows of (scope, slice, shard, day, counts) arguments into
+// table, each statement ending with tail.
+func insertSnapshots(ctx context.Context, t tx, table, tail string, args []any) error {
 	const perRow, chunk = 5, 100
 	for len(args) > 0 {
 		n := min(len(args)/perRow, chunk)
-		_, err := t.ExecContext(ctx, `INSERT INTO store_snapshots (scope, slice, shard, day, counts) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")+`
-			ON CONFLICT (scope, slice, shard, day) DO UPDATE SET counts = excluded.counts`, args[:n*perRow]...)
+		_, err := t.ExecContext(ctx, `INSERT INTO `+table+` (scope, slice, shard, day, counts) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")+tail, args[:n*perRow]...)
 		if err != nil {
 			return fmt.Errorf("write store snapshots: %w", err)
 		}
@@ -265,10 +273,17 @@ const snapshotWindow = 31
 
 // rebuildSnapshots writes store_snapshots anew from report_slice_days (rebuildReportSums
 // fills it): per slice, a window of days at a time, each day's totals of every shard
-// that changed.
+// that changed. They are made in slice and day order, and go to a scratch table first:
+// written straight into store_snapshots, out of its key order, they would rewrite its
+// pages over and over (SQLite spilled gigabytes of pages to the log in one transaction).
 func rebuildSnapshots(ctx context.Context, t tx) error {
-	if _, err := t.ExecContext(ctx, `DELETE FROM store_snapshots`); err != nil {
-		return fmt.Errorf("rebuild store snapshots: %w", err)
+	for _, q := range []string{
+		`DELETE FROM store_snapshots`,
+		`CREATE TEMP TABLE snapshot_rows (scope TEXT NOT NULL, slice TEXT NOT NULL, shard BIGINT NOT NULL, day TEXT NOT NULL, counts BYTEA NOT NULL)`,
+	} {
+		if _, err := t.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuild store snapshots: %w", err)
+		}
 	}
 	type scopeShard struct {
 		scope string
@@ -373,13 +388,22 @@ func rebuildSnapshots(ctx context.Context, t tx) error {
 					written = append(written, k.scope, slice, k.shard, day, s.encode())
 				}
 			}
-			if err := upsertSnapshots(ctx, t, written); err != nil {
+			if err := insertSnapshots(ctx, t, "snapshot_rows", "", written); err != nil {
 				return fmt.Errorf("rebuild store snapshots: %w", err)
 			}
 			if end == "~" {
 				break
 			}
 			from = end
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO store_snapshots (scope, slice, shard, day, counts)
+		 SELECT scope, slice, shard, day, counts FROM snapshot_rows ORDER BY scope, slice, shard, day`,
+		`DROP TABLE snapshot_rows`,
+	} {
+		if _, err := t.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuild store snapshots: %w", err)
 		}
 	}
 	return nil
