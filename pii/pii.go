@@ -217,9 +217,7 @@ func hasDigit(s string) bool {
 	return false
 }
 
-func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
-func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 }
-func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // emailRE is an address as people type it: a dot-atom local part, a domain of labels
 // and a top-level domain of letters. Letters beyond ASCII are allowed on both sides.
