@@ -3,6 +3,7 @@ package pii
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestMask(t *testing.T) {
@@ -120,4 +121,32 @@ func BenchmarkMaskBuiltinOnly(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		m.Mask(typicalComments[i%len(typicalComments)])
 	}
+}
+
+// FuzzFind: any text, found spans are in bounds, in order, apart, on rune boundaries, and
+// masking keeps valid UTF-8 valid.
+func FuzzFind(f *testing.F) {
+	for _, s := range typicalComments {
+		f.Add(s)
+	}
+	f.Add("(+34) 612 345 678 DE89 3704 0044 0532 0130 00 €12.99 30.11.26 jo@x.fr")
+	m, err := New([]Pattern{{Name: "loyalty", Pattern: `\bLC\d{10}\b`}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		last := 0
+		for _, x := range m.Find(s) {
+			if x.Start < last || x.End <= x.Start || x.End > len(s) {
+				t.Fatalf("span %+v after %d in %q", x, last, s)
+			}
+			if utf8.ValidString(s) && (!utf8.ValidString(s[x.Start:x.End]) || !utf8.ValidString(s[:x.Start])) {
+				t.Fatalf("span %+v splits a character of %q", x, s)
+			}
+			last = x.End
+		}
+		if out, _ := m.Mask(s); utf8.ValidString(s) && !utf8.ValidString(out) {
+			t.Fatalf("Mask(%q) = %q, not UTF-8", s, out)
+		}
+	})
 }
