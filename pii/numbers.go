@@ -407,6 +407,9 @@ func isPhone(s string, start, end int, groups []group) bool {
 	for _, g := range groups[1:] {
 		french = french && g.len() == 2
 	}
+	if french && groups[0].len() == 2 && first[0] != '0' {
+		return false // sizes, aisles, scores: "36 38 40 42 44"; a phone number in pairs starts 0
+	}
 	for k := 0; k+2 < len(groups) && !french; k++ {
 		a, b := groups[k+1].sep, groups[k+2].sep
 		if a == b && (a == "." || a == "/" || a == "-") && date(s, groups[k], groups[k+1], groups[k+2]) {
