@@ -150,3 +150,18 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
+
+func TestLeadingLiteral(t *testing.T) {
+	for _, tt := range []struct{ pattern, want string }{
+		{`\bLC\d{10}\b`, "LC"},
+		{`^(MEM-)\d+`, "MEM-"},
+		{`(?i)lc\d{10}`, ""},
+		{`[A-Z]{2}\d+`, ""},
+		{`LC\d+|MB\d+`, ""},
+		{`\b\d{8}\b`, ""},
+	} {
+		if got := leadingLiteral(tt.pattern); got != tt.want {
+			t.Errorf("leadingLiteral(%q) = %q, want %q", tt.pattern, got, tt.want)
+		}
+	}
+}
