@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/npskiosk/npskiosk/response"
 )
 
 func TestDefaultSurveyIsValid(t *testing.T) {
@@ -158,5 +160,34 @@ func TestTranslationsAreComplete(t *testing.T) {
 				t.Errorf("%s has %q, which English does not", lang, key)
 			}
 		}
+	}
+}
+
+func TestParseSurveyPrivacy(t *testing.T) {
+	base, err := files.ReadFile("survey.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := string(base) + "\n[[privacy.mask]]\nname = \"loyalty\"\npattern = '\\bLC\\d{10}\\b'\n"
+	s, err := ParseSurvey([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Privacy.Mask) != 1 || s.Privacy.Mask[0].Name != "loyalty" || s.Privacy.Mask[0].Pattern != `\bLC\d{10}\b` {
+		t.Fatalf("privacy = %+v", s.Privacy)
+	}
+	m, err := s.Masking()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := response.FollowUp{Comment: "points missing on LC1234567890"}
+	m.FollowUp(&f)
+	if f.Comment != "points missing on [loyalty]" {
+		t.Errorf("masked comment %q", f.Comment)
+	}
+	bad := string(base) + "\n[[privacy.mask]]\nname = \"loyalty\"\npattern = 'LC(\\d{10}'\n"
+	_, err = ParseSurvey([]byte(bad))
+	if err == nil || !strings.Contains(err.Error(), `invalid survey: privacy.mask: pattern "loyalty": error parsing regexp: missing closing )`) {
+		t.Errorf("a bad pattern: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/contactseal"
+	"github.com/npskiosk/npskiosk/pii"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -54,6 +55,8 @@ type Service struct {
 	// themeWake wakes the re-tagging worker after a survey change.
 	themeWake chan struct{}
 	themeOnce sync.Once
+	// masked counts the personal data masked at ingest (MaskedCounts).
+	masked maskCounts
 }
 
 // ContactKey is the key kiosks are to seal contacts to, and false when there is none.
@@ -127,6 +130,7 @@ func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, re
 	if err != nil {
 		return res, fmt.Errorf("ingest: store %s: %w", d.StoreID, err)
 	}
+	masking := s.maskingFor(survey)
 	// Each item's fate, in batch order: a rejection or duplicate known before storage,
 	// or the index of its row in what storage is asked to insert.
 	type fate struct {
@@ -140,6 +144,7 @@ func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, re
 	seen := make(map[string]bool, len(batch))
 	fates := make([]fate, len(batch))
 	rows := make([]storage.NewResponse, 0, len(batch))
+	var masked []pii.Counts // by row
 	for i, r := range batch {
 		switch err := validate(r, survey, now, checkClock); {
 		case err != nil:
@@ -152,9 +157,10 @@ func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, re
 			seen[r.ID] = true
 			fates[i].row = len(rows)
 			row := storage.NewResponse{Response: r, Hash: r.ContentHash()}
-			row.Channel = response.ChannelKiosk // after the hash: a kiosk that sends no channel keeps its hashes
-			clock.correct(&row)                 // after the hash too: a retry has the same hash
-			s.openContact(&row)                 // likewise: the hash is of the contact as sealed
+			row.Channel = response.ChannelKiosk          // after the hash: a kiosk that sends no channel keeps its hashes
+			clock.correct(&row)                          // after the hash too: a retry has the same hash
+			s.openContact(&row)                          // likewise: the hash is of the contact as sealed
+			masked = append(masked, mask(masking, &row)) // likewise: a retry from a kiosk that sent it raw matches
 			row.Day = row.CreatedAt.In(loc).Format(time.DateOnly)
 			r = row.Response
 			if rule.Matches(r, response.ChannelKiosk) {
@@ -181,6 +187,11 @@ func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, re
 		s.eventsQueued()
 	}
 	results := stored.Results
+	for i, c := range masked {
+		if results[i] == storage.Inserted {
+			s.countMasked(c)
+		}
+	}
 	for i, r := range batch {
 		f := fates[i]
 		switch {

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/npskiosk/npskiosk/insight"
+	"github.com/npskiosk/npskiosk/pii"
 
 	"github.com/npskiosk/npskiosk/nps"
 )
@@ -47,6 +48,17 @@ type Survey struct {
 	// reason counts the shoppers who picked that reason. Kiosks that predate them ignore
 	// them.
 	Themes []insight.Theme `json:"themes,omitempty" toml:"themes,omitempty"`
+	// Privacy adds the chain's own kinds of personal data (loyalty card numbers…) to
+	// those masked in comments and text answers everywhere (see Masking). Kiosks that
+	// predate it ignore it: the collector masks what they send.
+	Privacy Privacy `json:"privacy,omitzero" toml:"privacy,omitempty"`
+}
+
+// Privacy is a survey's [privacy] section.
+type Privacy struct {
+	// Mask are named patterns masked as "[name]", e.g. name = "loyalty",
+	// pattern = '\bLC\d{10}\b'.
+	Mask []pii.Pattern `json:"mask,omitempty" toml:"mask,omitempty"`
 }
 
 // Taxonomy is the survey's comment themes: its own, or the defaults.
@@ -129,6 +141,9 @@ func (s Survey) Validate() error {
 		}
 	}
 	errs = append(errs, s.validateQuestions()...)
+	if err := pii.Check(s.Privacy.Mask); err != nil {
+		errs = append(errs, fmt.Errorf("privacy.mask: %w", err))
+	}
 	return errors.Join(errs...)
 }
 

@@ -79,6 +79,7 @@ func (db *DB) complete(ctx context.Context, id string, f response.FollowUp) erro
 	if f.Contact != "" {
 		return fmt.Errorf("complete response %s: %w", id, ErrPlainContact)
 	}
+	db.mask(&f)
 	reasons := f.Reasons
 	if reasons == nil {
 		reasons = []string{}
@@ -275,6 +276,9 @@ func (db *DB) Insert(ctx context.Context, r Response) error {
 	if r.Contact != "" {
 		return fmt.Errorf("insert response %s: %w", r.ID, ErrPlainContact)
 	}
+	f := r.FollowUp()
+	db.mask(&f)
+	r.Comment, r.Answers = f.Comment, f.Answers
 	reasons := r.Reasons
 	if reasons == nil {
 		reasons = []string{}

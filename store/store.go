@@ -86,8 +86,9 @@ type DB struct {
 	write    *sql.DB
 	read     *sql.DB
 	path     string
-	mu       sync.Mutex // guards rapidTap, which a new survey may change
+	mu       sync.Mutex // guards rapidTap and masking, which a new survey may change
 	rapidTap RapidTapRule
+	masking  *response.Masking // nil: the built-in kinds of personal data
 	now      func() time.Time
 	log      *slog.Logger
 	space    *space
@@ -173,6 +174,26 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.log.Warn("no reserve file: the disk is nearly full", "err", err)
 	}
 	return db, nil
+}
+
+// SetMasking changes what personal data is masked in comments and text answers from the
+// next follow-up on (a new survey with its own patterns); nil masks the built-in kinds.
+func (db *DB) SetMasking(m *response.Masking) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.masking = m
+}
+
+// mask masks a follow-up's free text before it is stored, so that the database, its WAL
+// and everything synced from it never hold the personal data shoppers type in.
+func (db *DB) mask(f *response.FollowUp) {
+	db.mu.Lock()
+	m := db.masking
+	db.mu.Unlock()
+	if counts := m.FollowUp(f); counts != nil {
+		// Counts only: what was masked is gone, and must not reach the log either.
+		db.log.Info("masked personal data in a follow-up", "masked", map[string]int(counts))
+	}
 }
 
 // SetRapidTapRule changes capture rule 3 from the next tap on (a new survey); the zero

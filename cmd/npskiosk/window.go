@@ -94,6 +94,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		return err
 	}
 	db.SetRapidTapRule(rapidTapRule(survey))
+	applyMasking(db, survey, log)
 	// This process is the only one that captures: whatever is open was left by a crash.
 	if n, err := db.RecoverOpen(ctx, 0); errors.Is(err, store.ErrStorageFull) {
 		// They stay open until there is room; the window starts and says it is full.
@@ -115,6 +116,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		w, err := newWorker(cfg, db, log, func(s wire.Survey) {
 			current.Store(&s)
 			db.SetRapidTapRule(rapidTapRule(s))
+			applyMasking(db, s, log)
 		})
 		if err != nil {
 			return err
@@ -174,6 +176,17 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	win.ShowAndRun()
 	close(handle.done)
 	return nil
+}
+
+// applyMasking has the store mask the survey's own patterns with the built-in kinds of
+// personal data. A survey that fails Validate never gets here (the worker and the
+// loaders refuse it); should one, the built-in kinds are still masked.
+func applyMasking(db *store.DB, s wire.Survey, log *slog.Logger) {
+	m, err := s.Masking()
+	if err != nil {
+		log.Error("masking the built-in kinds of personal data only", "err", err)
+	}
+	db.SetMasking(m)
 }
 
 // initialSurvey is the last survey the collector sent, so a kiosk restarted offline
