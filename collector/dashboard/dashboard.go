@@ -364,8 +364,11 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	d.log.Info("dashboard sign-in", "user", u.Email, "client", d.guard.Client(r))
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true})
+	// Max-Age as well as Expires: a browser whose clock is off by more than a session's
+	// life (a back-office PC) counts Max-Age from its own now and keeps the session.
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: d.guard.HTTPS(r), Expires: expires})
+		SameSite: http.SameSiteStrictMode, Secure: d.guard.HTTPS(r), Expires: expires,
+		MaxAge: max(1, int(expires.Sub(d.svc.Now()).Seconds()))})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
