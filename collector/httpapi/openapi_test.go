@@ -173,6 +173,31 @@ func (c *apiChecker) expect(status int, method, target, token string, body any, 
 	return r
 }
 
+// With e-mail on (scripts/with-mailpit.sh), POST /v1/invitations sends, and its reply
+// conforms too.
+func TestInvitationsConformToOpenAPIDocument(t *testing.T) {
+	doc := loadIntegrationOpenAPI(t)
+	smtp, _ := collectortest.Mailpit(t)
+	col := collectortest.Start(t, collectortest.Options{SMTP: &smtp})
+	col.AddStore(t, storage.Store{ID: "S001"})
+	doc.Servers = openapi3.Servers{{URL: col.URL}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apiChecker{t: t, base: col.URL, router: router, calls: map[string]bool{}}
+	tok := col.APIToken(t, "")
+	own := col.APIToken(t, "S001")
+	invite := func(store, email string) map[string]any {
+		return map[string]any{"store_id": store, "invitations": []map[string]string{{"email": email, "language": "en"}}}
+	}
+	c.expect(200, "POST", "/v1/invitations", tok, invite("S001", "openapi-invite@example.com"))
+	c.expect(404, "POST", "/v1/invitations", tok, invite("S999", "openapi-invite@example.com"))
+	c.expect(400, "POST", "/v1/invitations", tok, map[string]any{"store_id": "S001", "invitations": []any{}})
+	c.expect(400, "POST", "/v1/invitations", own, map[string]any{"store_id": "S001", "expires_in": "soon",
+		"invitations": []map[string]string{{"email": "x@example.com"}}})
+}
+
 type responsesPage struct {
 	Responses  []storage.ReceivedResponse `json:"responses"`
 	NextCursor string                     `json:"next_cursor"`
