@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -309,7 +310,7 @@ func TestResponsesAfterFilters(t *testing.T) {
 			}
 			tc.q.Limit = 2
 			got, _ := pageAll(t, c.DB, tc.q)
-			if g := idsOf(got); len(g) != len(want) || len(want) > 0 && !equal(g, want) {
+			if g := idsOf(got); len(g) != len(want) || len(want) > 0 && !slices.Equal(g, want) {
 				t.Errorf("%s: %v, want %v", tc.name, g, want)
 			}
 		}
@@ -330,14 +331,3 @@ func TestResponsesAfterFilters(t *testing.T) {
 	})
 }
 
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
