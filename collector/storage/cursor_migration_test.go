@@ -77,4 +77,3 @@ func TestPostgresMigration0024Backfill(t *testing.T) {
 		t.Errorf("tokens after the backfill: %+v, %v; want the default scopes", tokens, err)
 	}
 }
-

@@ -330,4 +330,3 @@ func TestResponsesAfterFilters(t *testing.T) {
 		}
 	})
 }
-
