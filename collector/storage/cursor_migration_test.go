@@ -2,9 +2,11 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/npskiosk/npskiosk/collector/storage/storagetest"
@@ -76,4 +78,55 @@ func TestPostgresMigration0024Backfill(t *testing.T) {
 	if err != nil || len(tokens) != 1 || !slices.Equal(tokens[0].Scopes, DefaultScopes()) {
 		t.Errorf("tokens after the backfill: %+v, %v; want the default scopes", tokens, err)
 	}
+}
+
+// A store's page reads through the store's index, on both databases: its polls must not
+// scan the other stores' rows.
+func TestStorePageUsesTheStoreIndex(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db, err := Open(ctx, Config{Path: b.Path(t), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		explain, want := "EXPLAIN QUERY PLAN ", "responses_store_seq"
+		where := "r.seq > ? AND r.store_id = ? ORDER BY r.seq"
+		args := []any{0, "S001"}
+		t2, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer t2.Rollback()
+		if db.Dialect() == "postgres" {
+			// Without rows the planner would rather scan: tell it not to.
+			if _, err := t2.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+				t.Fatal(err)
+			}
+			explain, want = "EXPLAIN ", "responses_store_position"
+			where = "(r.xid, r.seq) > (CAST(CAST(? AS TEXT) AS xid8), ?) AND r.store_id = ? ORDER BY r.xid, r.seq"
+			args = []any{"0", 0, "S001"}
+		}
+		rows, err := t2.QueryContext(ctx, explain+`SELECT r.id FROM responses r WHERE `+where+` LIMIT 100`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		plan := ""
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			plan += fmt.Sprintln(vals...)
+		}
+		if !strings.Contains(plan, want) {
+			t.Errorf("a store's page does not use %s:\n%s", want, plan)
+		}
+	})
 }

@@ -22,6 +22,9 @@ ALTER TABLE responses ALTER COLUMN seq SET DEFAULT nextval('responses_seq'),
                       ALTER COLUMN seq SET NOT NULL;
 ALTER SEQUENCE responses_seq OWNED BY responses.seq;
 CREATE INDEX responses_position ON responses (xid, seq);
+-- A store's token always reads one store: without this, its poll would scan every other
+-- store's rows stored since its own last one, at every poll.
+CREATE INDEX responses_store_position ON responses (store_id, xid, seq);
 
 -- What a token may do (space-separated: read:reports read:responses read:contacts
 -- write:cases admin). Tokens made before scopes could read every report, comments and

@@ -12,6 +12,9 @@ UPDATE responses SET seq = o.n
   FROM (SELECT id, row_number() OVER (ORDER BY received_at, rowid) AS n FROM responses) o
  WHERE o.id = responses.id;
 CREATE UNIQUE INDEX responses_seq ON responses (seq);
+-- A store's token always reads one store: without this, its poll would scan every other
+-- store's rows stored since its own last one, at every poll.
+CREATE INDEX responses_store_seq ON responses (store_id, seq);
 
 CREATE TABLE response_seq (last INTEGER NOT NULL) STRICT;
 INSERT INTO response_seq (last) SELECT COALESCE(MAX(seq), 0) FROM responses;
