@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/npskiosk/npskiosk/collector/storage/storagetest"
 )
@@ -63,9 +64,12 @@ func TestPostgresMigration0024Backfill(t *testing.T) {
 	exec(`INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent, locale,
 	                             survey_version, created_at, completed_at, outcome, suspect, day, content_hash, received_at)
 	      VALUES ('new', 'S001', 'd1', 9, '[]', '', '', false, 'en', 1, 0, 0, 'submitted', false, '2026-01-01', 'h', 50)`)
-	rows, _, err := db.ResponsesAfter(ctx, ResponseQuery{Limit: 10})
-	if err != nil {
-		t.Fatal(err)
+	// The rows show once every older transaction on the (shared) server has ended.
+	var rows []ReceivedResponse
+	for deadline := time.Now().Add(30 * time.Second); len(rows) < 5 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if rows, _, err = db.ResponsesAfter(ctx, ResponseQuery{Limit: 10}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var ids []string
 	for _, r := range rows {
