@@ -1,6 +1,8 @@
 // Package httpapi is the collector's HTTP API: the device endpoints (enroll, upload,
-// config, heartbeat) with device-token auth and per-device rate limits, the JSON reports
-// with API-token auth, health and Prometheus metrics. docs/api.md describes it.
+// config, heartbeat) with device-token auth and per-device rate limits, the integration
+// API (responses in received order, reports, comments, cases, invitations) for API tokens
+// with scopes and its OpenAPI document, health and Prometheus metrics. docs/api.md
+// describes it.
 package httpapi
 
 import (
