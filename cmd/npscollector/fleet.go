@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -103,8 +104,15 @@ var fleetCommands = map[string]command{
 	"token add": func(fs *flag.FlagSet) func(context.Context, env) error {
 		name := fs.String("name", "", "what the token is for, e.g. hq (required)")
 		storeID := fs.String("store", "", "limit the token to one store's data")
+		var scopes []string
+		fs.Func("scope", "what the token may do: "+strings.Join(storage.Scopes(), ", ")+
+			" (repeat the flag or separate with commas; default "+strings.Join(storage.DefaultScopes(), ",")+
+			", what tokens could do before scopes)", func(v string) error {
+			scopes = append(scopes, v)
+			return nil
+		})
 		return func(ctx context.Context, e env) error {
-			t, err := e.svc.AddAPIToken(ctx, *name, *storeID)
+			t, err := e.svc.AddAPIToken(ctx, *name, *storeID, scopes...)
 			if err != nil {
 				return err
 			}
@@ -112,7 +120,8 @@ var fleetCommands = map[string]command{
 			if t.StoreID != "" {
 				scope = "store " + t.StoreID
 			}
-			return e.out.print(t, fmt.Sprintf("API token %q for %s (shown once, keep it safe):\n%s\n", t.Name, scope, t.Token))
+			return e.out.print(t, fmt.Sprintf("API token %q for %s, scopes %s (shown once, keep it safe):\n%s\n",
+				t.Name, scope, strings.Join(t.Scopes, " "), t.Token))
 		}
 	},
 	"token list": func(fs *flag.FlagSet) func(context.Context, env) error {
@@ -125,7 +134,7 @@ var fleetCommands = map[string]command{
 				return e.out.print(ts, "")
 			}
 			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTATE\tCREATED\tLAST USED")
+			fmt.Fprintln(tw, "ID\tNAME\tSTORES\tSCOPES\tSTATE\tCREATED\tLAST USED")
 			for _, t := range ts {
 				scope, state, used := "every store", "active", "never"
 				if t.StoreID != "" {
@@ -137,7 +146,8 @@ var fleetCommands = map[string]command{
 				if !t.LastUsed.IsZero() {
 					used = t.LastUsed.UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, scope, state, t.CreatedAt.UTC().Format(time.RFC3339), used)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, scope, strings.Join(t.Scopes, ","), state,
+					t.CreatedAt.UTC().Format(time.RFC3339), used)
 			}
 			return tw.Flush()
 		}

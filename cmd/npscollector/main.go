@@ -56,7 +56,7 @@ Usage:
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
   npscollector device revoke ID
-  npscollector token add --name hq [--store S042]
+  npscollector token add --name hq [--store S042] [--scope read:reports,read:responses,read:contacts,write:cases,admin]
   npscollector token list
   npscollector token revoke ID
   npscollector user add --email E --name N [--lang en] [--store S042 | --region R] [--password-file F]

@@ -11,7 +11,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
-// HQ sees the API tokens on the People page with their last use, and revokes one: it
+// HQ sees the API tokens on the People page with their scopes and last use, and revokes one: it
 // stops working on the API at once. A store's manager may not revoke.
 func TestDashboardRevokesAPITokens(t *testing.T) {
 	c := collectortest.Start(t, collectortest.Options{})
@@ -25,7 +25,8 @@ func TestDashboardRevokesAPITokens(t *testing.T) {
 	}
 	hq := withCookie(c.URL, c.Session(t, ""))
 	code, body := fetch(t, hq, c.URL+"/people")
-	if code != 200 || !strings.Contains(body, "BI export") || !strings.Contains(body, "/people/tokens/"+tok.ID+"/revoke") || strings.Contains(body, tok.Token) {
+	if code != 200 || !strings.Contains(body, "BI export") || !strings.Contains(body, "/people/tokens/"+tok.ID+"/revoke") || strings.Contains(body, tok.Token) ||
+		!strings.Contains(body, "<code>read:reports</code> <code>read:contacts</code> <code>write:cases</code>") {
 		t.Fatalf("People page: %d, want the token's name and a Revoke button, never its secret\n%s", code, body)
 	}
 	csrf := csrfField.FindStringSubmatch(body)[1]

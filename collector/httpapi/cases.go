@@ -56,7 +56,18 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request, rd storage.Re
 		s.caseError(w, err)
 		return
 	}
+	for i := range cs {
+		cs[i] = withoutContact(cs[i], rd)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"cases": nonNil(cs)})
+}
+
+// withoutContact leaves a case's contact out for a reader without read:contacts.
+func withoutContact(c followup.Case, rd storage.Reader) followup.Case {
+	if !rd.Has(storage.ScopeReadContacts) {
+		c.Response.Contact, c.Response.ContactSealed = "", ""
+	}
+	return c
 }
 
 // caseFor reads a case the reader may see: 404 when there is none, 403 when it is
@@ -76,7 +87,7 @@ func (s *Server) caseFor(w http.ResponseWriter, r *http.Request, rd storage.Read
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
 	if c, ok := s.caseFor(w, r, rd); ok {
-		writeJSON(w, http.StatusOK, c)
+		writeJSON(w, http.StatusOK, withoutContact(c, rd))
 	}
 }
 
@@ -94,7 +105,7 @@ func (s *Server) changeCase(w http.ResponseWriter, r *http.Request, rd storage.R
 		s.caseError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, withoutContact(c, rd))
 }
 
 func (s *Server) caseError(w http.ResponseWriter, err error) {

@@ -39,6 +39,19 @@ func (s *Server) reader(next readerHandler) http.HandlerFunc {
 	}
 }
 
+// scoped is reader for an endpoint of the integration API: an API token without scope
+// gets 403 insufficient_scope. Every /v1 endpoint for API tokens goes through it, e.g.
+// s.scoped(storage.ScopeAdmin, s.erase).
+func (s *Server) scoped(scope string, next readerHandler) http.HandlerFunc {
+	return s.reader(func(w http.ResponseWriter, r *http.Request, rd storage.Reader) {
+		if !rd.Has(scope) {
+			writeError(w, http.StatusForbidden, "insufficient_scope", "this API token lacks the scope "+scope+" (npscollector token add --scope "+scope+")")
+			return
+		}
+		next(w, r, rd)
+	})
+}
+
 // filterFrom is parseFilter for the JSON API: it writes the error reply itself and
 // returns false on failure.
 func (s *Server) filterFrom(w http.ResponseWriter, r *http.Request, rd storage.Reader) (storage.Filter, bool) {
@@ -191,6 +204,11 @@ func (s *Server) comments(w http.ResponseWriter, r *http.Request, rd storage.Rea
 	if err != nil {
 		s.reportError(w, err)
 		return
+	}
+	if !rd.Has(storage.ScopeReadContacts) {
+		for i := range page.Comments {
+			page.Comments[i].Contact, page.Comments[i].ContactSealed = "", ""
+		}
 	}
 	limit := cf.Limit
 	if limit == 0 {

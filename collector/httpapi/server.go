@@ -1,6 +1,8 @@
 // Package httpapi is the collector's HTTP API: the device endpoints (enroll, upload,
-// config, heartbeat) with device-token auth and per-device rate limits, the JSON reports
-// with API-token auth, health and Prometheus metrics. docs/api.md describes it.
+// config, heartbeat) with device-token auth and per-device rate limits, the integration
+// API (responses in received order, reports, comments, cases, invitations) for API tokens
+// with scopes and its OpenAPI document, health and Prometheus metrics. docs/api.md
+// describes it.
 package httpapi
 
 import (
@@ -15,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +56,8 @@ type Server struct {
 	limit   *limiter
 	inviter *invitations.Inviter
 	guard   *authguard.Guard
+	routes  []Route
+	openapi []byte // the integration API's OpenAPI document, as JSON
 }
 
 // New builds the API's handler.
@@ -71,6 +76,11 @@ func New(cfg Config) *Server {
 	if s.guard == nil && s.svc != nil {
 		s.guard = authguard.New(authguard.Config{DB: s.svc.DB, Logger: s.log})
 	}
+	if doc, err := openAPIJSON(); err != nil {
+		s.log.Error("integration API", "err", err) // openapi_test.go keeps this from happening
+	} else {
+		s.openapi = doc
+	}
 	s.handler = s.metrics.instrument(s.mux)
 	s.metrics.watchCases(s.svc, s.log)
 	if s.guard != nil {
@@ -83,30 +93,37 @@ func New(cfg Config) *Server {
 		writeError(w, http.StatusNotFound, "not_found", "metrics are served on the metrics address only (npscollector serve --metrics-addr)")
 	})
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("POST /v1/enroll", s.enroll)
-	s.mux.HandleFunc("GET /v1/contact-key", s.contactKey)
-	s.mux.HandleFunc("POST /v1/responses", s.device(s.responses))
-	s.mux.HandleFunc("GET /v1/config", s.device(s.config))
-	s.mux.HandleFunc("POST /v1/heartbeat", s.device(s.heartbeat))
-	s.mux.HandleFunc("GET /v1/device/cases", s.device(s.deviceCases))
-	s.mux.HandleFunc("POST /v1/device/cases/{id}", s.device(s.changeDeviceCase))
-	s.mux.HandleFunc("GET /v1/device/channels", s.device(s.deviceChannels))
-	s.mux.HandleFunc("GET /v1/reports/nps", s.reader(s.reportNPS))
-	s.mux.HandleFunc("GET /v1/reports/trend", s.reader(s.reportTrend))
-	s.mux.HandleFunc("GET /v1/reports/stores", s.reader(s.reportStores))
-	s.mux.HandleFunc("GET /v1/reports/reasons", s.reader(s.reportReasons))
-	s.mux.HandleFunc("GET /v1/reports/channels", s.reader(s.reportBy(storage.ByChannel)))
-	s.mux.HandleFunc("GET /v1/reports/touchpoints", s.reader(s.reportBy(storage.ByTouchpoint)))
-	s.mux.HandleFunc("GET /v1/reports/regions", s.reader(s.reportByStoreLabel(storage.ByRegion)))
-	s.mux.HandleFunc("GET /v1/reports/formats", s.reader(s.reportByStoreLabel(storage.ByFormat)))
-	s.mux.HandleFunc("GET /v1/reports/questions", s.reader(s.reportQuestions))
-	s.mux.HandleFunc("GET /v1/reports/drivers", s.reader(s.reportDrivers))
-	s.mux.HandleFunc("GET /v1/reports/themes/status", s.reader(s.reportThemesStatus))
-	s.mux.HandleFunc("GET /v1/comments", s.reader(s.comments))
-	s.mux.HandleFunc("GET /v1/cases", s.reader(s.listCases))
-	s.mux.HandleFunc("GET /v1/cases/{id}", s.reader(s.getCase))
-	s.mux.HandleFunc("POST /v1/cases/{id}", s.reader(s.changeCase))
-	s.mux.HandleFunc("POST /v1/invitations", s.reader(s.invite))
+	s.device("POST /v1/enroll", s.enroll)
+	s.device("GET /v1/contact-key", s.contactKey)
+	s.device("POST /v1/responses", s.deviceAuth(s.responses))
+	s.device("GET /v1/config", s.deviceAuth(s.config))
+	s.device("POST /v1/heartbeat", s.deviceAuth(s.heartbeat))
+	s.device("GET /v1/device/cases", s.deviceAuth(s.deviceCases))
+	s.device("POST /v1/device/cases/{id}", s.deviceAuth(s.changeDeviceCase))
+	s.device("GET /v1/device/channels", s.deviceAuth(s.deviceChannels))
+	// The integration API: each endpoint with the scope an API token needs for it.
+	s.api("GET /v1/openapi.json", "", s.openAPI)
+	s.api("GET /v1/responses", storage.ScopeReadResponses, s.scoped(storage.ScopeReadResponses, s.listResponses))
+	for pattern, h := range map[string]readerHandler{
+		"GET /v1/reports/nps":           s.reportNPS,
+		"GET /v1/reports/trend":         s.reportTrend,
+		"GET /v1/reports/stores":        s.reportStores,
+		"GET /v1/reports/reasons":       s.reportReasons,
+		"GET /v1/reports/channels":      s.reportBy(storage.ByChannel),
+		"GET /v1/reports/touchpoints":   s.reportBy(storage.ByTouchpoint),
+		"GET /v1/reports/regions":       s.reportByStoreLabel(storage.ByRegion),
+		"GET /v1/reports/formats":       s.reportByStoreLabel(storage.ByFormat),
+		"GET /v1/reports/questions":     s.reportQuestions,
+		"GET /v1/reports/drivers":       s.reportDrivers,
+		"GET /v1/reports/themes/status": s.reportThemesStatus,
+		"GET /v1/comments":              s.comments,
+		"GET /v1/cases":                 s.listCases,
+		"GET /v1/cases/{id}":            s.getCase,
+	} {
+		s.api(pattern, storage.ScopeReadReports, s.scoped(storage.ScopeReadReports, h))
+	}
+	s.api("POST /v1/cases/{id}", storage.ScopeWriteCases, s.scoped(storage.ScopeWriteCases, s.changeCase))
+	s.api("POST /v1/invitations", storage.ScopeWriteCases, s.scoped(storage.ScopeWriteCases, s.invite))
 	return s
 }
 
@@ -164,10 +181,37 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// Route is one endpoint of the API under /v1.
+type Route struct {
+	Pattern string // as http.ServeMux reads it: "GET /v1/responses"
+	// Scope is what an API token needs for it; empty for a public endpoint or one of the
+	// devices'.
+	Scope string
+	// Device marks the endpoints of kiosks (enrollment, upload, config, heartbeat, …),
+	// which docs/api.md describes and the integration API's OpenAPI document does not.
+	Device bool
+}
+
+// Routes lists the endpoints New registered under /v1, for the test that holds the
+// OpenAPI document to them.
+func (s *Server) Routes() []Route { return slices.Clone(s.routes) }
+
+// device registers an endpoint of the kiosks.
+func (s *Server) device(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Device: true})
+	s.mux.HandleFunc(pattern, h)
+}
+
+// api registers an endpoint of the integration API; h checks scope itself (scoped).
+func (s *Server) api(pattern, scope string, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Scope: scope})
+	s.mux.HandleFunc(pattern, h)
+}
+
 type deviceHandler func(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice)
 
-// device authenticates the request's device token.
-func (s *Server) device(next deviceHandler) http.HandlerFunc {
+// deviceAuth authenticates the request's device token.
+func (s *Server) deviceAuth(next deviceHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {

@@ -20,33 +20,39 @@ import (
 
 // APIToken is a reader of reports: all stores (HQ) or one store.
 type APIToken struct {
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	StoreID string `json:"store_id,omitempty"` // empty: every store
-	Token   string `json:"token,omitempty"`    // shown once, when made
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	StoreID string   `json:"store_id,omitempty"` // empty: every store
+	Scopes  []string `json:"scopes"`             // what it may do: see Scopes
+	Token   string   `json:"token,omitempty"`    // shown once, when made
 }
 
 // APITokenPrefix starts every API token, which tells one from a dashboard session's.
 const APITokenPrefix = "api_"
 
-// AddAPIToken makes a token for the JSON API (reports, cases, invitations).
-func (db *DB) AddAPIToken(ctx context.Context, name, storeID string) (APIToken, error) {
+// AddAPIToken makes a token for the JSON API with scopes (as ParseScopes reads them;
+// none: DefaultScopes).
+func (db *DB) AddAPIToken(ctx context.Context, name, storeID string, scopes ...string) (APIToken, error) {
 	if name == "" {
 		return APIToken{}, fmt.Errorf("add token: %w: a name is required", ErrInvalid)
+	}
+	scopes, err := ParseScopes(scopes...)
+	if err != nil {
+		return APIToken{}, fmt.Errorf("add token: %w", err)
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return APIToken{}, fmt.Errorf("add token: %w", err)
 	}
-	t := APIToken{ID: uuid.Must(uuid.NewV7()).String(), Name: name, StoreID: storeID,
+	t := APIToken{ID: uuid.Must(uuid.NewV7()).String(), Name: name, StoreID: storeID, Scopes: scopes,
 		Token: APITokenPrefix + base64.RawURLEncoding.EncodeToString(raw)}
 	var store any
 	if storeID != "" {
 		store = storeID
 	}
-	_, err := db.write.ExecContext(ctx,
-		`INSERT INTO api_tokens (id, name, token_hash, store_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-		t.ID, name, hashSecret(t.Token), store, db.now().UnixMilli())
+	_, err = db.write.ExecContext(ctx,
+		`INSERT INTO api_tokens (id, name, token_hash, store_id, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.ID, name, hashSecret(t.Token), store, scopesColumn(scopes), db.now().UnixMilli())
 	if err != nil && strings.Contains(strings.ToLower(err.Error()), "foreign key") {
 		return APIToken{}, fmt.Errorf("add token: store %q: %w", storeID, ErrNotFound)
 	}
@@ -63,6 +69,8 @@ type Reader struct {
 	Name    string // the token's or the user's name: who made a change, in case histories
 	StoreID string // empty: every store
 	Region  string // set: that region's stores only
+	// Scopes are an API token's (see Scopes); a user's are empty.
+	Scopes []string
 }
 
 // MaySee reports whether the reader may see a store.
@@ -78,20 +86,21 @@ func (r Reader) Chain() bool { return r.StoreID == "" && r.Region == "" }
 // writer.
 func (db *DB) AuthenticateReader(ctx context.Context, token string) (Reader, error) {
 	var (
-		r     Reader
-		store sql.NullString
-		used  sql.NullInt64
+		r      Reader
+		store  sql.NullString
+		used   sql.NullInt64
+		scopes string
 	)
 	err := db.read.QueryRowContext(ctx,
-		`SELECT id, name, store_id, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashSecret(token)).
-		Scan(&r.TokenID, &r.Name, &store, &used)
+		`SELECT id, name, store_id, scopes, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hashSecret(token)).
+		Scan(&r.TokenID, &r.Name, &store, &scopes, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Reader{}, ErrUnauthorized
 	}
 	if err != nil {
 		return Reader{}, fmt.Errorf("authenticate reader: %w", err)
 	}
-	r.StoreID = store.String
+	r.StoreID, r.Scopes = store.String, scopesOfColumn(scopes)
 	now := db.now()
 	if !used.Valid || now.Sub(time.UnixMilli(used.Int64)) >= tokenTouchEvery {
 		if _, err := db.write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now.UnixMilli(), r.TokenID); err != nil {

@@ -17,6 +17,7 @@ type APITokenInfo struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	StoreID   string    `json:"store_id,omitempty"` // empty: every store
+	Scopes    []string  `json:"scopes"`
 	CreatedAt time.Time `json:"created_at"`
 	LastUsed  time.Time `json:"last_used_at,omitzero"` // to the minute; zero: never used
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
@@ -28,7 +29,7 @@ func (t APITokenInfo) Revoked() bool { return !t.RevokedAt.IsZero() }
 // APITokens lists every API token, revoked ones too, oldest first.
 func (db *DB) APITokens(ctx context.Context) ([]APITokenInfo, error) {
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, name, store_id, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at, id`)
+		`SELECT id, name, store_id, scopes, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("API tokens: %w", err)
 	}
@@ -38,13 +39,14 @@ func (db *DB) APITokens(ctx context.Context) ([]APITokenInfo, error) {
 		var (
 			t             APITokenInfo
 			store         sql.NullString
+			scopes        string
 			created       int64
 			used, revoked sql.NullInt64
 		)
-		if err := rows.Scan(&t.ID, &t.Name, &store, &created, &used, &revoked); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &store, &scopes, &created, &used, &revoked); err != nil {
 			return nil, fmt.Errorf("API tokens: %w", err)
 		}
-		t.StoreID, t.CreatedAt = store.String, time.UnixMilli(created)
+		t.StoreID, t.Scopes, t.CreatedAt = store.String, scopesOfColumn(scopes), time.UnixMilli(created)
 		if used.Valid {
 			t.LastUsed = time.UnixMilli(used.Int64)
 		}
