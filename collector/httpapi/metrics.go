@@ -47,13 +47,14 @@ func newMetrics() *metrics {
 	return m
 }
 
-// watchCases adds the follow-up case gauges, the per-channel ones and the devices' clock
-// skew, read from svc's database at each scrape.
+// watchCases adds the follow-up case gauges, the per-channel ones, the devices' clock
+// skew and the retention series, read from svc's database at each scrape.
 func (m *metrics) watchCases(svc *collector.Service, log *slog.Logger) {
 	if svc == nil {
 		return
 	}
-	m.registry.MustRegister(newCaseMetrics(svc.CaseStats, log), newChannelMetrics(svc, log), newClockMetrics(svc.Devices, log))
+	m.registry.MustRegister(newCaseMetrics(svc.CaseStats, log), newChannelMetrics(svc, log), newClockMetrics(svc.Devices, log),
+		newRetentionMetrics(svc.RetentionStatus, log))
 }
 
 func (m *metrics) handler() http.Handler {
