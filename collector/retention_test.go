@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,6 +135,52 @@ func TestPurgeNow(t *testing.T) {
 		st, err := c.Service.RetentionStatus(ctx)
 		if err != nil || st.LastRun == nil || st.LastRun.Counts.Contacts != 5 || st.Totals.Contacts != 5 || st.DBBytes <= 0 || st.Policy.ContactsDays != 30 {
 			t.Fatalf("status %+v %v", st, err)
+		}
+	})
+}
+
+// TestRetagKeepsPurgedResponsesThemes: a response whose comment retention blanked keeps
+// the themes it was counted under when a new taxonomy re-tags the store, so the theme
+// reports stay as they were, and the job still finishes.
+func TestRetagKeepsPurgedResponsesThemes(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		ctx := context.Background()
+		clock := &retentionClock{}
+		clock.set(time.Now())
+		c := collectortest.Start(t, collectortest.Options{Backend: b, Now: clock.now})
+		at := seedComments(t, c, 10)
+		day := at.UTC().Format(time.DateOnly)
+		tallies := func() []storage.ThemeTally {
+			t.Helper()
+			out, err := c.DB.ThemeTallies(ctx, storage.Filter{From: day, To: day}, storage.KindTheme, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		before := tallies()
+		if len(before) == 0 {
+			t.Fatal("the fixture's comments have no themes")
+		}
+		clock.set(time.Now().AddDate(0, 0, 400))
+		if err := c.DB.SetRetentionPolicy(ctx, storage.RetentionPolicy{CommentsDays: 365}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Service.PurgeNow(ctx, "test", false); err != nil || got.Comments != 5 {
+			t.Fatalf("purge: %+v %v", got, err)
+		}
+		if _, err := c.Service.SetSurvey(ctx, coffeeSurvey(t), []string{"S1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Service.RunThemeJobs(ctx, "test", "", nil); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := c.DB.ThemeJobs(ctx)
+		if err != nil || len(jobs) != 1 || !jobs[0].Finished() {
+			t.Fatalf("re-tagging jobs %+v, %v; want one, finished", jobs, err)
+		}
+		if after := tallies(); !reflect.DeepEqual(before, after) {
+			t.Fatalf("theme tallies changed by re-tagging purged responses:\nbefore %+v\nafter  %+v", before, after)
 		}
 	})
 }
