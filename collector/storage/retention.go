@@ -144,6 +144,10 @@ type PurgeOptions struct {
 	Batch int
 	// DryRun counts what would be purged and changes nothing (each batch is rolled back).
 	DryRun bool
+	// OnBatch, when set, is told of every batch: its step ("comments", "contacts", "case
+	// notes", "delivery log", "event payloads"), the rows it looked at and how long its
+	// transaction took, for progress and measurement.
+	OnBatch func(step string, rows int, took time.Duration)
 }
 
 // ErrRetentionBusy: another collector holds the retention lease; its purge is running.
@@ -204,20 +208,21 @@ func (db *DB) Purge(ctx context.Context, p RetentionPolicy, opt PurgeOptions) (P
 	pr := purger{db: db, opt: opt, now: now.UnixMilli(), surveys: map[string]map[string]bool{}}
 	var total PurgeCounts
 	steps := []struct {
+		name string
 		days int
 		step func(context.Context, tx, int64, *cursor) (PurgeCounts, int, error)
 	}{
-		{p.CommentsDays, pr.texts},
-		{p.ContactsDays, pr.contacts},
-		{p.ContactsDays, pr.caseNotes},
-		{p.logDays(), pr.deliveries},
-		{p.logDays(), pr.events},
+		{"comments", p.CommentsDays, pr.texts},
+		{"contacts", p.ContactsDays, pr.contacts},
+		{"case notes", p.ContactsDays, pr.caseNotes},
+		{"delivery log", p.logDays(), pr.deliveries},
+		{"event payloads", p.logDays(), pr.events},
 	}
 	for _, s := range steps {
 		if s.days == 0 {
 			continue
 		}
-		c, err := pr.run(ctx, cutoff(s.days), s.step)
+		c, err := pr.run(ctx, s.name, cutoff(s.days), s.step)
 		total.add(c)
 		if err != nil {
 			return total, fmt.Errorf("purge: %w", err)
@@ -242,7 +247,7 @@ type purger struct {
 
 // run calls step, one batch each in its own transaction, until a batch finds fewer rows
 // than a full one.
-func (pr *purger) run(ctx context.Context, cutoff int64, step func(context.Context, tx, int64, *cursor) (PurgeCounts, int, error)) (PurgeCounts, error) {
+func (pr *purger) run(ctx context.Context, name string, cutoff int64, step func(context.Context, tx, int64, *cursor) (PurgeCounts, int, error)) (PurgeCounts, error) {
 	var (
 		total PurgeCounts
 		cur   = cursor{at: -1 << 62}
@@ -251,6 +256,7 @@ func (pr *purger) run(ctx context.Context, cutoff int64, step func(context.Conte
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
+		start := time.Now()
 		t, err := pr.db.write.BeginTx(ctx, nil)
 		if err != nil {
 			return total, err
@@ -275,6 +281,9 @@ func (pr *purger) run(ctx context.Context, cutoff int64, step func(context.Conte
 		t.Rollback()
 		if err != nil {
 			return total, err
+		}
+		if pr.opt.OnBatch != nil {
+			pr.opt.OnBatch(name, seen, time.Since(start))
 		}
 		total.add(c)
 		if seen < pr.opt.Batch {
