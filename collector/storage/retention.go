@@ -322,8 +322,18 @@ func (pr *purger) texts(ctx context.Context, t tx, cutoff int64, cur *cursor) (P
 	if err := rows.Err(); err != nil {
 		return PurgeCounts{}, 0, fmt.Errorf("comments: %w", err)
 	}
-	var c PurgeCounts
+	var (
+		c     PurgeCounts
+		plain []string // no answers to rewrite: blanked in one statement
+	)
 	for _, r := range batch {
+		if r.comment != "" {
+			c.Comments++
+		}
+		if r.answers == "" {
+			plain = append(plain, r.id)
+			continue
+		}
 		text, err := pr.textKeys(ctx, r.store)
 		if err != nil {
 			return c, 0, err
@@ -333,14 +343,28 @@ func (pr *purger) texts(ctx context.Context, t tx, cutoff int64, cur *cursor) (P
 			answers, pr.now, r.id); err != nil {
 			return c, 0, fmt.Errorf("comments: response %s: %w", r.id, err)
 		}
-		if r.comment != "" {
-			c.Comments++
-		}
 		if blanked {
 			c.Answers++
 		}
 	}
+	if err := updateIDs(ctx, t, `UPDATE responses SET comment = '', texts_purged_at = ? WHERE id IN `, pr.now, plain); err != nil {
+		return c, 0, fmt.Errorf("comments: %w", err)
+	}
 	return c, len(batch), nil
+}
+
+// updateIDs runs update (ending in "IN ") for the ids, with arg first, in one statement.
+func updateIDs(ctx context.Context, t tx, update string, arg any, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, arg)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := t.ExecContext(ctx, update+"("+placeholders(len(ids))+")", args...)
+	return err
 }
 
 // textKeys is the keys of the store's survey's text questions, read once per purge.
@@ -401,10 +425,8 @@ func (pr *purger) contacts(ctx context.Context, t tx, cutoff int64, cur *cursor)
 	if err != nil {
 		return PurgeCounts{}, 0, fmt.Errorf("contacts: %w", err)
 	}
-	for _, id := range ids {
-		if _, err := t.ExecContext(ctx, `UPDATE responses SET contact = '', contact_sealed = NULL, contact_purged_at = ? WHERE id = ?`, pr.now, id); err != nil {
-			return PurgeCounts{}, 0, fmt.Errorf("contacts: response %s: %w", id, err)
-		}
+	if err := updateIDs(ctx, t, `UPDATE responses SET contact = '', contact_sealed = NULL, contact_purged_at = ? WHERE id IN `, pr.now, ids); err != nil {
+		return PurgeCounts{}, 0, fmt.Errorf("contacts: %w", err)
 	}
 	return PurgeCounts{Contacts: int64(len(ids))}, len(ids), nil
 }
@@ -459,10 +481,8 @@ func (pr *purger) events(ctx context.Context, t tx, cutoff int64, cur *cursor) (
 	if err != nil {
 		return PurgeCounts{}, 0, fmt.Errorf("event payloads: %w", err)
 	}
-	for _, id := range ids {
-		if _, err := t.ExecContext(ctx, `UPDATE events SET payload = '{}' WHERE id = ?`, id); err != nil {
-			return PurgeCounts{}, 0, fmt.Errorf("event payloads: %w", err)
-		}
+	if err := updateIDs(ctx, t, `UPDATE events SET payload = ? WHERE id IN `, "{}", ids); err != nil {
+		return PurgeCounts{}, 0, fmt.Errorf("event payloads: %w", err)
 	}
 	return PurgeCounts{Events: int64(len(ids))}, len(ids), nil
 }
