@@ -94,6 +94,13 @@ func (s *Service) RunRetention(ctx context.Context, owner string, interval time.
 	if after == nil {
 		after = time.After
 	}
+	if p, err := s.RetentionPolicy(ctx); err == nil {
+		if p.Off() {
+			s.logger().Info("retention: comments and contacts are kept forever (npscollector retention set limits them)")
+		} else {
+			s.logger().Info("retention", "comments_days", p.CommentsDays, "contacts_days", p.ContactsDays, "every", interval)
+		}
+	}
 	for {
 		_, err := s.PurgeNow(ctx, owner, false)
 		switch {
