@@ -8,8 +8,9 @@ import (
 )
 
 // Maintain keeps the database's disk use in check until ctx ends: every round it probes
-// for space after a full disk (Probe), copies the WAL back into the database (a passive
-// checkpoint, which lets the WAL be reused instead of growing) and purges synced
+// for space after a full disk (Probe) and copies the WAL back into the database (a
+// passive checkpoint, which lets the WAL be reused instead of growing); in the first
+// round and then once every PurgeEvery on the database's clock it purges synced
 // responses older than retention (zero: no purge). It runs beside the kiosk, never on a
 // tap's path, and returns ctx's error.
 func (db *DB) Maintain(ctx context.Context, every, retention time.Duration) error {
@@ -29,20 +30,33 @@ func (db *DB) Maintain(ctx context.Context, every, retention time.Duration) erro
 }
 
 // MaintainOnce is one round of Maintain; failures are logged, for the next round to retry.
+// It purges only when a purge is due (see Maintain).
 func (db *DB) MaintainOnce(ctx context.Context, retention time.Duration) {
 	db.Probe(ctx)
 	if err := db.checkpointPassive(ctx); err != nil && ctx.Err() == nil {
 		db.log.Warn("wal checkpoint failed; the next round tries again", "err", err)
 	}
-	if retention > 0 {
-		n, err := db.Purge(ctx, retention)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			db.log.Warn("purge failed; the next round tries again", "err", err)
-		case n > 0:
-			db.log.Info("purged synced responses past retention", "count", n, "retention", retention)
-		}
+	if retention <= 0 {
+		return
 	}
+	due, err := db.purgeDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			db.log.Warn("purge: could not tell when the last ran; the next round tries again", "err", err)
+		}
+		return
+	}
+	if !due {
+		return
+	}
+	n, err := db.Purge(ctx, retention)
+	if err != nil {
+		if ctx.Err() == nil {
+			db.log.Warn("purge failed; the next round tries again", "err", err)
+		}
+		return
+	}
+	db.log.Info("purged synced responses past retention", "count", n, "retention_days", retention.Hours()/24, "db_bytes", db.Size())
 }
 
 // checkpointPassive copies what it can of the WAL into the database without waiting for

@@ -60,6 +60,9 @@ type Config struct {
 	// ContactKeys keeps the collector's contact key; nil means Store when it does
 	// (store.DB does), else the key is not pulled.
 	ContactKeys ContactKeyStore
+	// Retention tells the database's size and its last purge for heartbeats; nil means
+	// Store when it does (store.DB does), else they are not sent.
+	Retention RetentionStore
 
 	// Tuning; zero values take the defaults in brackets.
 	AttemptTimeout time.Duration // one HTTP attempt [15s]
@@ -659,6 +662,21 @@ func CachedSurvey(ctx context.Context, st interface {
 	return s, true, nil
 }
 
+// RetentionStore is what the heartbeat says of the kiosk's database: its size and its
+// last purge.
+type RetentionStore interface {
+	Size() int64
+	PurgeStats(ctx context.Context) (store.PurgeStats, error)
+}
+
+func (w *Worker) retention() RetentionStore {
+	if w.cfg.Retention != nil {
+		return w.cfg.Retention
+	}
+	r, _ := w.cfg.Store.(RetentionStore)
+	return r
+}
+
 // SendHeartbeat reports the device's health.
 func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	ob, err := w.cfg.Store.Outbox(ctx)
@@ -677,6 +695,12 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	}
 	if w.cfg.FreeDisk != nil {
 		hb.FreeDiskBytes = w.cfg.FreeDisk()
+	}
+	if r := w.retention(); r != nil {
+		hb.DBBytes = r.Size()
+		if st, err := r.PurgeStats(ctx); err == nil {
+			hb.LastPurgeAt, hb.LastPurged = st.LastAt, st.LastPurged
+		}
 	}
 	body, err := json.Marshal(hb)
 	if err != nil {

@@ -72,7 +72,7 @@ var fleetCommands = map[string]command{
 				return e.out.print(ds, "")
 			}
 			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION")
+			fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION\tDB\tLAST PURGE")
 			for _, d := range ds {
 				state := "waiting for enrollment"
 				switch {
@@ -85,7 +85,14 @@ var fleetCommands = map[string]command{
 				if !d.LastSeen.IsZero() {
 					seen = d.LastSeen.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion)
+				db, purge := "-", "never"
+				if d.DBBytes > 0 {
+					db = bytesText(d.DBBytes)
+				}
+				if !d.LastPurgeAt.IsZero() {
+					purge = fmt.Sprintf("%s (%d)", d.LastPurgeAt.Format(time.DateOnly), d.LastPurged)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion, db, purge)
 			}
 			return tw.Flush()
 		}

@@ -47,7 +47,7 @@ const usage = `npscollector: the central server of the feedback kiosks.
 
 Usage:
   npscollector serve [--addr 127.0.0.1:8080] [--metrics-addr 127.0.0.1:9464|off] [--public-url URL] [--trusted-proxies CIDR,…] [--allow-loopback-webhooks]
-                     [--tls-cert FILE --tls-key FILE] [--contact-keys FILE]
+                     [--tls-cert FILE --tls-key FILE] [--contact-keys FILE] [--retention-interval 24h]
   npscollector contact-key create --file FILE     (a new key file, mode 0600; prints the key id)
   npscollector contact-key rotate --file FILE     (adds a new current key; restart serve to hand it out)
   npscollector contact-key list --file FILE
@@ -78,6 +78,9 @@ Usage:
   npscollector key add --kind site|app --store S042 [--channel web] [--touchpoint T] [--origin https://shop.example.com …] [--bundle-id com.example.shop …] [--rate 60] [--label L] [--public-url URL]
   npscollector key list [--store S042]
   npscollector key disable KEY
+  npscollector retention set [--comments-days 365] [--contacts-days 365]   (0 keeps forever; scores and reports are kept forever)
+  npscollector purge [--dry-run]   (applies the retention policy now, printing what it purged)
+  npscollector status   (database size, retention policy, last purge and rows purged)
   npscollector export --format csv [--store S042] [--region R] [--store-format F] [--segment S] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
@@ -101,7 +104,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
 var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
-	contactKeyCommands, themeCommands)
+	contactKeyCommands, themeCommands, retentionCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}

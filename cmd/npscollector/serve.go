@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -44,6 +45,7 @@ var serveCommands = map[string]command{
 		tlsKey := fs.String("tls-key", os.Getenv("NPSCOLLECTOR_TLS_KEY"), "the PEM private key of --tls-cert (default $NPSCOLLECTOR_TLS_KEY)")
 		contactKeys := fs.String("contact-keys", os.Getenv("NPSCOLLECTOR_CONTACT_KEYS"), "the file of keys that open the contacts kiosks seal (npscollector contact-key create); read at start: restart after a rotation; empty: none, contacts stay sealed (default $NPSCOLLECTOR_CONTACT_KEYS)")
 		minResponses := fs.Int64("min-responses", nps.DefaultMinResponses, "the fewest responses each side of a difference needs before reports call it significant, and a store before it is ranked; a report's min_n overrides it")
+		retention := fs.Duration("retention-interval", collector.DefaultRetentionInterval, "how often the retention policy (npscollector retention set) is applied; it is also applied at start")
 		quiet := days(collector.DefaultQuietPeriod)
 		fs.Var(&quiet, "quiet-period", "POST /v1/invitations invites nobody again within this long of an invitation: days (90d) or a duration (2160h)")
 		mailer := smtpFlags(fs)
@@ -57,6 +59,9 @@ var serveCommands = map[string]command{
 			if *digestHour < 0 || *digestHour > 23 {
 				return fmt.Errorf("--digest-hour %d: give an hour from 0 to 23", *digestHour)
 			}
+			if *retention <= 0 {
+				return fmt.Errorf("--retention-interval %s: give a positive duration such as 24h", *retention)
+			}
 			if *minResponses < 1 || *minResponses > collector.MaxMinResponses {
 				return fmt.Errorf("--min-responses %d: give a whole number from 1 to %d", *minResponses, collector.MaxMinResponses)
 			}
@@ -66,6 +71,7 @@ var serveCommands = map[string]command{
 				return err
 			}
 			site.metricsAddr = *metricsAddr
+			site.retentionEvery = *retention
 			if (*tlsCert == "") != (*tlsKey == "") {
 				return errors.New("--tls-cert and --tls-key go together: give both or neither")
 			}
@@ -86,6 +92,8 @@ type site struct {
 	metricsAddr string
 	// tlsCert and tlsKey, when set, serve addr over TLS; the metrics stay plain HTTP.
 	tlsCert, tlsKey string
+	// retentionEvery is how often the retention policy is applied.
+	retentionEvery time.Duration
 }
 
 func parseSite(publicURL, proxies string) (site, error) {
@@ -140,6 +148,14 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	themesDone := make(chan struct{})
 	go func() { defer close(themesDone); svc.RunThemeWorker(checks, themeRunner()) }()
 	defer func() { stopChecks(); <-themesDone }()
+	// The retention purge runs at start and then every retentionEvery; its lease in the
+	// database keeps collectors sharing it from purging at once.
+	retentionDone := make(chan struct{})
+	go func() {
+		defer close(retentionDone)
+		svc.RunRetention(checks, themeRunner(), cmp.Or(st.retentionEvery, collector.DefaultRetentionInterval), nil)
+	}()
+	defer func() { stopChecks(); <-retentionDone }()
 	if svc.ContactKeys != nil {
 		log.Info("contact keys loaded", "current", svc.ContactKeys.Current().ID, "keys", strings.Join(svc.ContactKeys.IDs(), ","))
 		// Contacts stored sealed to a key the collector did not hold then (a key file

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,6 +52,10 @@ type Config struct {
 	// AllowInsecureHTTP allows a plain http:// collector URL to a host other than
 	// loopback; status, doctor and the manager view then say so.
 	AllowInsecureHTTP bool `toml:"allow_insecure_http,omitempty"`
+	// RetentionDays is how long responses are kept on the kiosk once the collector has
+	// them (for the manager view), in days from the tap: 1 to 3650; default 90. A
+	// response the collector does not have yet is kept however old it is.
+	RetentionDays int `toml:"retention_days,omitempty"`
 	// Collector is where responses are uploaded; written by "npskiosk enroll".
 	Collector CollectorConfig `toml:"collector,omitempty"`
 }
@@ -194,7 +199,21 @@ func (c Config) withDefaults(path string) (Config, error) {
 			return Config{}, fmt.Errorf("config %s: timezone: %w", path, err)
 		}
 	}
+	if c.RetentionDays < 0 || c.RetentionDays > maxRetentionDays {
+		return Config{}, fmt.Errorf("config %s: retention_days = %d: give whole days from 1 to %d (default %d)", path, c.RetentionDays, maxRetentionDays, defaultRetentionDays)
+	}
 	return c, nil
+}
+
+// Retention bounds of the kiosk's synced responses, in days.
+const (
+	defaultRetentionDays = 90
+	maxRetentionDays     = 3650
+)
+
+// Retention is how long synced responses are kept: retention_days, or the default.
+func (c Config) Retention() time.Duration {
+	return time.Duration(cmp.Or(c.RetentionDays, defaultRetentionDays)) * 24 * time.Hour
 }
 
 // Location is the store's time zone.

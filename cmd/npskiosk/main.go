@@ -227,17 +227,14 @@ func (m *Main) startWorker(ctx context.Context, w *kiosksync.Worker) {
 	w.Start(ctx)
 }
 
-// Maintenance of the kiosk's database while it runs: how often, and how long synced
-// responses are kept for the manager view before they are purged.
-const (
-	maintainEvery = 30 * time.Second
-	retention     = 90 * 24 * time.Hour
-)
+// maintainEvery is how often the kiosk's database is looked after while it runs.
+const maintainEvery = 30 * time.Second
 
 // startMaintenance runs the database's upkeep in the background, off the taps' path:
-// it looks for space after a full disk, checkpoints the WAL and purges synced responses
-// past retention. Close stops it before the database closes.
-func (m *Main) startMaintenance(ctx context.Context, db *store.DB) {
+// it looks for space after a full disk and checkpoints the WAL, and at start and then
+// daily purges synced responses past retention (the config's retention_days). Close
+// stops it before the database closes.
+func (m *Main) startMaintenance(ctx context.Context, db *store.DB, retention time.Duration) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -21,7 +21,7 @@ func TestSyncKeepsTheDatabaseSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := time.Now().Add(-retention - 24*time.Hour)
+	old := time.Now().Add(-Config{}.Retention() - 24*time.Hour)
 	r := response.Response{ID: "0190b8c0-0000-7000-8000-000000000001", Score: 9, Reasons: []string{}, Locale: "en",
 		SurveyVersion: 1, CreatedAt: old, CompletedAt: old.Add(time.Minute), Outcome: response.OutcomeSubmitted}
 	if err := db.Insert(ctx, r); err != nil {

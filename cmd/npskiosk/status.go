@@ -25,25 +25,30 @@ const (
 
 // statusReport is what "npskiosk status" prints.
 type statusReport struct {
-	DB             string    `json:"db"`
-	Collector      string    `json:"collector,omitempty"`
-	Enrolled       bool      `json:"enrolled"`
-	Reachable      bool      `json:"collector_reachable"`
-	InsecureHTTP   bool      `json:"insecure_http,omitempty"`
-	Healthy        bool      `json:"healthy"`
-	Problems       []string  `json:"problems"`
-	Pending        int64     `json:"pending"`
-	OldestPending  time.Time `json:"oldest_pending,omitzero"`
-	Open           int64     `json:"open"`
-	Quarantined    int64     `json:"quarantined"`
-	Synced         int64     `json:"synced"`
-	SurveyVersion  int       `json:"survey_version,omitempty"`
-	SchemaVersion  int       `json:"schema_version"`
-	ContactKeyID   string    `json:"contact_key_id,omitempty"` // empty: contacts are not asked for
-	PlainContacts  int64     `json:"plain_contacts"`
-	FreeDiskBytes  int64     `json:"free_disk_bytes"`
-	CheckedAt      time.Time `json:"checked_at"`
-	QuarantineNote []string  `json:"quarantine_reasons,omitempty"`
+	DB            string    `json:"db"`
+	Collector     string    `json:"collector,omitempty"`
+	Enrolled      bool      `json:"enrolled"`
+	Reachable     bool      `json:"collector_reachable"`
+	InsecureHTTP  bool      `json:"insecure_http,omitempty"`
+	Healthy       bool      `json:"healthy"`
+	Problems      []string  `json:"problems"`
+	Pending       int64     `json:"pending"`
+	OldestPending time.Time `json:"oldest_pending,omitzero"`
+	Open          int64     `json:"open"`
+	Quarantined   int64     `json:"quarantined"`
+	Synced        int64     `json:"synced"`
+	SurveyVersion int       `json:"survey_version,omitempty"`
+	SchemaVersion int       `json:"schema_version"`
+	ContactKeyID  string    `json:"contact_key_id,omitempty"` // empty: contacts are not asked for
+	PlainContacts int64     `json:"plain_contacts"`
+	FreeDiskBytes int64     `json:"free_disk_bytes"`
+	// DBBytes is the database's disk use (file and WAL).
+	DBBytes int64 `json:"db_bytes"`
+	// RetentionDays is how long synced responses are kept; Purges what the purges did.
+	RetentionDays  int              `json:"retention_days"`
+	Purges         store.PurgeStats `json:"purges"`
+	CheckedAt      time.Time        `json:"checked_at"`
+	QuarantineNote []string         `json:"quarantine_reasons,omitempty"`
 }
 
 type statusCmd struct {
@@ -97,6 +102,10 @@ func (c *statusCmd) run(ctx context.Context, m *Main) error {
 		SchemaVersion: store.SchemaVersion(), FreeDiskBytes: freeDisk(filepath.Dir(cfg.DB)), CheckedAt: now}
 	if s, ok, _ := kiosksync.CachedSurvey(ctx, db); ok {
 		rep.SurveyVersion = s.Version
+	}
+	rep.DBBytes, rep.RetentionDays = db.Size(), int(cfg.Retention().Hours()/24)
+	if rep.Purges, err = db.PurgeStats(ctx); err != nil {
+		return exitError{statusCannotTell, err}
 	}
 	if k, ok, err := db.ContactKey(ctx); err != nil {
 		return exitError{statusCannotTell, err}
@@ -181,6 +190,13 @@ func printStatus(w io.Writer, rep statusReport) {
 	}
 	fmt.Fprintf(w, "contacts:     %s\n", contactsLine(rep.ContactKeyID))
 	fmt.Fprintf(w, "free disk:    %d MiB\n", rep.FreeDiskBytes>>20)
+	fmt.Fprintf(w, "db size:      %s (file and WAL)\n", sizeText(rep.DBBytes))
+	fmt.Fprintf(w, "retention:    synced responses kept %d days, unsynced ones until they upload\n", rep.RetentionDays)
+	if rep.Purges.LastAt.IsZero() {
+		fmt.Fprintf(w, "last purge:   never\n")
+	} else {
+		fmt.Fprintf(w, "last purge:   %s, %d purged (%d in all)\n", rep.Purges.LastAt.Local().Format(time.DateTime), rep.Purges.LastPurged, rep.Purges.Total)
+	}
 	if rep.Healthy {
 		fmt.Fprintf(w, "state:        OK\n")
 		return
@@ -188,6 +204,14 @@ func printStatus(w io.Writer, rep statusReport) {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(w, "problem:      %s\n", p)
 	}
+}
+
+// sizeText shows a size in KiB below a mebibyte, else in MiB.
+func sizeText(b int64) string {
+	if b < 1<<20 {
+		return fmt.Sprintf("%d KiB", (b+1023)>>10)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
 
 // contactsLine says how shoppers' contacts are kept, for status and doctor.

@@ -168,7 +168,7 @@ func (c *syncCmd) run(ctx context.Context, m *Main) error {
 		return err
 	}
 	if !c.once {
-		m.startMaintenance(ctx, db)
+		m.startMaintenance(ctx, db, cfg.Retention())
 		m.startWorker(ctx, w)
 		select {
 		case <-ctx.Done():

@@ -104,7 +104,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	} else if n > 0 {
 		log.Warn("completed responses left open by the previous run", "count", n)
 	}
-	m.startMaintenance(ctx, db)
+	m.startMaintenance(ctx, db, cfg.Retention())
 	// A new survey from the collector shows from the next shopper on.
 	var current atomic.Pointer[wire.Survey]
 	current.Store(&survey)

@@ -937,6 +937,15 @@ func (devicesData) Skew(ms int64) string {
 // MiB shows bytes in mebibytes.
 func (devicesData) MiB(b int64) int64 { return b >> 20 }
 
+// Bytes shows a size in KiB below a mebibyte and in MiB from there, for kiosk
+// databases, which start small.
+func (devicesData) Bytes(b int64) string {
+	if b < 1<<20 {
+		return fmt.Sprintf("%d KiB", (b+1023)>>10)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
+
 func (d *Dashboard) deviceList(r *http.Request, p page) ([]storage.Device, error) {
 	ds, err := d.svc.Devices(r.Context())
 	if err != nil {
@@ -995,9 +1004,12 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		dd := devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys}
 		rows = append(rows, []string{"id", "store_id", "name", "last_seen", "app_version", "queue_length", "oldest_pending_seconds", "clock_skew_ms", "free_disk_bytes", "problem",
-			"collector_cert_expiry", "contact_key_id", "contact_key_problem"})
+			"collector_cert_expiry", "contact_key_id", "contact_key_problem", "db_bytes", "last_purge_at", "last_purged"})
 		for _, dv := range ds {
-			last, expiry := "", ""
+			last, expiry, purge := "", "", ""
+			if !dv.LastPurgeAt.IsZero() {
+				purge = dv.LastPurgeAt.UTC().Format(time.RFC3339)
+			}
 			if !dv.LastSeen.IsZero() {
 				last = dv.LastSeen.UTC().Format(time.RFC3339)
 			}
@@ -1006,7 +1018,7 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			}
 			rows = append(rows, []string{dv.ID, dv.StoreID, storage.CSVCell(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
 				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv),
-				expiry, storage.CSVCell(dv.ContactKeyID), dd.KeyFlag(dv)})
+				expiry, storage.CSVCell(dv.ContactKeyID), dd.KeyFlag(dv), strconv.FormatInt(dv.DBBytes, 10), purge, strconv.FormatInt(dv.LastPurged, 10)})
 		}
 	case "cases.csv":
 		var err error

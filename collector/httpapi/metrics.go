@@ -48,13 +48,14 @@ func newMetrics() *metrics {
 }
 
 // watchCases adds the follow-up case gauges, the per-channel ones, the devices' clock
-// skew, read from svc's database at each scrape, and the personal data masked at ingest.
+// skew and the retention series, read from svc's database at each scrape, and the
+// personal data masked at ingest.
 func (m *metrics) watchCases(svc *collector.Service, log *slog.Logger) {
 	if svc == nil {
 		return
 	}
 	m.registry.MustRegister(newCaseMetrics(svc.CaseStats, log), newChannelMetrics(svc, log), newClockMetrics(svc.Devices, log),
-		newMaskMetrics(svc.MaskedCounts))
+		newMaskMetrics(svc.MaskedCounts), newRetentionMetrics(svc.RetentionStatus, log))
 }
 
 func (m *metrics) handler() http.Handler {

@@ -421,6 +421,11 @@ type Device struct {
 	// ContactKeyID is the contact key the device seals to, as its last heartbeat said;
 	// empty for none.
 	ContactKeyID string `json:"contact_key_id,omitempty"`
+	// DBBytes is the disk use of the device's database, and LastPurgeAt and LastPurged
+	// its last retention purge, as its last heartbeat said; zero: not said.
+	DBBytes     int64     `json:"db_bytes"`
+	LastPurgeAt time.Time `json:"last_purge_at,omitzero"`
+	LastPurged  int64     `json:"last_purged"`
 }
 
 // Devices lists every device, by store then name.
@@ -428,7 +433,7 @@ func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, store_id, name, enrolled_at IS NOT NULL, revoked_at IS NOT NULL, last_seen_at,
 		       app_version, queue_length, oldest_pending_s, free_disk_bytes, clock_skew_ms,
-		       collector_cert_expiry, contact_key_id
+		       collector_cert_expiry, contact_key_id, db_bytes, last_purge_at, last_purged
 		  FROM devices ORDER BY store_id, name`)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
@@ -437,12 +442,16 @@ func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 	var out []Device
 	for rows.Next() {
 		var (
-			d            Device
-			seen, expiry sql.NullInt64
+			d                   Device
+			seen, expiry, purge sql.NullInt64
 		)
 		if err := rows.Scan(&d.ID, &d.StoreID, &d.Name, &d.Enrolled, &d.Revoked, &seen,
-			&d.AppVersion, &d.QueueLength, &d.OldestPending, &d.FreeDisk, &d.ClockSkewMS, &expiry, &d.ContactKeyID); err != nil {
+			&d.AppVersion, &d.QueueLength, &d.OldestPending, &d.FreeDisk, &d.ClockSkewMS, &expiry, &d.ContactKeyID,
+			&d.DBBytes, &purge, &d.LastPurged); err != nil {
 			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		if purge.Valid {
+			d.LastPurgeAt = time.UnixMilli(purge.Int64).UTC()
 		}
 		if expiry.Valid {
 			d.CollectorCertExpiry = time.UnixMilli(expiry.Int64)
@@ -548,7 +557,7 @@ func (db *DB) SetSurvey(ctx context.Context, s wire.Survey, storeIDs []string) (
 }
 
 // RecordHeartbeat notes a device's health, its clock skew, the collector certificate's
-// expiry it saw and the contact key it seals to.
+// expiry it saw, the contact key it seals to, and its database's size and last purge.
 func (db *DB) RecordHeartbeat(ctx context.Context, deviceID string, hb wire.Heartbeat) error {
 	now := db.now()
 	skew := int64(0)
@@ -557,9 +566,10 @@ func (db *DB) RecordHeartbeat(ctx context.Context, deviceID string, hb wire.Hear
 	}
 	_, err := db.write.ExecContext(ctx, `
 		UPDATE devices SET last_seen_at = ?, app_version = ?, queue_length = ?, oldest_pending_s = ?,
-		       free_disk_bytes = ?, clock_skew_ms = ?, collector_cert_expiry = ?, contact_key_id = ? WHERE id = ?`,
+		       free_disk_bytes = ?, clock_skew_ms = ?, collector_cert_expiry = ?, contact_key_id = ?,
+		       db_bytes = ?, last_purge_at = ?, last_purged = ? WHERE id = ?`,
 		now.UnixMilli(), hb.AppVersion, hb.QueueLength, hb.OldestPendingAge, hb.FreeDiskBytes, skew,
-		nullMillis(hb.CollectorCertExpiry), hb.ContactKeyID, deviceID)
+		nullMillis(hb.CollectorCertExpiry), hb.ContactKeyID, hb.DBBytes, nullMillis(hb.LastPurgeAt), hb.LastPurged, deviceID)
 	if err != nil {
 		return fmt.Errorf("record heartbeat of %s: %w", deviceID, err)
 	}

@@ -40,14 +40,15 @@ func (db *DB) AnswerTallies(ctx context.Context, f Filter, questions []string) (
 	}
 	where, args := f.answersWhere(questions)
 	var out []AnswerTally
-	for _, q := range []struct{ from, value string }{
-		{db.dialect.answerKeys, "CAST('' AS TEXT)"},
-		{db.dialect.answerValues, "v.value"},
+	// A text blanked by a retention purge still counts as answered, not as a value.
+	for _, q := range []struct{ from, value, cond string }{
+		{db.dialect.answerKeys, "CAST('' AS TEXT)", ""},
+		{db.dialect.answerValues, "v.value", " AND v.value <> ''"},
 	} {
 		rows, err := db.read.QueryContext(ctx, `
 			SELECT q.key, `+q.value+` AS val, `+categoryCounts("r.score")+`
 			  FROM responses r, `+q.from+`
-			 WHERE `+where+`
+			 WHERE `+where+q.cond+`
 			 GROUP BY q.key, val ORDER BY q.key, val`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("answer tallies: %w", err)
@@ -83,7 +84,8 @@ type AnswerText struct {
 }
 
 // AnswerTexts returns, for each of the (text) questions named, the latest perCategory
-// answers of the filter's promoters, passives and detractors each, newest first.
+// answers of the filter's promoters, passives and detractors each, newest first. Texts
+// blanked by a retention purge are left out.
 func (db *DB) AnswerTexts(ctx context.Context, f Filter, questions []string, perCategory int) ([]AnswerText, error) {
 	if len(questions) == 0 || perCategory <= 0 {
 		return nil, nil
@@ -97,7 +99,7 @@ func (db *DB) AnswerTexts(ctx context.Context, f Filter, questions []string, per
 			       r.touchpoint, r.created_at, r.id,
 			       ROW_NUMBER() OVER (PARTITION BY q.key, `+category+` ORDER BY r.created_at DESC, r.id) AS n
 			  FROM responses r, `+db.dialect.answerValues+`
-			 WHERE `+where+`
+			 WHERE `+where+` AND v.value <> ''
 		) t WHERE n <= ? ORDER BY qkey, created_at DESC, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("answer texts: %w", err)

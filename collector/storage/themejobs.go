@@ -202,7 +202,8 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 		args = append(args, job.Fingerprint)
 	}
 	rows, err := t.QueryContext(ctx, `
-		SELECT id, score, reasons, comment, locale, day, channel, touchpoint, segment, suspect, theme_fingerprint, worth_a_look
+		SELECT id, score, reasons, comment, locale, day, channel, touchpoint, segment, suspect, theme_fingerprint, worth_a_look,
+		       texts_purged_at IS NOT NULL
 		  FROM responses WHERE store_id = ? AND id > ?`+stale+` ORDER BY id LIMIT ?`+db.dialect.forUpdate,
 		append(args, limit)...)
 	if err != nil {
@@ -214,6 +215,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 		day, channel, touchpoint, segment string
 		suspect, worth                    bool
 		tagged                            bool
+		purged                            bool // its comment was blanked by retention
 	}
 	var batch []stored
 	for rows.Next() {
@@ -222,7 +224,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 			fp sql.NullString
 		)
 		if err := rows.Scan(&r.id, &r.src.Score, &r.reasons, &r.src.Comment, &r.src.Locale, &r.day, &r.channel,
-			&r.touchpoint, &r.segment, &r.suspect, &fp, &r.worth); err != nil {
+			&r.touchpoint, &r.segment, &r.suspect, &fp, &r.worth, &r.purged); err != nil {
 			rows.Close()
 			return job, 0, fmt.Errorf("re-tag %s: %w", job.StoreID, err)
 		}
@@ -236,6 +238,14 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 	counts := map[themeKey]nps.Tally{}
 	var w *themeWriter
 	for _, r := range batch {
+		if r.purged {
+			// Its comment is gone: re-tagging the blank would lose the themes it was
+			// counted under, and the reports would change. It keeps them.
+			if _, err := t.ExecContext(ctx, `UPDATE responses SET theme_fingerprint = ? WHERE id = ?`, job.Fingerprint, r.id); err != nil {
+				return job, 0, fmt.Errorf("re-tag %s: %w", r.id, err)
+			}
+			continue
+		}
 		reasons, err := decodeReasons(r.reasons)
 		if err != nil {
 			return job, 0, fmt.Errorf("re-tag %s: %w", r.id, err)

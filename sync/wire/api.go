@@ -102,6 +102,12 @@ type Heartbeat struct {
 	// ContactKeyID is the id of the contact key the kiosk seals to now; empty when it
 	// has none, so IT sees when a rotation has reached every device.
 	ContactKeyID string `json:"contact_key_id,omitempty"`
+	// DBBytes is the disk use of the kiosk's database (file and WAL); 0: not said.
+	DBBytes int64 `json:"db_bytes,omitempty"`
+	// LastPurgeAt is when the kiosk last purged the synced responses past its retention
+	// (zero: never), and LastPurged how many that purge deleted.
+	LastPurgeAt time.Time `json:"last_purge_at,omitzero"`
+	LastPurged  int64     `json:"last_purged,omitempty"`
 }
 
 // Error is the body of every error reply.
