@@ -78,6 +78,7 @@ Usage:
   npscollector key add --kind site|app --store S042 [--channel web] [--touchpoint T] [--origin https://shop.example.com …] [--bundle-id com.example.shop …] [--rate 60] [--label L] [--public-url URL]
   npscollector key list [--store S042]
   npscollector key disable KEY
+  npscollector erase --contact EMAIL|PHONE [--dry-run]   (one person's contact details and comments, everywhere; scores stay)
   npscollector export --format csv [--store S042] [--region R] [--store-format F] [--segment S] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
@@ -101,7 +102,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
 var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
-	contactKeyCommands, themeCommands)
+	contactKeyCommands, themeCommands, eraseCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}
