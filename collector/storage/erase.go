@@ -3,8 +3,8 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -144,8 +144,8 @@ func (db *DB) EraseContact(ctx context.Context, req ErasureRequest) (Erasure, er
 		}
 		out.Changed["case_notes"] += affected(res)
 		for _, q := range []string{
-			`UPDATE deliveries SET last_error = '' WHERE `+stripped("last_error")+` LIKE ? ESCAPE '\'`,
-			`UPDATE delivery_attempts SET error = '' WHERE `+stripped("error")+` LIKE ? ESCAPE '\'`,
+			`UPDATE deliveries SET last_error = '' WHERE ` + stripped("last_error") + ` LIKE ? ESCAPE '\'`,
+			`UPDATE delivery_attempts SET error = '' WHERE ` + stripped("error") + ` LIKE ? ESCAPE '\'`,
 		} {
 			res, err := t.ExecContext(ctx, q, likeAny(n))
 			if err != nil {
