@@ -61,6 +61,13 @@ func (db *DB) EraseContact(ctx context.Context, req ErasureRequest) (Erasure, er
 	for _, k := range ErasureTables {
 		out.Changed[k] = 0
 	}
+	if db.vault == nil {
+		// Without the key file, the blind index and the contacts cannot be read: an
+		// erasure would miss every encrypted contact and say it found none.
+		if enc, err := db.HasEncryptedContacts(ctx); err != nil || enc {
+			return Erasure{}, errors.Join(err, fmt.Errorf("erase contact: %w: the database holds encrypted contacts and no contact store key file is loaded (--contact-store-keys)", ErrInvalid))
+		}
+	}
 	index := db.vault.Index(req.Contact)
 	needles := erasureNeedles(req.Contact, norm)
 
@@ -282,6 +289,12 @@ func stripped(column string) string {
 		e = "replace(" + e + ", '" + sep + "', '')"
 	}
 	return e
+}
+
+// likePrefix is a LIKE pattern (with ESCAPE '\') for text starting with s.
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
 }
 
 // likeAny is a LIKE pattern (with ESCAPE '\') for text containing s.

@@ -130,6 +130,14 @@ func TestEraseContactLeavesNoCopy(t *testing.T) {
 				t.Fatalf("%q was planted but the scan finds it nowhere: %v", n, before)
 			}
 		}
+		// Encrypted at rest: the contact column holds no contact in plaintext.
+		for _, n := range []string{"ana.lima_7@example.com", "491705550123", "170 5550123"} {
+			for _, where := range before[n] {
+				if where == "responses.contact" {
+					t.Errorf("%q is stored in plaintext in responses.contact", n)
+				}
+			}
+		}
 		if b.Name == "sqlite" && len(before["qxvzorbit"]) < 2 {
 			t.Errorf("the comment's words are not seen in the full-text index's tables: %v", before["qxvzorbit"])
 		}

@@ -114,8 +114,8 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		                       contact_consent, locale, survey_version, created_at, completed_at, outcome, suspect, day,
 		                       content_hash, received_at, answers, order_id, segment,
 		                       device_created_at, device_completed_at, clock_flag, contact_sealed,
-		                       sentiment, sentiment_score, worth_a_look, theme_fingerprint)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		                       sentiment, sentiment_score, worth_a_look, theme_fingerprint, contact_index)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
@@ -133,12 +133,16 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 			reasons = []byte("[]")
 		}
 		sentiment, sentimentScore, worth, fingerprint := tagColumns(r.Tags)
+		contact, err := db.vault.Seal(r.Contact)
+		if err != nil {
+			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
+		}
 		out, err := insert.ExecContext(ctx,
 			r.ID, o.StoreID, nullable(o.DeviceID), nullable(o.LinkID), r.Channel, r.Touchpoint, r.Score, string(reasons),
-			r.Comment, r.Contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
+			r.Comment, contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
 			r.Hash, now.UnixMilli(), answersColumn(r.Answers), r.OrderID, r.Segment,
 			nullMillis(r.DeviceCreatedAt), nullMillis(r.DeviceCompletedAt), nullable(r.ClockFlag), nullable(r.SealedContact),
-			sentiment, sentimentScore, worth, fingerprint)
+			sentiment, sentimentScore, worth, fingerprint, nullable(db.vault.Index(r.Contact)))
 		if err != nil {
 			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
 		}

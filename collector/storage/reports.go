@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 	"github.com/npskiosk/npskiosk/nps"
 )
 
@@ -563,7 +564,7 @@ const commentColumns = `id, store_id, score, comment, reasons, CASE WHEN contact
 	locale, day, created_at, channel, touchpoint, CASE WHEN contact_consent THEN contact_sealed END,
 	segment, sentiment, worth_a_look`
 
-func scanComment(rows *sql.Rows) (Comment, error) {
+func scanComment(rows *sql.Rows, v *contactvault.Vault) (Comment, error) {
 	var (
 		c         Comment
 		at        int64
@@ -575,6 +576,7 @@ func scanComment(rows *sql.Rows) (Comment, error) {
 		return Comment{}, err
 	}
 	c.ContactSealed = sealedKeyID(sealed)
+	c.Contact = openStored(v, c.Contact)
 	c.CreatedAt = time.UnixMilli(at).UTC()
 	c.Category = nps.Score(c.Score).Category().String()
 	if sentiment.Valid {
@@ -623,7 +625,7 @@ func (db *DB) CommentsPage(ctx context.Context, f CommentFilter) (CommentPage, e
 	defer rows.Close()
 	out := CommentPage{Comments: []Comment{}}
 	for rows.Next() {
-		c, err := scanComment(rows)
+		c, err := scanComment(rows, db.vault)
 		if err != nil {
 			return CommentPage{}, fmt.Errorf("comments: %w", err)
 		}
@@ -659,7 +661,7 @@ func (db *DB) EachComment(ctx context.Context, f CommentFilter, fn func(Comment)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		c, err := scanComment(rows)
+		c, err := scanComment(rows, db.vault)
 		if err != nil {
 			return fmt.Errorf("comments: %w", err)
 		}
@@ -761,6 +763,8 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 		}
 		if key := sealedKeyID(sealed); key != "" {
 			contact = SealedContactText(key)
+		} else {
+			contact = openStored(db.vault, contact)
 		}
 		rec := []string{id, store, device, day, time.UnixMilli(created).UTC().Format(time.RFC3339),
 			time.UnixMilli(completed).UTC().Format(time.RFC3339), strconv.Itoa(score),
