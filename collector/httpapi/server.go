@@ -107,6 +107,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/cases/{id}", s.reader(s.getCase))
 	s.mux.HandleFunc("POST /v1/cases/{id}", s.reader(s.changeCase))
 	s.mux.HandleFunc("POST /v1/invitations", s.reader(s.invite))
+	s.mux.HandleFunc("POST /v1/erasures", s.reader(s.erase))
 	return s
 }
 
