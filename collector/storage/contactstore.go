@@ -115,3 +115,46 @@ func (db *DB) ContactsNotUnderKey(ctx context.Context, keyID string) (int64, err
 	}
 	return n, nil
 }
+
+// MaxScrubsPerReply bounds the responses one heartbeat reply asks a kiosk to scrub; the
+// rest follow in later replies.
+const MaxScrubsPerReply = 500
+
+// KioskScrubs returns the responses of a device an erasure cleared that the device has
+// not said it scrubbed, and their cases, after noting the ones it now says it did.
+func (db *DB) KioskScrubs(ctx context.Context, deviceID string, scrubbed []string) (responses, cases []string, err error) {
+	if len(scrubbed) > 0 {
+		t, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("kiosk scrubs of %s: %w", deviceID, err)
+		}
+		defer t.Rollback()
+		for _, id := range scrubbed {
+			if _, err := t.ExecContext(ctx, `UPDATE erased_responses SET acked_at = ? WHERE response_id = ? AND device_id = ? AND acked_at IS NULL`,
+				db.now().UnixMilli(), id, deviceID); err != nil {
+				return nil, nil, fmt.Errorf("kiosk scrubs of %s: %w", deviceID, err)
+			}
+		}
+		if err := t.Commit(); err != nil {
+			return nil, nil, fmt.Errorf("kiosk scrubs of %s: %w", deviceID, err)
+		}
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT e.response_id, COALESCE(c.id, '') FROM erased_responses e LEFT JOIN cases c ON c.response_id = e.response_id
+		 WHERE e.device_id = ? AND e.acked_at IS NULL ORDER BY e.response_id LIMIT ?`, deviceID, MaxScrubsPerReply)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kiosk scrubs of %s: %w", deviceID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r, c string
+		if err := rows.Scan(&r, &c); err != nil {
+			return nil, nil, fmt.Errorf("kiosk scrubs of %s: %w", deviceID, err)
+		}
+		responses = append(responses, r)
+		if c != "" {
+			cases = append(cases, c)
+		}
+	}
+	return responses, cases, rows.Err()
+}
