@@ -63,6 +63,7 @@ Usage:
   npscollector token revoke ID
   npscollector user add --email E --name N [--lang en] [--store S042 | --region R] [--password-file F]
   npscollector user list
+  npscollector user contacts EMAIL on|off   (may they see shoppers' contact details)
   npscollector user disable EMAIL
   npscollector survey set (--store S042 | --all) FILE.toml   (a changed [[themes]] taxonomy re-tags comments in the background)
   npscollector themes retag [--store S042]   (re-tags comments now, printing progress)

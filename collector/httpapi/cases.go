@@ -56,6 +56,9 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request, rd storage.Re
 		s.caseError(w, err)
 		return
 	}
+	for i := range cs {
+		rd.HideCaseContact(&cs[i])
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"cases": nonNil(cs)})
 }
 
@@ -71,6 +74,7 @@ func (s *Server) caseFor(w http.ResponseWriter, r *http.Request, rd storage.Read
 		writeError(w, http.StatusForbidden, "forbidden", "this case belongs to another store")
 		return storage.Case{}, false
 	}
+	rd.HideCaseContact(&c)
 	return c, true
 }
 
@@ -94,6 +98,7 @@ func (s *Server) changeCase(w http.ResponseWriter, r *http.Request, rd storage.R
 		s.caseError(w, err)
 		return
 	}
+	rd.HideCaseContact(&c)
 	writeJSON(w, http.StatusOK, c)
 }
 

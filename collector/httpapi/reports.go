@@ -192,6 +192,7 @@ func (s *Server) comments(w http.ResponseWriter, r *http.Request, rd storage.Rea
 		s.reportError(w, err)
 		return
 	}
+	rd.HideCommentContacts(page.Comments)
 	limit := cf.Limit
 	if limit == 0 {
 		limit = storage.DefaultCommentPage

@@ -64,6 +64,34 @@ type Reader struct {
 	Name    string // the token's or the user's name: who made a change, in case histories
 	StoreID string // empty: every store
 	Region  string // set: that region's stores only
+	// HideContacts: the reader may not see shoppers' contact details (a user without
+	// the contacts permission; a token without the scope that allows them). HideContact
+	// and HideCaseContact blank them for it.
+	HideContacts bool
+}
+
+// ContactHiddenText is shown in place of a contact to a reader who may not see it.
+const ContactHiddenText = "hidden (no permission to see contact details)"
+
+// HideContact is what the reader may see of a contact: itself, or ContactHiddenText
+// when there is one to hide.
+func (r Reader) HideContact(contact, sealedKey string) (string, string) {
+	if !r.HideContacts || contact == "" && sealedKey == "" {
+		return contact, sealedKey
+	}
+	return ContactHiddenText, ""
+}
+
+// HideCaseContact blanks a case's contact for a reader who may not see it.
+func (r Reader) HideCaseContact(c *Case) {
+	c.Response.Contact, c.Response.ContactSealed = r.HideContact(c.Response.Contact, c.Response.ContactSealed)
+}
+
+// HideCommentContacts blanks the contacts of comments for a reader who may not see them.
+func (r Reader) HideCommentContacts(cs []Comment) {
+	for i := range cs {
+		cs[i].Contact, cs[i].ContactSealed = r.HideContact(cs[i].Contact, cs[i].ContactSealed)
+	}
 }
 
 // MaySee reports whether the reader may see a store.

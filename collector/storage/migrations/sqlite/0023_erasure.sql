@@ -30,3 +30,7 @@ CREATE TABLE erased_responses (
 ) STRICT;
 
 CREATE INDEX erased_responses_device ON erased_responses (device_id, response_id) WHERE acked_at IS NULL;
+
+-- Whether a dashboard user may see shoppers' contact details (the contacts permission):
+-- those who already could keep it; npscollector user contacts EMAIL off takes it away.
+ALTER TABLE users ADD COLUMN contacts INTEGER NOT NULL DEFAULT 1;
