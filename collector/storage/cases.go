@@ -73,10 +73,11 @@ func (db *DB) SetFollowUpRule(ctx context.Context, storeID string, r followup.Ru
 type caseOpener struct {
 	insertCase, insertHistory *sql.Stmt
 	announce                  bool // a subscription wants case.opened for this store
+	vault                     *contactvault.Vault
 }
 
-func newCaseOpener(ctx context.Context, t tx, announce bool) (*caseOpener, error) {
-	o := &caseOpener{announce: announce}
+func newCaseOpener(ctx context.Context, t tx, v *contactvault.Vault, announce bool) (*caseOpener, error) {
+	o := &caseOpener{announce: announce, vault: v}
 	var err error
 	if o.insertCase, err = t.PrepareContext(ctx, `
 		INSERT INTO cases (id, response_id, store_id, status, opened_at, due_at, updated_at)
@@ -127,7 +128,7 @@ func (o *caseOpener) open(ctx context.Context, t tx, storeID string, r NewRespon
 		DueAt: time.UnixMilli(c.DueAt.UnixMilli()), UpdatedAt: time.UnixMilli(now.UnixMilli()), Version: 1,
 		Response: CaseResponse{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: contact, ContactSealed: sealed,
 			Locale: r.Locale, CreatedAt: time.UnixMilli(r.CreatedAt.UnixMilli()), Channel: r.Channel, Touchpoint: r.Touchpoint}}
-	if _, err := emitEvent(ctx, t, EventCaseOpened, storeID, opened, now); err != nil {
+	if _, err := emitSealedEvent(ctx, t, o.vault, EventCaseOpened, storeID, opened, now); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -140,7 +141,7 @@ func emitCaseEvent(ctx context.Context, t tx, v *contactvault.Vault, typ, id str
 	if err != nil {
 		return fmt.Errorf("emit %s for case %s: %w", typ, id, err)
 	}
-	_, err = emitEvent(ctx, t, typ, c.StoreID, c, now)
+	_, err = emitSealedEvent(ctx, t, v, typ, c.StoreID, c, now)
 	return err
 }
 

@@ -161,7 +161,7 @@ func (db *DB) EraseContact(ctx context.Context, req ErasureRequest) (Erasure, er
 			out.Changed["delivery_errors"] += affected(res)
 		}
 	}
-	scrubbed, err := scrubEvents(ctx, t, append(slices.Clone(ids), caseIDs...), needles)
+	scrubbed, err := scrubEvents(ctx, t, db.vault, append(slices.Clone(ids), caseIDs...), needles)
 	if err != nil {
 		return Erasure{}, fmt.Errorf("erase contact: %w", err)
 	}
@@ -307,8 +307,35 @@ func likeAny(s string) string {
 // and cases, or that mention a needle: every comment, contact, answer and order number
 // in them is emptied, and any other text that mentions a needle. It returns how many
 // payloads changed.
-func scrubEvents(ctx context.Context, t tx, ids, needles []string) (int64, error) {
+func scrubEvents(ctx context.Context, t tx, v *contactvault.Vault, ids, needles []string) (int64, error) {
 	found := map[string]string{}
+	// Payloads stored encrypted (case events: they carry a contact) are decrypted to be
+	// searched.
+	rows, err := t.QueryContext(ctx, `SELECT id, payload FROM events WHERE payload LIKE 'cv1:%'`)
+	if err != nil {
+		return 0, fmt.Errorf("webhook events: %w", err)
+	}
+	for rows.Next() {
+		var id, stored string
+		if err := rows.Scan(&id, &stored); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("webhook events: %w", err)
+		}
+		plain, err := v.Open(stored)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("webhook event %s: %w", id, err)
+		}
+		low, flat := strings.ToLower(plain), strip(plain)
+		if slices.ContainsFunc(ids, func(x string) bool { return strings.Contains(low, `"`+strings.ToLower(x)+`"`) }) ||
+			slices.ContainsFunc(needles, func(n string) bool { return strings.Contains(flat, n) }) {
+			found[id] = stored
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("webhook events: %w", err)
+	}
 	collect := func(where, pattern string) error {
 		rows, err := t.QueryContext(ctx, `SELECT id, payload FROM events WHERE `+where, pattern)
 		if err != nil {
@@ -335,17 +362,28 @@ func scrubEvents(ctx context.Context, t tx, ids, needles []string) (int64, error
 		}
 	}
 	var n int64
-	for id, payload := range found {
-		var v any
-		if err := json.Unmarshal([]byte(payload), &v); err != nil {
+	for id, stored := range found {
+		payload, err := v.Open(stored)
+		if err != nil {
 			return 0, fmt.Errorf("webhook event %s: %w", id, err)
 		}
-		v = scrubJSON(v, needles)
-		b, _ := json.Marshal(v) // what was unmarshalled marshals
+		var body any
+		if err := json.Unmarshal([]byte(payload), &body); err != nil {
+			return 0, fmt.Errorf("webhook event %s: %w", id, err)
+		}
+		b, _ := json.Marshal(scrubJSON(body, needles)) // what was unmarshalled marshals
 		if string(b) == payload {
 			continue
 		}
-		if _, err := t.ExecContext(ctx, `UPDATE events SET payload = ? WHERE id = ?`, string(b), id); err != nil {
+		// Stored as it was: encrypted if it was (and it has no contact left, but its
+		// comment-free shape is still no one's business).
+		out := string(b)
+		if contactvault.KeyID(stored) != "" {
+			if out, err = v.Seal(out); err != nil {
+				return 0, fmt.Errorf("webhook event %s: %w", id, err)
+			}
+		}
+		if _, err := t.ExecContext(ctx, `UPDATE events SET payload = ? WHERE id = ?`, out, id); err != nil {
 			return 0, fmt.Errorf("webhook event %s: %w", id, err)
 		}
 		n++

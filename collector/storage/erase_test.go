@@ -134,9 +134,15 @@ func TestEraseContactLeavesNoCopy(t *testing.T) {
 		for _, n := range []string{"ana.lima_7@example.com", "491705550123", "170 5550123"} {
 			for _, where := range before[n] {
 				if where == "responses.contact" {
-					t.Errorf("%q is stored in plaintext in responses.contact", n)
+					t.Errorf("%q is stored in plaintext in %s", n, where)
 				}
 			}
+		}
+		// Case events carry the contact to webhooks: their payloads are encrypted too.
+		var clear, encrypted int
+		if err := c.DB.RawQueryRow(ctx, `SELECT COUNT(*) FILTER (WHERE payload NOT LIKE 'cv1:%'), COUNT(*) FILTER (WHERE payload LIKE 'cv1:%')
+			FROM events WHERE type LIKE 'case.%'`).Scan(&clear, &encrypted); err != nil || clear != 0 || encrypted == 0 {
+			t.Errorf("case events: %d in clear, %d encrypted, %v", clear, encrypted, err)
 		}
 		if b.Name == "sqlite" && len(before["qxvzorbit"]) < 2 {
 			t.Errorf("the comment's words are not seen in the full-text index's tables: %v", before["qxvzorbit"])

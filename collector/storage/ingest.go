@@ -195,7 +195,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		}
 		if r.Case != nil {
 			if cases == nil {
-				if cases, err = newCaseOpener(ctx, tx, wants(listening, EventCaseOpened)); err != nil {
+				if cases, err = newCaseOpener(ctx, tx, db.vault, wants(listening, EventCaseOpened)); err != nil {
 					return BatchResult{}, err
 				}
 				defer cases.Close()

@@ -91,7 +91,7 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		}
 	}
 	if r.Case != nil {
-		cases, err := newCaseOpener(ctx, t, wants(listening, EventCaseOpened))
+		cases, err := newCaseOpener(ctx, t, db.vault, wants(listening, EventCaseOpened))
 		if err != nil {
 			return Revision{}, err
 		}
