@@ -167,3 +167,43 @@ func TestContactsEncryptedAtRest(t *testing.T) {
 		}
 	})
 }
+
+// A case.opened event is stored encrypted and claimed in clear: with the contact for a
+// webhook and for a person with the contacts permission, hidden for one without it.
+func TestCaseEventContactByPermission(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		ctx := context.Background()
+		c := collectortest.Start(t, collectortest.Options{Backend: b})
+		c.AddStore(t, storage.Store{ID: "S1"})
+		if _, err := c.DB.AddSubscription(ctx, storage.Subscription{ScopeKind: storage.ScopeChain, URL: "https://hooks.example/nps",
+			Secret: "whsec_AAAA", Events: []string{storage.EventCaseOpened}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []storage.NewUser{
+			{Email: "may@example.com", Name: "May", Password: "a long test password", Alerts: []string{storage.EventCaseOpened}},
+			{Email: "maynot@example.com", Name: "Maynot", Password: "a long test password", Alerts: []string{storage.EventCaseOpened}, NoContacts: true},
+		} {
+			if _, err := c.DB.AddUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dev := c.Enroll(t, "S1", "Till 1")
+		at := time.Now().Add(-time.Minute)
+		r := wire.Response{ID: uuid.Must(uuid.NewV7()).String(), Score: 1, Reasons: []string{}, Contact: "ana@example.com",
+			ContactConsent: true, Locale: "en", SurveyVersion: 1, CreatedAt: at, CompletedAt: at, Outcome: response.OutcomeSubmitted}
+		if _, err := c.Service.IngestFromDevice(ctx, dev.DeviceID, []wire.Response{r}); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := c.DB.ClaimDeliveries(ctx, 10, time.Now().Add(time.Minute))
+		if err != nil || len(ds) != 3 {
+			t.Fatalf("claimed %d deliveries, %v; want the webhook's and two people's", len(ds), err)
+		}
+		for _, d := range ds {
+			shown := strings.Contains(string(d.Payload), "ana@example.com")
+			hidden := strings.Contains(string(d.Payload), storage.ContactHiddenText)
+			if want := d.UserEmail != "maynot@example.com"; shown != want || hidden == want {
+				t.Errorf("delivery to %q %q: contact shown %v, hidden %v", d.URL, d.UserEmail, shown, hidden)
+			}
+		}
+	})
+}
