@@ -100,10 +100,12 @@ func (db *DB) EraseContact(ctx context.Context, req ErasureRequest) (Erasure, er
 			return Erasure{}, fmt.Errorf("erase contact: response %s: %w", id, err)
 		}
 		// The search index follows comment (0020's triggers on SQLite, the generated
-		// column on PostgreSQL).
+		// column on PostgreSQL). The content hash goes too: it is of the contact and the
+		// comment with the rest, and a phone number is few enough guesses to find by it.
+		// A kiosk's retry of the response after this is a conflict, not a duplicate.
 		if _, err := t.ExecContext(ctx, `
 			UPDATE responses SET contact = '', contact_consent = ?, contact_sealed = NULL, contact_index = NULL,
-			       comment = '', answers = '', order_id = '' WHERE id = ?`, false, id); err != nil {
+			       comment = '', answers = '', order_id = '', content_hash = 'erased' WHERE id = ?`, false, id); err != nil {
 			return Erasure{}, fmt.Errorf("erase contact: response %s: %w", id, err)
 		}
 		out.Changed["responses"]++
