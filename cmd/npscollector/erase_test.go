@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -71,5 +72,58 @@ func TestEraseCommand(t *testing.T) {
 	}
 	if out := run("erase", "--contact", "ana@example.com"); !strings.Contains(out, "responses        0") {
 		t.Errorf("a second erasure found something:\n%s", out)
+	}
+}
+
+// The rotation procedure of docs/operations.md, by the commands: key-retire refuses
+// while a contact is under the old key, rekey moves them all, then key-retire removes it
+// and the contact still reads.
+func TestContactStoreKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.db")
+	keys := filepath.Join(dir, "contact-store.keys") // where every command looks beside the database
+	v, created, err := contactvault.LoadOrCreate(keys, time.Now())
+	if err != nil || !created {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(ctx, storage.Config{Path: path, Logger: slog.New(slog.DiscardHandler), ContactVault: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddStore(ctx, storage.Store{ID: "S1", Name: "One", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	link, err := db.AddLink(ctx, storage.NewLink{StoreID: "S1", Channel: "qr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-time.Hour)
+	r := wire.Response{ID: "0190a0c0-0000-7000-8000-000000000002", Score: 9, Reasons: []string{}, Contact: "ana@example.com",
+		ContactConsent: true, Locale: "en", SurveyVersion: 1, CreatedAt: at, CompletedAt: at, Outcome: response.OutcomeSubmitted, Channel: "qr"}
+	if _, err := db.InsertBatch(ctx, storage.Origin{StoreID: "S1", LinkID: link.ID},
+		[]storage.NewResponse{{Response: r, Day: at.Format(time.DateOnly), Hash: "h"}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := Run(ctx, append(args, "--db", path), &out, &errOut)
+		return out.String(), err
+	}
+	if out, err := run("contacts", "key-rotate"); err != nil || !strings.Contains(out, "added to "+keys) {
+		t.Fatalf("key-rotate: %q, %v", out, err)
+	}
+	if _, err := run("contacts", "key-retire"); err == nil || !strings.Contains(err.Error(), "run npscollector contacts rekey first") {
+		t.Fatalf("key-retire before rekey: %v", err)
+	}
+	if out, err := run("contacts", "rekey"); err != nil || !strings.Contains(out, "1 contacts read, 1 re-encrypted") || !strings.Contains(out, "0 unreadable") {
+		t.Fatalf("rekey: %q, %v", out, err)
+	}
+	if out, err := run("contacts", "key-retire"); err != nil || !strings.Contains(out, "removed 1 old") {
+		t.Fatalf("key-retire: %q, %v", out, err)
+	}
+	if out, err := run("export", "--format", "csv", "--from", "2000-01-01", "--to", "2100-01-01"); err != nil || !strings.Contains(out, "ana@example.com") {
+		t.Errorf("export after the rotation: %v\n%s", err, out)
 	}
 }
