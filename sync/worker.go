@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	stdsync "sync"
@@ -109,6 +110,10 @@ type Worker struct {
 	// caseContacts are the contacts of the store's cases as last pulled, by case id;
 	// nil until the first pull. Memory only: the kiosk's disk holds no readable contact.
 	caseContacts map[string]caseContact
+	// scrubbed are the responses scrubbed as a heartbeat reply asked, to name in the
+	// next heartbeat. Memory only: after a restart the collector asks again, and a
+	// second scrub changes nothing.
+	scrubbed []string
 
 	// lifecycle guards Start and Stop.
 	lifecycle stdsync.Mutex
@@ -702,6 +707,9 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 			hb.LastPurgeAt, hb.LastPurged = st.LastAt, st.LastPurged
 		}
 	}
+	w.mu.Lock()
+	hb.Scrubbed = w.scrubbed
+	w.mu.Unlock()
 	body, err := json.Marshal(hb)
 	if err != nil {
 		return err
@@ -715,7 +723,44 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	w.mu.Lock()
+	w.scrubbed = slices.DeleteFunc(w.scrubbed, func(id string) bool { return slices.Contains(hb.Scrubbed, id) })
+	w.mu.Unlock()
+	if resp.StatusCode != http.StatusOK {
+		return nil // 204: nothing to scrub
+	}
+	var reply wire.HeartbeatReply
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
+		return fmt.Errorf("heartbeat reply: %w", err)
+	}
+	return w.scrub(ctx, reply)
+}
+
+// scrub clears on the kiosk the responses an erasure cleared at the collector, and
+// keeps their ids for the next heartbeat to say so.
+func (w *Worker) scrub(ctx context.Context, reply wire.HeartbeatReply) error {
+	if len(reply.Scrub) == 0 {
+		return nil
+	}
+	s, ok := w.cfg.Store.(interface {
+		ScrubErased(ctx context.Context, responseIDs, caseIDs []string) (int, error)
+	})
+	if !ok {
+		return nil
+	}
+	n, err := s.ScrubErased(ctx, reply.Scrub, reply.ScrubCases)
+	if err != nil {
+		return fmt.Errorf("scrub erased responses: %w", err)
+	}
+	w.log.Info("scrubbed responses erased at the collector", "asked", len(reply.Scrub), "changed", n)
+	w.mu.Lock()
+	for _, id := range reply.Scrub {
+		if !slices.Contains(w.scrubbed, id) {
+			w.scrubbed = append(w.scrubbed, id)
+		}
+	}
+	w.mu.Unlock()
 	return nil
 }
 

@@ -72,7 +72,8 @@ var contactKeyCommands = map[string]command{
 }
 
 // offlineCommands run without the collector's database.
-var offlineCommands = map[string]bool{"contact-key create": true, "contact-key rotate": true, "contact-key list": true}
+var offlineCommands = map[string]bool{"contact-key create": true, "contact-key rotate": true, "contact-key list": true,
+	"contacts key-rotate": true}
 
 // loadContactKeys reads serve's --contact-keys file; "" is no keys. A file that is
 // missing, unreadable or readable by every user stops serve: a collector that quietly

@@ -16,8 +16,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 	"github.com/npskiosk/npskiosk/collector/storage"
 )
 
@@ -61,6 +63,7 @@ Usage:
   npscollector token revoke ID
   npscollector user add --email E --name N [--lang en] [--store S042 | --region R] [--password-file F]
   npscollector user list
+  npscollector user contacts EMAIL on|off   (may they see shoppers' contact details)
   npscollector user disable EMAIL
   npscollector survey set (--store S042 | --all) FILE.toml   (a changed [[themes]] taxonomy re-tags comments in the background)
   npscollector themes retag [--store S042]   (re-tags comments now, printing progress)
@@ -81,10 +84,13 @@ Usage:
   npscollector retention set [--comments-days 365] [--contacts-days 365]   (0 keeps forever; scores and reports are kept forever)
   npscollector purge [--dry-run]   (applies the retention policy now, printing what it purged)
   npscollector status   (database size, retention policy, last purge and rows purged)
+  npscollector contacts rekey [--batch 500]   (re-encrypts every stored contact under the current contact store key)
+  npscollector contacts key-rotate | contacts key-retire   (adds a new current key | removes the old ones after rekey)
+  npscollector erase --contact EMAIL|PHONE [--dry-run]   (one person's contact details and comments, everywhere; scores stay)
   npscollector export --format csv [--store S042] [--region R] [--store-format F] [--segment S] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
   npscollector version
 
-Every command takes --db PATH_OR_URL and --json (contact-key uses no database). Without --db, every command uses the
+Every command takes --db PATH_OR_URL, --contact-store-keys FILE and --json (contact-key and contacts key-* use no database). Without --db, every command uses the
 same database: $NPSCOLLECTOR_DB, else /var/lib/npscollector/collector.db where that folder
 exists (the package's), else ~/.local/share/npscollector/collector.db. Only serve creates
 a missing database; the other commands refuse, so a typo cannot start an empty one.
@@ -97,6 +103,8 @@ type env struct {
 	args   []string
 	stdin  io.Reader
 	stderr io.Writer
+	// storeKeys is the contact store key file (--contact-store-keys).
+	storeKeys string
 }
 
 // command registers a subcommand's flags and returns what runs it after parsing.
@@ -104,7 +112,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
 var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
-	contactKeyCommands, themeCommands, retentionCommands)
+	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}
@@ -122,6 +130,7 @@ type Main struct {
 	name       string
 	run        func(context.Context, env) error
 	dbPath     string
+	storeKeys  string // --contact-store-keys
 	asJSON     bool
 	positional []string
 
@@ -158,6 +167,8 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.SetOutput(m.stderr)
 	fs.StringVar(&m.dbPath, "db", "", "SQLite file or postgres:// URL (default: see npscollector help)")
 	fs.BoolVar(&m.asJSON, "json", false, "print JSON")
+	fs.StringVar(&m.storeKeys, "contact-store-keys", os.Getenv("NPSCOLLECTOR_CONTACT_STORE_KEYS"),
+		"the key file that encrypts shoppers' contacts in the database (default $NPSCOLLECTOR_CONTACT_STORE_KEYS, else contact-store.keys beside an SQLite database or in the data folder; serve creates it when missing)")
 	m.run = cmd(fs)
 	// Flags may come before or after the positional arguments.
 	for {
@@ -173,7 +184,19 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	if m.dbPath == "" {
 		m.dbPath = defaultDB(os.Getenv, os.Stat, os.UserHomeDir)
 	}
+	if m.storeKeys == "" {
+		m.storeKeys = defaultStoreKeys(m.dbPath, defaultDB(func(string) string { return "" }, os.Stat, os.UserHomeDir))
+	}
 	return nil
+}
+
+// defaultStoreKeys is the contact store key file without --contact-store-keys: beside
+// an SQLite database, else in the folder the default SQLite database would be in.
+func defaultStoreKeys(dbPath, defaultSQLite string) string {
+	if storage.IsPostgres(dbPath) {
+		dbPath = defaultSQLite
+	}
+	return filepath.Join(filepath.Dir(dbPath), "contact-store.keys")
 }
 
 // defaultDB is the database every command uses without --db. The lookups are passed in
@@ -206,19 +229,58 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	}
 	if offlineCommands[m.name] {
-		return m.run(ctx, env{out: printer{w: m.stdout, json: m.asJSON}, args: m.positional, stdin: m.stdin, stderr: m.stderr})
+		return m.run(ctx, env{out: printer{w: m.stdout, json: m.asJSON}, args: m.positional, stdin: m.stdin, stderr: m.stderr, storeKeys: m.storeKeys})
 	}
 	if m.name != "serve" && !storage.IsPostgres(m.dbPath) {
 		if _, err := os.Stat(m.dbPath); errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("no collector database at %s: pass --db with the database 'npscollector serve' uses, or start serve once to create it", m.dbPath)
 		}
 	}
-	db, err := storage.Open(ctx, storage.Config{Path: m.dbPath, Logger: slog.New(slog.NewTextHandler(m.stderr, nil))})
+	log := slog.New(slog.NewTextHandler(m.stderr, nil))
+	vault, created, err := m.contactVault(log)
+	if err != nil {
+		return err
+	}
+	db, err := storage.Open(ctx, storage.Config{Path: m.dbPath, Logger: log, ContactVault: vault})
 	if err != nil {
 		return err
 	}
 	m.db = db
-	return m.run(ctx, env{svc: collector.New(db), out: printer{w: m.stdout, json: m.asJSON}, args: m.positional, stdin: m.stdin, stderr: m.stderr})
+	if created {
+		// A new key file beside a database whose contacts another file encrypted would
+		// make them unreadable from now on, and erasure blind to them.
+		if other, err := db.HasEncryptedContacts(ctx); err != nil || other {
+			return errors.Join(err, fmt.Errorf("made a new contact store key file %s, but the database holds contacts encrypted under another: "+
+				"pass --contact-store-keys with the file the collector used (and delete %s)", m.storeKeys, m.storeKeys))
+		}
+	}
+	return m.run(ctx, env{svc: collector.New(db), out: printer{w: m.stdout, json: m.asJSON}, args: m.positional, stdin: m.stdin, stderr: m.stderr, storeKeys: m.storeKeys})
+}
+
+// contactVault loads the contact store key file. serve creates it when missing, as it
+// creates a missing database; the other commands read contacts only, and without the
+// file open the database with none (storage refuses to erase or rekey then, if it holds
+// encrypted contacts).
+func (m *Main) contactVault(log *slog.Logger) (*contactvault.Vault, bool, error) {
+	if m.name == "serve" {
+		v, created, err := contactvault.LoadOrCreate(m.storeKeys, time.Now())
+		if err != nil {
+			return nil, false, fmt.Errorf("--contact-store-keys: %w", err)
+		}
+		if created {
+			log.Warn("created the contact store key file: back it up apart from the database; without it the stored contacts cannot be read",
+				"file", m.storeKeys, "key", v.Current())
+		}
+		return v, created, nil
+	}
+	v, err := contactvault.Load(m.storeKeys)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("--contact-store-keys: %w", err)
+	}
+	return v, false, nil
 }
 
 // Close closes the database, if Run opened it.

@@ -24,10 +24,11 @@ var userCommands = map[string]command{
 		storeID := fs.String("store", "", "limit the user to one store")
 		region := fs.String("region", "", "limit the user to one region's stores")
 		passwordFile := fs.String("password-file", "", "read the first password from this file (default: ask on stdin)")
+		contacts := fs.Bool("contacts", true, "the user may see shoppers' contact details (--contacts=false: shown as hidden)")
 		alerts := fs.String("alerts", strings.Join(storage.DefaultUserAlerts, ","),
 			"events e-mailed to them about what they see, comma-separated, or none: "+strings.Join(storage.UserAlertEvents, ", "))
 		return func(ctx context.Context, e env) error {
-			nu := storage.NewUser{Email: *email, Name: *name, Language: *lang, ScopeKind: storage.UserScopeChain,
+			nu := storage.NewUser{Email: *email, Name: *name, Language: *lang, ScopeKind: storage.UserScopeChain, NoContacts: !*contacts,
 				Alerts: alertList(*alerts)}
 			switch {
 			case *storeID != "" && *region != "":
@@ -83,6 +84,22 @@ var userCommands = map[string]command{
 			}
 			return e.out.print(map[string]any{"user": u.Email, "alerts": list},
 				fmt.Sprintf("%s is e-mailed: %s\n", u.Email, alertWords(list)))
+		}
+	},
+	"user contacts": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 2 || (e.args[1] != "on" && e.args[1] != "off") {
+				return errors.New("user contacts takes an e-mail address and on or off")
+			}
+			u, err := e.svc.SetUserContacts(ctx, e.args[0], e.args[1] == "on")
+			if err != nil {
+				return err
+			}
+			may := "may no longer"
+			if u.Contacts {
+				may = "may"
+			}
+			return e.out.print(u, fmt.Sprintf("%s %s see shoppers' contact details, from their next page\n", u.Email, may))
 		}
 	},
 	"user disable": func(fs *flag.FlagSet) func(context.Context, env) error {

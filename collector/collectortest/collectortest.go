@@ -7,6 +7,8 @@ package collectortest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -25,6 +28,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector"
 	"github.com/npskiosk/npskiosk/collector/alerts"
 	"github.com/npskiosk/npskiosk/collector/authguard"
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/invitations"
@@ -67,6 +71,9 @@ type Options struct {
 	// ContactKeys open the contacts kiosks seal (see collector.Service.ContactKeys);
 	// nil: the collector has no contact key. ContactKeys makes one.
 	ContactKeys *contactseal.Keyring
+	// ContactVault encrypts the contacts stored (storage.Config.ContactVault); nil: a
+	// new key file in the test's temporary folder, as serve makes on first start.
+	ContactVault *contactvault.Vault
 }
 
 // ContactKeys returns a keyring of one new key.
@@ -95,6 +102,7 @@ type Collector struct {
 	Service    *collector.Service
 	API        *httpapi.Server
 	Inviter    *invitations.Inviter // nil without Options.SMTP
+	Vault      *contactvault.Vault  // the contact store keys the database was opened with
 	server     *httptest.Server
 	metrics    *httptest.Server
 }
@@ -112,7 +120,23 @@ func Start(t testing.TB, opts Options) *Collector {
 	if path == "" {
 		path = opts.Backend.Path(t)
 	}
-	db, err := storage.Open(context.Background(), storage.Config{Path: path, Now: opts.Now, Logger: opts.Logger})
+	if opts.ContactVault == nil {
+		// Where serve looks beside an SQLite database, and named by the database on
+		// PostgreSQL, so that a second collector on it (Options.DB), or serve, reads the
+		// same keys.
+		file := filepath.Join(filepath.Dir(path), "contact-store.keys")
+		if storage.IsPostgres(path) {
+			sum := sha256.Sum256([]byte(path))
+			file = filepath.Join(os.TempDir(), "npscollector-test-"+hex.EncodeToString(sum[:8])+".keys")
+			t.Cleanup(func() { os.Remove(file) })
+		}
+		v, _, err := contactvault.LoadOrCreate(file, time.Now())
+		if err != nil {
+			t.Fatalf("contact store keys: %v", err)
+		}
+		opts.ContactVault = v
+	}
+	db, err := storage.Open(context.Background(), storage.Config{Path: path, Now: opts.Now, Logger: opts.Logger, ContactVault: opts.ContactVault})
 	if err != nil {
 		t.Fatalf("open collector database: %v", err)
 	}
@@ -144,7 +168,7 @@ func Start(t testing.TB, opts Options) *Collector {
 	srv.Config.Handler = api
 	srv.Start()
 	metrics := httptest.NewServer(api.Metrics())
-	c := &Collector{URL: srv.URL, Path: path, MetricsURL: metrics.URL, DB: db, Service: svc, API: api, Inviter: inviter, server: srv, metrics: metrics}
+	c := &Collector{URL: srv.URL, Path: path, MetricsURL: metrics.URL, DB: db, Service: svc, API: api, Inviter: inviter, Vault: opts.ContactVault, server: srv, metrics: metrics}
 	t.Cleanup(func() {
 		metrics.Close()
 		srv.Close()
@@ -194,10 +218,11 @@ func (c *Collector) Enroll(t testing.TB, storeID, name string) wire.EnrollRespon
 	return res
 }
 
-// APIToken makes a reports token: every store's when storeID is empty.
-func (c *Collector) APIToken(t testing.TB, storeID string) string {
+// APIToken makes an API token, every store's when storeID is empty, with scopes (none:
+// the default, what tokens could do before scopes).
+func (c *Collector) APIToken(t testing.TB, storeID string, scopes ...string) string {
 	t.Helper()
-	tok, err := c.DB.AddAPIToken(context.Background(), "test", storeID)
+	tok, err := c.DB.AddAPIToken(context.Background(), "test", storeID, scopes...)
 	if err != nil {
 		t.Fatalf("add API token: %v", err)
 	}

@@ -171,6 +171,9 @@ func (d *Dashboard) cases(w http.ResponseWriter, r *http.Request, p page) {
 		d.fail(w, err)
 		return
 	}
+	for i := range cs {
+		p.Reader.HideCaseContact(&cs[i])
+	}
 	stats, err := d.svc.CaseStats(ctx, f)
 	if err != nil {
 		d.fail(w, err)
@@ -312,6 +315,7 @@ func (d *Dashboard) caseFor(w http.ResponseWriter, r *http.Request, p page) (sto
 			return c, false
 		}
 	}
+	p.Reader.HideCaseContact(&c)
 	return c, true
 }
 
@@ -426,6 +430,7 @@ func (d *Dashboard) changeCase(w http.ResponseWriter, r *http.Request, p page) {
 		d.log.Info("dashboard: case change refused", "case", c.ID, "actor", p.Reader.Name, "err", err)
 		if now, err := d.svc.Case(r.Context(), c.ID); err == nil {
 			c = now
+			p.Reader.HideCaseContact(&c)
 		}
 		d.renderCase(w, r, p, status, c, r.PostForm)
 		return
@@ -476,6 +481,9 @@ func (d *Dashboard) caseRows(r *http.Request, p page) ([][]string, error) {
 	cs, err := d.svc.Cases(r.Context(), f)
 	if err != nil {
 		return nil, err
+	}
+	for i := range cs {
+		p.Reader.HideCaseContact(&cs[i])
 	}
 	byID, _, err := d.storeIndex(r, p)
 	if err != nil {

@@ -776,6 +776,7 @@ func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 		d.fail(w, err)
 		return
 	}
+	p.Reader.HideCommentContacts(cp.Comments)
 	scope := storage.Filter{From: p.Filter.From, To: p.Filter.To, StoreID: p.Reader.StoreID, Region: p.Reader.Region}
 	stores, err := d.svc.Stores(ctx, scope)
 	if err != nil {
@@ -1059,6 +1060,7 @@ func (d *Dashboard) exportComments(w http.ResponseWriter, r *http.Request, p pag
 		"created_at", "segment", "sentiment", "worth_a_look"})
 	n := 0
 	err = d.svc.EachComment(r.Context(), cf, func(c storage.Comment) error {
+		c.Contact, c.ContactSealed = p.Reader.HideContact(c.Contact, c.ContactSealed)
 		cw.Write([]string{c.ID, c.StoreID, c.Day, strconv.Itoa(c.Score), c.Category, storage.CSVCell(c.Comment), c.Reasons,
 			contactCell(c.Contact, c.ContactSealed), c.Locale, c.Channel, c.Touchpoint, c.CreatedAt.Format(time.RFC3339), storage.CSVCell(c.Segment),
 			c.Sentiment, strconv.FormatBool(c.WorthALook)})

@@ -82,6 +82,7 @@ func (s *Server) caseFor(w http.ResponseWriter, r *http.Request, rd storage.Read
 		writeError(w, http.StatusForbidden, "forbidden", "this case belongs to another store")
 		return storage.Case{}, false
 	}
+	rd.HideCaseContact(&c)
 	return c, true
 }
 

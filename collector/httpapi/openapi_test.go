@@ -335,6 +335,17 @@ func TestIntegrationAPIConformsToOpenAPIDocument(t *testing.T) {
 		c.expect(401, "POST", "/v1/invitations", "", invite)
 		c.expect(403, "POST", "/v1/invitations", token("", storage.ScopeReadReports), invite)
 
+		// Erasure: admin and chain-wide only; a dry run first, then the real one.
+		erase := map[string]any{"contact": "nobody-here@example.com", "dry_run": true}
+		c.expect(200, "POST", "/v1/erasures", adminOnly, erase)
+		erase["dry_run"] = false
+		c.expect(200, "POST", "/v1/erasures", adminOnly, erase)
+		c.expect(400, "POST", "/v1/erasures", adminOnly, map[string]any{"contact": ""})
+		c.expect(400, "POST", "/v1/erasures", adminOnly, map[string]any{"who": "x"})
+		c.expect(401, "POST", "/v1/erasures", "", erase)
+		c.expect(403, "POST", "/v1/erasures", token("", storage.ScopeReadReports, storage.ScopeReadContacts), erase)
+		c.expect(403, "POST", "/v1/erasures", token("S001", storage.ScopeAdmin), erase)
+
 		// On PostgreSQL a stored row shows once every older transaction on the server
 		// has ended (other test packages share it): wait until all have.
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -124,6 +124,7 @@ func New(cfg Config) *Server {
 	}
 	s.api("POST /v1/cases/{id}", storage.ScopeWriteCases, s.scoped(storage.ScopeWriteCases, s.changeCase))
 	s.api("POST /v1/invitations", storage.ScopeWriteCases, s.scoped(storage.ScopeWriteCases, s.invite))
+	s.api("POST /v1/erasures", storage.ScopeAdmin, s.scoped(storage.ScopeAdmin, s.erase))
 	return s
 }
 
@@ -389,12 +390,23 @@ func surveyETag(s wire.Survey) string {
 
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
 	var hb wire.Heartbeat
-	if !decodeBody(w, r, 4<<10, &hb) {
+	if !decodeBody(w, r, 64<<10, &hb) { // room for MaxScrubsPerReply ids in Scrubbed
 		return
 	}
 	if err := s.svc.RecordHeartbeat(r.Context(), d.ID, hb); err != nil {
 		s.log.Error("heartbeat", "device", d.ID, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return
+	}
+	// Responses an erasure cleared here are cleared on the kiosk that took them too.
+	scrub, cases, err := s.svc.KioskScrubs(r.Context(), d.ID, hb.Scrubbed)
+	if err != nil {
+		s.log.Error("heartbeat: kiosk scrubs", "device", d.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return
+	}
+	if len(scrub) > 0 {
+		writeJSON(w, http.StatusOK, wire.HeartbeatReply{Scrub: scrub, ScrubCases: cases})
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 	"github.com/npskiosk/npskiosk/followup"
 )
 
@@ -72,10 +73,11 @@ func (db *DB) SetFollowUpRule(ctx context.Context, storeID string, r followup.Ru
 type caseOpener struct {
 	insertCase, insertHistory *sql.Stmt
 	announce                  bool // a subscription wants case.opened for this store
+	vault                     *contactvault.Vault
 }
 
-func newCaseOpener(ctx context.Context, t tx, announce bool) (*caseOpener, error) {
-	o := &caseOpener{announce: announce}
+func newCaseOpener(ctx context.Context, t tx, v *contactvault.Vault, announce bool) (*caseOpener, error) {
+	o := &caseOpener{announce: announce, vault: v}
 	var err error
 	if o.insertCase, err = t.PrepareContext(ctx, `
 		INSERT INTO cases (id, response_id, store_id, status, opened_at, due_at, updated_at)
@@ -126,20 +128,20 @@ func (o *caseOpener) open(ctx context.Context, t tx, storeID string, r NewRespon
 		DueAt: time.UnixMilli(c.DueAt.UnixMilli()), UpdatedAt: time.UnixMilli(now.UnixMilli()), Version: 1,
 		Response: CaseResponse{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: contact, ContactSealed: sealed,
 			Locale: r.Locale, CreatedAt: time.UnixMilli(r.CreatedAt.UnixMilli()), Channel: r.Channel, Touchpoint: r.Touchpoint}}
-	if _, err := emitEvent(ctx, t, EventCaseOpened, storeID, opened, now); err != nil {
+	if _, err := emitSealedEvent(ctx, t, o.vault, EventCaseOpened, storeID, opened, now); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
 // emitCaseEvent emits an event carrying the case as it now stands in the transaction.
-func emitCaseEvent(ctx context.Context, t tx, typ, id string, now time.Time) error {
+func emitCaseEvent(ctx context.Context, t tx, v *contactvault.Vault, typ, id string, now time.Time) error {
 	c, err := scanCase(t.QueryRowContext(ctx, `SELECT `+caseColumns+`
-		  FROM cases c JOIN responses r ON r.id = c.response_id WHERE c.id = ?`, id), now)
+		  FROM cases c JOIN responses r ON r.id = c.response_id WHERE c.id = ?`, id), v, now)
 	if err != nil {
 		return fmt.Errorf("emit %s for case %s: %w", typ, id, err)
 	}
-	_, err = emitEvent(ctx, t, typ, c.StoreID, c, now)
+	_, err = emitSealedEvent(ctx, t, v, typ, c.StoreID, c, now)
 	return err
 }
 
@@ -165,7 +167,7 @@ const caseColumns = `c.id, c.store_id, c.status, c.owner, c.opened_at, c.due_at,
 	r.id, r.score, r.reasons, r.comment, CASE WHEN r.contact_consent THEN r.contact ELSE '' END, r.locale, r.created_at,
 	r.channel, r.touchpoint, CASE WHEN r.contact_consent THEN r.contact_sealed END`
 
-func scanCase(s interface{ Scan(...any) error }, now time.Time) (Case, error) {
+func scanCase(s interface{ Scan(...any) error }, v *contactvault.Vault, now time.Time) (Case, error) {
 	var (
 		c                         Case
 		opened, due, updated, tap int64
@@ -179,6 +181,7 @@ func scanCase(s interface{ Scan(...any) error }, now time.Time) (Case, error) {
 	}
 	// Only the key's id: the envelope never leaves the database.
 	c.Response.ContactSealed = sealedKeyID(sealed)
+	c.Response.Contact = openStored(v, c.Response.Contact)
 	c.OpenedAt, c.DueAt, c.UpdatedAt, c.Response.CreatedAt = time.UnixMilli(opened), time.UnixMilli(due), time.UnixMilli(updated), time.UnixMilli(tap)
 	c.Overdue = !c.Status.Final() && now.After(c.DueAt)
 	if err := json.Unmarshal([]byte(reasons), &c.Response.Reasons); err != nil {
@@ -224,7 +227,7 @@ func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]Case, error) {
 	defer rows.Close()
 	var out []Case
 	for rows.Next() {
-		c, err := scanCase(rows, now)
+		c, err := scanCase(rows, db.vault, now)
 		if err != nil {
 			return nil, fmt.Errorf("cases: %w", err)
 		}
@@ -236,7 +239,7 @@ func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]Case, error) {
 // Case returns one case with its history, or ErrNotFound.
 func (db *DB) Case(ctx context.Context, id string) (Case, error) {
 	c, err := scanCase(db.read.QueryRowContext(ctx, `SELECT `+caseColumns+`
-		  FROM cases c JOIN responses r ON r.id = c.response_id WHERE c.id = ?`, id), db.now())
+		  FROM cases c JOIN responses r ON r.id = c.response_id WHERE c.id = ?`, id), db.vault, db.now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return Case{}, fmt.Errorf("case %s: %w", id, ErrNotFound)
 	}
@@ -341,7 +344,7 @@ func (db *DB) ChangeCase(ctx context.Context, id string, ch CaseChange) (Case, e
 		id, now.UnixMilli(), ch.Actor, action, from, to, owner, ch.Note); err != nil {
 		return Case{}, fmt.Errorf("change case %s: history: %w", id, err)
 	}
-	if err := emitCaseEvent(ctx, t, EventCaseUpdated, id, now); err != nil {
+	if err := emitCaseEvent(ctx, t, db.vault, EventCaseUpdated, id, now); err != nil {
 		return Case{}, err
 	}
 	if err := t.Commit(); err != nil {

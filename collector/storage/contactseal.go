@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 	"github.com/npskiosk/npskiosk/contactseal"
 )
 
@@ -24,6 +25,20 @@ func sealedKeyID(envelope sql.NullString) string {
 		return "unknown"
 	}
 	return id
+}
+
+// UnreadableContactText is how a stored contact is shown when it is encrypted under a
+// contact store key the collector has not loaded (or does not open): never the
+// ciphertext.
+func UnreadableContactText(keyID string) string { return "encrypted (key " + keyID + " not loaded)" }
+
+// openStored is a stored contact as people read it: decrypted, or UnreadableContactText.
+func openStored(v *contactvault.Vault, stored string) string {
+	plain, err := v.Open(stored)
+	if err != nil {
+		return UnreadableContactText(contactvault.KeyID(stored))
+	}
+	return plain
 }
 
 // SealedContact is a stored response whose contact is still sealed.
@@ -75,8 +90,12 @@ func (db *DB) StoreOpenedContacts(ctx context.Context, opened []OpenedContact) (
 	defer t.Rollback()
 	n := 0
 	for _, o := range opened {
-		res, err := t.ExecContext(ctx, `UPDATE responses SET contact = ?, contact_sealed = NULL WHERE id = ? AND contact_sealed = ?`,
-			o.Contact, o.ResponseID, o.Sealed)
+		contact, err := db.vault.Seal(o.Contact)
+		if err != nil {
+			return 0, fmt.Errorf("store opened contact of %s: %w", o.ResponseID, err)
+		}
+		res, err := t.ExecContext(ctx, `UPDATE responses SET contact = ?, contact_index = ?, contact_sealed = NULL WHERE id = ? AND contact_sealed = ?`,
+			contact, nullable(db.vault.Index(o.Contact)), o.ResponseID, o.Sealed)
 		if err != nil {
 			return 0, fmt.Errorf("store opened contact of %s: %w", o.ResponseID, err)
 		}

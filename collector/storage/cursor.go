@@ -224,8 +224,9 @@ func (db *DB) ResponsesAfter(ctx context.Context, q ResponseQuery) ([]ReceivedRe
 		}
 		r.CreatedAt, r.ReceivedAt = time.UnixMilli(created).UTC(), time.UnixMilli(received).UTC()
 		if q.Contacts && consent {
-			// The contact as storage holds it: where contacts are encrypted at rest, this
-			// is where they are opened.
+			if contact != "" {
+				contact = openStored(db.vault, contact)
+			}
 			r.Contact, r.ContactSealed = contact, sealed
 		}
 		out = append(out, r)

@@ -26,6 +26,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 	"github.com/npskiosk/npskiosk/internal/sqlite"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -48,6 +49,10 @@ type Config struct {
 	Path   string
 	Now    func() time.Time // nil means time.Now
 	Logger *slog.Logger     // nil means slog.Default()
+	// ContactVault encrypts the contacts stored and keeps their blind index. Nil stores
+	// them in plaintext: for tests and tools only, the collector's commands always load
+	// a key file (cmd/npscollector).
+	ContactVault *contactvault.Vault
 }
 
 // DB is the collector's storage: an embedded SQLite file, or PostgreSQL, which several
@@ -57,6 +62,7 @@ type DB struct {
 	dialect     dialect
 	now         func() time.Time
 	log         *slog.Logger
+	vault       *contactvault.Vault
 }
 
 // IsPostgres reports whether a --db value names a PostgreSQL database.
@@ -69,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("open collector database: Config.Path is required")
 	}
-	db := &DB{now: cfg.Now, log: cfg.Logger}
+	db := &DB{now: cfg.Now, log: cfg.Logger, vault: cfg.ContactVault}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -133,6 +139,12 @@ func (db *DB) RawExec(ctx context.Context, query string, args ...any) (sql.Resul
 // are ? on both backends.
 func (db *DB) RawQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// RawQuery reads rows with raw SQL, for tools and tests that need what no method
+// offers (such as scanning every table). Placeholders are ? on both backends.
+func (db *DB) RawQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, query, args...)
 }
 
 // Now is the collector's clock.

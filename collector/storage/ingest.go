@@ -124,8 +124,8 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		                       contact_consent, locale, survey_version, created_at, completed_at, outcome, suspect, day,
 		                       content_hash, received_at, answers, order_id, segment,
 		                       device_created_at, device_completed_at, clock_flag, contact_sealed,
-		                       sentiment, sentiment_score, worth_a_look, theme_fingerprint`+seqColumn+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`+seqValue+`)
+		                       sentiment, sentiment_score, worth_a_look, theme_fingerprint, contact_index`+seqColumn+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`+seqValue+`)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("insert batch: prepare: %w", err)
@@ -143,11 +143,15 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 			reasons = []byte("[]")
 		}
 		sentiment, sentimentScore, worth, fingerprint := tagColumns(r.Tags)
+		contact, err := db.vault.Seal(r.Contact)
+		if err != nil {
+			return BatchResult{}, fmt.Errorf("insert %s: %w", r.ID, err)
+		}
 		args := []any{r.ID, o.StoreID, nullable(o.DeviceID), nullable(o.LinkID), r.Channel, r.Touchpoint, r.Score, string(reasons),
-			r.Comment, r.Contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
+			r.Comment, contact, r.ContactConsent, r.Locale, r.SurveyVersion, r.CreatedAt.UnixMilli(), r.CompletedAt.UnixMilli(), string(r.Outcome), r.Suspect, r.Day,
 			r.Hash, now.UnixMilli(), answersColumn(r.Answers), r.OrderID, r.Segment,
 			nullMillis(r.DeviceCreatedAt), nullMillis(r.DeviceCompletedAt), nullable(r.ClockFlag), nullable(r.SealedContact),
-			sentiment, sentimentScore, worth, fingerprint}
+			sentiment, sentimentScore, worth, fingerprint, nullable(db.vault.Index(r.Contact))}
 		if seqBase >= 0 {
 			args = append(args, seqBase+int64(i)+1)
 		}
@@ -204,7 +208,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 		}
 		if r.Case != nil {
 			if cases == nil {
-				if cases, err = newCaseOpener(ctx, tx, wants(listening, EventCaseOpened)); err != nil {
+				if cases, err = newCaseOpener(ctx, tx, db.vault, wants(listening, EventCaseOpened)); err != nil {
 					return BatchResult{}, err
 				}
 				defer cases.Close()

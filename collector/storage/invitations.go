@@ -314,6 +314,9 @@ func (db *DB) ResponseOfLink(ctx context.Context, linkID, id string) (response.R
 		}
 	}
 	r.CreatedAt, r.CompletedAt, r.Outcome = time.UnixMilli(created), time.UnixMilli(completed), response.Outcome(outcome)
+	if r.Contact, err = db.vault.Open(r.Contact); err != nil {
+		return response.Response{}, fmt.Errorf("response %s: %w", id, err)
+	}
 	return r, nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 	"github.com/npskiosk/npskiosk/nps"
 )
 
@@ -71,6 +72,34 @@ type Reader struct {
 	Region  string // set: that region's stores only
 	// Scopes are an API token's (see Scopes); a user's are empty.
 	Scopes []string
+	// HideContacts: the reader may not see shoppers' contact details (a user without
+	// the contacts permission; a token without the scope that allows them). HideContact
+	// and HideCaseContact blank them for it.
+	HideContacts bool
+}
+
+// ContactHiddenText is shown in place of a contact to a reader who may not see it.
+const ContactHiddenText = "hidden (no permission to see contact details)"
+
+// HideContact is what the reader may see of a contact: itself, or ContactHiddenText
+// when there is one to hide.
+func (r Reader) HideContact(contact, sealedKey string) (string, string) {
+	if !r.HideContacts || contact == "" && sealedKey == "" {
+		return contact, sealedKey
+	}
+	return ContactHiddenText, ""
+}
+
+// HideCaseContact blanks a case's contact for a reader who may not see it.
+func (r Reader) HideCaseContact(c *Case) {
+	c.Response.Contact, c.Response.ContactSealed = r.HideContact(c.Response.Contact, c.Response.ContactSealed)
+}
+
+// HideCommentContacts blanks the contacts of comments for a reader who may not see them.
+func (r Reader) HideCommentContacts(cs []Comment) {
+	for i := range cs {
+		cs[i].Contact, cs[i].ContactSealed = r.HideContact(cs[i].Contact, cs[i].ContactSealed)
+	}
 }
 
 // MaySee reports whether the reader may see a store.
@@ -572,7 +601,7 @@ const commentColumns = `id, store_id, score, comment, reasons, CASE WHEN contact
 	locale, day, created_at, channel, touchpoint, CASE WHEN contact_consent THEN contact_sealed END,
 	segment, sentiment, worth_a_look`
 
-func scanComment(rows *sql.Rows) (Comment, error) {
+func scanComment(rows *sql.Rows, v *contactvault.Vault) (Comment, error) {
 	var (
 		c         Comment
 		at        int64
@@ -584,6 +613,7 @@ func scanComment(rows *sql.Rows) (Comment, error) {
 		return Comment{}, err
 	}
 	c.ContactSealed = sealedKeyID(sealed)
+	c.Contact = openStored(v, c.Contact)
 	c.CreatedAt = time.UnixMilli(at).UTC()
 	c.Category = nps.Score(c.Score).Category().String()
 	if sentiment.Valid {
@@ -632,7 +662,7 @@ func (db *DB) CommentsPage(ctx context.Context, f CommentFilter) (CommentPage, e
 	defer rows.Close()
 	out := CommentPage{Comments: []Comment{}}
 	for rows.Next() {
-		c, err := scanComment(rows)
+		c, err := scanComment(rows, db.vault)
 		if err != nil {
 			return CommentPage{}, fmt.Errorf("comments: %w", err)
 		}
@@ -668,7 +698,7 @@ func (db *DB) EachComment(ctx context.Context, f CommentFilter, fn func(Comment)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		c, err := scanComment(rows)
+		c, err := scanComment(rows, db.vault)
 		if err != nil {
 			return fmt.Errorf("comments: %w", err)
 		}
@@ -770,6 +800,8 @@ func (db *DB) Export(ctx context.Context, f Filter, w io.Writer) (int, error) {
 		}
 		if key := sealedKeyID(sealed); key != "" {
 			contact = SealedContactText(key)
+		} else {
+			contact = openStored(db.vault, contact)
 		}
 		rec := []string{id, store, device, day, time.UnixMilli(created).UTC().Format(time.RFC3339),
 			time.UnixMilli(completed).UTC().Format(time.RFC3339), strconv.Itoa(score),

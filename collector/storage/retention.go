@@ -425,7 +425,7 @@ func (pr *purger) contacts(ctx context.Context, t tx, cutoff int64, cur *cursor)
 	if err != nil {
 		return PurgeCounts{}, 0, fmt.Errorf("contacts: %w", err)
 	}
-	if err := updateIDs(ctx, t, `UPDATE responses SET contact = '', contact_sealed = NULL, contact_purged_at = ? WHERE id IN `, pr.now, ids); err != nil {
+	if err := updateIDs(ctx, t, `UPDATE responses SET contact = '', contact_sealed = NULL, contact_index = NULL, contact_purged_at = ? WHERE id IN `, pr.now, ids); err != nil {
 		return PurgeCounts{}, 0, fmt.Errorf("contacts: %w", err)
 	}
 	return PurgeCounts{Contacts: int64(len(ids))}, len(ids), nil

@@ -64,14 +64,18 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		reasons = []byte("[]")
 	}
 	sentiment, sentimentScore, worth, tagFingerprint := tagColumns(r.Tags)
+	contact, err := db.vault.Seal(r.Contact)
+	if err != nil {
+		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
+	}
 	if _, err := t.ExecContext(ctx, `
 		UPDATE responses SET score = ?, reasons = ?, comment = ?, contact = ?, contact_consent = ?, locale = ?,
 		       completed_at = ?, outcome = ?, content_hash = ?, answers = ?, order_id = ?, segment = ?, contact_sealed = ?,
-		       sentiment = ?, sentiment_score = ?, worth_a_look = ?, theme_fingerprint = ?
+		       sentiment = ?, sentiment_score = ?, worth_a_look = ?, theme_fingerprint = ?, contact_index = ?
 		 WHERE id = ?`,
-		r.Score, string(reasons), r.Comment, r.Contact, r.ContactConsent, r.Locale,
+		r.Score, string(reasons), r.Comment, contact, r.ContactConsent, r.Locale,
 		r.CompletedAt.UnixMilli(), string(r.Outcome), r.Hash, answersColumn(r.Answers), r.OrderID, r.Segment,
-		nullable(r.SealedContact), sentiment, sentimentScore, worth, tagFingerprint, r.ID); err != nil {
+		nullable(r.SealedContact), sentiment, sentimentScore, worth, tagFingerprint, nullable(db.vault.Index(r.Contact)), r.ID); err != nil {
 		return Revision{}, fmt.Errorf("revise %s: %w", r.ID, err)
 	}
 	if err := moveThemes(ctx, t, storeID, r, fingerprint.Valid, themeCounted{day, channel, touchpoint, segment, score, suspect, wasWorth, oldReasons}); err != nil {
@@ -87,7 +91,7 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		}
 	}
 	if r.Case != nil {
-		cases, err := newCaseOpener(ctx, t, wants(listening, EventCaseOpened))
+		cases, err := newCaseOpener(ctx, t, db.vault, wants(listening, EventCaseOpened))
 		if err != nil {
 			return Revision{}, err
 		}

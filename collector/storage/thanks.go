@@ -199,7 +199,7 @@ func (db *DB) ClaimThankYous(ctx context.Context, limit int, leaseUntil, staleBe
 			return nil, fmt.Errorf("claim thank-you %s: %w", id, err)
 		}
 		ty.CreatedAt = time.UnixMilli(created)
-		address, isEmail := followup.ContactEmail(contact)
+		address, isEmail := followup.ContactEmail(openStored(db.vault, contact))
 		settle := func(status, why string) error {
 			_, err := t.ExecContext(ctx, `UPDATE thank_yous SET status = ?, last_error = ?, leased_until = 0 WHERE id = ?`, status, why, id)
 			return err

@@ -49,6 +49,9 @@ type User struct {
 	DisabledAt time.Time `json:"disabled_at,omitzero"`
 	// Alerts are the events e-mailed to the person about what they see; see SetUserAlerts.
 	Alerts []string `json:"alerts"`
+	// Contacts: the person may see shoppers' contact details (the contacts permission);
+	// without it the dashboard shows ContactHiddenText in their place.
+	Contacts bool `json:"contacts"`
 }
 
 // Disabled reports whether the user may no longer sign in.
@@ -56,7 +59,7 @@ func (u User) Disabled() bool { return !u.DisabledAt.IsZero() }
 
 // Reader is what the user reads reports as.
 func (u User) Reader() Reader {
-	r := Reader{UserID: u.ID, Name: u.Name}
+	r := Reader{UserID: u.ID, Name: u.Name, HideContacts: !u.Contacts}
 	switch u.ScopeKind {
 	case UserScopeStore:
 		r.StoreID = u.Scope
@@ -72,6 +75,8 @@ type NewUser struct {
 	ScopeKind, Scope      string // empty kind: the chain
 	Password              string
 	Alerts                []string // events e-mailed to them; nil: none
+	// NoContacts: they may not see shoppers' contact details (User.Contacts).
+	NoContacts bool
 }
 
 // NormalizeEmail is how an address is stored and looked up: trimmed and lowercased.
@@ -142,9 +147,9 @@ func (db *DB) AddUser(ctx context.Context, nu NewUser) (User, error) {
 		return User{}, fmt.Errorf("add user %s: hash password: %w", u.Email, err)
 	}
 	_, err = db.write.ExecContext(ctx, `
-		INSERT INTO users (id, email, name, language, scope_kind, scope, password_hash, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.Name, u.Language, u.ScopeKind, u.Scope, hash, u.CreatedAt.UnixMilli())
+		INSERT INTO users (id, email, name, language, scope_kind, scope, password_hash, created_at, contacts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.Name, u.Language, u.ScopeKind, u.Scope, hash, u.CreatedAt.UnixMilli(), !nu.NoContacts)
 	if isUniqueViolation(err) {
 		return User{}, fmt.Errorf("add user %s: %w", u.Email, ErrExists)
 	}
@@ -161,10 +166,10 @@ func (db *DB) AddUser(ctx context.Context, nu NewUser) (User, error) {
 	return u, nil
 }
 
-const userColumns = `id, email, name, language, scope_kind, scope, created_at, disabled_at`
+const userColumns = `id, email, name, language, scope_kind, scope, created_at, disabled_at, contacts`
 
 // sessionUserColumns are userColumns of the users table aliased u, beside sessions.
-const sessionUserColumns = `u.id, u.email, u.name, u.language, u.scope_kind, u.scope, u.created_at, u.disabled_at`
+const sessionUserColumns = `u.id, u.email, u.name, u.language, u.scope_kind, u.scope, u.created_at, u.disabled_at, u.contacts`
 
 // scanUser reads userColumns, then any extra columns into extra.
 func scanUser(s interface{ Scan(...any) error }, extra ...any) (User, error) {
@@ -173,7 +178,7 @@ func scanUser(s interface{ Scan(...any) error }, extra ...any) (User, error) {
 		created  int64
 		disabled sql.NullInt64
 	)
-	if err := s.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Language, &u.ScopeKind, &u.Scope, &created, &disabled}, extra...)...); err != nil {
+	if err := s.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Language, &u.ScopeKind, &u.Scope, &created, &disabled, &u.Contacts}, extra...)...); err != nil {
 		return User{}, err
 	}
 	u.CreatedAt = time.UnixMilli(created)
@@ -371,4 +376,17 @@ func (db *DB) EndSession(ctx context.Context, token string) error {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil
+}
+
+// SetUserContacts gives a user the contacts permission (see User.Contacts) or takes it
+// away; it applies from their next page.
+func (db *DB) SetUserContacts(ctx context.Context, email string, may bool) (User, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE users SET contacts = ? WHERE email = ?`, may, NormalizeEmail(email))
+	if err != nil {
+		return User{}, fmt.Errorf("set contacts permission of %s: %w", email, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return User{}, fmt.Errorf("set contacts permission of %s: %w", email, ErrNotFound)
+	}
+	return db.UserByEmail(ctx, email)
 }

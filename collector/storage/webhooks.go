@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/npskiosk/npskiosk/collector/contactvault"
 )
 
 // Event types a subscription may ask for.
@@ -187,13 +189,24 @@ func wants(listeners map[string]bool, typ string) bool { return listeners["*"] |
 // every subscription of its scope that asked for its type, paused ones included: a
 // paused subscription's deliveries wait for it to be resumed.
 func emitEvent(ctx context.Context, t tx, typ, storeID string, data any, now time.Time) (string, error) {
+	return emitSealedEvent(ctx, t, nil, typ, storeID, data, now)
+}
+
+// emitSealedEvent is emitEvent for an event that may carry a shopper's contact (a
+// case's): its payload is stored encrypted under the contact store's key, as the
+// contact itself is, and ClaimDeliveries decrypts it to send.
+func emitSealedEvent(ctx context.Context, t tx, v *contactvault.Vault, typ, storeID string, data any, now time.Time) (string, error) {
 	id := uuid.Must(uuid.NewV7()).String()
-	payload, err := json.Marshal(eventBody{Type: typ, Timestamp: now.UTC(), Data: data})
+	raw, err := json.Marshal(eventBody{Type: typ, Timestamp: now.UTC(), Data: data})
+	if err != nil {
+		return "", fmt.Errorf("emit %s: %w", typ, err)
+	}
+	payload, err := v.Seal(string(raw))
 	if err != nil {
 		return "", fmt.Errorf("emit %s: %w", typ, err)
 	}
 	if _, err := t.ExecContext(ctx, `INSERT INTO events (id, type, store_id, at, payload) VALUES (?, ?, ?, ?, ?)`,
-		id, typ, storeID, now.UnixMilli(), string(payload)); err != nil {
+		id, typ, storeID, now.UnixMilli(), payload); err != nil {
 		return "", fmt.Errorf("emit %s: %w", typ, err)
 	}
 	if typ == EventDigest {
@@ -306,21 +319,32 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, leaseUntil time.Ti
 			return nil, fmt.Errorf("claim delivery %d: %w", id, err)
 		}
 		var (
-			d       Delivery
-			at      int64
-			payload string
+			d        Delivery
+			at       int64
+			payload  string
+			contacts *bool
 		)
 		err := t.QueryRowContext(ctx, `
 			SELECT d.id, d.event_id, e.type, e.at, e.payload, s.url, s.secret, d.attempts, s.id,
-			       COALESCE(u.email, ''), COALESCE(u.language, '')
+			       COALESCE(u.email, ''), COALESCE(u.language, ''), u.contacts
 			  FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhook_subscriptions s ON s.id = d.subscription_id
 			  LEFT JOIN users u ON u.id = s.user_id AND u.disabled_at IS NULL
 			 WHERE d.id = ?`, id).Scan(&d.ID, &d.EventID, &d.EventType, &at, &payload, &d.URL, &d.Secret, &d.Attempts, &d.SubID,
-			&d.UserEmail, &d.UserLanguage)
+			&d.UserEmail, &d.UserLanguage, &contacts)
 		if err != nil {
 			return nil, fmt.Errorf("claim delivery %d: %w", id, err)
 		}
-		d.EventAt, d.Payload = time.UnixMilli(at), []byte(payload)
+		plain, err := db.vault.Open(payload)
+		if err != nil {
+			// Its lease runs out and it is tried again, once the key file is back.
+			db.log.Error("webhook delivery: cannot decrypt its event", "delivery", id, "event", d.EventID, "err", err)
+			continue
+		}
+		if contacts != nil && !*contacts {
+			// A person's alert, and the person may not see contacts.
+			plain = hideEventContact(plain)
+		}
+		d.EventAt, d.Payload = time.UnixMilli(at), []byte(plain)
 		out = append(out, d)
 	}
 	if err := t.Commit(); err != nil {
@@ -442,4 +466,29 @@ func (db *DB) DeliveryLog(ctx context.Context, limit int) ([]DeliveryLogLine, er
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// hideEventContact puts ContactHiddenText in place of the contact of a case event's
+// payload.
+func hideEventContact(payload string) string {
+	var e map[string]any
+	if json.Unmarshal([]byte(payload), &e) != nil {
+		return payload
+	}
+	data, _ := e["data"].(map[string]any)
+	resp, _ := data["response"].(map[string]any)
+	if resp == nil {
+		return payload
+	}
+	for _, k := range []string{"contact", "contact_sealed"} {
+		if v, _ := resp[k].(string); v != "" {
+			resp[k] = ""
+			resp["contact"] = ContactHiddenText
+		}
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return payload
+	}
+	return string(b)
 }

@@ -173,6 +173,10 @@ func (e *env) row(id string) row {
 		Scan(&r.score, &r.reasons, &r.comment, &r.contact, &r.locale, &r.outcome, &r.channel, &r.touch, &r.suspect); err != nil {
 		e.t.Fatalf("response %s: %v", id, err)
 	}
+	var err error
+	if r.contact, err = e.c.Vault.Open(r.contact); err != nil {
+		e.t.Fatalf("response %s: contact: %v", id, err)
+	}
 	return r
 }
 

@@ -108,6 +108,19 @@ type Heartbeat struct {
 	// (zero: never), and LastPurged how many that purge deleted.
 	LastPurgeAt time.Time `json:"last_purge_at,omitzero"`
 	LastPurged  int64     `json:"last_purged,omitempty"`
+	// Scrubbed are the responses the kiosk scrubbed since the last heartbeat, as a
+	// HeartbeatReply asked: the collector stops asking. Sent only when not empty, so a
+	// collector from before erasure, which never asks, never sees it.
+	Scrubbed []string `json:"scrubbed,omitempty"`
+}
+
+// HeartbeatReply is the body of a 200 reply to POST /v1/heartbeat (204, no body, when
+// the collector has nothing to ask): responses an erasure cleared at the collector,
+// which the kiosk clears too (comment, answers, contact) and names in its next
+// heartbeat's Scrubbed, and the cases of theirs whose cached copy it clears.
+type HeartbeatReply struct {
+	Scrub      []string `json:"scrub"`
+	ScrubCases []string `json:"scrub_cases,omitempty"`
 }
 
 // Error is the body of every error reply.
