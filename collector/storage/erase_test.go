@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -86,6 +87,22 @@ func TestEraseContactLeavesNoCopy(t *testing.T) {
 		web.Contact = strings.TrimSpace(web.Contact)
 		if _, err := c.Service.IngestFromLink(ctx, qr, web); err != nil {
 			t.Fatal(err)
+		}
+		// Ingest masks the address in the comment and the phone in the answer ("[email]",
+		// "[phone]"); rows stored before masking, or text it missed, still hold them, which
+		// is what erasure's text search is for: put them back as such a row would be.
+		answers, _ := json.Marshal(map[string][]string{"improve": {eraseAnswer + " " + erasePhone}})
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`UPDATE responses SET comment = ? WHERE id = ?`, []any{"my wife " + strings.ToUpper(eraseEmail) + " was served badly", mention.ID}},
+			{`UPDATE responses SET answers = ? WHERE id = ?`, []any{string(answers), web.ID}},
+			{`UPDATE responses SET comment = ? WHERE id = ?`, []any{"someone else entirely: bo@example.org", other.ID}},
+		} {
+			if _, err := c.DB.RawExec(ctx, q.sql, q.args...); err != nil {
+				t.Fatal(err)
+			}
 		}
 		// An invitation to the address, answered with a detractor's score and a comment.
 		inv, _, err := c.DB.AddInvitation(ctx, storage.NewInvitation{StoreID: "Q1", Touchpoint: "delivery", Address: eraseEmail,
@@ -292,7 +309,7 @@ func snapshot(t *testing.T, db *storage.DB) map[string][]string {
 		"segment_rollups": `SELECT * FROM segment_rollups ORDER BY segment, day, store_id, channel, touchpoint`,
 		"theme_rollups":   `SELECT * FROM theme_rollups ORDER BY store_id, day, channel, touchpoint, segment, kind, theme`,
 		"scope_days":      `SELECT * FROM scope_days ORDER BY scope, slice, day, shard`,
-		"store_sums":      `SELECT * FROM store_sums ORDER BY slice, day, store_id`,
+		"store_snapshots": `SELECT * FROM store_snapshots ORDER BY scope, slice, shard, day`,
 		"cases":           `SELECT id, response_id, store_id, status FROM cases ORDER BY id`,
 	} {
 		rows, err := db.RawQuery(context.Background(), q)

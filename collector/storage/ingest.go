@@ -333,9 +333,10 @@ func addRollups(ctx context.Context, t tx, storeID string, rollups map[rollupKey
 }
 
 // lockStoreRollups holds, until the transaction ends, the lock that orders the changes
-// to one store's rollups and report sums: store_sums_last is read, then written, and two
-// uploads of one store must not both extend a series from the same last day. Taken
-// again in the same transaction it is held already. SQLite needs none: one writer.
+// to one store's rollups and report sums: a revision reads a response's counts before it
+// moves them, and a change of region or format reads the store's history before it moves
+// it between scopes. Taken again in the same transaction it is held already. SQLite
+// needs none: one writer.
 func lockStoreRollups(ctx context.Context, t tx, storeID string) error {
 	if t.d.lockText == "" {
 		return nil
