@@ -203,25 +203,40 @@ func post(client *http.Client, url, token string, body []byte) error {
 }
 
 // rawInsert is the floor: n rows in multi-row INSERTs of 500, one statement and one
-// transaction each, on one connection; no HTTP, no validation, no rollups.
+// transaction each, on one connection; no HTTP, no validation, no rollups. Each row gets
+// its received-order position as ingest gives it: on SQLite a number counted here (ingest
+// reserves a batch's in one UPDATE), on PostgreSQL the column's defaults.
 func rawInsert(b *testing.B, db *storage.DB, n int) time.Duration {
 	ctx := context.Background()
-	var device string
+	var (
+		device string
+		seq    int64
+	)
 	if err := db.RawQueryRow(ctx, `SELECT id FROM devices LIMIT 1`).Scan(&device); err != nil {
 		b.Fatal(err)
 	}
-	const row = `(?, 'S000', ?, 9, '["staff"]', '', '', false, 'en', 1, 0, 0, 'submitted', false, '2026-11-20', '', 0)`
+	if err := db.RawQueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM responses`).Scan(&seq); err != nil {
+		b.Fatal(err)
+	}
+	row, seqColumn := `(?, 'S000', ?, 9, '["staff"]', '', '', false, 'en', 1, 0, 0, 'submitted', false, '2026-11-20', '', 0)`, ""
+	if db.Dialect() == "sqlite" {
+		row, seqColumn = strings.TrimSuffix(row, ")")+", ?)", ", seq"
+	}
 	start := time.Now()
 	for done := 0; done < n; done += wire.MaxBatchItems {
 		k := min(wire.MaxBatchItems, n-done)
-		args := make([]any, 0, 2*k)
+		args := make([]any, 0, 3*k)
 		for range k {
 			args = append(args, uuid.Must(uuid.NewV7()).String(), device)
+			if seqColumn != "" {
+				seq++
+				args = append(args, seq)
+			}
 		}
 		_, err := db.RawExec(ctx, `
 			INSERT INTO responses (id, store_id, device_id, score, reasons, comment, contact, contact_consent,
 			                       locale, survey_version, created_at, completed_at, outcome, suspect, day,
-			                       content_hash, received_at)
+			                       content_hash, received_at`+seqColumn+`)
 			VALUES `+strings.TrimSuffix(strings.Repeat(row+",", k), ","), args...)
 		if err != nil {
 			b.Fatal(err)
