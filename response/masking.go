@@ -37,21 +37,16 @@ func (s Survey) Masking() (*Masking, error) {
 
 // FollowUp masks a follow-up's comment and text answers in place and returns what it
 // masked.
-func (m *Masking) FollowUp(f *FollowUp) pii.Counts {
-	var counts pii.Counts
-	f.Comment, counts = m.text(f.Comment, MaxCommentRunes)
-	var more pii.Counts
-	f.Answers, more = m.answers(f.Answers)
-	return counts.Add(more)
-}
+func (m *Masking) FollowUp(f *FollowUp) pii.Counts { return m.mask(&f.Comment, &f.Answers) }
 
 // Response masks a response's comment and text answers in place and returns what it
 // masked.
-func (m *Masking) Response(r *Response) pii.Counts {
-	var counts pii.Counts
-	r.Comment, counts = m.text(r.Comment, MaxCommentRunes)
-	var more pii.Counts
-	r.Answers, more = m.answers(r.Answers)
+func (m *Masking) Response(r *Response) pii.Counts { return m.mask(&r.Comment, &r.Answers) }
+
+func (m *Masking) mask(comment *string, answers *map[string][]string) pii.Counts {
+	var counts, more pii.Counts
+	*comment, counts = m.text(*comment, MaxCommentRunes)
+	*answers, more = m.answers(*answers)
 	return counts.Add(more)
 }
 
