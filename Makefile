@@ -54,7 +54,7 @@ test-packaging: build
 test-bench: build
 	BIN=$(BIN) scripts/bench.sh smoke
 
-# Every benchmark at full size; writes docs/benchmarks.md (about 15 minutes).
+# Every benchmark at full size; writes docs/benchmarks.md (an hour or more).
 bench: build
 	BIN=$(BIN) scripts/bench.sh full
 

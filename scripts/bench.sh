@@ -28,7 +28,7 @@ case "$MODE" in
     ARGS=(-timeout 60m)
     FLAGS=()
     export PG_FSYNC=on
-    echo "bench: the full run takes about 15 minutes (reports generate 10M rows twice; the fleet runs 5 minutes)"
+    echo "bench: the full run takes an hour or more (reports generate 10M rows and their sums for each database; the fleet runs 5 minutes)"
     ;;
   *) echo "usage: $0 [full|smoke]" >&2; exit 2 ;;
 esac
