@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -68,27 +69,72 @@ func (s snapshot) encode() []byte {
 
 var errBadSnapshot = errors.New("store snapshot is corrupt")
 
+// totalsReader reads an encoded snapshot's stores in id order.
+type totalsReader struct {
+	b   []byte
+	err error
+}
+
+// next is the next store's id (valid until the snapshot's bytes change) and totals;
+// false at the end or on a corrupt snapshot (err says which).
+func (r *totalsReader) next() ([]byte, dayCounts, bool) {
+	if len(r.b) == 0 || r.err != nil {
+		return nil, dayCounts{}, false
+	}
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || uint64(len(r.b)-k) < n {
+		r.err = errBadSnapshot
+		return nil, dayCounts{}, false
+	}
+	id := r.b[k : k+int(n)]
+	b := r.b[k+int(n):]
+	var v [4]int64
+	for i := range v {
+		x, k := binary.Varint(b)
+		if k <= 0 {
+			r.err = errBadSnapshot
+			return nil, dayCounts{}, false
+		}
+		v[i], b = x, b[k:]
+	}
+	r.b = b
+	return id, dayCounts{Tally: nps.Tally{Promoters: v[0], Passives: v[1], Detractors: v[2]}, suspect: v[3]}, true
+}
+
 // eachTotal calls fn with every store's totals in an encoded snapshot, in id order. The
 // id is only valid during the call.
 func eachTotal(b []byte, fn func(id []byte, c dayCounts)) error {
-	for len(b) > 0 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
-			return errBadSnapshot
-		}
-		id := b[k : k+int(n)]
-		b = b[k+int(n):]
-		var v [4]int64
-		for i := range v {
-			x, k := binary.Varint(b)
-			if k <= 0 {
-				return errBadSnapshot
-			}
-			v[i], b = x, b[k:]
-		}
-		fn(id, dayCounts{Tally: nps.Tally{Promoters: v[0], Passives: v[1], Detractors: v[2]}, suspect: v[3]})
+	r := totalsReader{b: b}
+	for id, c, ok := r.next(); ok; id, c, ok = r.next() {
+		fn(id, c)
 	}
-	return nil
+	return r.err
+}
+
+// eachDifference calls fn with each store's totals in snapshot to less those in
+// snapshot before, both in id order, in one pass; a store with the same totals in both
+// is left out.
+func eachDifference(to, before []byte, fn func(id []byte, c dayCounts)) error {
+	a, b := totalsReader{b: to}, totalsReader{b: before}
+	aID, aC, aOK := a.next()
+	bID, bC, bOK := b.next()
+	for aOK || bOK {
+		switch order := bytes.Compare(aID, bID); {
+		case aOK && (!bOK || order < 0):
+			fn(aID, aC)
+			aID, aC, aOK = a.next()
+		case bOK && (!aOK || order > 0):
+			fn(bID, dayCounts{}.minus(bC))
+			bID, bC, bOK = b.next()
+		default:
+			if d := aC.minus(bC); !d.empty() {
+				fn(aID, d)
+			}
+			aID, aC, aOK = a.next()
+			bID, bC, bOK = b.next()
+		}
+	}
+	return cmp.Or(a.err, b.err)
 }
 
 func decodeSnapshot(b []byte) (snapshot, error) {
@@ -225,10 +271,11 @@ func insertSnapshots(ctx context.Context, t tx, table, tail string, args []any) 
 	return nil
 }
 
-// storeTotals is every store's counts in one scope and slice over the days after before
-// up to and including to: each shard's latest row on or before to, less its latest on
-// or before before. shards limits it to some shards (nil: all of the scope's).
-func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int, before, to string) (map[string]dayCounts, error) {
+// eachStoreTotal calls fn with every store's counts in one scope and slice over the
+// days after before up to and including to, leaving out stores with none: each shard's
+// latest row on or before to, less its latest on or before before. shards limits it to
+// some shards (nil: all of the scope's).
+func (db *DB) eachStoreTotal(ctx context.Context, scope, slice string, shards []int, before, to string, fn func(id []byte, c dayCounts)) error {
 	if shards == nil {
 		for i := range snapshotShards(scope) {
 			shards = append(shards, i)
@@ -242,30 +289,22 @@ func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int
 	rows, err := db.read.QueryContext(ctx, `SELECT `+latest+`, `+latest+` FROM (VALUES `+strings.Join(values, ", ")+`) AS g`,
 		scope, slice, to, scope, slice, before)
 	if err != nil {
-		return nil, fmt.Errorf("store snapshots: %w", err)
+		return fmt.Errorf("store snapshots: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]dayCounts{}
 	var atTo, atBefore []byte
 	for rows.Next() {
 		if err := rows.Scan(&atTo, &atBefore); err != nil {
-			return nil, fmt.Errorf("store snapshots: %w", err)
+			return fmt.Errorf("store snapshots: %w", err)
 		}
-		err := eachTotal(atTo, func(id []byte, c dayCounts) { out[string(id)] = c })
-		if err == nil {
-			err = eachTotal(atBefore, func(id []byte, c dayCounts) {
-				out[string(id)] = out[string(id)].minus(c)
-			})
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store snapshots of %q %q: %w", scope, slice, err)
+		if err := eachDifference(atTo, atBefore, fn); err != nil {
+			return fmt.Errorf("store snapshots of %q %q: %w", scope, slice, err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store snapshots: %w", err)
+		return fmt.Errorf("store snapshots: %w", err)
 	}
-	maps.DeleteFunc(out, func(_ string, c dayCounts) bool { return c.empty() })
-	return out, nil
+	return nil
 }
 
 // snapshotWindow is how many days of the rollups a rebuild reads at once.

@@ -104,11 +104,15 @@ func (db *DB) npsFromSums(ctx context.Context, f Filter) (NPSReport, bool, error
 		if err != nil {
 			return NPSReport{}, false, err
 		}
-		totals, err := db.storeTotals(ctx, "", slice, []int{snapshotShard(f.StoreID, "")}, before, f.To)
+		var c dayCounts
+		err = db.eachStoreTotal(ctx, "", slice, []int{snapshotShard(f.StoreID, "")}, before, f.To, func(id []byte, d dayCounts) {
+			if string(id) == f.StoreID {
+				c = d
+			}
+		})
 		if err != nil {
 			return NPSReport{}, false, err
 		}
-		c := totals[f.StoreID]
 		return report(c.Tally, c.suspect), true, nil
 	}
 	scope, ok := f.scope()
@@ -146,15 +150,14 @@ func (db *DB) perStoreFromSums(ctx context.Context, f Filter) (map[string]NPSRep
 	if err != nil {
 		return nil, false, err
 	}
-	totals, err := db.storeTotals(ctx, scope, slice, shards, before, f.To)
+	out := map[string]NPSReport{}
+	err = db.eachStoreTotal(ctx, scope, slice, shards, before, f.To, func(id []byte, c dayCounts) {
+		if f.StoreID == "" || string(id) == f.StoreID {
+			out[string(id)] = report(c.Tally, c.suspect)
+		}
+	})
 	if err != nil {
 		return nil, false, err
-	}
-	out := make(map[string]NPSReport, len(totals))
-	for id, c := range totals {
-		if f.StoreID == "" || id == f.StoreID {
-			out[id] = report(c.Tally, c.suspect)
-		}
 	}
 	return out, true, nil
 }
