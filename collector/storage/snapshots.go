@@ -55,8 +55,9 @@ type snapshot []storeTotal
 
 // encode packs the snapshot: per store, its id's length and bytes, then its promoters,
 // passives, detractors and suspect responses, each a varint.
-func (s snapshot) encode() []byte {
-	b := make([]byte, 0, len(s)*16)
+func (s snapshot) encode() []byte { return s.appendTo(make([]byte, 0, len(s)*16)) }
+
+func (s snapshot) appendTo(b []byte) []byte {
 	for _, e := range s {
 		b = binary.AppendUvarint(b, uint64(len(e.store)))
 		b = append(b, e.store...)
@@ -149,22 +150,34 @@ func (c dayCounts) minus(d dayCounts) dayCounts {
 		Detractors: c.Detractors - d.Detractors}, suspect: c.suspect - d.suspect}
 }
 
-// plus is the snapshot with c added to a store's totals; a store whose totals come to
-// nothing leaves it.
-func (s snapshot) plus(storeID string, c dayCounts) snapshot {
-	i, found := slices.BinarySearchFunc(s, storeID, func(e storeTotal, id string) int { return cmp.Compare(e.store, id) })
-	out := slices.Clone(s)
-	if found {
-		out[i].counts.add(c)
-		if out[i].counts.empty() {
-			out = slices.Delete(out, i, i+1)
+// plus is an encoded snapshot with c added to a store's totals, spliced without
+// decoding the other stores; a store whose totals come to nothing leaves it.
+func plus(b []byte, storeID string, c dayCounts) ([]byte, error) {
+	r := totalsReader{b: b}
+	out := make([]byte, 0, len(b)+len(storeID)+8)
+	rest := b // from the first store after storeID
+	for {
+		at := r.b
+		id, had, ok := r.next()
+		if ok && string(id) < storeID {
+			continue
 		}
-		return out
+		out = append(out, b[:len(b)-len(at)]...)
+		if ok && string(id) == storeID {
+			c.add(had)
+			rest = r.b
+		} else {
+			rest = at
+		}
+		break
 	}
-	if c.empty() {
-		return out
+	if r.err != nil {
+		return nil, r.err
 	}
-	return slices.Insert(out, i, storeTotal{storeID, c})
+	if !c.empty() {
+		out = snapshot{{storeID, c}}.appendTo(out)
+	}
+	return append(out, rest...), nil
 }
 
 // addSnapshots adds a store's changes to one slice of one scope, by day, to the scope's
@@ -219,11 +232,11 @@ func addSnapshots(ctx context.Context, t tx, scope, slice, storeID string, byDay
 		next    int       // the next of rows
 	)
 	write := func(day string, was []byte) error {
-		s, err := decodeSnapshot(was)
+		now, err := plus(was, storeID, added)
 		if err != nil {
 			return fmt.Errorf("snapshot of %q %q on %s: %w", scope, slice, day, err)
 		}
-		written = append(written, scope, slice, shard, day, s.plus(storeID, added).encode())
+		written = append(written, scope, slice, shard, day, now)
 		return nil
 	}
 	for _, day := range days {
