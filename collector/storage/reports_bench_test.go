@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -34,19 +35,35 @@ func BenchmarkReports(b *testing.B) {
 	if testing.Short() {
 		shape = smokeReportShape
 	}
+	// NPS_REPORT_SHAPE=responses,stores,days runs another size, e.g. 1000000,5000,40 to
+	// profile the stores table's cost (which follows the stores, not the days) quickly.
+	if v := os.Getenv("NPS_REPORT_SHAPE"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d,%d,%d", &shape.responses, &shape.stores, &shape.days); err != nil {
+			b.Fatalf("NPS_REPORT_SHAPE=%q: want responses,stores,days: %v", v, err)
+		}
+	}
 	for _, be := range storagetest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := Open(ctx, Config{Path: be.Path(b), Logger: slog.New(slog.DiscardHandler)})
+			// NPS_REPORT_DB keeps the SQLite history in that file, to time it again
+			// without generating it again.
+			path, kept := be.Path(b), false
+			if keep := os.Getenv("NPS_REPORT_DB"); keep != "" && be.Name == "sqlite" {
+				_, err := os.Stat(keep)
+				path, kept = keep, err == nil
+			}
+			db, err := Open(ctx, Config{Path: path, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer db.Close()
-			start := time.Now()
-			if err := generateHistory(ctx, db, shape); err != nil {
-				b.Fatal(err)
+			if !kept {
+				start := time.Now()
+				if err := generateHistory(ctx, db, shape); err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("generated %d responses, %d stores, %d days in %s", shape.responses, shape.stores, shape.days, time.Since(start).Round(time.Second))
 			}
-			b.Logf("generated %d responses, %d stores, %d days in %s", shape.responses, shape.stores, shape.days, time.Since(start).Round(time.Second))
 			var daily, segmented, scopeDays, snapshots, snapshotBytes int64
 			if err := db.read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM daily_rollups), (SELECT COUNT(*) FROM segment_rollups),
 				(SELECT COUNT(*) FROM scope_days), (SELECT COUNT(*) FROM store_snapshots), (SELECT COALESCE(SUM(length(counts)), 0) FROM store_snapshots)`).

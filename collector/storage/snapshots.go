@@ -284,11 +284,10 @@ func insertSnapshots(ctx context.Context, t tx, table, tail string, args []any) 
 	return nil
 }
 
-// eachStoreTotal calls fn with every store's counts in one scope and slice over the
-// days after before up to and including to, leaving out stores with none: each shard's
-// latest row on or before to, less its latest on or before before. shards limits it to
-// some shards (nil: all of the scope's).
-func (db *DB) eachStoreTotal(ctx context.Context, scope, slice string, shards []int, before, to string, fn func(id []byte, c dayCounts)) error {
+// storeTotals is every store's counts in one scope and slice over the days after before
+// up to and including to, as each shard's latest row on or before to beside its latest
+// on or before before; shards limits it to some shards (nil: all of the scope's).
+func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int, before, to string) (shardTotals, error) {
 	if shards == nil {
 		for i := range snapshotShards(scope) {
 			shards = append(shards, i)
@@ -302,22 +301,71 @@ func (db *DB) eachStoreTotal(ctx context.Context, scope, slice string, shards []
 	rows, err := db.read.QueryContext(ctx, `SELECT `+latest+`, `+latest+` FROM (VALUES `+strings.Join(values, ", ")+`) AS g`,
 		scope, slice, to, scope, slice, before)
 	if err != nil {
-		return fmt.Errorf("store snapshots: %w", err)
+		return shardTotals{}, fmt.Errorf("store snapshots: %w", err)
 	}
 	defer rows.Close()
-	var atTo, atBefore []byte
+	out := shardTotals{scope: scope, slice: slice}
 	for rows.Next() {
-		if err := rows.Scan(&atTo, &atBefore); err != nil {
-			return fmt.Errorf("store snapshots: %w", err)
+		var p [2][]byte
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			return shardTotals{}, fmt.Errorf("store snapshots: %w", err)
 		}
-		if err := eachDifference(atTo, atBefore, fn); err != nil {
-			return fmt.Errorf("store snapshots of %q %q: %w", scope, slice, err)
-		}
+		out.pairs = append(out.pairs, p)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store snapshots: %w", err)
+		return shardTotals{}, fmt.Errorf("store snapshots: %w", err)
+	}
+	return out, nil
+}
+
+// shardTotals is what storeTotals read: per shard, the snapshot at the range's end and
+// the one the day before it starts.
+type shardTotals struct {
+	scope, slice string
+	pairs        [][2][]byte
+}
+
+// stores is how many stores the snapshots at the range's end hold: a bound, a little
+// high, on how many have counts in the range, to size what they go into.
+func (s shardTotals) stores() int {
+	n := 0
+	for _, p := range s.pairs {
+		n += countTotals(p[0])
+	}
+	return n
+}
+
+// each calls fn with every store's counts over the range, leaving out stores with none.
+// The id is only valid during the call.
+func (s shardTotals) each(fn func(id []byte, c dayCounts)) error {
+	for _, p := range s.pairs {
+		if err := eachDifference(p[0], p[1], fn); err != nil {
+			return fmt.Errorf("store snapshots of %q %q: %w", s.scope, s.slice, err)
+		}
 	}
 	return nil
+}
+
+// countTotals is how many stores an encoded snapshot holds (0 for a corrupt one, which
+// reading it will report).
+func countTotals(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < l {
+			return 0
+		}
+		b = b[k+int(l):]
+		for range 4 {
+			_, k := binary.Varint(b)
+			if k <= 0 {
+				return 0
+			}
+			b = b[k:]
+		}
+		n++
+	}
+	return n
 }
 
 // snapshotWindow is how many days of the rollups a rebuild reads at once.

@@ -104,8 +104,12 @@ func (db *DB) npsFromSums(ctx context.Context, f Filter) (NPSReport, bool, error
 		if err != nil {
 			return NPSReport{}, false, err
 		}
+		totals, err := db.storeTotals(ctx, "", slice, []int{snapshotShard(f.StoreID, "")}, before, f.To)
+		if err != nil {
+			return NPSReport{}, false, err
+		}
 		var c dayCounts
-		err = db.eachStoreTotal(ctx, "", slice, []int{snapshotShard(f.StoreID, "")}, before, f.To, func(id []byte, d dayCounts) {
+		err = totals.each(func(id []byte, d dayCounts) {
 			if string(id) == f.StoreID {
 				c = d
 			}
@@ -150,8 +154,18 @@ func (db *DB) perStoreFromSums(ctx context.Context, f Filter) (map[string]NPSRep
 	if err != nil {
 		return nil, false, err
 	}
-	out := map[string]NPSReport{}
-	err = db.eachStoreTotal(ctx, scope, slice, shards, before, f.To, func(id []byte, c dayCounts) {
+	totals, err := db.storeTotals(ctx, scope, slice, shards, before, f.To)
+	if err != nil {
+		return nil, false, err
+	}
+	// Sized up front: growing a map of 5,000 stores step by step cost as much as reading
+	// their snapshots.
+	size := 1
+	if f.StoreID == "" {
+		size = totals.stores()
+	}
+	out := make(map[string]NPSReport, size)
+	err = totals.each(func(id []byte, c dayCounts) {
 		if f.StoreID == "" || string(id) == f.StoreID {
 			out[string(id)] = report(c.Tally, c.suspect)
 		}
