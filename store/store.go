@@ -150,8 +150,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.space.release(0)
 		db.space.setFull(true)
 	}
-	// Neither the write connection nor the checkpointer's checkpoints on commit: the
-	// checkpointer does, in between taps (checkpoint.go).
+	// Neither the write connection nor the checkpointer's own one checkpoints on commit:
+	// the checkpointer does, in between taps (checkpoint.go).
 	ckptConn := openNoAutoCheckpoint(sqlite.DSN(cfg.Path, false), nil)
 	ckptConn.SetMaxOpenConns(1)
 	db.ckpt = newCheckpointer(ckptConn, cfg.CheckpointIdle, cfg.CheckpointEvery, cfg.CheckpointFrames, db.now, db.log)
