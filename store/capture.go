@@ -32,34 +32,32 @@ func (db *DB) Record(ctx context.Context, tap response.Tap) (Recorded, error) {
 	return v, err
 }
 
+// insertTapSQL is a tap's only statement, prepared once at Open: committed on its own
+// (autocommit), it is one write transaction and one WAL sync with nothing around it.
+const insertTapSQL = `INSERT INTO responses (id, score, locale, survey_version, created_at, suspect, segment)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`
+
 func (db *DB) record(ctx context.Context, tap response.Tap) (Recorded, error) {
 	if err := tap.Validate(); err != nil {
 		return Recorded{}, fmt.Errorf("record tap: %w", err)
 	}
-	now := db.now()
+	if db.insertTap == nil {
+		return Recorded{}, errors.New("record tap: the database was opened read-only")
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Recorded{}, fmt.Errorf("record tap: new id: %w", err)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return Recorded{}, fmt.Errorf("record tap: begin: %w", err)
-	}
-	defer tx.Rollback()
-
-	suspect, err := db.isRapidTap(ctx, tx, now)
-	if err != nil {
-		return Recorded{}, fmt.Errorf("record tap: %w", err)
-	}
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO responses (id, score, locale, survey_version, created_at, suspect, segment)
-		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		id.String(), tap.Score, tap.Locale, tap.SurveyVersion, millis(now), suspect, tap.Segment)
-	if err != nil {
+	// One tap at a time from the rapid-tap decision to noting the tap, so that two taps
+	// racing each other are judged as if one came after the other (the write connection
+	// serialises their commits anyway).
+	db.tapMu.Lock()
+	defer db.tapMu.Unlock()
+	now := db.now()
+	suspect := db.isRapidTap(now)
+	if _, err := db.insertTap.ExecContext(ctx,
+		id.String(), tap.Score, tap.Locale, tap.SurveyVersion, millis(now), suspect, tap.Segment); err != nil {
 		return Recorded{}, fmt.Errorf("record tap: insert: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Recorded{}, fmt.Errorf("record tap: commit: %w", err)
 	}
 	db.mono.tapped(id.String())
 	return Recorded{ID: id.String(), Suspect: suspect}, nil
@@ -300,5 +298,6 @@ func (db *DB) Insert(ctx context.Context, r Response) error {
 	if err != nil {
 		return fmt.Errorf("insert response %s: %w", r.ID, err)
 	}
+	db.mono.inserted(r.CreatedAt, r.CompletedAt, r.Outcome)
 	return nil
 }

@@ -29,13 +29,19 @@ func TestMain(m *testing.M) {
 // taps in a loop and prints each id the moment Record returns it.
 func recordUntilKilled(path string) int {
 	ctx := context.Background()
-	db, err := Open(ctx, Config{Path: path, RapidTap: noRapid, Logger: quiet})
+	// Checkpoints after 5 ms of idle and every 8 commits, so that the kills also land
+	// while the checkpointer copies the WAL and starts it over.
+	db, err := Open(ctx, Config{Path: path, RapidTap: noRapid, Logger: quiet,
+		CheckpointIdle: 5 * time.Millisecond, CheckpointEvery: 8, CheckpointFrames: 32})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	fmt.Println("ready")
 	for i := 0; ; i++ {
+		if i%50 == 49 {
+			time.Sleep(10 * time.Millisecond) // idle: an idle checkpoint and the WAL's restart
+		}
 		rec, err := db.Record(ctx, response.Tap{Score: i % 11, Locale: "en", SurveyVersion: 1})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -60,11 +60,16 @@ func (db *DB) MaintainOnce(ctx context.Context, retention time.Duration) {
 }
 
 // checkpointPassive copies what it can of the WAL into the database without waiting for
-// readers; the WAL file keeps its size and is written again from its start.
+// readers; the WAL file keeps its size and is written again from its start. It runs on
+// the checkpointer's connection, so a tap never queues behind it for the write one.
 func (db *DB) checkpointPassive(ctx context.Context) error {
+	conn := db.write
+	if db.ckpt != nil {
+		conn = db.ckpt.conn
+	}
 	return db.space.write(func() error {
 		var busy, logFrames, checkpointed int
-		if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
+		if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
 			return fmt.Errorf("wal checkpoint: %w", err)
 		}
 		if busy != 0 {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -130,5 +131,85 @@ func TestRecoverOpenAfterClockSetBack(t *testing.T) {
 	}
 	if r.Outcome != response.OutcomeRecovered || r.CompletedAt.Before(r.CreatedAt) {
 		t.Fatalf("recovered response: outcome %q, created %v, completed %v", r.Outcome, r.CreatedAt, r.CompletedAt)
+	}
+}
+
+// TestRapidTapRuleSurvivesRestart: the rule's state lives in memory, loaded at Open from
+// the newest responses, so a tap just after a restart is judged as if the kiosk had kept
+// running: the earlier run's thank-you and taps count, a crash recovery's completion does
+// not, and neither do responses from outside the window.
+func TestRapidTapRuleSurvivesRestart(t *testing.T) {
+	rule := RapidTapRule{MinGapAfterCompletion: 3 * time.Second, BurstLimit: 3, BurstWindow: time.Minute}
+	type step struct {
+		wait     time.Duration
+		complete bool // complete it at once (the thank-you screen)
+	}
+	for _, tc := range []struct {
+		name        string
+		before      []step        // taps of the earlier run
+		restartGap  time.Duration // from the new run's start to its first tap
+		recoverAll  bool          // the new run completes what was left open as recovered
+		insertAfter int           // responses Insert adds, created just before the tap
+		wantSuspect bool
+	}{
+		{"thank-you just before the restart", []step{{0, true}}, 500 * time.Millisecond, false, 0, true},
+		{"thank-you long before the restart", []step{{0, true}}, 10 * time.Second, false, 0, false},
+		{"left open and recovered", []step{{0, false}}, time.Second, true, 0, false},
+		{"burst across the restart", []step{{0, false}, {5 * time.Second, false}, {5 * time.Second, false}}, 5 * time.Second, false, 0, true},
+		{"two taps then the restart", []step{{0, false}, {5 * time.Second, false}}, 5 * time.Second, false, 0, false},
+		{"burst older than the window", []step{{0, false}, {5 * time.Second, false}, {5 * time.Second, false}}, 2 * time.Minute, false, 0, false},
+		{"inserted responses count", nil, 0, false, 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "kiosk.db")
+			wall := t0
+			ctx := context.Background()
+			first := openTest(t, Config{Path: path, RapidTap: rule, Now: func() time.Time { return wall }})
+			for _, s := range tc.before {
+				wall = wall.Add(s.wait)
+				rec, err := first.Record(ctx, response.Tap{Score: 9, Locale: "en"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.complete {
+					mustComplete(t, first, rec.ID, response.FollowUp{Outcome: response.OutcomeSkipped})
+				}
+			}
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// The restart takes a second: a new monotonic clock, the wall clock carried on.
+			clk := &steppedClock{wall: wall.Add(time.Second)}
+			db := openTest(t, Config{Path: path, RapidTap: rule, Now: clk.Now, Elapsed: clk.Elapsed})
+			if tc.recoverAll {
+				if _, err := db.RecoverOpen(ctx, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Advance(tc.restartGap)
+			for i := range tc.insertAfter {
+				created := clk.Now().Add(-time.Duration(10+i) * time.Second)
+				if err := db.Insert(ctx, Response{ID: "00000000-0000-7000-8000-00000000000" + string(rune('1'+i)),
+					Score: 8, Locale: "en", CreatedAt: created, CompletedAt: created.Add(time.Second),
+					Outcome: response.OutcomeSkipped, Reasons: []string{}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec, err := db.Record(ctx, response.Tap{Score: 10, Locale: "en"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Suspect != tc.wantSuspect {
+				t.Errorf("tap after the restart: suspect = %v, want %v", rec.Suspect, tc.wantSuspect)
+			}
+			got, err := db.Get(ctx, rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Suspect != tc.wantSuspect {
+				t.Errorf("stored suspect = %v, want %v", got.Suspect, tc.wantSuspect)
+			}
+		})
 	}
 }

@@ -78,21 +78,36 @@ type Config struct {
 	// ReserveBytes is the size of the reserve file kept next to the database and given
 	// back when the disk fills; zero means DefaultReserveBytes, negative none.
 	ReserveBytes int64
+	// CheckpointIdle: the WAL is copied into the database once no write has committed
+	// for this long; zero means DefaultCheckpointIdle.
+	CheckpointIdle time.Duration
+	// CheckpointEvery: while writes keep coming, a checkpoint runs beside them every so
+	// many commits; zero means DefaultCheckpointEvery.
+	CheckpointEvery int
+	// CheckpointFrames bounds the WAL under constant writes: once it holds this many
+	// pages, a checkpoint waits for the writer and the WAL starts over; zero means
+	// DefaultCheckpointFrames.
+	CheckpointFrames int
 }
 
 // DB is the kiosk's database. Writes go through one connection, so they are serialised
 // and each is durable on commit; reads use a separate pool and never wait on a writer.
 type DB struct {
-	write    *sql.DB
-	read     *sql.DB
-	path     string
-	mu       sync.Mutex // guards rapidTap and masking, which a new survey may change
-	rapidTap RapidTapRule
-	masking  *response.Masking // nil: the built-in kinds of personal data
-	now      func() time.Time
-	log      *slog.Logger
-	space    *space
-	mono     *monoClock
+	write *sql.DB
+	read  *sql.DB
+	ckpt  *checkpointer // nil when opened read-only
+	tapMu sync.Mutex    // one tap at a time, from the rapid-tap decision to noting it
+	// insertTap is the tap's statement, prepared once on the write connection; nil when
+	// opened read-only.
+	insertTap *sql.Stmt
+	path      string
+	mu        sync.Mutex // guards rapidTap and masking, which a new survey may change
+	rapidTap  RapidTapRule
+	masking   *response.Masking // nil: the built-in kinds of personal data
+	now       func() time.Time
+	log       *slog.Logger
+	space     *space
+	mono      *monoClock
 }
 
 // Open opens (creating if needed) the database at cfg.Path, checks its integrity,
@@ -135,14 +150,18 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.space.release(0)
 		db.space.setFull(true)
 	}
-	var err error
-	if db.write, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, false)); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
-	}
+	// Neither the write connection nor the checkpointer's own one checkpoints on commit:
+	// the checkpointer does, in between taps (checkpoint.go).
+	ckptConn := openNoAutoCheckpoint(sqlite.DSN(cfg.Path, false), nil)
+	ckptConn.SetMaxOpenConns(1)
+	db.ckpt = newCheckpointer(ckptConn, cfg.CheckpointIdle, cfg.CheckpointEvery, cfg.CheckpointFrames, db.now, db.log)
+	db.write = openNoAutoCheckpoint(sqlite.DSN(cfg.Path, false), db.ckpt.committed)
+	db.ckpt.write = db.write
 	db.write.SetMaxOpenConns(1)
 	db.write.SetConnMaxIdleTime(0)
+	var err error
 	if db.read, err = sql.Open("sqlite3", sqlite.DSN(cfg.Path, true)); err != nil {
-		db.write.Close()
+		db.Close()
 		return nil, fmt.Errorf("open store %s for reading: %w", cfg.Path, err)
 	}
 	db.read.SetMaxOpenConns(4)
@@ -173,6 +192,15 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := db.space.ensure(); err != nil {
 		db.log.Warn("no reserve file: the disk is nearly full", "err", err)
 	}
+	if err := db.loadEarlier(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+	}
+	if db.insertTap, err = db.write.PrepareContext(ctx, insertTapSQL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: prepare the tap's insert: %w", cfg.Path, err)
+	}
+	db.ckpt.start()
 	return db, nil
 }
 
@@ -207,9 +235,17 @@ func (db *DB) SetRapidTapRule(r RapidTapRule) {
 	db.rapidTap = r
 }
 
-// Close closes both connection pools.
+// Close stops the checkpointer and closes the connections; the last one to close copies
+// what is left of the WAL into the database.
 func (db *DB) Close() error {
 	var errs []error
+	if db.ckpt != nil {
+		db.ckpt.close()
+		errs = append(errs, db.ckpt.conn.Close())
+	}
+	if db.insertTap != nil {
+		errs = append(errs, db.insertTap.Close())
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

@@ -12,8 +12,8 @@ goarch: amd64
 pkg: github.com/npskiosk/npskiosk/store
 cpu: AMD EPYC
 BenchmarkRecord
-BenchmarkRecord-2          	    3000	    310000 ns/op	    292000 p50-ns	    661000 p99-ns
-BenchmarkRawWriteFsync-2   	    5000	    200000 ns/op	    196000 p50-ns	    370000 p99-ns
+BenchmarkRecord/spaced-2   	    5000	    510000 ns/op	    196000 fsync-p50-ns	    370000 fsync-p99-ns	         1.786 p99-ratio	    292000 record-p50-ns	    661000 record-p99-ns
+BenchmarkRecord/rapid-2    	    5000	    520000 ns/op	    200000 fsync-p50-ns	    400000 fsync-p99-ns	         1.750 p99-ratio	    300000 record-p50-ns	    700000 record-p99-ns
     reports_bench_test.go:48: generated 20000 responses, 50 stores, 40 days in 0s
 ok  	github.com/npskiosk/npskiosk/store	3.2s
 `
@@ -23,11 +23,11 @@ func TestParseKeepsBenchmarkUnitsConfigAndLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.values["Record"]["p50-ns"]; got != 292000 {
-		t.Errorf("Record p50-ns = %v, want 292000", got)
+	if got := res.values["Record/spaced"]["record-p50-ns"]; got != 292000 {
+		t.Errorf("Record/spaced record-p50-ns = %v, want 292000", got)
 	}
-	if got := res.values["RawWriteFsync"]["ns/op"]; got != 200000 {
-		t.Errorf("RawWriteFsync ns/op = %v, want 200000", got)
+	if got := res.values["Record/rapid"]["ns/op"]; got != 520000 {
+		t.Errorf("Record/rapid ns/op = %v, want 520000", got)
 	}
 	if res.config["cpu"] != "AMD EPYC" {
 		t.Errorf("cpu = %q", res.config["cpu"])
@@ -39,18 +39,21 @@ func TestParseKeepsBenchmarkUnitsConfigAndLogs(t *testing.T) {
 
 func TestEvaluateRatiosAndMissing(t *testing.T) {
 	res, _ := parse(strings.NewReader(sample), "sample")
-	rows, missing := evaluate(res, figures[:2])
+	rows, missing := evaluate(res, figures[:4])
 	if len(missing) == 0 {
 		t.Error("the details of sections the sample lacks are not reported missing")
 	}
-	if len(rows) != 2 {
-		t.Fatalf("%d rows, want 2", len(rows))
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(rows))
 	}
 	if r := rows[0]; r.value != 292000 || r.baseline != 196000 || ratio(r) != "1.49×" {
 		t.Errorf("p50 row = %+v, ratio %s", r, ratio(r))
 	}
 	if r := rows[1]; ratio(r) != "1.79×" {
 		t.Errorf("p99 ratio = %s, want 1.79×", ratio(r))
+	}
+	if r := rows[3]; ratio(r) != "1.75×" {
+		t.Errorf("rapid p99 ratio = %s, want 1.75×", ratio(r))
 	}
 	errRow := row{figure: figure{name: "Errors"}, value: 0}
 	if ratio(errRow) != "0 ✓" {
