@@ -29,7 +29,7 @@ func TestUploadReplyFullOrCompact(t *testing.T) {
 			t.Fatalf("first upload: %d", code)
 		}
 		tests := []struct {
-			name, prefer string
+			name, prefer  string
 			gzip, compact bool
 		}{
 			{"no preference, plain", "", false, false},
