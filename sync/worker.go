@@ -1,6 +1,8 @@
 // Package sync uploads the kiosk's outbox to the collector and keeps the kiosk's survey
 // and health in step with it: batches of completed responses (gzip JSON, oldest first)
-// sent with go-retryablehttp, acknowledgements applied exactly once, backoff with jitter
+// sent with go-retryablehttp in a pipeline (the next batch read and the last one's
+// acknowledgement applied while one uploads), acknowledgements applied exactly once,
+// backoff with jitter
 // while offline, the survey config pulled with ETags, heartbeats, and a status for the
 // manager view and "npskiosk status". It knows nothing of Fyne.
 //

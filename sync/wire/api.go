@@ -52,8 +52,9 @@ type Age struct {
 	CompletedMS int64  `json:"completed_ms"`
 }
 
-// UploadResult says what became of every response in a batch. Accepted and Duplicate
-// responses are safe at the collector; Rejected ones will never be accepted as they are.
+// UploadResult says what became of every response in a batch (the full reply; see
+// UploadSummary for the compact one). Accepted and Duplicate responses are safe at the
+// collector; Rejected ones will never be accepted as they are.
 type UploadResult struct {
 	Accepted  []string    `json:"accepted"`
 	Duplicate []string    `json:"duplicate"`
