@@ -390,6 +390,9 @@ func (w *Worker) drainPass(parent context.Context) (held, sent int, err error) {
 	go func() { readErr <- w.readAhead(ctx, ready) }()
 
 	acks := make(chan ack)
+	// applyFailed is closed when applying an answer fails: no further batch is sent. The
+	// upload in flight is let finish; its answer is not applied, so it is sent again.
+	applyFailed := make(chan struct{})
 	type applied struct {
 		held int
 		err  error
@@ -405,14 +408,20 @@ func (w *Worker) drainPass(parent context.Context) (held, sent int, err error) {
 			res.held += n
 			if err != nil {
 				res.err = err
-				cancel()
+				close(applyFailed)
 			}
 		}
 		appliedc <- res
 	}()
 
 	var uploadErr error
+uploads:
 	for b := range ready {
+		select {
+		case <-applyFailed:
+			break uploads
+		default:
+		}
 		a, err := w.upload(ctx, b)
 		if len(a.done)+len(a.rejected) > 0 || err == nil {
 			acks <- a
