@@ -2,9 +2,8 @@
 // and health in step with it: batches of completed responses (gzip JSON, oldest first)
 // sent with go-retryablehttp in a pipeline (the next batch read and the last one's
 // acknowledgement applied while one uploads), acknowledgements applied exactly once,
-// backoff with jitter
-// while offline, the survey config pulled with ETags, heartbeats, and a status for the
-// manager view and "npskiosk status". It knows nothing of Fyne.
+// backoff with jitter while offline, the survey config pulled with ETags, heartbeats, and
+// a status for the manager view and "npskiosk status". It knows nothing of Fyne.
 //
 // Import it as kiosksync: its name is the standard library's too.
 package sync
