@@ -11,13 +11,40 @@ import (
 // Pending returns up to limit completed responses that are neither synced nor
 // quarantined, oldest first: the next batch for the sync worker.
 func (db *DB) Pending(ctx context.Context, limit int) ([]Response, error) {
+	return db.PendingAfter(ctx, OutboxKey{}, limit)
+}
+
+// OutboxKey is a response's place in the outbox's order (created_at, then id); the zero
+// key is before every response.
+type OutboxKey struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// PendingAfter is Pending for the responses after key in the outbox's order. The sync
+// worker reads the next batch with it while the one before is still being uploaded and
+// so is not yet marked synced: Pending would return that batch again.
+func (db *DB) PendingAfter(ctx context.Context, after OutboxKey, limit int) ([]Response, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("pending responses: limit %d must be positive", limit)
 	}
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT `+responseColumns+` FROM responses
-		  WHERE completed_at IS NOT NULL AND synced_at IS NULL AND quarantined_at IS NULL
-		  ORDER BY created_at, id LIMIT ?`, limit)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if after == (OutboxKey{}) {
+		rows, err = db.read.QueryContext(ctx,
+			`SELECT `+responseColumns+` FROM responses
+			  WHERE completed_at IS NOT NULL AND synced_at IS NULL AND quarantined_at IS NULL
+			  ORDER BY created_at, id LIMIT ?`, limit)
+	} else {
+		// A row value comparison, so that SQLite walks the outbox index from the key.
+		rows, err = db.read.QueryContext(ctx,
+			`SELECT `+responseColumns+` FROM responses
+			  WHERE completed_at IS NOT NULL AND synced_at IS NULL AND quarantined_at IS NULL
+			    AND (created_at, id) > (?, ?)
+			  ORDER BY created_at, id LIMIT ?`, millis(after.CreatedAt), after.ID, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pending responses: %w", err)
 	}

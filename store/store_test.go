@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -573,5 +574,56 @@ func TestInvalidCorpusGivesTheDomainErrors(t *testing.T) {
 	}
 	if ob, err := db.Outbox(ctx); err != nil || ob.Pending+ob.Open+ob.Synced != 0 {
 		t.Errorf("invalid input was written: %+v, %v", ob, err)
+	}
+}
+
+// PendingAfter pages through the outbox in its order (created_at, then id, so responses
+// tapped in the same millisecond are neither skipped nor repeated), leaving out what is
+// synced or quarantined, the way the sync worker reads ahead of its acknowledgements.
+func TestPendingAfterPagesInOutboxOrder(t *testing.T) {
+	db := openTest(t, Config{RapidTap: noRapid})
+	ctx := context.Background()
+	// Three taps share each created_at; ids out of insert order within a time.
+	ids := []string{"3", "1", "2", "6", "5", "4", "7"}
+	for i, id := range ids {
+		created := t0.Add(time.Duration(i/3) * time.Minute)
+		r := Response{ID: "0192f6a4-0000-7000-8000-00000000000" + id, Score: i, Locale: "en", SurveyVersion: 1,
+			CreatedAt: created, CompletedAt: created.Add(time.Second), Outcome: response.OutcomeSkipped}
+		if err := db.Insert(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := func(s string) string { return "0192f6a4-0000-7000-8000-00000000000" + s }
+	if err := db.Quarantine(ctx, key("5"), "unknown reason key"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MarkSynced(ctx, []string{key("2")}); err != nil {
+		t.Fatal(err)
+	}
+	var pages [][]string
+	var after OutboxKey
+	for range 10 {
+		got, err := db.PendingAfter(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			break
+		}
+		var page []string
+		for _, r := range got {
+			page = append(page, strings.TrimPrefix(r.ID, "0192f6a4-0000-7000-8000-00000000000"))
+		}
+		pages = append(pages, page)
+		last := got[len(got)-1]
+		after = OutboxKey{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	if got, want := fmt.Sprint(pages), "[[1 3] [4 6] [7]]"; got != want {
+		t.Errorf("pages = %s, want %s", got, want)
+	}
+	// The zero key is Pending.
+	got, err := db.PendingAfter(ctx, OutboxKey{}, 10)
+	if err != nil || strings.Join(responseIDs(got), ",") != strings.Join([]string{key("1"), key("3"), key("4"), key("6"), key("7")}, ",") {
+		t.Errorf("PendingAfter(zero) = %v, %v", responseIDs(got), err)
 	}
 }

@@ -1,8 +1,9 @@
 // Package sync uploads the kiosk's outbox to the collector and keeps the kiosk's survey
 // and health in step with it: batches of completed responses (gzip JSON, oldest first)
-// sent with go-retryablehttp, acknowledgements applied exactly once, backoff with jitter
-// while offline, the survey config pulled with ETags, heartbeats, and a status for the
-// manager view and "npskiosk status". It knows nothing of Fyne.
+// sent with go-retryablehttp in a pipeline (the next batch read and the last one's
+// acknowledgement applied while one uploads), acknowledgements applied exactly once,
+// backoff with jitter while offline, the survey config pulled with ETags, heartbeats, and
+// a status for the manager view and "npskiosk status". It knows nothing of Fyne.
 //
 // Import it as kiosksync: its name is the standard library's too.
 package sync
@@ -34,7 +35,9 @@ import (
 
 // Outbox is the part of the kiosk's store the worker uses.
 type Outbox interface {
-	Pending(ctx context.Context, limit int) ([]store.Response, error)
+	// PendingAfter reads the outbox in its order from a place in it (the zero key: its
+	// start), so the next batch can be read before the one before is marked synced.
+	PendingAfter(ctx context.Context, after store.OutboxKey, limit int) ([]store.Response, error)
 	MarkSynced(ctx context.Context, ids []string) (int64, error)
 	Quarantine(ctx context.Context, id, reason string) error
 	Outbox(ctx context.Context) (store.OutboxStats, error)
@@ -99,6 +102,7 @@ type Worker struct {
 	log    *slog.Logger
 	now    func() time.Time
 	wake   chan struct{}
+	enc    encoder
 	// noClock: the collector refused the device's clock in uploads (a version from
 	// before); it is left out from then on.
 	noClock atomic.Bool
@@ -352,69 +356,262 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // Drain uploads batches until the outbox is empty or a batch fails. It returns how many
 // responses the collector now holds (accepted or duplicate).
+//
+// Each pass reads the outbox in order from its start (drainPass); a response completed
+// meanwhile behind the pass's place (a follow-up left open longer than later taps) is
+// found by the next pass, so Drain ends only when a pass finds nothing.
 func (w *Worker) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-		batch, err := w.cfg.Store.Pending(ctx, w.cfg.BatchItems)
-		if err != nil {
-			return total, fmt.Errorf("read outbox: %w", err)
-		}
-		if len(batch) == 0 {
-			return total, nil
-		}
-		n, err := w.upload(ctx, batch)
-		total += n
-		if err != nil {
+		held, sent, err := w.drainPass(ctx)
+		total += held
+		if err != nil || sent == 0 {
 			return total, err
 		}
 	}
 }
 
-// encodeBatch turns the oldest of rs into a gzip body whose JSON stays under
-// MaxBatchBytes, with the device's clock: its wall time now and, from ages, the monotonic
-// ages of the responses this run captured. It returns how many responses went in.
-func encodeBatch(rs []store.Response, deviceTime time.Time, ages func(ids []string) []store.CaptureAge) ([]byte, int, error) {
-	items := make([]json.RawMessage, 0, len(rs))
-	// Room for device_time and each response's age.
-	const ageBytes = 96
-	size := len(`{"responses":[],"device_time":"2006-01-02T15:04:05.999999999+00:00","ages":[]}`)
-	for _, r := range rs {
-		b, err := json.Marshal(toWire(r))
-		if err != nil {
-			return nil, 0, err
+// drainPass uploads the outbox once through, in a pipeline a batch apart: while one batch
+// uploads, the next is read and encoded, and the acknowledgement of the one before is
+// applied (marked synced, rejections quarantined). The steps hand over through
+// unbuffered channels, so at most one batch is encoded ahead and one acknowledgement
+// waits. A batch is marked synced only after the collector acknowledged it. A failure in
+// any step stops the pass: acknowledgements already received are still applied, nothing
+// else is marked, and what was not acknowledged stays in the outbox for the next round
+// (a resend is a duplicate at the collector: exactly-once rests on the ids). It returns
+// how many responses the collector holds and how many batches it acknowledged.
+func (w *Worker) drainPass(parent context.Context) (held, sent int, err error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+
+	ready := make(chan outgoing)
+	readErr := make(chan error, 1)
+	go func() { readErr <- w.readAhead(ctx, ready) }()
+
+	acks := make(chan ack)
+	// applyFailed is closed when applying an answer fails: no further batch is sent. The
+	// upload in flight is let finish; its answer is not applied, so it is sent again.
+	applyFailed := make(chan struct{})
+	type applied struct {
+		held int
+		err  error
+	}
+	appliedc := make(chan applied, 1)
+	go func() {
+		var res applied
+		for a := range acks {
+			if res.err != nil {
+				continue // the local database failed: the rest stays pending and is resent
+			}
+			n, err := w.apply(ctx, a)
+			res.held += n
+			if err != nil {
+				res.err = err
+				close(applyFailed)
+			}
 		}
-		if size+len(b)+1+ageBytes > wire.MaxBatchBytes && len(items) > 0 {
+		appliedc <- res
+	}()
+
+	var uploadErr error
+uploads:
+	for b := range ready {
+		select {
+		case <-applyFailed:
+			break uploads
+		default:
+		}
+		a, err := w.upload(ctx, b)
+		if len(a.done)+len(a.rejected) > 0 || err == nil {
+			acks <- a
+		}
+		if err != nil {
+			uploadErr = err
 			break
 		}
-		items = append(items, b)
-		size += len(b) + 1 + ageBytes
+		sent++
 	}
-	var wireAges []wire.Age
+	cancel()
+	rErr := <-readErr // the reader has stopped: nothing touches the store after Drain
+	close(acks)
+	res := <-appliedc
+	switch {
+	case res.err != nil:
+		return res.held, sent, res.err
+	case uploadErr != nil:
+		return res.held, sent, uploadErr
+	case parent.Err() != nil:
+		return res.held, sent, parent.Err()
+	case rErr != nil && !errors.Is(rErr, context.Canceled):
+		return res.held, sent, rErr
+	}
+	return res.held, sent, nil
+}
+
+// outgoing is a batch read from the outbox and encoded for upload.
+type outgoing struct {
+	rs   []store.Response // the responses in the body, oldest first
+	body []byte           // gzip JSON
+	// stamped is the device time written in the body; zero when it carries no clock.
+	stamped time.Time
+}
+
+// ack is what the collector said of a batch: the responses it holds and the ones it
+// rejected.
+type ack struct {
+	sent     int
+	done     []string // accepted or duplicate: to mark synced
+	rejected []wire.Rejection
+}
+
+// readAhead reads the outbox from its start in batches, encodes each and hands it to
+// out, until the outbox is read through or ctx ends. It closes out when it returns.
+func (w *Worker) readAhead(ctx context.Context, out chan<- outgoing) error {
+	defer close(out)
+	var after store.OutboxKey
+	for {
+		rs, err := w.cfg.Store.PendingAfter(ctx, after, w.cfg.BatchItems)
+		if err != nil {
+			return fmt.Errorf("read outbox: %w", err)
+		}
+		if len(rs) == 0 {
+			return nil
+		}
+		b, err := w.encode(rs, !w.noClock.Load())
+		if err != nil {
+			return w.fail(fmt.Errorf("encode batch: %w", err), false)
+		}
+		// The responses that did not fit in the body are read again with the next batch.
+		last := b.rs[len(b.rs)-1]
+		after = store.OutboxKey{CreatedAt: last.CreatedAt, ID: last.ID}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// maxStampAge is how long an encoded batch may wait for its upload before it is encoded
+// again: its device time (and the ages) must say when it was sent, give or take less
+// than the collector's tolerance of 5 s.
+const maxStampAge = time.Second
+
+// encode encodes the oldest of rs that fit in one body, with the device's clock unless
+// withClock is false.
+func (w *Worker) encode(rs []store.Response, withClock bool) (outgoing, error) {
+	var (
+		deviceTime time.Time
+		ages       func([]string) []store.CaptureAge
+	)
+	if withClock {
+		deviceTime = w.now()
+		if a, ok := w.cfg.Store.(interface {
+			CaptureAges(ids []string) []store.CaptureAge
+		}); ok {
+			ages = a.CaptureAges
+		}
+	}
+	body, n, err := w.enc.encode(rs, deviceTime, ages)
+	if err != nil {
+		return outgoing{}, err
+	}
+	return outgoing{rs: rs[:n], body: body, stamped: deviceTime}, nil
+}
+
+// encoder turns batches into gzip JSON bodies, reusing its gzip writers and JSON buffers:
+// a catch-up encodes dozens of batches in a row, and a gzip writer alone allocates
+// about 800 KiB. Its zero value is ready to use.
+type encoder struct {
+	zws  stdsync.Pool // *gzip.Writer
+	bufs stdsync.Pool // *bytes.Buffer: a batch's JSON before compression
+}
+
+// encodeBatch is encoder.encode with writers of its own, for tests that build a body as
+// the worker would.
+func encodeBatch(rs []store.Response, deviceTime time.Time, ages func(ids []string) []store.CaptureAge) ([]byte, int, error) {
+	var e encoder
+	return e.encode(rs, deviceTime, ages)
+}
+
+// encode turns the oldest of rs into a gzip body whose JSON stays under MaxBatchBytes,
+// with the device's clock: its wall time (zero: none) and, from ages, the monotonic ages
+// of the responses this run captured. It returns how many responses went in.
+func (e *encoder) encode(rs []store.Response, deviceTime time.Time, ages func(ids []string) []store.CaptureAge) ([]byte, int, error) {
+	buf, _ := e.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer e.bufs.Put(buf)
+	buf.Reset()
+	// The envelope is written by hand around the items, each encoded once: marshalling
+	// them as json.RawMessage would scan every byte again.
+	const (
+		head = `{"responses":[`
+		// Room for the tail: device_time and each response's age.
+		tailBytes = len(`],"device_time":"2006-01-02T15:04:05.999999999+00:00","ages":[]}`)
+		ageBytes  = 96
+	)
+	buf.WriteString(head)
+	enc := json.NewEncoder(buf)
+	n := 0
+	for _, r := range rs {
+		mark := buf.Len()
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		if err := enc.Encode(toWire(r)); err != nil {
+			return nil, 0, fmt.Errorf("response %s: %w", r.ID, err)
+		}
+		if buf.Len()+(n+1)*ageBytes+tailBytes > wire.MaxBatchBytes && n > 0 {
+			buf.Truncate(mark)
+			break
+		}
+		n++
+	}
+	buf.WriteByte(']')
+	if !deviceTime.IsZero() {
+		buf.WriteString(`,"device_time":`)
+		if err := enc.Encode(deviceTime); err != nil {
+			return nil, 0, fmt.Errorf("device time: %w", err)
+		}
+	}
 	if ages != nil {
-		ids := make([]string, len(items))
-		for i := range items {
+		ids := make([]string, n)
+		for i := range ids {
 			ids[i] = rs[i].ID
 		}
+		var wireAges []wire.Age
 		for _, a := range ages(ids) {
 			wireAges = append(wireAges, wire.Age{ID: a.ID, CreatedMS: a.Created.Milliseconds(), CompletedMS: a.Completed.Milliseconds()})
 		}
+		if len(wireAges) > 0 {
+			buf.WriteString(`,"ages":`)
+			if err := enc.Encode(wireAges); err != nil {
+				return nil, 0, fmt.Errorf("ages: %w", err)
+			}
+		}
 	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(struct {
-		Responses  []json.RawMessage `json:"responses"`
-		DeviceTime time.Time         `json:"device_time,omitzero"`
-		Ages       []wire.Age        `json:"ages,omitempty"`
-	}{items, deviceTime, wireAges}); err != nil {
-		return nil, 0, err
+	buf.WriteByte('}')
+
+	// The body goes to the HTTP client, which may read it after the upload returns
+	// (RoundTrip closes bodies in its own time), so it is not pooled; at a few tens of
+	// bytes a response it is small beside what is.
+	out := bytes.NewBuffer(make([]byte, 0, buf.Len()/8))
+	zw, _ := e.zws.Get().(*gzip.Writer)
+	if zw == nil {
+		zw = gzip.NewWriter(out)
+	} else {
+		zw.Reset(out)
+	}
+	defer e.zws.Put(zw)
+	if _, err := zw.Write(buf.Bytes()); err != nil {
+		return nil, 0, fmt.Errorf("compress: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("compress: %w", err)
 	}
-	return buf.Bytes(), len(items), nil
+	return out.Bytes(), n, nil
 }
 
 func toWire(r store.Response) wire.Response {
@@ -431,75 +628,133 @@ func toWire(r store.Response) wire.Response {
 // ackTimeout bounds applying one batch's answer to the local database.
 const ackTimeout = 30 * time.Second
 
-// upload sends one batch and applies the collector's answer.
-func (w *Worker) upload(ctx context.Context, batch []store.Response) (int, error) {
-	send := func(withClock bool) (*http.Response, int, error) {
-		var (
-			deviceTime time.Time
-			ages       func([]string) []store.CaptureAge
-		)
-		if withClock {
-			deviceTime = w.now()
-			if a, ok := w.cfg.Store.(interface {
-				CaptureAges(ids []string) []store.CaptureAge
-			}); ok {
-				ages = a.CaptureAges
-			}
+// upload sends one batch and reads the collector's answer. On an error the ack holds
+// what the collector did say, if anything, to be applied all the same.
+func (w *Worker) upload(ctx context.Context, b outgoing) (ack, error) {
+	var err error
+	withClock := !b.stamped.IsZero()
+	if withClock && (w.noClock.Load() || w.now().Sub(b.stamped) > maxStampAge) {
+		// Encoded too long ago for its clock to be right, or the collector turned out
+		// not to take the clock.
+		if b, err = w.encode(b.rs, !w.noClock.Load()); err != nil {
+			return ack{}, w.fail(fmt.Errorf("encode batch: %w", err), false)
 		}
-		body, n, err := encodeBatch(batch, deviceTime, ages)
-		if err != nil {
-			return nil, 0, fmt.Errorf("encode batch: %w", err)
-		}
-		w.update(func(s *Status) { s.LastAttempt = w.now() })
-		req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, w.cfg.CollectorURL+"/v1/responses", body)
-		if err != nil {
-			return nil, 0, fmt.Errorf("build upload request: %w", err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Content-Encoding", "gzip")
-		resp, err := w.do(req)
-		return resp, n, err
 	}
-	resp, n, err := send(!w.noClock.Load())
+	resp, err := w.post(ctx, b.body)
 	if errors.Is(err, errClockUnknown) {
 		// An older collector: send without the clock from now on (it rejects times far
 		// in the future, as before).
 		w.log.Warn("the collector does not take the device's clock; uploading without it")
 		w.noClock.Store(true)
-		resp, n, err = send(false)
+		if b, err = w.encode(b.rs, false); err != nil {
+			return ack{}, w.fail(fmt.Errorf("encode batch: %w", err), false)
+		}
+		resp, err = w.post(ctx, b.body)
 	}
 	if err != nil {
-		return 0, err
+		return ack{}, err
 	}
 	defer resp.Body.Close()
-	var result wire.UploadResult
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&result); err != nil {
-		return 0, w.fail(fmt.Errorf("read the collector's answer: %w", err), false)
+	return w.readAck(resp, b.rs)
+}
+
+// post sends one encoded batch, asking for the compact reply.
+func (w *Worker) post(ctx context.Context, body []byte) (*http.Response, error) {
+	w.update(func(s *Status) { s.LastAttempt = w.now() })
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, w.cfg.CollectorURL+"/v1/responses", body)
+	if err != nil {
+		return nil, fmt.Errorf("build upload request: %w", err)
 	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set(wire.PreferHeader, wire.PreferMinimal)
+	return w.do(req)
+}
+
+// readAck reads the collector's answer to the batch rs: the compact one when the
+// collector says it applied the preference, else the full one (a collector from before).
+func (w *Worker) readAck(resp *http.Response, rs []store.Response) (ack, error) {
+	body := io.LimitReader(resp.Body, 4<<20)
+	a := ack{sent: len(rs)}
+	if !preferenceApplied(resp.Header, wire.PreferMinimal) {
+		var result wire.UploadResult
+		if err := json.NewDecoder(body).Decode(&result); err != nil {
+			return ack{}, w.fail(fmt.Errorf("read the collector's answer: %w", err), false)
+		}
+		a.done = append(result.Accepted, result.Duplicate...)
+		a.rejected = result.Rejected
+		return a, nil
+	}
+	var sum wire.UploadSummary
+	if err := json.NewDecoder(body).Decode(&sum); err != nil {
+		return ack{}, w.fail(fmt.Errorf("read the collector's answer: %w", err), false)
+	}
+	// Every response not named is marked synced, so the answer must account for the
+	// batch exactly; one that does not is not applied at all, and the batch is sent again.
+	rejected := make(map[string]bool, len(sum.Rejected))
+	inBatch := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		inBatch[r.ID] = true
+	}
+	for _, rej := range sum.Rejected {
+		if !inBatch[rej.ID] || rejected[rej.ID] {
+			return ack{}, w.fail(fmt.Errorf("the collector's answer rejects %q, which is not in the batch or named twice; nothing of it was applied", rej.ID), true)
+		}
+		rejected[rej.ID] = true
+	}
+	if got := sum.Accepted + sum.Duplicate + len(sum.Rejected); got != len(rs) {
+		return ack{}, w.fail(fmt.Errorf("the collector answered for %d of %d responses (%d accepted, %d duplicate, %d rejected); nothing of it was applied",
+			got, len(rs), sum.Accepted, sum.Duplicate, len(sum.Rejected)), true)
+	}
+	a.done = make([]string, 0, len(rs)-len(rejected))
+	for _, r := range rs {
+		if !rejected[r.ID] {
+			a.done = append(a.done, r.ID)
+		}
+	}
+	a.rejected = sum.Rejected
+	return a, nil
+}
+
+// preferenceApplied says whether the reply's Preference-Applied header names pref.
+func preferenceApplied(h http.Header, pref string) bool {
+	for _, v := range h.Values(wire.PreferenceAppliedHeader) {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), pref) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apply applies the collector's answer to one batch to the kiosk's database: the
+// responses it holds are marked synced, the rejected ones quarantined. It returns how
+// many the collector holds.
+func (w *Worker) apply(ctx context.Context, a ack) (int, error) {
 	// The collector has committed; from here on a crash only means the next round sends
 	// these again and the collector answers "duplicate". A shutdown arriving now still
 	// lets the answer be applied (a few local writes), so the kiosk does not resend what
 	// the collector already holds; the timeout only guards against a stuck disk.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
-	done := append(result.Accepted, result.Duplicate...)
-	if _, err := w.cfg.Store.MarkSynced(actx, done); err != nil {
-		return 0, fmt.Errorf("mark %d responses synced: %w", len(done), err)
+	if _, err := w.cfg.Store.MarkSynced(actx, a.done); err != nil {
+		return 0, fmt.Errorf("mark %d responses synced: %w", len(a.done), err)
 	}
-	for _, rej := range result.Rejected {
+	for _, rej := range a.rejected {
 		if err := w.cfg.Store.Quarantine(actx, rej.ID, rej.Error); err != nil && !errors.Is(err, store.ErrNotQuarantine) {
-			return len(done), fmt.Errorf("quarantine %s: %w", rej.ID, err)
+			return len(a.done), fmt.Errorf("quarantine %s: %w", rej.ID, err)
 		}
 		w.log.Warn("collector rejected a response; it is kept in quarantine", "id", rej.ID, "reason", rej.Error)
 	}
-	if len(done)+len(result.Rejected) < n {
-		return len(done), w.fail(fmt.Errorf("the collector answered for %d of %d responses", len(done)+len(result.Rejected), n), true)
+	if len(a.done)+len(a.rejected) < a.sent {
+		return len(a.done), w.fail(fmt.Errorf("the collector answered for %d of %d responses", len(a.done)+len(a.rejected), a.sent), true)
 	}
 	w.update(func(s *Status) {
 		s.LastSuccess = w.now()
-		s.Uploaded += int64(len(done))
+		s.Uploaded += int64(len(a.done))
 	})
-	return len(done), nil
+	return len(a.done), nil
 }
 
 // do sends a request with the device token and turns failures into plain-words errors.

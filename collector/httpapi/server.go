@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
@@ -58,6 +59,7 @@ type Server struct {
 	guard   *authguard.Guard
 	routes  []Route
 	openapi []byte // the integration API's OpenAPI document, as JSON
+	uploads bodyReader
 }
 
 // New builds the API's handler.
@@ -263,19 +265,51 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, kind string) bool
 // decodeBody reads a JSON body of at most limit bytes (after gzip), refusing unknown
 // fields. It writes the error reply itself and returns false on failure.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	var b bodyReader
+	return b.decode(w, r, limit, v)
+}
+
+// bodyReader reads request bodies, reusing gzip readers and buffers between requests:
+// a kiosk's catch-up is dozens of uploads of up to 1 MiB in a row, and a fresh gzip
+// reader and a buffer grown from nothing cost each of them allocations and copies. The
+// zero value is ready to use; the Server keeps one for the uploads.
+type bodyReader struct {
+	zrs  stdsync.Pool // *gzip.Reader
+	bufs stdsync.Pool // *bytes.Buffer
+}
+
+// decode is decodeBody with pooled readers and buffers.
+func (b *bodyReader) decode(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 	body := io.Reader(http.MaxBytesReader(w, r.Body, limit+1))
 	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(body)
+		zr, _ := b.zrs.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(body)
+		} else {
+			err = zr.Reset(body)
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "bad_request", "body is not valid gzip")
 			return false
 		}
-		defer zr.Close()
+		defer func() {
+			zr.Close()
+			b.zrs.Put(zr)
+		}()
 		body = zr
 	}
-	raw, err := io.ReadAll(io.LimitReader(body, limit+1))
+	buf, _ := b.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	// v is decoded from buf and keeps none of it (json.RawMessage fields are copies), so
+	// the buffer goes back to the pool when this returns.
+	defer b.bufs.Put(buf)
+	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) || int64(len(raw)) > limit {
+	if errors.As(err, &tooBig) || int64(buf.Len()) > limit {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body is over %d bytes", limit))
 		return false
 	}
@@ -283,7 +317,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 		writeError(w, http.StatusBadRequest, "bad_request", "could not read the body: "+err.Error())
 		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec := json.NewDecoder(bytes.NewReader(buf.Bytes()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_json", err.Error())
@@ -337,7 +371,7 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.Enr
 		wire.DeviceUpload
 		Responses []json.RawMessage `json:"responses"`
 	}
-	if !decodeBody(w, r, wire.MaxBatchBytes, &body) {
+	if !s.uploads.decode(w, r, wire.MaxBatchBytes, &body) {
 		return
 	}
 	if len(body.Responses) > wire.MaxBatchItems {
@@ -362,7 +396,27 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.Enr
 	if len(res.Rejected) > 0 {
 		s.log.Warn("rejected responses", "device", d.ID, "store", d.StoreID, "count", len(res.Rejected), "first", res.Rejected[0].Error)
 	}
+	if prefers(r.Header, wire.PreferMinimal) {
+		// The kiosk asked for the compact reply: counts, and only the rejections by id.
+		w.Header().Set(wire.PreferenceAppliedHeader, wire.PreferMinimal)
+		writeJSON(w, http.StatusOK, res.Summary())
+		return
+	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// prefers says whether the request's Prefer header (RFC 7240) names pref. Preferences are
+// comma-separated and may carry parameters after a semicolon, which are ignored here.
+func prefers(h http.Header, pref string) bool {
+	for _, v := range h.Values(wire.PreferHeader) {
+		for p := range strings.SplitSeq(v, ",") {
+			p, _, _ = strings.Cut(p, ";")
+			if strings.EqualFold(strings.TrimSpace(p), pref) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) config(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {

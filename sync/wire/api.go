@@ -52,12 +52,45 @@ type Age struct {
 	CompletedMS int64  `json:"completed_ms"`
 }
 
-// UploadResult says what became of every response in a batch. Accepted and Duplicate
-// responses are safe at the collector; Rejected ones will never be accepted as they are.
+// UploadResult says what became of every response in a batch (the full reply; see
+// UploadSummary for the compact one). Accepted and Duplicate responses are safe at the
+// collector; Rejected ones will never be accepted as they are.
 type UploadResult struct {
 	Accepted  []string    `json:"accepted"`
 	Duplicate []string    `json:"duplicate"`
 	Rejected  []Rejection `json:"rejected"`
+}
+
+// The compact reply to an upload. A kiosk that sends PreferHeader: PreferMinimal with
+// POST /v1/responses (RFC 7240's return=minimal) asks for an UploadSummary instead of an
+// UploadResult; a collector that gives one says so with PreferenceAppliedHeader:
+// PreferMinimal. A collector from before ignores the header and answers UploadResult,
+// which the kiosk still reads, and a kiosk from before, which does not ask, gets
+// UploadResult as always.
+const (
+	PreferHeader            = "Prefer"
+	PreferenceAppliedHeader = "Preference-Applied"
+	PreferMinimal           = "return=minimal"
+)
+
+// UploadSummary is the compact reply to an upload: how many responses were accepted and
+// how many were duplicates, and by id only the exceptions, the rejected ones (invalid,
+// or an id stored with other content: a conflict). Every response of the batch not
+// named in Rejected is safe at the collector. The counts and the rejections add up to the
+// responses in the batch.
+type UploadSummary struct {
+	Accepted  int         `json:"accepted_count"`
+	Duplicate int         `json:"duplicate_count"`
+	Rejected  []Rejection `json:"rejected"`
+}
+
+// Summary is the compact form of r.
+func (r UploadResult) Summary() UploadSummary {
+	rejected := r.Rejected
+	if rejected == nil {
+		rejected = []Rejection{}
+	}
+	return UploadSummary{Accepted: len(r.Accepted), Duplicate: len(r.Duplicate), Rejected: rejected}
 }
 
 // Rejection names a response the collector refused, and why.

@@ -1,0 +1,229 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/npskiosk/npskiosk/response"
+	"github.com/npskiosk/npskiosk/store"
+	"github.com/npskiosk/npskiosk/sync/wire"
+)
+
+// A new kiosk drains everything once, whether the collector answers in the compact form
+// or, being from before, ignores the preference and lists every id; a rejected response
+// stays in quarantine either way.
+func TestDrainWithCompactOrFullReplies(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		oldReply    bool // the collector ignores Prefer, as one from before does
+		wantApplied string
+	}{
+		{name: "compact-capable collector", wantApplied: wire.PreferMinimal},
+		{name: "collector answering the full form", oldReply: true, wantApplied: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			ctx := context.Background()
+			rec, err := r.kiosk.Record(ctx, response.Tap{Score: 3, Locale: "en", SurveyVersion: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.kiosk.Complete(ctx, rec.ID, response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"not_in_survey"}}); err != nil {
+				t.Fatal(err)
+			}
+			r.fill(1200)
+			var asked, applied atomic.Int64
+			r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {
+				if req.URL.Path != "/v1/responses" {
+					return false
+				}
+				if req.Header.Get(wire.PreferHeader) == wire.PreferMinimal {
+					asked.Add(1)
+				}
+				if tt.oldReply {
+					req.Header.Del(wire.PreferHeader)
+				}
+				rec := httptest.NewRecorder()
+				r.api.ServeHTTP(rec, req)
+				if got := rec.Header().Get(wire.PreferenceAppliedHeader); got == tt.wantApplied {
+					applied.Add(1)
+				}
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return true
+			})
+			w := r.worker(nil)
+			n, err := w.Drain(ctx)
+			if err != nil || n != 1200 {
+				t.Fatalf("Drain = %d, %v; want 1200", n, err)
+			}
+			if asked.Load() != 3 || applied.Load() != 3 {
+				t.Errorf("%d uploads asked for the compact reply, %d answered with Preference-Applied %q; want 3 and 3",
+					asked.Load(), applied.Load(), tt.wantApplied)
+			}
+			ob, _ := r.kiosk.Outbox(ctx)
+			if ob.Pending != 0 || ob.Quarantined != 1 || ob.Synced != 1200 {
+				t.Fatalf("outbox %+v, want 1200 synced and 1 quarantined", ob)
+			}
+			if q, _ := r.kiosk.Quarantined(ctx, 5); len(q) != 1 || q[0].ID != rec.ID || !strings.Contains(q[0].Reason, "not_in_survey") {
+				t.Fatalf("quarantined %+v", q)
+			}
+			if _, c := r.counts(); c != 1200 {
+				t.Fatalf("collector holds %d, want 1200", c)
+			}
+		})
+	}
+}
+
+// A compact answer that does not account for the batch exactly is not applied at all:
+// every response not named would be marked synced on its word.
+func TestCompactReplyThatDoesNotAddUpIsNotApplied(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		body func(ids []string) string
+	}{
+		{"too few counted", func(ids []string) string {
+			return `{"accepted_count":9,"duplicate_count":0,"rejected":[]}`
+		}},
+		{"too many counted", func(ids []string) string {
+			return `{"accepted_count":10,"duplicate_count":1,"rejected":[]}`
+		}},
+		{"a rejection not in the batch", func(ids []string) string {
+			return `{"accepted_count":9,"duplicate_count":0,"rejected":[{"id":"0192f6a4-0000-7000-8000-000000000000","error":"x"}]}`
+		}},
+		{"a rejection named twice", func(ids []string) string {
+			return fmt.Sprintf(`{"accepted_count":8,"duplicate_count":0,"rejected":[{"id":%q,"error":"x"},{"id":%q,"error":"x"}]}`, ids[0], ids[0])
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			r.fill(10)
+			pending, err := r.kiosk.Pending(context.Background(), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, p := range pending {
+				ids = append(ids, p.ID)
+			}
+			r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {
+				if req.URL.Path != "/v1/responses" {
+					return false
+				}
+				w.Header().Set(wire.PreferenceAppliedHeader, wire.PreferMinimal)
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, tt.body(ids))
+				return true
+			})
+			w := r.worker(nil)
+			if _, err := w.Drain(context.Background()); err == nil {
+				t.Fatal("Drain applied an answer that does not add up")
+			}
+			ob, _ := r.kiosk.Outbox(context.Background())
+			if ob.Pending != 10 || ob.Synced != 0 || ob.Quarantined != 0 {
+				t.Fatalf("outbox %+v, want all 10 still pending", ob)
+			}
+			if w.Status().LastError == "" {
+				t.Error("status shows no error")
+			}
+		})
+	}
+}
+
+// A failure stops the pipeline: the batches acknowledged before it are marked synced,
+// nothing else is, and the next drain sends the rest without counting anything twice,
+// also when the collector had stored the failed batch (the answer was lost).
+func TestDrainPipelineStopsCleanlyOnFailure(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// failOn is the upload that fails (1-based); stored says whether the collector
+		// stored it before the failure.
+		failOn        int64
+		stored        bool
+		wantSynced    int64
+		wantCollector int64
+	}{
+		{name: "second upload refused", failOn: 2, wantSynced: 500, wantCollector: 500},
+		{name: "second upload stored, answer lost", failOn: 2, stored: true, wantSynced: 500, wantCollector: 1000},
+		{name: "first upload refused", failOn: 1, wantSynced: 0, wantCollector: 0},
+		{name: "last upload stored, answer lost", failOn: 3, stored: true, wantSynced: 1000, wantCollector: 1200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			r.fill(1200)
+			var uploads atomic.Int64
+			r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {
+				if req.URL.Path != "/v1/responses" || uploads.Add(1) != tt.failOn {
+					return false
+				}
+				if tt.stored {
+					r.api.ServeHTTP(httptest.NewRecorder(), req)
+				}
+				http.Error(w, `{"error":"injected"}`, http.StatusBadRequest) // not retried
+				return true
+			})
+			w := r.worker(nil)
+			if _, err := w.Drain(context.Background()); err == nil {
+				t.Fatal("the failure did not surface")
+			}
+			ob, _ := r.kiosk.Outbox(context.Background())
+			_, c := r.counts()
+			if ob.Synced != tt.wantSynced || ob.Pending != 1200-tt.wantSynced || c != tt.wantCollector {
+				t.Fatalf("after the failure: %d synced, %d pending, collector %d; want %d synced, collector %d",
+					ob.Synced, ob.Pending, c, tt.wantSynced, tt.wantCollector)
+			}
+			r.setIntercept(func(http.ResponseWriter, *http.Request) bool { return false })
+			if _, err := w.Drain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if p, c := r.counts(); p != 0 || c != 1200 {
+				t.Fatalf("after the next drain: pending %d, collector %d; want 0 and 1200", p, c)
+			}
+		})
+	}
+}
+
+// countingOutbox records how far reading the outbox runs ahead of marking it synced.
+type countingOutbox struct {
+	*store.DB
+	reads, marks atomic.Int64
+	ahead        atomic.Int64 // the most reads ahead of marks seen at a read
+}
+
+func (c *countingOutbox) PendingAfter(ctx context.Context, after store.OutboxKey, limit int) ([]store.Response, error) {
+	if d := c.reads.Add(1) - c.marks.Load(); d > c.ahead.Load() {
+		c.ahead.Store(d)
+	}
+	return c.DB.PendingAfter(ctx, after, limit)
+}
+
+func (c *countingOutbox) MarkSynced(ctx context.Context, ids []string) (int64, error) {
+	defer c.marks.Add(1)
+	return c.DB.MarkSynced(ctx, ids)
+}
+
+// The pipeline is bounded: to read batch j the uploader must have taken batch j-1, so
+// it has handed the answer to j-2 to be applied, which waits for j-3 to be marked.
+func TestDrainReadsAtMostThreeBatchesAheadOfMarking(t *testing.T) {
+	r := newRig(t)
+	r.fill(5000)
+	ob := &countingOutbox{DB: r.kiosk}
+	w := r.worker(func(c *Config) { c.Store = ob })
+	if n, err := w.Drain(context.Background()); err != nil || n != 5000 {
+		t.Fatalf("Drain = %d, %v", n, err)
+	}
+	if ob.marks.Load() != 10 {
+		t.Errorf("%d marks, want 10 batches of 500", ob.marks.Load())
+	}
+	if a := ob.ahead.Load(); a > 3 {
+		t.Errorf("a read ran %d batches ahead of marking, want at most 3", a)
+	}
+}
