@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/npskiosk/npskiosk/internal/sqlite"
 )
 
 // Defaults for Config.CheckpointIdle, CheckpointEvery and CheckpointFrames.
@@ -26,30 +27,18 @@ const (
 // while the kiosk is idle. Commits stay synchronous=FULL: a tap is durable once it is in
 // the WAL, whenever the checkpoint comes.
 
-// connector opens SQLite connections with a hook run on each new connection, without
-// registering a driver name (which would be state shared by every DB in the process).
-type connector struct {
-	dsn string
-	drv *sqlite3.SQLiteDriver
-}
-
-func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
-func (c connector) Driver() driver.Driver                        { return c.drv }
-
 // openNoAutoCheckpoint opens a pool whose connections never checkpoint on commit;
 // onCommit, if not nil, is called as each of their transactions commits.
 func openNoAutoCheckpoint(dsn string, onCommit func()) *sql.DB {
-	return sql.OpenDB(connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{
-		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
-				return fmt.Errorf("turn off automatic checkpoints: %w", err)
-			}
-			if onCommit != nil {
-				c.RegisterCommitHook(func() int { onCommit(); return 0 })
-			}
-			return nil
-		},
-	}})
+	return sqlite.OpenWithHook(dsn, func(c *sqlite3.SQLiteConn) error {
+		if _, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil); err != nil {
+			return fmt.Errorf("turn off automatic checkpoints: %w", err)
+		}
+		if onCommit != nil {
+			c.RegisterCommitHook(func() int { onCommit(); return 0 })
+		}
+		return nil
+	})
 }
 
 // checkpointer copies the WAL into the database off the tap path: once no write has

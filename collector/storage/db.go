@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/collector/contactvault"
@@ -104,11 +105,17 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("open collector database %s: %w", cfg.Path, err)
 	}
 	write.SetMaxOpenConns(1)
-	read, err := sql.Open("sqlite3", sqlite.DSN(cfg.Path, true))
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open collector database %s: %w", cfg.Path, err)
-	}
+	// Reads map the file rather than copy its pages through each connection's small
+	// cache: the stores table reads a few hundred pages of packed snapshots, and took
+	// 60 % more CPU reading them with pread (measured on 5,000 stores). The price: a
+	// disk error under a mapped page stops the process (SIGBUS) instead of failing the
+	// query, which a server restarted by its supervisor can pay; writes do not map.
+	read := sqlite.OpenWithHook(sqlite.DSN(cfg.Path, true), func(c *sqlite3.SQLiteConn) error {
+		if _, err := c.Exec(fmt.Sprintf("PRAGMA mmap_size = %d", readMmapBytes), nil); err != nil {
+			return fmt.Errorf("map the database for reading: %w", err)
+		}
+		return nil
+	})
 	read.SetMaxOpenConns(8)
 	db.write, db.read = conn{write, sqliteDialect}, conn{read, sqliteDialect}
 	if err := sqlite.CheckIntegrity(ctx, write, cfg.Path); err != nil {
@@ -125,6 +132,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	return db, nil
 }
+
+// readMmapBytes is how much of the file each read connection maps; SQLite caps it at
+// its compiled-in maximum (2 GiB by default). It is address space, not memory: the
+// pages are the kernel's page cache, shared by every connection.
+const readMmapBytes = 1 << 31
 
 // Dialect names the database behind db: "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.dialect.name }

@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,7 +17,7 @@ import (
 	"strconv"
 	"strings"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 )
 
 // Errors callers can test for with errors.Is.
@@ -44,6 +45,21 @@ func DSN(file string, readOnly bool) string {
 	}
 	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
 }
+
+// OpenWithHook opens a pool on dsn whose every new connection first runs hook: for
+// settings that must be on each connection and have no place in the DSN. It registers
+// no driver name, which would be state shared by every database in the process.
+func OpenWithHook(dsn string, hook func(*sqlite3.SQLiteConn) error) *sql.DB {
+	return sql.OpenDB(connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: hook}})
+}
+
+type connector struct {
+	dsn string
+	drv *sqlite3.SQLiteDriver
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.drv }
 
 // CheckIntegrity runs quick_check and returns ErrCorrupt with its findings.
 func CheckIntegrity(ctx context.Context, db *sql.DB, name string) error {
