@@ -85,3 +85,7 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/tomb.v1 v1.0.0-20141024135613-dd632973f1e7 // indirect
 )
+
+// Fyne v2.7.1 with third_party/fyne.patch: the render loop sleeps when nothing changes
+// (fyne-io/fyne#2506). scripts/update-fyne.sh makes the copy; docs/architecture.md says why.
+replace fyne.io/fyne/v2 => ./third_party/fyne

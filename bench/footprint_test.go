@@ -134,7 +134,7 @@ type runningApp struct {
 	start time.Time
 }
 
-func startApp(b *testing.B, x *xDisplay, argv []string) *runningApp {
+func startApp(b testing.TB, x *xDisplay, argv []string) *runningApp {
 	if !x.blank() {
 		b.Fatal("the screen is not blank before the start")
 	}
@@ -157,7 +157,7 @@ func startApp(b *testing.B, x *xDisplay, argv []string) *runningApp {
 }
 
 // waitFirstFrame polls the screen until it shows content.
-func (a *runningApp) waitFirstFrame(b *testing.B, x *xDisplay) time.Duration {
+func (a *runningApp) waitFirstFrame(b testing.TB, x *xDisplay) time.Duration {
 	for {
 		if distinctColours(x.capture(b)) >= contentColours {
 			return time.Since(a.start)
@@ -257,7 +257,7 @@ func stopXvfb(cmd *exec.Cmd, n int) error {
 }
 
 // capture reads the whole screen.
-func (x *xDisplay) capture(b *testing.B) *image.RGBA {
+func (x *xDisplay) capture(b testing.TB) *image.RGBA {
 	img, err := x.read()
 	if err != nil {
 		b.Fatalf("read the screen: %v", err)
@@ -306,7 +306,7 @@ func distinctColours(img *image.RGBA) int {
 	return len(seen)
 }
 
-func savePNG(b *testing.B, path string, img image.Image) {
+func savePNG(b testing.TB, path string, img image.Image) {
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)

@@ -14,7 +14,7 @@ import (
 
 // program returns the path of one of the project's programs: from $NPS_BIN_DIR when make
 // has built them (make bench, make test), else built here.
-func program(b *testing.B, name string) string {
+func program(b testing.TB, name string) string {
 	if dir := os.Getenv("NPS_BIN_DIR"); dir != "" {
 		path, err := filepath.Abs(filepath.Join(dir, name))
 		if err != nil {
