@@ -13,6 +13,7 @@ packages=(
   chromium fonts-liberation # the HQ dashboard tested in a real browser
   xinit                     # systemd-analyze verify of the kiosk session unit
   tzdata ca-certificates
+  patch                     # third_party/fyne: the Fyne patch is checked against the release
 )
 
 # "scripts/deps.sh package" adds what make package and make package-test need.
