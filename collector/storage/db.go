@@ -63,6 +63,7 @@ type DB struct {
 	now         func() time.Time
 	log         *slog.Logger
 	vault       *contactvault.Vault
+	writer      *groupWriter // InsertBatch's (groupcommit.go); nil until Open succeeds
 }
 
 // IsPostgres reports whether a --db value names a PostgreSQL database.
@@ -90,6 +91,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+		db.writer = startGroupWriter(db)
 		return db, nil
 	}
 	if !fts5Built {
@@ -123,6 +125,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.writer = startGroupWriter(db)
 	return db, nil
 }
 
@@ -153,8 +156,12 @@ func (db *DB) Now() time.Time { return db.now() }
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
 
-// Close closes the database.
+// Close closes the database, after the group of InsertBatch calls being written; those
+// still queued fail.
 func (db *DB) Close() error {
+	if db.writer != nil {
+		db.writer.close()
+	}
 	if db.read.pool == db.write.pool {
 		return db.write.Close()
 	}
