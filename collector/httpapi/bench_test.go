@@ -233,11 +233,13 @@ func post(client *http.Client, url, token string, body []byte) error {
 	return nil
 }
 
+const rawSeqBase = 1 << 40
+
 // rawInsert is the floor: the responses of bodies (each device's, with fresh ids) in
 // one multi-row INSERT and one transaction per batch, as an upload's batch is stored, one
 // batch after another on one connection; no HTTP, no validation, no rollups. Each row
-// gets its received-order position as ingest gives it: on SQLite a number counted here
-// (ingest reserves a batch's in one UPDATE), on PostgreSQL the columns' defaults.
+// gets a received-order position: on SQLite a number counted here (ingest reserves a
+// batch's in one UPDATE), on PostgreSQL the columns' defaults.
 func rawInsert(b *testing.B, db *storage.DB, devices []wire.EnrollResponse, bodies [][][]byte) time.Duration {
 	ctx := context.Background()
 	sqlite := db.Dialect() == "sqlite"
@@ -265,8 +267,10 @@ func rawInsert(b *testing.B, db *storage.DB, devices []wire.EnrollResponse, bodi
 			rows = append(rows, len(up.Responses))
 		}
 	}
+	// Raw rows take positions from rawSeqBase on, far above ingest's, which alternate
+	// with them: one statement a batch, as if reserved, without taking ingest's.
 	var seq int64
-	if err := db.RawQueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM responses`).Scan(&seq); err != nil {
+	if err := db.RawQueryRow(ctx, `SELECT COALESCE(MAX(seq), ?) FROM responses WHERE seq >= ?`, rawSeqBase, rawSeqBase).Scan(&seq); err != nil {
 		b.Fatal(err)
 	}
 	row, seqColumn := `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ""
