@@ -28,8 +28,13 @@ import (
 
 // groupMax caps the requests of one group: enough for every kiosk uploading at once to
 // share a commit, few enough that a group's transaction (and the locks it holds on
-// PostgreSQL) stays short.
-const groupMax = 128
+// PostgreSQL) stays short. PostgreSQL's is lower: a transaction keeps the ids of its
+// first 64 subtransactions (a savepoint each) where every snapshot finds them, and past
+// that every other session's snapshot must look them up on disk.
+const (
+	groupMax         = 128
+	groupMaxPostgres = 60
+)
 
 // errClosed answers the requests that were still queued when the database was closed.
 var errClosed = errors.New("database is closed")
@@ -66,6 +71,7 @@ type groupWriter struct {
 	stop     chan struct{} // closed by Close
 	stopped  chan struct{} // closed when the goroutine has returned
 	stopOnce sync.Once
+	max      int // requests a group, at most
 	// beforeGroup, when set (by tests, before the first InsertBatch), is called with each
 	// group before it is written.
 	beforeGroup func(size int)
@@ -73,7 +79,10 @@ type groupWriter struct {
 
 func startGroupWriter(db *DB) *groupWriter {
 	w := &groupWriter{db: db, queue: make(chan *insertRequest, 4*groupMax),
-		stop: make(chan struct{}), stopped: make(chan struct{})}
+		stop: make(chan struct{}), stopped: make(chan struct{}), max: groupMax}
+	if db.dialect.name == "postgres" {
+		w.max = groupMaxPostgres
+	}
 	go w.run()
 	return w
 }
@@ -131,7 +140,7 @@ func (w *groupWriter) run() {
 	}
 }
 
-// take is first and the requests queued behind it, up to groupMax, less those whose
+// take is first and the requests queued behind it, up to w.max, less those whose
 // callers gave up.
 func (w *groupWriter) take(first *insertRequest) []*insertRequest {
 	var group []*insertRequest
@@ -141,7 +150,7 @@ func (w *groupWriter) take(first *insertRequest) []*insertRequest {
 		}
 	}
 	add(first)
-	for len(group) < groupMax {
+	for len(group) < w.max {
 		select {
 		case r := <-w.queue:
 			add(r)
