@@ -24,7 +24,10 @@ import (
 //
 // One commit per group is what makes this fast: on SQLite the writer's fsync, on both
 // databases the round trips of BEGIN and COMMIT, are shared by every request that queued
-// while the previous group was written.
+// while the previous group was written. On PostgreSQL one writer also runs every
+// upload's statements one after another on one connection, where each upload used to
+// have a connection of its own; measured, that costs about what the shared commits save
+// (docs/benchmarks.md, section 4).
 
 // groupMax caps the requests of one group: enough for every kiosk uploading at once to
 // share a commit, few enough that a group's transaction (and the locks it holds on
