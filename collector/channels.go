@@ -185,7 +185,7 @@ const DeviceChannelDays = 30
 // DeviceChannels is the store's NPS per channel over its last DeviceChannelDays local
 // days, for the kiosk's manager view (GET /v1/device/channels).
 func (s *Service) DeviceChannels(ctx context.Context, d storage.EnrolledDevice) (wire.StoreChannels, error) {
-	loc, err := time.LoadLocation(d.Timezone)
+	loc, err := s.location(d.Timezone)
 	if err != nil {
 		return wire.StoreChannels{}, fmt.Errorf("device channels: store %s time zone: %w", d.StoreID, err)
 	}

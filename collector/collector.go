@@ -57,6 +57,23 @@ type Service struct {
 	themeOnce sync.Once
 	// masked counts the personal data masked at ingest (MaskedCounts).
 	masked maskCounts
+	// zones caches the stores' time zones by name (location): time.LoadLocation reads
+	// and parses the zone's file on every call, and ingest needs one per upload.
+	zones sync.Map
+}
+
+// location is time.LoadLocation, cached. A zone's rules are read once per process: new
+// tzdata installed under a running collector is seen after a restart.
+func (s *Service) location(name string) (*time.Location, error) {
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	s.zones.Store(name, loc)
+	return loc, nil
 }
 
 // ContactKey is the key kiosks are to seal contacts to, and false when there is none.
@@ -114,7 +131,7 @@ func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, re
 	if err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
 	}
-	loc, err := time.LoadLocation(d.Timezone)
+	loc, err := s.location(d.Timezone)
 	if err != nil {
 		return res, fmt.Errorf("ingest: store %s time zone: %w", d.StoreID, err)
 	}

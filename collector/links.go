@@ -24,7 +24,7 @@ func (s *Service) linkResponse(ctx context.Context, l storage.Link, r response.R
 	if err != nil {
 		return storage.NewResponse{}, nil, err
 	}
-	loc, err := time.LoadLocation(st.Timezone)
+	loc, err := s.location(st.Timezone)
 	if err != nil {
 		return storage.NewResponse{}, nil, fmt.Errorf("store %s time zone: %w", st.ID, err)
 	}

@@ -64,6 +64,7 @@ type DB struct {
 	now         func() time.Time
 	log         *slog.Logger
 	vault       *contactvault.Vault
+	writer      *groupWriter // InsertBatch's (groupcommit.go); nil until Open succeeds
 }
 
 // IsPostgres reports whether a --db value names a PostgreSQL database.
@@ -91,6 +92,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+		db.writer = startGroupWriter(db)
 		return db, nil
 	}
 	if !fts5Built {
@@ -130,6 +132,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.writer = startGroupWriter(db)
 	return db, nil
 }
 
@@ -165,8 +168,12 @@ func (db *DB) Now() time.Time { return db.now() }
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
 
-// Close closes the database.
+// Close closes the database, after the group of InsertBatch calls being written; those
+// still queued fail.
 func (db *DB) Close() error {
+	if db.writer != nil {
+		db.writer.close()
+	}
 	if db.read.pool == db.write.pool {
 		return db.write.Close()
 	}

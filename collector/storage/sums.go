@@ -222,12 +222,15 @@ func addSums(ctx context.Context, t tx, storeID string, rollups map[rollupKey]da
 	})
 	// Scopes in key order, so that concurrent transactions lock shared rows in one order.
 	shard := shardOf(storeID)
+	var days [][]any
 	for _, scope := range scopesOf(region, format) {
 		for _, k := range keys {
-			if err := addScopeDay(ctx, t, scope, k, shard, deltas[k]); err != nil {
-				return fmt.Errorf("report sums of %s: %w", storeID, err)
-			}
+			c := deltas[k]
+			days = append(days, []any{scope, k.slice, k.day, shard, c.Promoters, c.Passives, c.Detractors, c.suspect})
 		}
+	}
+	if err := addCounts(ctx, t, "scope_days", "scope, slice, day, shard", days); err != nil {
+		return fmt.Errorf("report sums of %s: scope days: %w", storeID, err)
 	}
 	for _, scope := range scopesOf(region, format) {
 		for _, slice := range slicesIn(keys) {
@@ -266,22 +269,6 @@ func scopesOf(region, format string) []string {
 		out = append(out, "r:"+region)
 	}
 	return out
-}
-
-func addScopeDay(ctx context.Context, t tx, scope string, k sliceDay, shard int, c dayCounts) error {
-	_, err := t.ExecContext(ctx, `
-		INSERT INTO scope_days (scope, slice, day, shard, promoters, passives, detractors, suspect)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (scope, slice, day, shard) DO UPDATE SET
-		  promoters = scope_days.promoters + excluded.promoters,
-		  passives = scope_days.passives + excluded.passives,
-		  detractors = scope_days.detractors + excluded.detractors,
-		  suspect = scope_days.suspect + excluded.suspect`,
-		scope, k.slice, k.day, shard, c.Promoters, c.Passives, c.Detractors, c.suspect)
-	if err != nil {
-		return fmt.Errorf("scope %q slice %q day %s: %w", scope, k.slice, k.day, err)
-	}
-	return nil
 }
 
 // sliceDaysSQL is the per-store, per-slice, per-day counts of the rollups of the stores

@@ -1,0 +1,254 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Group commit.
+//
+// Every InsertBatch is handed to one writer goroutine per DB. The writer takes the
+// request at the head of the queue and every request that queued behind it while the
+// previous group was being written (at most groupMax, and it never waits for more),
+// runs them in one transaction with a savepoint around each, commits once and then
+// answers every caller. A request that fails inside the database is rolled back to its
+// savepoint and fails alone, with its own error, while the others of its group commit.
+// The caller hears of its batch only after the commit, so an acknowledged batch is
+// durable; a commit that fails fails every request of its group, none of whose rows are
+// then stored.
+//
+// One commit per group is what makes this fast: on SQLite the writer's fsync, on both
+// databases the round trips of BEGIN and COMMIT, are shared by every request that queued
+// while the previous group was written. On PostgreSQL one writer also runs every
+// upload's statements one after another on one connection, where each upload used to
+// have a connection of its own; measured, that costs about what the shared commits save
+// (docs/benchmarks.md, section 4).
+
+// groupMax caps the requests of one group: enough for every kiosk uploading at once to
+// share a commit, few enough that a group's transaction (and the locks it holds on
+// PostgreSQL) stays short. PostgreSQL's is lower: a transaction keeps the ids of its
+// first 64 subtransactions (a savepoint each) where every snapshot finds them, and past
+// that every other session's snapshot must look them up on disk.
+const (
+	groupMax         = 128
+	groupMaxPostgres = 60
+)
+
+// errClosed answers the requests that were still queued when the database was closed.
+var errClosed = errors.New("database is closed")
+
+// A request's state, changed only by compare-and-swap: the writer takes a queued
+// request, or its caller, whose context ended, abandons it; never both.
+const (
+	requestQueued int32 = iota
+	requestTaken
+	requestAbandoned
+)
+
+// insertRequest is one InsertBatch waiting for the writer, with everything that could
+// be computed without the database already computed.
+type insertRequest struct {
+	origin    Origin
+	batch     []NewResponse
+	rows      [][]any // each response's columns but seq (insertColumns), in order
+	listening map[string]bool
+	now       time.Time
+	state     atomic.Int32
+	done      chan insertAnswer // buffered: the writer never waits for a caller
+}
+
+type insertAnswer struct {
+	res BatchResult
+	err error
+}
+
+// groupWriter is the writer goroutine of one DB.
+type groupWriter struct {
+	db       *DB
+	queue    chan *insertRequest
+	stop     chan struct{} // closed by Close
+	stopped  chan struct{} // closed when the goroutine has returned
+	stopOnce sync.Once
+	max      int // requests a group, at most
+	// beforeGroup, when set (by tests, before the first InsertBatch), is called with each
+	// group before it is written.
+	beforeGroup func(size int)
+}
+
+func startGroupWriter(db *DB) *groupWriter {
+	w := &groupWriter{db: db, queue: make(chan *insertRequest, 4*groupMax),
+		stop: make(chan struct{}), stopped: make(chan struct{}), max: groupMax}
+	if db.dialect.name == "postgres" {
+		w.max = groupMaxPostgres
+	}
+	go w.run()
+	return w
+}
+
+// close stops the writer after the group it is writing, failing what is still queued.
+func (w *groupWriter) close() {
+	w.stopOnce.Do(func() { close(w.stop) })
+	<-w.stopped
+}
+
+// submit queues r and waits for its answer. A caller whose context ends before the
+// writer took its request gets the context's error, and nothing of its batch is
+// written; once taken, the request's outcome is its answer (the group is short).
+func (w *groupWriter) submit(ctx context.Context, r *insertRequest) (BatchResult, error) {
+	r.done = make(chan insertAnswer, 1)
+	select {
+	case w.queue <- r:
+	case <-ctx.Done():
+		return BatchResult{}, fmt.Errorf("insert batch: %w", ctx.Err())
+	case <-w.stop:
+		return BatchResult{}, fmt.Errorf("insert batch: %w", errClosed)
+	}
+	var gone error
+	select {
+	case a := <-r.done:
+		return a.res, a.err
+	case <-ctx.Done():
+		gone = ctx.Err()
+	case <-w.stopped: // queued as the writer stopped: it will never take it
+		gone = errClosed
+	}
+	if r.state.CompareAndSwap(requestQueued, requestAbandoned) {
+		return BatchResult{}, fmt.Errorf("insert batch: %w", gone)
+	}
+	a := <-r.done
+	return a.res, a.err
+}
+
+func (w *groupWriter) run() {
+	defer close(w.stopped)
+	for {
+		select {
+		case <-w.stop:
+			w.failQueued()
+			return
+		case first := <-w.queue:
+			group := w.take(first)
+			if len(group) > 0 {
+				if w.beforeGroup != nil {
+					w.beforeGroup(len(group))
+				}
+				w.db.commitGroup(group)
+			}
+		}
+	}
+}
+
+// take is first and the requests queued behind it, up to w.max, less those whose
+// callers gave up.
+func (w *groupWriter) take(first *insertRequest) []*insertRequest {
+	var group []*insertRequest
+	add := func(r *insertRequest) {
+		if r.state.CompareAndSwap(requestQueued, requestTaken) {
+			group = append(group, r)
+		}
+	}
+	add(first)
+	for len(group) < w.max {
+		select {
+		case r := <-w.queue:
+			add(r)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+func (w *groupWriter) failQueued() {
+	for {
+		select {
+		case r := <-w.queue:
+			if r.state.CompareAndSwap(requestQueued, requestTaken) {
+				r.done <- insertAnswer{err: fmt.Errorf("insert batch: %w", errClosed)}
+			}
+		default:
+			return
+		}
+	}
+}
+
+// commitGroup writes a group and answers its callers. On PostgreSQL a group's requests
+// of several stores take their stores' locks in the group's order, which another
+// collector's group, or a revision, may take in another: PostgreSQL then breaks the
+// deadlock by failing one statement, whose request is tried again alone, in its own
+// transaction, which takes its locks in the order a single upload always did.
+func (db *DB) commitGroup(group []*insertRequest) {
+	// Not a caller's context: once taken, a request is written or failed for all to see,
+	// and Close waits for the group.
+	ctx := context.Background()
+	answers := db.writeGroup(ctx, group)
+	for i, r := range group {
+		if len(group) > 1 && retryAlone(answers[i].err) {
+			db.log.Info("insert batch: retried alone after a lock conflict in its group", "store", r.origin.StoreID, "err", answers[i].err)
+			answers[i] = db.writeGroup(ctx, group[i:i+1])[0]
+		}
+		r.done <- answers[i]
+	}
+}
+
+// writeGroup runs a group's requests in one transaction, each in a savepoint when there
+// are several, and commits once.
+func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAnswer {
+	answers := make([]insertAnswer, len(group))
+	failAll := func(err error) []insertAnswer {
+		for i := range answers {
+			answers[i] = insertAnswer{err: err}
+		}
+		return answers
+	}
+	t, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return failAll(fmt.Errorf("insert batch: begin: %w", err))
+	}
+	defer t.Rollback()
+	if len(group) == 1 {
+		// Alone, the transaction is the savepoint.
+		res, err := db.insertRequestTx(ctx, t, group[0])
+		if err != nil {
+			return failAll(err)
+		}
+		if err := t.Commit(); err != nil {
+			return failAll(fmt.Errorf("insert batch: commit: %w", err))
+		}
+		answers[0].res = res
+		return answers
+	}
+	for i, r := range group {
+		if _, err := t.ExecContext(ctx, `SAVEPOINT insert_request`); err != nil {
+			return failAll(fmt.Errorf("insert batch: savepoint: %w", err))
+		}
+		answers[i].res, answers[i].err = db.insertRequestTx(ctx, t, r)
+		if answers[i].err != nil {
+			if _, err := t.ExecContext(ctx, `ROLLBACK TO SAVEPOINT insert_request`); err != nil {
+				return failAll(fmt.Errorf("insert batch: roll back to savepoint: %w", err))
+			}
+		}
+		if _, err := t.ExecContext(ctx, `RELEASE SAVEPOINT insert_request`); err != nil {
+			return failAll(fmt.Errorf("insert batch: release savepoint: %w", err))
+		}
+	}
+	if err := t.Commit(); err != nil {
+		return failAll(fmt.Errorf("insert batch: commit: %w", err))
+	}
+	return answers
+}
+
+// retryAlone reports whether a request that failed in a group may succeed alone:
+// PostgreSQL's deadlock_detected and serialization_failure.
+func retryAlone(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 40P01") || strings.Contains(msg, "SQLSTATE 40001")
+}
