@@ -25,6 +25,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/dashboard"
 	"github.com/npskiosk/npskiosk/collector/httpapi"
 	"github.com/npskiosk/npskiosk/collector/invitations"
+	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/collector/tlsconfig"
 	"github.com/npskiosk/npskiosk/collector/websurvey"
 	"github.com/npskiosk/npskiosk/collector/widget"
@@ -46,6 +47,7 @@ var serveCommands = map[string]command{
 		contactKeys := fs.String("contact-keys", os.Getenv("NPSCOLLECTOR_CONTACT_KEYS"), "the file of keys that open the contacts kiosks seal (npscollector contact-key create); read at start: restart after a rotation; empty: none, contacts stay sealed (default $NPSCOLLECTOR_CONTACT_KEYS)")
 		minResponses := fs.Int64("min-responses", nps.DefaultMinResponses, "the fewest responses each side of a difference needs before reports call it significant, and a store before it is ranked; a report's min_n overrides it")
 		retention := fs.Duration("retention-interval", collector.DefaultRetentionInterval, "how often the retention policy (npscollector retention set) is applied; it is also applied at start")
+		beats := fs.Duration("heartbeat-flush", storage.DefaultHeartbeatFlush, "how often the devices' heartbeats, kept in memory, are written to the database (and at shutdown); a crash loses at most this much of their \"last seen\"")
 		quiet := days(collector.DefaultQuietPeriod)
 		fs.Var(&quiet, "quiet-period", "POST /v1/invitations invites nobody again within this long of an invitation: days (90d) or a duration (2160h)")
 		mailer := smtpFlags(fs)
@@ -72,6 +74,10 @@ var serveCommands = map[string]command{
 			}
 			site.metricsAddr = *metricsAddr
 			site.retentionEvery = *retention
+			if *beats <= 0 {
+				return fmt.Errorf("--heartbeat-flush %s: give a positive duration such as 5s", *beats)
+			}
+			site.heartbeatFlush = *beats
 			if (*tlsCert == "") != (*tlsKey == "") {
 				return errors.New("--tls-cert and --tls-key go together: give both or neither")
 			}
@@ -94,6 +100,8 @@ type site struct {
 	tlsCert, tlsKey string
 	// retentionEvery is how often the retention policy is applied.
 	retentionEvery time.Duration
+	// heartbeatFlush is how often the heartbeats kept in memory are written.
+	heartbeatFlush time.Duration
 }
 
 func parseSite(publicURL, proxies string) (site, error) {
@@ -138,6 +146,13 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	// database (closed by Main.Close) outlives both.
 	deliveries.Start(ctx)
 	defer deliveries.Stop()
+	// Heartbeats are kept in memory and written every heartbeatFlush. The flusher outlives
+	// the server's drain (deferred before it starts), so the heartbeats answered while
+	// draining are written by its last flush; Main.Close flushes once more.
+	beatsCtx, stopBeats := context.WithCancel(context.WithoutCancel(ctx))
+	beatsDone := make(chan struct{})
+	go func() { defer close(beatsDone); svc.RunHeartbeatFlusher(beatsCtx, st.heartbeatFlush) }()
+	defer func() { stopBeats(); <-beatsDone }()
 	svc.EventsQueued = deliveries.Wake
 	checks, stopChecks := context.WithCancel(ctx)
 	checksDone := make(chan struct{})

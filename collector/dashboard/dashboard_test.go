@@ -166,7 +166,7 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 		if _, err := db.IngestFromDevice(ctx, devices[id], recent[id]); err != nil {
 			t.Fatal(err)
 		}
-		db.RecordHeartbeat(ctx, devices[id], wire.Heartbeat{AppVersion: "0.1.0", QueueLength: int64(i % 4), DeviceTime: now, FreeDiskBytes: 8 << 30})
+		db.RecordHeartbeat(storage.EnrolledDevice{ID: devices[id], StoreID: id}, wire.Heartbeat{AppVersion: "0.1.0", QueueLength: int64(i % 4), DeviceTime: now, FreeDiskBytes: 8 << 30})
 	}
 	xss := collectortest.Response(rng, now.Add(-time.Hour))
 	xss.Score, xss.Comment = 2, `<script>alert("xss")</script><img src=x onerror=alert(1)>`

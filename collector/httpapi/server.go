@@ -447,12 +447,10 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d storage.Enr
 	if !decodeBody(w, r, 64<<10, &hb) { // room for MaxScrubsPerReply ids in Scrubbed
 		return
 	}
-	if err := s.svc.RecordHeartbeat(r.Context(), d.ID, hb); err != nil {
-		s.log.Error("heartbeat", "device", d.ID, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
-		return
-	}
-	// Responses an erasure cleared here are cleared on the kiosk that took them too.
+	// Kept in memory and written at the next flush: the reply waits for no disk.
+	s.svc.RecordHeartbeat(d, hb)
+	// Responses an erasure cleared here are cleared on the kiosk that took them too; the
+	// kiosk's acknowledgement of those it scrubbed is written before the reply.
 	scrub, cases, err := s.svc.KioskScrubs(r.Context(), d.ID, hb.Scrubbed)
 	if err != nil {
 		s.log.Error("heartbeat: kiosk scrubs", "device", d.ID, "err", err)

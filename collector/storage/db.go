@@ -3,6 +3,10 @@
 // makes (stores, devices, tokens, responses with their per-day rollups, reports). It
 // holds no rules of what a valid response is: the collector's service checks them
 // before anything is stored.
+//
+// One thing is held in memory: the devices' latest heartbeats, written together every
+// few seconds (heartbeats.go). That state belongs to the process that received them;
+// everything else lives in the database, so several collectors can share one.
 package storage
 
 import (
@@ -65,6 +69,8 @@ type DB struct {
 	log         *slog.Logger
 	vault       *contactvault.Vault
 	writer      *groupWriter // InsertBatch's (groupcommit.go); nil until Open succeeds
+	// beats holds heartbeats until they are flushed (heartbeats.go).
+	beats heartbeatTable
 }
 
 // IsPostgres reports whether a --db value names a PostgreSQL database.
@@ -168,16 +174,19 @@ func (db *DB) Now() time.Time { return db.now() }
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
 
-// Close closes the database, after the group of InsertBatch calls being written; those
-// still queued fail.
+// Close closes the database, after the group of InsertBatch calls being written (those
+// still queued fail) and after writing the heartbeats still in memory.
 func (db *DB) Close() error {
 	if db.writer != nil {
 		db.writer.close()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	flushed := db.FlushHeartbeats(ctx)
 	if db.read.pool == db.write.pool {
-		return db.write.Close()
+		return errors.Join(flushed, db.write.Close())
 	}
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(flushed, db.read.Close(), db.write.Close())
 }
 
 // Store is a shop that has kiosks.
@@ -459,8 +468,10 @@ type Device struct {
 	LastPurged  int64     `json:"last_purged"`
 }
 
-// Devices lists every device, by store then name.
+// Devices lists every device, by store then name, with the heartbeats and clock skews
+// this process holds in memory laid over what the database has.
 func (db *DB) Devices(ctx context.Context) ([]Device, error) {
+	pending := db.beats.snapshot()
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, store_id, name, enrolled_at IS NOT NULL, revoked_at IS NOT NULL, last_seen_at,
 		       app_version, queue_length, oldest_pending_s, free_disk_bytes, clock_skew_ms,
@@ -489,6 +500,9 @@ func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 		}
 		if seen.Valid {
 			d.LastSeen = time.UnixMilli(seen.Int64)
+		}
+		if p, ok := pending[d.ID]; ok {
+			p.mergeInto(&d)
 		}
 		out = append(out, d)
 	}
@@ -585,26 +599,6 @@ func (db *DB) SetSurvey(ctx context.Context, s wire.Survey, storeIDs []string) (
 		}
 	}
 	return version, tx.Commit()
-}
-
-// RecordHeartbeat notes a device's health, its clock skew, the collector certificate's
-// expiry it saw, the contact key it seals to, and its database's size and last purge.
-func (db *DB) RecordHeartbeat(ctx context.Context, deviceID string, hb wire.Heartbeat) error {
-	now := db.now()
-	skew := int64(0)
-	if !hb.DeviceTime.IsZero() {
-		skew = hb.DeviceTime.Sub(now).Milliseconds()
-	}
-	_, err := db.write.ExecContext(ctx, `
-		UPDATE devices SET last_seen_at = ?, app_version = ?, queue_length = ?, oldest_pending_s = ?,
-		       free_disk_bytes = ?, clock_skew_ms = ?, collector_cert_expiry = ?, contact_key_id = ?,
-		       db_bytes = ?, last_purge_at = ?, last_purged = ? WHERE id = ?`,
-		now.UnixMilli(), hb.AppVersion, hb.QueueLength, hb.OldestPendingAge, hb.FreeDiskBytes, skew,
-		nullMillis(hb.CollectorCertExpiry), hb.ContactKeyID, hb.DBBytes, nullMillis(hb.LastPurgeAt), hb.LastPurged, deviceID)
-	if err != nil {
-		return fmt.Errorf("record heartbeat of %s: %w", deviceID, err)
-	}
-	return nil
 }
 
 func isUniqueViolation(err error) bool {

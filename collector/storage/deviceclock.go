@@ -76,13 +76,3 @@ func (db *DB) ResponseTimes(ctx context.Context, id string) (ResponseTimes, erro
 	rt.ClockFlag = flag.String
 	return rt, nil
 }
-
-// NoteClockSkew records a device's clock skew (device − collector) as measured from an
-// upload, as RecordHeartbeat does from a heartbeat.
-func (db *DB) NoteClockSkew(ctx context.Context, deviceID string, skew time.Duration) error {
-	if _, err := db.write.ExecContext(ctx, `UPDATE devices SET clock_skew_ms = ? WHERE id = ?`,
-		skew.Milliseconds(), deviceID); err != nil {
-		return fmt.Errorf("note clock skew of %s: %w", deviceID, err)
-	}
-	return nil
-}

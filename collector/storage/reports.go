@@ -349,6 +349,14 @@ func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
 		return nil, fmt.Errorf("stores report: %w", err)
 	}
 	defer rows.Close()
+	// A heartbeat this process holds in memory is a contact too (heartbeats.go). A device
+	// revoked since its last heartbeat may count here until the next flush: seconds.
+	heard := map[string]time.Time{}
+	for _, p := range db.beats.snapshot() {
+		if at := time.UnixMilli(p.at.UnixMilli()); p.beat && at.After(heard[p.storeID]) {
+			heard[p.storeID] = at
+		}
+	}
 	var out []StoreReport
 	for rows.Next() {
 		var (
@@ -360,6 +368,9 @@ func (db *DB) Stores(ctx context.Context, f Filter) ([]StoreReport, error) {
 		}
 		if seen.Valid {
 			r.LastSeen = time.UnixMilli(seen.Int64)
+		}
+		if at := heard[r.ID]; at.After(r.LastSeen) {
+			r.LastSeen = at
 		}
 		r.NPSReport = cur[r.ID]
 		if p, ok := before[r.ID]; ok {
