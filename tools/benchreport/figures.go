@@ -85,9 +85,10 @@ var sections = []struct{ title, about string }{
 		"fsyncs ten times a second: below the table). Latencies are beside the same request " +
 		"made one at a time on the idle collector, 1,000 uploads and 1,000 heartbeats before " +
 		"the fleet starts; throughput beside the load offered. The run fails unless the " +
-		"collector holds exactly the responses it accepted. Each upload is one commit with an " +
-		"fsync on the collector's single SQLite writer; heartbeats are kept in memory and " +
-		"written together every 5 s, so a heartbeat waits for no disk. Ratio = under load ÷ idle."},
+		"collector holds exactly the responses it accepted. The collector's single SQLite " +
+		"writer group-commits the uploads that queue while it writes (one transaction and one " +
+		"fsync a group); heartbeats are kept in memory and written together every 5 s, so a " +
+		"heartbeat waits for no disk. Ratio = under load ÷ idle."},
 	{"7. Follow-up cases", "The ingest of section 4 (uniform scores, so 64 % detractors) to a " +
 		"collector with the default follow-up rule, each detractor opening a case with its " +
 		"history in the insert's transaction, beside the same ingest to a collector whose rule " +
