@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
@@ -29,13 +28,7 @@ func TestDrainWithCompactOrFullReplies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
 			ctx := context.Background()
-			rec, err := r.kiosk.Record(ctx, response.Tap{Score: 3, Locale: "en", SurveyVersion: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := r.kiosk.Complete(ctx, rec.ID, response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"not_in_survey"}}); err != nil {
-				t.Fatal(err)
-			}
+			rec := r.rejectable()
 			r.fill(1200)
 			var asked, applied atomic.Int64
 			r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {

@@ -93,6 +93,21 @@ func (r *rig) fill(n int) {
 	}
 }
 
+// rejectable completes a tap with a reason the survey does not have, which the collector
+// rejects: it must end in quarantine, never synced.
+func (r *rig) rejectable() store.Recorded {
+	r.t.Helper()
+	ctx := context.Background()
+	rec, err := r.kiosk.Record(ctx, response.Tap{Score: 3, Locale: "en", SurveyVersion: 1})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.kiosk.Complete(ctx, rec.ID, response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"not_in_survey"}}); err != nil {
+		r.t.Fatal(err)
+	}
+	return rec
+}
+
 func (r *rig) counts() (pending, atCollector int64) {
 	r.t.Helper()
 	ob, err := r.kiosk.Outbox(context.Background())
@@ -247,13 +262,7 @@ func TestRevokedDeviceStopsAndSaysSo(t *testing.T) {
 func TestRejectedResponsesAreQuarantined(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	rec, err := r.kiosk.Record(ctx, response.Tap{Score: 3, Locale: "en", SurveyVersion: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.kiosk.Complete(ctx, rec.ID, response.FollowUp{Outcome: response.OutcomeSubmitted, Reasons: []string{"not_in_survey"}}); err != nil {
-		t.Fatal(err)
-	}
+	rec := r.rejectable()
 	r.fill(3)
 	w := r.worker(nil)
 	if _, err := w.Drain(ctx); err != nil {
