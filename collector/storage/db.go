@@ -71,6 +71,8 @@ type DB struct {
 	writer      *groupWriter // InsertBatch's (groupcommit.go); nil until Open succeeds
 	// beats holds heartbeats until they are flushed (heartbeats.go).
 	beats heartbeatTable
+	// stmts are the reports' statements prepared on read (stmts.go).
+	stmts stmtCache
 }
 
 // IsPostgres reports whether a --db value names a PostgreSQL database.
@@ -183,10 +185,11 @@ func (db *DB) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	flushed := db.FlushHeartbeats(ctx)
+	stmts := db.stmts.close()
 	if db.read.pool == db.write.pool {
-		return errors.Join(flushed, db.write.Close())
+		return errors.Join(flushed, stmts, db.write.Close())
 	}
-	return errors.Join(flushed, db.read.Close(), db.write.Close())
+	return errors.Join(flushed, stmts, db.read.Close(), db.write.Close())
 }
 
 // Store is a shop that has kiosks.

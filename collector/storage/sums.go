@@ -104,15 +104,13 @@ func (db *DB) npsFromSums(ctx context.Context, f Filter) (NPSReport, bool, error
 		if err != nil {
 			return NPSReport{}, false, err
 		}
-		totals, err := db.storeTotals(ctx, "", slice, []int{snapshotShard(f.StoreID, "")}, before, f.To)
-		if err != nil {
-			return NPSReport{}, false, err
-		}
 		var c dayCounts
-		err = totals.each(func(id []byte, d dayCounts) {
-			if string(id) == f.StoreID {
-				c = d
-			}
+		err = db.storeTotals(ctx, "", slice, []int{snapshotShard(f.StoreID, "")}, before, f.To, func(to, before []byte) error {
+			return eachDifference(to, before, func(id string, d dayCounts) {
+				if id == f.StoreID {
+					c = d
+				}
+			})
 		})
 		if err != nil {
 			return NPSReport{}, false, err
@@ -127,8 +125,11 @@ func (db *DB) npsFromSums(ctx context.Context, f Filter) (NPSReport, bool, error
 		t       nps.Tally
 		suspect int64
 	)
-	err := db.read.QueryRowContext(ctx, `SELECT `+rollupSums+` FROM scope_days WHERE scope = ? AND slice = ? AND day BETWEEN ? AND ?`,
-		scope, slice, f.From, f.To).Scan(&t.Promoters, &t.Passives, &t.Detractors, &suspect)
+	st, err := db.stmts.get(ctx, db.read, `SELECT `+rollupSums+` FROM scope_days WHERE scope = ? AND slice = ? AND day BETWEEN ? AND ?`)
+	if err != nil {
+		return NPSReport{}, false, err
+	}
+	err = st.QueryRowContext(ctx, scope, slice, f.From, f.To).Scan(&t.Promoters, &t.Passives, &t.Detractors, &suspect)
 	if err != nil {
 		return NPSReport{}, false, err
 	}
@@ -137,7 +138,7 @@ func (db *DB) npsFromSums(ctx context.Context, f Filter) (NPSReport, bool, error
 
 // perStoreFromSums is perStore from the report sums; false when they cannot answer the
 // filter. Stores with nothing in the range are left out, as the rollups leave them.
-func (db *DB) perStoreFromSums(ctx context.Context, f Filter) (map[string]NPSReport, bool, error) {
+func (db *DB) perStoreFromSums(ctx context.Context, f Filter) ([]StoreNPS, bool, error) {
 	slice, ok := f.slice()
 	if !ok {
 		return nil, false, nil
@@ -154,21 +155,17 @@ func (db *DB) perStoreFromSums(ctx context.Context, f Filter) (map[string]NPSRep
 	if err != nil {
 		return nil, false, err
 	}
-	totals, err := db.storeTotals(ctx, scope, slice, shards, before, f.To)
-	if err != nil {
-		return nil, false, err
-	}
-	// Sized up front: growing a map of 5,000 stores step by step cost as much as reading
-	// their snapshots.
-	size := 1
-	if f.StoreID == "" {
-		size = totals.stores()
-	}
-	out := make(map[string]NPSReport, size)
-	err = totals.each(func(id []byte, c dayCounts) {
-		if f.StoreID == "" || string(id) == f.StoreID {
-			out[string(id)] = report(c.Tally, c.suspect)
+	var out []StoreNPS
+	err = db.storeTotals(ctx, scope, slice, shards, before, f.To, func(to, before []byte) error {
+		if out == nil && f.StoreID == "" {
+			// Sized from the first shard: growing it step by step cost a fifth of the report.
+			out = make([]StoreNPS, 0, countTotals(to)*snapshotShards(scope)*9/8)
 		}
+		return eachDifference(to, before, func(id string, c dayCounts) {
+			if f.StoreID == "" || id == f.StoreID {
+				out = append(out, StoreNPS{ID: id, NPSReport: report(c.Tally, c.suspect)})
+			}
+		})
 	})
 	if err != nil {
 		return nil, false, err

@@ -279,10 +279,10 @@ func (db *DB) StoreTallies(ctx context.Context, f Filter) (map[string]nps.Tally,
 		return nil, fmt.Errorf("store tallies: %w", err)
 	}
 	out := make(map[string]nps.Tally, len(reports))
-	for id, r := range reports {
+	for _, r := range reports {
 		t := nps.Tally{Promoters: r.Promoters, Passives: r.Passives, Detractors: r.Detractors}
 		if t.Total() > 0 {
-			out[id] = t
+			out[r.ID] = t
 		}
 	}
 	return out, nil
