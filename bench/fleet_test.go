@@ -164,7 +164,7 @@ func enrollFleet(b *testing.B, path string, shape fleetShape) []string {
 		if err != nil {
 			b.Fatal(err)
 		}
-		en, err := db.Enroll(ctx, nd.Code)
+		en, err := db.Enroll(ctx, wire.EnrollRequest{Code: nd.Code})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -84,10 +84,10 @@ func (s *Service) ContactKey() (wire.ContactKey, bool) {
 	return s.ContactKeys.Current(), true
 }
 
-// Enroll exchanges an enrollment code for the device's identity and token (see
+// Enroll exchanges an enrollment code or key for the device's identity and token (see
 // storage.DB.Enroll), with the key to seal contacts to.
-func (s *Service) Enroll(ctx context.Context, code string) (wire.EnrollResponse, error) {
-	res, err := s.DB.Enroll(ctx, code)
+func (s *Service) Enroll(ctx context.Context, req wire.EnrollRequest) (wire.EnrollResponse, error) {
+	res, err := s.DB.Enroll(ctx, req)
 	if err != nil {
 		return res, err
 	}

@@ -148,7 +148,7 @@ func benchCollector(b *testing.B, path string) (*collector.Service, wire.EnrollR
 	if err != nil {
 		b.Fatal(err)
 	}
-	en, err := cdb.Enroll(ctx, nd.Code)
+	en, err := cdb.Enroll(ctx, wire.EnrollRequest{Code: nd.Code})
 	if err != nil {
 		b.Fatal(err)
 	}

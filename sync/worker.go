@@ -1027,10 +1027,16 @@ const EnrollRetryWindow = 15 * time.Minute
 
 // Enroll exchanges a one-time code for this device's identity and token.
 func Enroll(ctx context.Context, collectorURL, code string, hc *http.Client) (wire.EnrollResponse, error) {
+	return EnrollWith(ctx, collectorURL, wire.EnrollRequest{Code: code}, hc)
+}
+
+// EnrollWith is Enroll with the whole request: an enrollment key (from a provisioning
+// file) and the name the new device asks for.
+func EnrollWith(ctx context.Context, collectorURL string, enroll wire.EnrollRequest, hc *http.Client) (wire.EnrollResponse, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	body, _ := json.Marshal(wire.EnrollRequest{Code: code})
+	body, _ := json.Marshal(enroll)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(collectorURL, "/")+"/v1/enroll", bytes.NewReader(body))
 	if err != nil {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)

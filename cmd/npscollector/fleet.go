@@ -108,6 +108,65 @@ var fleetCommands = map[string]command{
 			return e.out.print(map[string]string{"revoked": e.args[0]}, "revoked device "+e.args[0]+"\n")
 		}
 	},
+	"enrollment-key add": func(fs *flag.FlagSet) func(context.Context, env) error {
+		storeID := fs.String("store", "", "store id (required)")
+		uses := fs.Int("uses", 1, fmt.Sprintf("how many kiosks the key may enroll (1 to %d)", storage.MaxEnrollmentKeyUses))
+		expires := fs.Duration("expires", storage.EnrollmentKeyTTL, "how long the key works, e.g. 168h")
+		return func(ctx context.Context, e env) error {
+			if *storeID == "" {
+				return errors.New("enrollment-key add: --store is required")
+			}
+			k, err := e.svc.AddEnrollmentKey(ctx, *storeID, *uses, *expires)
+			if err != nil {
+				return err
+			}
+			return e.out.print(k, fmt.Sprintf("enrollment key %s for store %s: enrolls up to %d kiosks until %s (shown once, keep it safe):\n%s\n"+
+				"on each kiosk, /etc/npskiosk/provision.toml:\n  collector = \"URL\"\n  key = \"%s\"\n",
+				k.ID, k.StoreID, k.MaxUses, k.ExpiresAt.Format(time.RFC3339), k.Key, k.Key))
+		}
+	},
+	"enrollment-key list": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			ks, err := e.svc.EnrollmentKeys(ctx)
+			if err != nil {
+				return err
+			}
+			if e.out.json {
+				return e.out.print(ks, "")
+			}
+			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTORE\tUSED\tEXPIRES\tSTATE\tDEVICES")
+			now := time.Now()
+			for _, k := range ks {
+				state := "active"
+				switch {
+				case k.Revoked:
+					state = "revoked"
+				case !k.ExpiresAt.After(now):
+					state = "expired"
+				case k.Uses >= k.MaxUses:
+					state = "used up"
+				}
+				var made []string
+				for _, d := range k.Devices {
+					made = append(made, fmt.Sprintf("%s (%s, %s)", d.Name, d.DeviceID, d.UsedAt.Format(time.RFC3339)))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", k.ID, k.StoreID, k.Uses, k.MaxUses, k.ExpiresAt.Format(time.RFC3339), state, strings.Join(made, "; "))
+			}
+			return tw.Flush()
+		}
+	},
+	"enrollment-key revoke": func(fs *flag.FlagSet) func(context.Context, env) error {
+		return func(ctx context.Context, e env) error {
+			if len(e.args) != 1 {
+				return errors.New("enrollment-key revoke takes one key id")
+			}
+			if err := e.svc.RevokeEnrollmentKey(ctx, e.args[0]); err != nil {
+				return err
+			}
+			return e.out.print(map[string]string{"revoked": e.args[0]}, "revoked enrollment key "+e.args[0]+" (the kiosks it enrolled stay enrolled)\n")
+		}
+	},
 	"token add": func(fs *flag.FlagSet) func(context.Context, env) error {
 		name := fs.String("name", "", "what the token is for, e.g. hq (required)")
 		storeID := fs.String("store", "", "limit the token to one store's data")

@@ -44,7 +44,7 @@ func TestIngestSurvivesSIGKILLDuringGroupCommit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				dev, err := db.Enroll(ctx, nd.Code)
+				dev, err := db.Enroll(ctx, wire.EnrollRequest{Code: nd.Code})
 				if err != nil {
 					t.Fatal(err)
 				}

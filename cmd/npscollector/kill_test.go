@@ -97,7 +97,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 				t.Fatal(err)
 			}
 			nd, _ := db.AddDevice(ctx, "S1", "Till 1", 0)
-			dev, err := db.Enroll(ctx, nd.Code)
+			dev, err := db.Enroll(ctx, wire.EnrollRequest{Code: nd.Code})
 			if err != nil {
 				t.Fatal(err)
 			}

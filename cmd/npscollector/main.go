@@ -58,6 +58,8 @@ Usage:
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
   npscollector device revoke ID
+  npscollector enrollment-key add --store S042 [--uses 20] [--expires 168h]   (kiosks enroll themselves from /etc/npskiosk/provision.toml)
+  npscollector enrollment-key list | enrollment-key revoke ID
   npscollector token add --name hq [--store S042] [--scope read:reports,read:responses,read:contacts,write:cases,admin]
   npscollector token list
   npscollector token revoke ID

@@ -79,6 +79,27 @@ func TestCommands(t *testing.T) {
 	if _, err := run("device", "revoke", d.ID); err == nil {
 		t.Error("revoking twice should say the device is already revoked")
 	}
+	out, err = run("enrollment-key", "add", "--store", "S042", "--uses", "20", "--expires", "48h", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k struct{ ID, Key string }
+	if err := json.Unmarshal([]byte(out), &k); err != nil || !strings.HasPrefix(k.Key, "EK-") {
+		t.Fatalf("enrollment-key add --json printed %q (%v)", out, err)
+	}
+	if _, err := run("enrollment-key", "add", "--store", "S042", "--uses", "0"); err == nil {
+		t.Error("a key for no kiosks was made")
+	}
+	out, err = run("enrollment-key", "list")
+	if err != nil || !strings.Contains(out, k.ID) || !strings.Contains(out, "0/20") || !strings.Contains(out, "active") || strings.Contains(out, k.Key) {
+		t.Fatalf("enrollment-key list: %q, %v", out, err)
+	}
+	if _, err := run("enrollment-key", "revoke", k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("enrollment-key", "list"); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("enrollment-key list after revoke: %q, %v", out, err)
+	}
 	if _, err := run("survey", "set", "--all", "../../assets/survey.toml"); err != nil {
 		t.Fatal(err)
 	}

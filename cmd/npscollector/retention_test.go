@@ -39,7 +39,7 @@ func TestRetentionCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enrolled, err := sdb.Enroll(ctx, dev.Code)
+	enrolled, err := sdb.Enroll(ctx, wire.EnrollRequest{Code: dev.Code})
 	if err != nil {
 		t.Fatal(err)
 	}

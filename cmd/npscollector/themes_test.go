@@ -35,7 +35,7 @@ func TestThemesRetag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enrolled, err := svc.Enroll(ctx, dev.Code)
+	enrolled, err := svc.Enroll(ctx, wire.EnrollRequest{Code: dev.Code})
 	if err != nil {
 		t.Fatal(err)
 	}

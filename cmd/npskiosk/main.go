@@ -50,6 +50,8 @@ Usage:
   npskiosk [flags]              open the kiosk window
   npskiosk enroll --collector URL --code CODE
                                 exchange an enrollment code for a device token
+  npskiosk provision            enroll now from provision.toml beside the config (collector, key,
+                                optional name), then delete it; the window does this when it starts
   npskiosk sync [--once]        upload the outbox (headless); --once exits 0 only when empty
   npskiosk status [--json] [--max-unsynced 1h]
                                 outbox, collector, quarantine: exit 0 healthy, 1 needs attention,
@@ -124,6 +126,8 @@ func parserFor(name string) func(args []string, stderr io.Writer) (command, erro
 		return parseWindow
 	case "enroll":
 		return parseEnroll
+	case "provision":
+		return parseProvision
 	case "sync":
 		return parseSync
 	case "status":

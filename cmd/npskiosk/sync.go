@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/npskiosk/npskiosk/kiosk"
@@ -42,50 +43,69 @@ func parseEnroll(args []string, stderr io.Writer) (command, error) {
 // readable and its directory writable first. If the save fails all the same, the code
 // still enrolls the same device for a while, and the message says so.
 func (c *enrollCmd) run(ctx context.Context, m *Main) error {
-	path := c.common.config
+	return m.enroll(ctx, c.common, c.collector, wire.EnrollRequest{Code: c.code})
+}
+
+// enroll exchanges an enrollment code or key for this kiosk's identity and token and
+// writes them to its config, checking first that the config and database can be
+// written, so that a code or key use is not spent for nothing.
+func (m *Main) enroll(ctx context.Context, common commonFlags, collector string, req wire.EnrollRequest) error {
+	secret := "enrollment code"
+	if strings.HasPrefix(req.Code, enrollmentKeyPrefix) {
+		secret = "enrollment key"
+	}
+	path := common.config
 	cfg, _, err := readConfigFile(path)
 	if err != nil {
-		return fmt.Errorf("%w (the enrollment code was not used)", err)
+		return fmt.Errorf("%w (the %s was not used)", err, secret)
 	}
 	if err := checkConfigWritable(path); err != nil {
-		return fmt.Errorf("cannot write the config %s, so the enrollment code was not used: %w", path, err)
+		return fmt.Errorf("cannot write the config %s, so the %s was not used: %w", path, secret, err)
 	}
 	// The contact key the collector hands out is kept in the kiosk's database: it must
 	// open (created if missing) before the code is spent.
 	dbPath := cfg.DB
-	if c.common.db != "" {
-		dbPath = c.common.db
+	if common.db != "" {
+		dbPath = common.db
 	}
 	if dbPath == "" {
 		dbPath = defaultDBPath()
 	}
-	db, err := m.openDB(ctx, dbPath, slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Opened and closed here, not handed to Close: the window provisions itself before it
+	// opens the database for capture.
+	db, err := store.Open(ctx, store.Config{Path: dbPath, Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
-		return fmt.Errorf("cannot open the database %s, so the enrollment code was not used: %w", dbPath, err)
+		return fmt.Errorf("cannot open the database %s, so the %s was not used: %w", dbPath, secret, err)
 	}
+	defer db.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	trust := cfg.Trust()
-	if err := trust.CheckURL(c.collector); err != nil {
-		return fmt.Errorf("%w (the enrollment code was not used)", err)
+	if err := trust.CheckURL(collector); err != nil {
+		return fmt.Errorf("%w (the %s was not used)", err, secret)
 	}
 	hc, err := trust.HTTPClient(30 * time.Second)
 	if err != nil {
-		return fmt.Errorf("%w (the enrollment code was not used)", err)
+		return fmt.Errorf("%w (the %s was not used)", err, secret)
 	}
-	res, err := kiosksync.Enroll(ctx, c.collector, c.code, hc)
+	res, err := kiosksync.EnrollWith(ctx, collector, req, hc)
 	if err != nil {
 		return err
 	}
-	cfg.Collector = CollectorConfig{URL: c.collector, Token: res.Token, DeviceID: res.DeviceID, StoreID: res.StoreID}
-	if c.common.db != "" {
-		cfg.DB = c.common.db
+	cfg.Collector = CollectorConfig{URL: collector, Token: res.Token, DeviceID: res.DeviceID, StoreID: res.StoreID}
+	if common.db != "" {
+		cfg.DB = common.db
 	}
 	save := m.SaveConfig
 	if save == nil {
 		save = saveConfigFile
 	}
 	if err := save(path, cfg); err != nil {
+		if secret == "enrollment key" {
+			return fmt.Errorf("the collector enrolled this kiosk as device %s of store %s, but its token could not be saved: %w\n"+
+				"Fix that and start again: the key enrolls a new device if it has uses left; revoke %s with npscollector device revoke",
+				res.DeviceID, res.StoreID, err, res.DeviceID)
+		}
 		return fmt.Errorf("the collector enrolled this kiosk as device %s of store %s, but its token could not be saved: %w\n"+
 			"Nothing is lost: fix that, then run the same command again with the same code within %d minutes; "+
 			"it enrolls the same device again", res.DeviceID, res.StoreID, err, int(kiosksync.EnrollRetryWindow.Minutes()))

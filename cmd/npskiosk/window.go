@@ -58,6 +58,12 @@ func parseWindow(args []string, stderr io.Writer) (command, error) {
 // ctx ending). The sync worker and the database it starts are Close's to stop, in that
 // order.
 func (c *windowCmd) run(ctx context.Context, m *Main) error {
+	// A kiosk set up with a provisioning file enrolls itself before anything else; if
+	// it cannot (no network yet, a used-up key), it says so and starts unenrolled, and
+	// tries again at the next start.
+	if _, err := m.provision(ctx, c.common); err != nil {
+		newLogger(m.Stderr).Error("could not enroll from the provisioning file", "err", err)
+	}
 	cfg, err := c.common.load()
 	if err != nil {
 		return err

@@ -211,7 +211,7 @@ func (c *Collector) EnrollmentCode(t testing.TB, storeID, name string) storage.N
 func (c *Collector) Enroll(t testing.TB, storeID, name string) wire.EnrollResponse {
 	t.Helper()
 	d := c.EnrollmentCode(t, storeID, name)
-	res, err := c.Service.Enroll(context.Background(), d.Code)
+	res, err := c.Service.Enroll(context.Background(), wire.EnrollRequest{Code: d.Code})
 	if err != nil {
 		t.Fatalf("enroll %s: %v", name, err)
 	}

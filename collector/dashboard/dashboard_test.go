@@ -79,14 +79,14 @@ func newDashboardEnv(t *testing.T) *dashboardEnv {
 			t.Fatal(err)
 		}
 		nd, _ := db.AddDevice(ctx, id, "Till 1", 0)
-		en, err := db.Enroll(ctx, nd.Code)
+		en, err := db.Enroll(ctx, wire.EnrollRequest{Code: nd.Code})
 		if err != nil {
 			t.Fatal(err)
 		}
 		devices[id] = en.DeviceID
 		if i%4 == 3 { // a second till that has never reported: the devices page flags it
 			silent, _ := db.AddDevice(ctx, id, "Till 2", 0)
-			db.Enroll(ctx, silent.Code)
+			db.Enroll(ctx, wire.EnrollRequest{Code: silent.Code})
 		}
 		var batch []wire.Response
 		bias := i % 5 // some stores do better than others

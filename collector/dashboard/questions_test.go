@@ -177,7 +177,7 @@ func seedQuestionAnswers(t *testing.T, db *storage.DB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		en, err := db.Enroll(ctx, nd.Code)
+		en, err := db.Enroll(ctx, wire.EnrollRequest{Code: nd.Code})
 		if err != nil {
 			t.Fatal(err)
 		}

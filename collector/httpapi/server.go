@@ -338,10 +338,15 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	if !s.allow(w, r, authguard.Enroll) {
 		return
 	}
-	res, err := s.svc.Enroll(r.Context(), strings.ToUpper(strings.TrimSpace(req.Code)))
+	req.Code = strings.ToUpper(strings.TrimSpace(req.Code))
+	res, err := s.svc.Enroll(r.Context(), req)
 	if errors.Is(err, storage.ErrUnauthorized) {
 		s.guard.Failed(r.Context(), r, authguard.Enroll)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "the enrollment code is unknown, already used or expired")
+		msg := "the enrollment code is unknown, already used or expired"
+		if strings.HasPrefix(req.Code, storage.EnrollmentKeyPrefix) {
+			msg = "the enrollment key is unknown, revoked, expired or used up"
+		}
+		writeError(w, http.StatusUnauthorized, "unauthorized", msg)
 		return
 	}
 	if err != nil {

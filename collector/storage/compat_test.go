@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
 // A collector upgraded in place keeps its database: the file written by release 0.1
@@ -39,7 +41,7 @@ func TestOpensADatabaseOfRelease01(t *testing.T) {
 		t.Errorf("devices = %+v, %v; want the one enrolled till", devices, err)
 	}
 	// 0.1 cleared a code at its first use: it must stay unusable.
-	if _, err := db.Enroll(ctx, "ABCDE-FGHJK"); !errors.Is(err, ErrUnauthorized) {
+	if _, err := db.Enroll(ctx, wire.EnrollRequest{Code: "ABCDE-FGHJK"}); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("Enroll with an unknown code: %v", err)
 	}
 }

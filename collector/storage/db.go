@@ -371,10 +371,16 @@ func (db *DB) AddDevice(ctx context.Context, storeID, name string, ttl time.Dura
 // use issues a new token and the previous one stops working.
 const EnrollRetryWindow = 15 * time.Minute
 
-// Enroll exchanges an enrollment code for a device token. A code works until it
-// expires, and after its first use only for EnrollRetryWindow more; any failure is
-// ErrUnauthorized, saying no more than that.
-func (db *DB) Enroll(ctx context.Context, code string) (wire.EnrollResponse, error) {
+// Enroll exchanges a device's enrollment code, or a store's enrollment key
+// (EnrollmentKeyPrefix, enrollkeys.go), for a device token. A code works until it
+// expires, and after its first use only for EnrollRetryWindow more; a key makes a new
+// device named as the request asks. Any failure is ErrUnauthorized, saying no more
+// than that.
+func (db *DB) Enroll(ctx context.Context, req wire.EnrollRequest) (wire.EnrollResponse, error) {
+	code := req.Code
+	if strings.HasPrefix(code, EnrollmentKeyPrefix) {
+		return db.enrollWithKey(ctx, code, req.Name)
+	}
 	tokenBytes := make([]byte, 32)
 	if _, err := rand.Read(tokenBytes); err != nil {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)

@@ -32,7 +32,7 @@ func newBeatFixture(t *testing.T, b storagetest.Backend) *beatFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.db.Enroll(ctx, nd.Code); err != nil {
+	if _, err := f.db.Enroll(ctx, wire.EnrollRequest{Code: nd.Code}); err != nil {
 		t.Fatal(err)
 	}
 	f.device = storage.EnrolledDevice{ID: nd.ID, StoreID: "S001", Timezone: "UTC"}

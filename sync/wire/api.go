@@ -99,9 +99,12 @@ type Rejection struct {
 	Error string `json:"error"`
 }
 
-// EnrollRequest is the body of POST /v1/enroll.
+// EnrollRequest is the body of POST /v1/enroll: a device's one-time code (from
+// npscollector device add) or a store's enrollment key (npscollector enrollment-key
+// add, starting "EK-"), which makes a new device named Name.
 type EnrollRequest struct {
 	Code string `json:"code"`
+	Name string `json:"name,omitempty"`
 }
 
 // EnrollResponse gives a device its identity and token. The token is shown once; the
