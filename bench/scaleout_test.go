@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -140,6 +141,7 @@ type cluster struct {
 	dir     string
 	ports   []int
 	procs   []*exec.Cmd
+	exited  []chan error // each running collector's exit, nil once it stopped
 	lb      *exec.Cmd
 	url     string // HAProxy's
 	hookURL string
@@ -193,7 +195,7 @@ func newCluster(tb testing.TB, n int, hookURL string) *cluster {
 	for range n {
 		c.ports = append(c.ports, freePort(tb))
 	}
-	c.procs = make([]*exec.Cmd, n)
+	c.procs, c.exited = make([]*exec.Cmd, n), make([]chan error, n)
 	return c.withLB(lbPath)
 }
 
@@ -264,6 +266,15 @@ func (c *cluster) logFile(name string) *os.File {
 
 // start runs collector i and waits until it is ready.
 func (c *cluster) start(i int) {
+	if err := c.launch(i); err != nil {
+		c.dumpLogs()
+		c.tb.Fatal(err)
+	}
+}
+
+// launch runs collector i and waits, up to a minute (a loaded machine starts slowly),
+// until its /readyz answers 200. It may run on any goroutine.
+func (c *cluster) launch(i int) error {
 	cmd := exec.Command(c.bin, "serve", "--db", c.dsn, "--addr", fmt.Sprintf("127.0.0.1:%d", c.ports[i]),
 		"--metrics-addr", "off", "--allow-loopback-webhooks", "--webhook-lease", "3s", "--digest-hour", "0",
 		"--trusted-proxies", "127.0.0.1", "--drain-delay", "1500ms", "--heartbeat-flush", "1s")
@@ -271,31 +282,45 @@ func (c *cluster) start(i int) {
 	logFile := c.logFile(fmt.Sprintf("collector%d.log", i+1))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		c.tb.Fatal(err)
+		return err
 	}
 	c.procs[i] = cmd
-	c.tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	c.tb.Cleanup(func() { cmd.Process.Kill() }) // the goroutine below reaps it
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	ready := fmt.Sprintf("http://127.0.0.1:%d/readyz", c.ports[i])
-	for range 300 {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("collector %d exited at start: %v", i+1, err)
+		case <-time.After(50 * time.Millisecond):
+		}
 		if resp, err := http.Get(ready); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				// Wait's goroutine owns the process from here: kill and drain read
+				// its end through c.exited.
+				c.exited[i] = exited
+				return nil
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	data, _ := os.ReadFile(filepath.Join(c.dir, fmt.Sprintf("collector%d.log", i+1)))
-	c.tb.Fatalf("collector %d did not become ready:\n%s", i+1, data)
+	return fmt.Errorf("collector %d did not become ready within a minute", i+1)
 }
 
 // startAll starts the collectors at once, so their migrations and start-up jobs race.
 func (c *cluster) startAll() {
+	errs := make([]error, len(c.ports))
 	var wg sync.WaitGroup
 	for i := range c.ports {
-		wg.Go(func() { c.start(i) })
+		wg.Go(func() { errs[i] = c.launch(i) })
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		c.dumpLogs()
+		c.tb.Fatal(err)
+	}
 }
 
 // waitLB waits until HAProxy's health checks have seen every collector ready: a
@@ -318,18 +343,18 @@ func (c *cluster) waitLB() {
 // kill stops collector i with SIGKILL: nothing of it runs after.
 func (c *cluster) kill(i int) {
 	c.procs[i].Process.Kill()
-	c.procs[i].Wait()
+	<-c.exited[i]
+	c.exited[i] = nil
 }
 
 // drain stops collector i with SIGTERM and reports whether its /readyz failed while it
 // was still up, and whether it exited cleanly within its drain.
 func (c *cluster) drain(i int) (notReady bool, err error) {
-	cmd := c.procs[i]
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := c.procs[i].Process.Signal(syscall.SIGTERM); err != nil {
 		return false, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := c.exited[i]
+	c.exited[i] = nil
 	ready := fmt.Sprintf("http://127.0.0.1:%d/readyz", c.ports[i])
 	deadline := time.After(20 * time.Second)
 	for {
@@ -350,8 +375,8 @@ func (c *cluster) drain(i int) (notReady bool, err error) {
 // stop drains every collector still running, then HAProxy.
 func (c *cluster) stop() {
 	var wg sync.WaitGroup
-	for i, p := range c.procs {
-		if p != nil && p.ProcessState == nil {
+	for i := range c.procs {
+		if c.exited[i] != nil {
 			wg.Go(func() {
 				if _, err := c.drain(i); err != nil {
 					c.tb.Errorf("stopping collector %d: %v", i+1, err)
