@@ -17,7 +17,10 @@ BIN=${1:-bin}
 export NPS_SCALE_DEVICES=${DEVICES:-200}
 export NPS_SCALE_DURATION=${DURATION:-60s}
 export NPS_SCALE_DIR=${NPS_SCALE_DIR:-$PWD/.run/scale-demo}
-export NPS_BIN_DIR=$PWD/$BIN
+case "$BIN" in
+  /*) export NPS_BIN_DIR=$BIN ;;
+  *) export NPS_BIN_DIR=$PWD/$BIN ;;
+esac
 
 if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
   echo "scale-demo: installing haproxy"
