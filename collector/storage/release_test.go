@@ -60,3 +60,37 @@ func TestReleaseDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// A draining collector hands back its re-tagging leases: another collector claims the
+// job at once, where before it waited for the lease to run out; a job whose lease is
+// another's is not touched.
+func TestReleaseThemeJobs(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		ctx := context.Background()
+		c := collectortest.Start(t, collectortest.Options{Backend: b})
+		c.AddStore(t, storage.Store{ID: "S001"})
+		if _, err := c.DB.StartThemeJob(ctx, "S001", "fp1", true); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := c.DB.ClaimThemeJob(ctx, "a", "", time.Hour); err != nil || !ok {
+			t.Fatalf("a claims: %v, %v", ok, err)
+		}
+		for _, tc := range []struct {
+			release string
+			want    bool
+		}{
+			{"", false},
+			{"c", false}, // not c's
+			{"a", true},
+		} {
+			if tc.release != "" {
+				if err := c.DB.ReleaseThemeJobs(ctx, tc.release); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, ok, err := c.DB.ClaimThemeJob(ctx, "b", "", time.Hour); err != nil || ok != tc.want {
+				t.Errorf("after releasing %q, b claims: %v, %v; want %v", tc.release, ok, err, tc.want)
+			}
+		}
+	})
+}
