@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/npskiosk/npskiosk/collector/storage/storagetest"
@@ -78,5 +79,46 @@ func TestReadersFrom(t *testing.T) {
 		if got := readersFrom(27, []byte(tc.body)); got != tc.want {
 			t.Errorf("readersFrom(27, %q) = %v, want %v", tc.body, got, tc.want)
 		}
+	}
+}
+
+// Collectors started at once on an empty database migrate it once: each waits on the
+// advisory lock, then finds the schema current.
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	ctx := context.Background()
+	var pg storagetest.Backend
+	for _, b := range storagetest.Backends(t) {
+		if b.Name == "postgres" {
+			pg = b
+		}
+	}
+	if pg.Path == nil {
+		t.Skip("PostgreSQL only: run through scripts/with-postgres.sh")
+	}
+	path := pg.Path(t)
+	const collectors = 4
+	dbs := make([]*DB, collectors)
+	errs := make([]error, collectors)
+	var wg sync.WaitGroup
+	for i := range collectors {
+		wg.Go(func() { dbs[i], errs[i] = Open(ctx, Config{Path: path, Logger: slog.New(slog.DiscardHandler)}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("collector %d: %v", i+1, err)
+		}
+		defer dbs[i].Close()
+	}
+	known, err := sqlite.Migrations(migrationFiles, "migrations/postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows, distinct, top int
+	if err := dbs[0].write.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT version), MAX(version) FROM schema_version`).Scan(&rows, &distinct, &top); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(known) || distinct != len(known) || top != len(known) {
+		t.Errorf("schema_version: %d rows, %d versions, up to %d; want each of the %d migrations once", rows, distinct, top, len(known))
 	}
 }
