@@ -913,18 +913,13 @@ func throughput(b *testing.B, n, devices int, every, d time.Duration) throughput
 	fd := seed(b, c.dsn, shape, "")
 	c.startAll()
 	c.waitLB()
-	pids := func(prefix string) []int {
-		var out []int
-		for _, p := range c.procs {
-			out = append(out, p.Process.Pid)
-		}
-		if prefix == "lb" {
-			return []int{c.lb.Process.Pid}
-		}
-		return out
+	collectors := make([]int, 0, n)
+	for _, p := range c.procs {
+		collectors = append(collectors, p.Process.Pid)
 	}
+	lb, self := []int{c.lb.Process.Pid}, []int{os.Getpid()}
 	pg0 := cpuByPID(postgresPIDs())
-	cpu0, lb0, self0 := cpuTime(pids("c")), cpuTime(pids("lb")), cpuTime([]int{os.Getpid()})
+	cpu0, lb0, self0 := cpuTime(collectors), cpuTime(lb), cpuTime(self)
 	var out acked
 	ctx, cancel := context.WithTimeout(context.Background(), d+60*time.Second)
 	defer cancel()
@@ -943,10 +938,10 @@ func throughput(b *testing.B, n, devices int, every, d time.Duration) throughput
 	secs := elapsed.Seconds()
 	load := loadAverage()
 	r := throughputResult{rate: float64(len(out.kiosk)) / secs, uploads: float64(len(out.lat)) / secs, load: load,
-		cpuCollectors: (cpuTime(pids("c")) - cpu0).Seconds() / secs,
+		cpuCollectors: (cpuTime(collectors) - cpu0).Seconds() / secs,
 		cpuPostgres:   cpuSince(postgresPIDs(), pg0).Seconds() / secs,
-		cpuHAProxy:    (cpuTime(pids("lb")) - lb0).Seconds() / secs,
-		cpuFleet:      (cpuTime([]int{os.Getpid()}) - self0).Seconds() / secs}
+		cpuHAProxy:    (cpuTime(lb) - lb0).Seconds() / secs,
+		cpuFleet:      (cpuTime(self) - self0).Seconds() / secs}
 	lat := sortedCopy(out.lat)
 	r.p50, r.p99 = percentile(lat, 0.5), percentile(lat, 0.99)
 	c.stop()
