@@ -211,7 +211,7 @@ func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAn
 		return failAll(fmt.Errorf("insert batch: begin: %w", err))
 	}
 	defer t.Rollback()
-	if err := lockIngest(ctx, t); err != nil {
+	if err := lockIngest(ctx, t, group); err != nil {
 		return failAll(err)
 	}
 	if len(group) == 1 {
