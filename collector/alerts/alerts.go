@@ -352,7 +352,9 @@ func (w *Worker) sendDeliveries(ctx context.Context) (int, error) {
 			for _, rest := range ds[i:] {
 				ids = append(ids, rest.ID)
 			}
-			if err := w.cfg.DB.ReleaseDeliveries(inFlight, ids, leaseUntil); err != nil {
+			release, cancel := context.WithTimeout(inFlight, 5*time.Second)
+			defer cancel()
+			if err := w.cfg.DB.ReleaseDeliveries(release, ids, leaseUntil); err != nil {
 				return i, errors.Join(ctx.Err(), err)
 			}
 			w.cfg.Logger.Info("webhook deliveries handed back", "deliveries", len(ids))
