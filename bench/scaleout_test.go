@@ -210,7 +210,7 @@ func (c *cluster) withLB(lbPath string) *cluster {
 	// or got no answer is sent again to another collector (uploads are idempotent by
 	// response id).
 	cfg := fmt.Sprintf(`global
-    maxconn 4000
+    maxconn %d
 defaults
     mode http
     timeout connect 2s
@@ -229,7 +229,7 @@ backend collectors
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2
-%s`, port, servers.String())
+%s`, lbMaxConn(), port, servers.String())
 	cfgPath := filepath.Join(c.dir, "haproxy.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		c.tb.Fatal(err)
@@ -253,6 +253,20 @@ backend collectors
 	c.dumpLogs()
 	c.tb.Fatal("HAProxy did not start")
 	return nil
+}
+
+// lbMaxConn is HAProxy's connection limit: 4,000 (the fleet holds one connection a
+// device), or what the open-file limit allows, HAProxy needing two descriptors a
+// connection and refusing to start when it cannot raise its limit that far.
+func lbMaxConn() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 1000
+	}
+	if lim.Max >= 2*4000+200 { // RLIM_INFINITY too
+		return 4000
+	}
+	return max(100, (int(lim.Max)-200)/2)
 }
 
 func (c *cluster) logFile(name string) *os.File {
