@@ -17,7 +17,7 @@ RUN_DIR    ?= $(CURDIR)/.run
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test test-unit test-e2e test-packaging test-bench bench lint fmt screenshots clean package debs package-test deps-package
+.PHONY: all deps build run scale-demo test test-unit test-e2e test-packaging test-bench bench lint fmt screenshots clean package debs package-test deps-package
 
 all: build
 
@@ -32,6 +32,12 @@ build: deps
 
 run: build
 	scripts/run.sh $(BIN) $(RUN_DIR)
+
+# Three collectors on one PostgreSQL behind HAProxy, a simulated fleet through it, one
+# collector killed and one restarted on the way; checks exactly once at the end (about
+# a minute, loopback only). DEVICES and DURATION change the fleet.
+scale-demo: build
+	scripts/scale-demo.sh $(BIN)
 
 test: deps lint test-unit test-e2e test-packaging test-bench
 

@@ -132,8 +132,16 @@ func (s *Service) runThemeJob(ctx context.Context, owner string, job storage.The
 // RunThemeWorker keeps the stores' comment tags in step with their surveys' taxonomies
 // until ctx ends: every minute, and when SetSurvey changes one, it starts the jobs of
 // the stores whose taxonomy changed (also by another collector or the CLI) and runs the
-// unfinished ones no other collector holds, as owner (unique per process).
+// unfinished ones no other collector holds, as owner (unique per process). When ctx
+// ends it hands back the leases it holds, so another collector resumes its job at once.
 func (s *Service) RunThemeWorker(ctx context.Context, owner string) error {
+	defer func() {
+		release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.DB.ReleaseThemeJobs(release, owner); err != nil {
+			s.logger().Error("re-tagging comments: hand back leases", "err", err)
+		}
+	}()
 	for {
 		if _, err := s.SyncThemeJobs(ctx, nil, false); err != nil && ctx.Err() == nil {
 			s.logger().Error("re-tagging comments", "err", err)

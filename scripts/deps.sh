@@ -10,6 +10,7 @@ packages=(
   xvfb xdotool scrot       # the kiosk window under a virtual display, driven like a person
   sqlite3 curl              # the end-to-end test reads the databases as IT would
   postgresql                # the collector's tests and benchmarks on PostgreSQL
+  haproxy                   # several collectors behind a load balancer (make scale-demo, bench's scale-out test)
   chromium fonts-liberation # the HQ dashboard tested in a real browser
   xinit                     # systemd-analyze verify of the kiosk session unit
   tzdata ca-certificates

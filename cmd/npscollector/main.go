@@ -50,6 +50,7 @@ const usage = `npscollector: the central server of the feedback kiosks.
 Usage:
   npscollector serve [--addr 127.0.0.1:8080] [--metrics-addr 127.0.0.1:9464|off] [--public-url URL] [--trusted-proxies CIDR,…] [--allow-loopback-webhooks]
                      [--tls-cert FILE --tls-key FILE] [--contact-keys FILE] [--retention-interval 24h]
+                     [--drain-delay 2s] [--drain-timeout 10s]   (SIGTERM: /readyz fails, then in-flight requests finish)
   npscollector contact-key create --file FILE     (a new key file, mode 0600; prints the key id)
   npscollector contact-key rotate --file FILE     (adds a new current key; restart serve to hand it out)
   npscollector contact-key list --file FILE

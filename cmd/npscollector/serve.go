@@ -48,6 +48,8 @@ var serveCommands = map[string]command{
 		minResponses := fs.Int64("min-responses", nps.DefaultMinResponses, "the fewest responses each side of a difference needs before reports call it significant, and a store before it is ranked; a report's min_n overrides it")
 		retention := fs.Duration("retention-interval", collector.DefaultRetentionInterval, "how often the retention policy (npscollector retention set) is applied; it is also applied at start")
 		beats := fs.Duration("heartbeat-flush", storage.DefaultHeartbeatFlush, "how often the devices' heartbeats, kept in memory, are written to the database (and at shutdown); a crash loses at most this much of their \"last seen\"")
+		drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to keep serving with /readyz failing before the listener closes, so a load balancer's health checks take this collector out of rotation first (e.g. 3s behind HAProxy checking every second); 0: close at once")
+		drainTimeout := fs.Duration("drain-timeout", 10*time.Second, "on SIGTERM, how long requests in flight have to finish once the listener is closed")
 		quiet := days(collector.DefaultQuietPeriod)
 		fs.Var(&quiet, "quiet-period", "POST /v1/invitations invites nobody again within this long of an invitation: days (90d) or a duration (2160h)")
 		mailer := smtpFlags(fs)
@@ -82,6 +84,10 @@ var serveCommands = map[string]command{
 				return errors.New("--tls-cert and --tls-key go together: give both or neither")
 			}
 			site.tlsCert, site.tlsKey = *tlsCert, *tlsKey
+			if *drainDelay < 0 || *drainTimeout <= 0 {
+				return fmt.Errorf("--drain-delay %s, --drain-timeout %s: give a delay of 0 or more and a positive timeout", *drainDelay, *drainTimeout)
+			}
+			site.drainDelay, site.drainTimeout = *drainDelay, *drainTimeout
 			if e.svc.ContactKeys, err = loadContactKeys(*contactKeys); err != nil {
 				return err
 			}
@@ -102,6 +108,9 @@ type site struct {
 	retentionEvery time.Duration
 	// heartbeatFlush is how often the heartbeats kept in memory are written.
 	heartbeatFlush time.Duration
+	// drainDelay is how long the collector keeps serving, not ready, after it is told
+	// to stop; drainTimeout how long requests in flight then have to finish.
+	drainDelay, drainTimeout time.Duration
 }
 
 func parseSite(publicURL, proxies string) (site, error) {
@@ -130,8 +139,11 @@ func parseSite(publicURL, proxies string) (site, error) {
 	return st, nil
 }
 
-// serve runs the API, the dashboard and the web survey until ctx ends, then drains
-// connections for up to 10 s.
+// serve runs the API, the dashboard and the web survey until ctx ends, then drains: it
+// fails /readyz for st.drainDelay while still serving, so a load balancer moves new
+// requests elsewhere, closes the listener and lets requests in flight finish for up to
+// st.drainTimeout (10 s when unset); the workers stop after that, the webhook worker
+// handing back the deliveries it claimed and did not send.
 func serve(ctx context.Context, svc *collector.Service, addr string, hooks alerts.Config, digestHour int, st site, quiet time.Duration, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	svc.Logger = log
@@ -288,8 +300,13 @@ func serve(ctx context.Context, svc *collector.Service, addr string, hooks alert
 	case failed = <-errc:
 	case <-ctx.Done():
 	}
+	api.Drain()
+	if failed == nil && st.drainDelay > 0 {
+		log.Info("draining: /readyz fails, still serving", "for", st.drainDelay.String())
+		time.Sleep(st.drainDelay)
+	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cmp.Or(st.drainTimeout, 10*time.Second))
 	defer cancel()
 	for _, s := range servers {
 		if err := s.Shutdown(shutdownCtx); err != nil {

@@ -290,8 +290,8 @@ func (w *Worker) Start(ctx context.Context) {
 	}()
 }
 
-// Stop ends the worker and waits for it: a delivery in flight finishes or is abandoned
-// to its lease, never half-recorded.
+// Stop ends the worker and waits for it: a delivery in flight finishes and is recorded,
+// the deliveries it claimed and did not start are handed back to the queue.
 func (w *Worker) Stop() {
 	w.once.Do(func() {
 		if w.cancel != nil {
@@ -332,17 +332,36 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 
 // sendDeliveries claims the deliveries due now, sends them and records the outcome; it
 // returns how many it sent.
+//
+// When ctx ends (Stop: the collector drains) the delivery in flight is finished and
+// recorded, within the client's timeout, and those claimed but not started are handed
+// back (ReleaseDeliveries), so another collector sends them at once instead of when
+// this one's lease runs out.
 func (w *Worker) sendDeliveries(ctx context.Context) (int, error) {
-	ds, err := w.cfg.DB.ClaimDeliveries(ctx, 20, w.cfg.Now().Add(w.cfg.Lease))
+	leaseUntil := w.cfg.Now().Add(w.cfg.Lease)
+	ds, err := w.cfg.DB.ClaimDeliveries(ctx, 20, leaseUntil)
 	if err != nil {
 		return 0, err
 	}
-	for _, d := range ds {
-		a := w.send(ctx, d)
+	// The send and its record outlive ctx: a delivery half done is finished, not
+	// abandoned to its lease (which would send it twice).
+	inFlight := context.WithoutCancel(ctx)
+	for i, d := range ds {
 		if ctx.Err() != nil {
-			return 0, ctx.Err() // shutting down: the lease runs out and it goes again
+			ids := make([]int64, 0, len(ds)-i)
+			for _, rest := range ds[i:] {
+				ids = append(ids, rest.ID)
+			}
+			release, cancel := context.WithTimeout(inFlight, 5*time.Second)
+			defer cancel()
+			if err := w.cfg.DB.ReleaseDeliveries(release, ids, leaseUntil); err != nil {
+				return i, errors.Join(ctx.Err(), err)
+			}
+			w.cfg.Logger.Info("webhook deliveries handed back", "deliveries", len(ids))
+			return i, ctx.Err()
 		}
-		if err := w.cfg.DB.RecordAttempt(ctx, d, a); err != nil {
+		a := w.send(inFlight, d)
+		if err := w.cfg.DB.RecordAttempt(inFlight, d, a); err != nil {
 			return 0, err
 		}
 		if a.Err != "" {

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector"
@@ -60,6 +61,9 @@ type Server struct {
 	routes  []Route
 	openapi []byte // the integration API's OpenAPI document, as JSON
 	uploads bodyReader
+	// draining is set by Drain: /readyz fails, so a load balancer sends no new
+	// requests, and every reply asks its client to close the connection.
+	draining atomic.Bool
 }
 
 // New builds the API's handler.
@@ -95,6 +99,7 @@ func New(cfg Config) *Server {
 		writeError(w, http.StatusNotFound, "not_found", "metrics are served on the metrics address only (npscollector serve --metrics-addr)")
 	})
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.device("POST /v1/enroll", s.enroll)
 	s.device("GET /v1/contact-key", s.contactKey)
 	s.device("POST /v1/responses", s.deviceAuth(s.responses))
@@ -141,8 +146,21 @@ func (s *Server) Metrics() http.Handler { return s.metrics.handler() }
 // reply is counted in the same metrics.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. While draining, every reply carries
+// "Connection: close", so clients and a load balancer do not reuse a connection the
+// collector is about to close.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+// Drain marks the collector as going away: /readyz answers 503 from now on, so a load
+// balancer's health check takes it out of rotation, while requests already sent, or
+// still arriving before the balancer notices, are served as usual. It cannot be undone;
+// a collector that drained is stopped and started again.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // HTTPServer returns an http.Server with timeouts set, so a slow or stuck client cannot
 // hold a connection forever.
@@ -182,6 +200,23 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		res["contact_key_id"] = k.ID
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// readyz says whether a load balancer should send requests here: 503 while draining
+// (Drain) or when the database does not answer, else 200. /healthz says whether the
+// process is alive and is unaffected by draining.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeError(w, http.StatusServiceUnavailable, "draining", "this collector is shutting down")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.svc.Ping(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unhealthy", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // Route is one endpoint of the API under /v1.

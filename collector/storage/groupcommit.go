@@ -211,6 +211,9 @@ func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAn
 		return failAll(fmt.Errorf("insert batch: begin: %w", err))
 	}
 	defer t.Rollback()
+	if err := lockIngest(ctx, t, group); err != nil {
+		return failAll(err)
+	}
 	if len(group) == 1 {
 		// Alone, the transaction is the savepoint.
 		res, err := db.insertRequestTx(ctx, t, group[0])

@@ -103,19 +103,34 @@ type rollupKey struct{ day, channel, touchpoint, segment string }
 // and the writer stores the batch with the others queued beside it in one transaction,
 // in a savepoint of its own. A caller whose ctx ends while its batch is queued gets
 // ctx.Err(), and nothing of the batch is written.
+//
+// On PostgreSQL, several collectors write at once, and a group of one may take its
+// stores' and shards' locks in another order than another collector's group: PostgreSQL
+// then fails one of them (deadlock_detected), having written nothing of it. Such a batch
+// is submitted again, up to lockRetries times, rather than failing its upload.
 func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (BatchResult, error) {
-	r := &insertRequest{origin: o, batch: batch, now: db.now(), rows: make([][]any, len(batch))}
-	var err error
-	if r.listening, err = db.listeners(ctx, o.StoreID); err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
-	}
-	for i, nr := range batch {
-		if r.rows[i], err = db.responseColumns(o, nr, r.now); err != nil {
-			return BatchResult{}, fmt.Errorf("insert %s: %w", nr.ID, err)
+	for attempt := 1; ; attempt++ {
+		r := &insertRequest{origin: o, batch: batch, now: db.now(), rows: make([][]any, len(batch))}
+		var err error
+		if r.listening, err = db.listeners(ctx, o.StoreID); err != nil {
+			return BatchResult{}, fmt.Errorf("insert batch: %w", err)
 		}
+		for i, nr := range batch {
+			if r.rows[i], err = db.responseColumns(o, nr, r.now); err != nil {
+				return BatchResult{}, fmt.Errorf("insert %s: %w", nr.ID, err)
+			}
+		}
+		res, err := db.writer.submit(ctx, r)
+		if err == nil || attempt == lockRetries || !retryAlone(err) || ctx.Err() != nil {
+			return res, err
+		}
+		db.log.Info("insert batch: tried again after a lock conflict with another writer", "store", o.StoreID, "attempt", attempt, "err", err)
 	}
-	return db.writer.submit(ctx, r)
 }
+
+// lockRetries is how many times InsertBatch submits a batch that PostgreSQL failed for
+// a deadlock or a serialization failure.
+const lockRetries = 4
 
 // insertColumns are the responses columns InsertBatch writes, less seq, which SQLite's
 // rows are given last (reservePositions).

@@ -315,3 +315,13 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 	}
 	return job, len(batch), nil
 }
+
+// ReleaseThemeJobs gives up owner's leases on unfinished jobs (a collector draining for
+// a restart), so another collector resumes them at once instead of when they run out.
+// A job resumes after its last committed batch.
+func (db *DB) ReleaseThemeJobs(ctx context.Context, owner string) error {
+	if _, err := db.write.ExecContext(ctx, `UPDATE theme_jobs SET lease_expires = 0 WHERE lease_owner = ? AND finished_at IS NULL`, owner); err != nil {
+		return fmt.Errorf("release re-tagging jobs of %s: %w", owner, err)
+	}
+	return nil
+}

@@ -492,3 +492,28 @@ func hideEventContact(payload string) string {
 	}
 	return string(b)
 }
+
+// ReleaseDeliveries hands back deliveries the caller claimed until leaseUntil and did not
+// send (a collector draining for a restart), so another collector sends them now rather
+// than when the lease runs out. A delivery whose lease has since changed hands, or that
+// was recorded, is left alone.
+func (db *DB) ReleaseDeliveries(ctx context.Context, ids []int64, leaseUntil time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	t, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("release deliveries: %w", err)
+	}
+	defer t.Rollback()
+	for _, id := range ids {
+		if _, err := t.ExecContext(ctx, `UPDATE deliveries SET leased_until = 0 WHERE id = ? AND status = 'pending' AND leased_until = ?`,
+			id, leaseUntil.UnixMilli()); err != nil {
+			return fmt.Errorf("release delivery %d: %w", id, err)
+		}
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("release deliveries: %w", err)
+	}
+	return nil
+}
