@@ -1,3 +1,4 @@
+-- compatible: previous
 -- Enrollment keys provision many kiosks of one store without a shell on each: a key
 -- works for a number of devices until it expires or is revoked, and each use makes a
 -- device, recorded with the key that made it. Only the key's hash is kept.
