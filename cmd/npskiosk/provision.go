@@ -54,23 +54,51 @@ func readProvisionFile(path string) (provisionFile, bool, error) {
 	if err := strictoml.Decode(b, &p); err != nil {
 		return provisionFile{}, true, fmt.Errorf("provisioning file %s: %w", path, err)
 	}
-	p.Key = strings.ToUpper(strings.TrimSpace(p.Key))
-	switch {
-	case p.Collector == "":
-		return p, true, fmt.Errorf("provisioning file %s: collector is missing (collector = \"https://…\")", path)
-	case !strings.HasPrefix(p.Key, enrollmentKeyPrefix):
-		return p, true, fmt.Errorf("provisioning file %s: key must be an enrollment key starting %s (npscollector enrollment-key add)", path, enrollmentKeyPrefix)
+	p, err = checkProvisioning(p, path)
+	if err != nil {
+		return p, true, err
 	}
 	return p, true, nil
 }
 
-// provision enrolls the kiosk from its provisioning file when there is one: false when
-// there is none. A kiosk already enrolled does not use the key; either way the file is
-// deleted once it has served, so the key does not stay on the disk. A failed enrollment
-// keeps the file, to try again at the next start.
-func (m *Main) provision(ctx context.Context, common commonFlags) (bool, error) {
-	path := provisionPath(common.config)
+// provisioning is a kiosk's provisioning settings, where they came from, and how to
+// remove the key once it has served.
+type provisioning struct {
+	provisionFile
+	from   string       // for messages: the file, or the registry key the MSI wrote
+	forget func() error // removes the key
+}
+
+// findProvisioning is the kiosk's provisioning: the file beside its config, else what
+// the platform keeps (the registry values the MSI writes on Windows); false when there
+// is none.
+func findProvisioning(configPath string) (provisioning, bool, error) {
+	path := provisionPath(configPath)
 	p, found, err := readProvisionFile(path)
+	if found || err != nil {
+		return provisioning{provisionFile: p, from: path, forget: func() error { return os.Remove(path) }}, found, err
+	}
+	return platformProvisioning()
+}
+
+// checkProvisioning says what is wrong with provisioning settings read from.
+func checkProvisioning(p provisionFile, from string) (provisionFile, error) {
+	p.Key = strings.ToUpper(strings.TrimSpace(p.Key))
+	switch {
+	case p.Collector == "":
+		return p, fmt.Errorf("provisioning %s: collector is missing (collector = \"https://…\")", from)
+	case !strings.HasPrefix(p.Key, enrollmentKeyPrefix):
+		return p, fmt.Errorf("provisioning %s: key must be an enrollment key starting %s (npscollector enrollment-key add)", from, enrollmentKeyPrefix)
+	}
+	return p, nil
+}
+
+// provision enrolls the kiosk from its provisioning settings when there are some: false
+// when there are none. A kiosk already enrolled does not use the key; either way the key
+// is removed once it has served, so it does not stay on the device. A failed enrollment
+// keeps it, to try again at the next start.
+func (m *Main) provision(ctx context.Context, common commonFlags) (bool, error) {
+	p, found, err := findProvisioning(common.config)
 	if !found || err != nil {
 		return found, err
 	}
@@ -79,10 +107,10 @@ func (m *Main) provision(ctx context.Context, common commonFlags) (bool, error) 
 		return true, fmt.Errorf("provision: %w", err)
 	}
 	if cfg.Enrolled() {
-		if err := os.Remove(path); err != nil {
-			return true, fmt.Errorf("this kiosk is enrolled already, but the provisioning file %s holding an enrollment key could not be deleted: %w", path, err)
+		if err := p.forget(); err != nil {
+			return true, fmt.Errorf("this kiosk is enrolled already, but the enrollment key in %s could not be removed: %w", p.from, err)
 		}
-		fmt.Fprintf(m.Stderr, "this kiosk is enrolled already (device %s): deleted the provisioning file %s without using its key\n", cfg.Collector.DeviceID, path)
+		fmt.Fprintf(m.Stderr, "this kiosk is enrolled already (device %s): removed the provisioning %s without using its key\n", cfg.Collector.DeviceID, p.from)
 		return true, nil
 	}
 	name := p.Name
@@ -90,12 +118,12 @@ func (m *Main) provision(ctx context.Context, common commonFlags) (bool, error) 
 		name, _ = os.Hostname()
 	}
 	if err := m.enroll(ctx, common, p.Collector, wire.EnrollRequest{Code: p.Key, Name: name}); err != nil {
-		return true, fmt.Errorf("provision from %s: %w", path, err)
+		return true, fmt.Errorf("provision from %s: %w", p.from, err)
 	}
-	if err := os.Remove(path); err != nil {
-		return true, fmt.Errorf("enrolled, but the provisioning file %s holding the enrollment key could not be deleted: %w", path, err)
+	if err := p.forget(); err != nil {
+		return true, fmt.Errorf("enrolled, but the enrollment key in %s could not be removed: %w", p.from, err)
 	}
-	fmt.Fprintf(m.Stdout, "provisioned from %s, which is deleted\n", path)
+	fmt.Fprintf(m.Stdout, "provisioned from %s; its key is removed\n", p.from)
 	return true, nil
 }
 
