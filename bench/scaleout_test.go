@@ -449,7 +449,7 @@ func seed(tb testing.TB, dsn string, shape scaleShape, hookURL string) fleetData
 		if err != nil {
 			tb.Fatal(err)
 		}
-		en, err := db.Enroll(ctx, nd.Code)
+		en, err := db.Enroll(ctx, wire.EnrollRequest{Code: nd.Code})
 		if err != nil {
 			tb.Fatal(err)
 		}
