@@ -251,9 +251,11 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 	}
 	results := make([]InsertResult, len(batch))
 	events := 0
-	var cases *caseOpener // made at the batch's first case
 	rollups := map[rollupKey]dayCounts{}
-	var themes *themeWriter // made at the batch's first tagged response
+	var (
+		themes   themeRows
+		newCases []NewResponse // the new responses that open a case
+	)
 	themeRollups := map[themeKey]nps.Tally{}
 	for i, r := range batch {
 		if !inserted[r.ID] {
@@ -277,15 +279,7 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 		rollups[key] = counts
 		results[i] = Inserted
 		if r.Tags != nil {
-			if themes == nil {
-				if themes, err = newThemeWriter(ctx, t); err != nil {
-					return BatchResult{}, fmt.Errorf("insert batch: %w", err)
-				}
-				defer themes.Close()
-			}
-			if err := themes.write(ctx, r.ID, r.Tags); err != nil {
-				return BatchResult{}, fmt.Errorf("insert batch: %w", err)
-			}
+			themes.add(r.ID, r.Tags)
 			themeCounts(themeRollups, 1, r.Day, r.Channel, r.Touchpoint, r.Segment, r.Score, r.Suspect, r.Tags.WorthALook, themeKeys(r.Tags), r.Reasons)
 		}
 		if announce {
@@ -304,19 +298,7 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 			events++
 		}
 		if r.Case != nil {
-			if cases == nil {
-				if cases, err = newCaseOpener(ctx, t, db.vault, wants(listening, EventCaseOpened)); err != nil {
-					return BatchResult{}, err
-				}
-				defer cases.Close()
-			}
-			queued, err := cases.open(ctx, t, o.StoreID, r, now)
-			if err != nil {
-				return BatchResult{}, err
-			}
-			if queued {
-				events++
-			}
+			newCases = append(newCases, r)
 		}
 		if r.Thanks != nil {
 			queued, err := queueThankYou(ctx, t, o.StoreID, r, now)
@@ -328,6 +310,14 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 			}
 		}
 	}
+	if err := themes.insert(ctx, t); err != nil {
+		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+	}
+	queued, err := openCases(ctx, t, db.vault, wants(listening, EventCaseOpened), o.StoreID, newCases, now)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	events += queued
 	if err := addRollups(ctx, t, o.StoreID, rollups); err != nil {
 		return BatchResult{}, err
 	}
