@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +13,7 @@ import (
 
 // Group commit.
 //
-// Every InsertBatch is handed to one writer goroutine per DB. The writer takes the
+// Every InsertBatch is handed to a writer goroutine of its DB. The writer takes the
 // request at the head of the queue and every request that queued behind it while the
 // previous group was being written (at most groupMax, and it never waits for more),
 // runs them in one transaction with a savepoint around each, commits once and then
@@ -24,10 +25,14 @@ import (
 //
 // One commit per group is what makes this fast: on SQLite the writer's fsync, on both
 // databases the round trips of BEGIN and COMMIT, are shared by every request that queued
-// while the previous group was written. On PostgreSQL one writer also runs every
-// upload's statements one after another on one connection, where each upload used to
-// have a connection of its own; measured, that costs about what the shared commits save
-// (docs/benchmarks.md, section 4).
+// while the previous group was written.
+//
+// SQLite has one writer, as it has one write connection. PostgreSQL has pgWriters, each
+// with a connection of its own (DB.ingest) that no reader can take from it, and each
+// upload goes to the writer of its store (writerFor). A writer spends most of its time
+// waiting for round trips, so several overlap them; and because a store's every row of
+// rollups and report sums belongs to one writer (see writerFor), the writers never wait
+// for each other's locks nor deadlock over them.
 
 // groupMax caps the requests of one group: enough for every kiosk uploading at once to
 // share a commit, few enough that a group's transaction (and the locks it holds on
@@ -38,6 +43,12 @@ const (
 	groupMax         = 128
 	groupMaxPostgres = 60
 )
+
+// pgWriters is how many group writers a DB on PostgreSQL runs. It must divide every
+// shard count of the report sums (reportShards, snapshotShards: 16, 64 and 8), so that
+// all the stores of one shard have one writer (TestWritersOwnTheirShards). Four keep two
+// cores busy while each waits for its round trips; more would only split the groups.
+const pgWriters = 4
 
 // errClosed answers the requests that were still queued when the database was closed.
 var errClosed = errors.New("database is closed")
@@ -67,7 +78,7 @@ type insertAnswer struct {
 	err error
 }
 
-// groupWriter is the writer goroutine of one DB.
+// groupWriter is a writer goroutine of a DB.
 type groupWriter struct {
 	db       *DB
 	queue    chan *insertRequest
@@ -80,14 +91,29 @@ type groupWriter struct {
 	beforeGroup func(size int)
 }
 
-func startGroupWriter(db *DB) *groupWriter {
-	w := &groupWriter{db: db, queue: make(chan *insertRequest, 4*groupMax),
-		stop: make(chan struct{}), stopped: make(chan struct{}), max: groupMax}
+// startGroupWriters starts the DB's writers: one on SQLite, pgWriters on PostgreSQL.
+func startGroupWriters(db *DB) []*groupWriter {
+	n, max := 1, groupMax
 	if db.dialect.name == "postgres" {
-		w.max = groupMaxPostgres
+		n, max = pgWriters, groupMaxPostgres
 	}
-	go w.run()
-	return w
+	writers := make([]*groupWriter, n)
+	for i := range writers {
+		w := &groupWriter{db: db, queue: make(chan *insertRequest, 4*groupMax),
+			stop: make(chan struct{}), stopped: make(chan struct{}), max: max}
+		go w.run()
+		writers[i] = w
+	}
+	return writers
+}
+
+// writerFor is the writer of a store's uploads: by the store's FNV-1a hash, as the
+// report sums' shards are (shardOf, snapshotShard), so that with a writer count that
+// divides every shard count, the stores of one shard row share a writer.
+func (db *DB) writerFor(storeID string) *groupWriter {
+	h := fnv.New32a()
+	h.Write([]byte(storeID))
+	return db.writers[h.Sum32()%uint32(len(db.writers))]
 }
 
 // close stops the writer after the group it is writing, failing what is still queued.
@@ -206,7 +232,7 @@ func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAn
 		}
 		return answers
 	}
-	t, err := db.write.BeginTx(ctx, nil)
+	t, err := db.ingest.BeginTx(ctx, nil)
 	if err != nil {
 		return failAll(fmt.Errorf("insert batch: begin: %w", err))
 	}

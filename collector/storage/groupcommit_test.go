@@ -27,7 +27,7 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 		make func(batch []NewResponse) (Origin, []NewResponse)
 	}{
 		{"unknown store", func(batch []NewResponse) (Origin, []NewResponse) {
-			return Origin{StoreID: "NOWHERE", DeviceID: "D1"}, batch
+			return Origin{StoreID: nowhere, DeviceID: "D1"}, batch
 		}},
 		{"unknown device", func(batch []NewResponse) (Origin, []NewResponse) {
 			return Origin{StoreID: "S1", DeviceID: "GONE"}, batch
@@ -52,17 +52,24 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer db.Close()
-				for _, s := range []string{"S1", "S2"} {
+				// Two stores and the unknown one, all of one writer (PostgreSQL has several,
+				// by store), so that the batches of both go in one group.
+				w := db.writerFor("S1")
+				stores := []string{"S1", storeOf(db, w)}
+				if db.writerFor(nowhere) != w {
+					t.Fatalf("%s is not on S1's writer", nowhere)
+				}
+				devices := []string{"D1", "D" + stores[1][1:]}
+				for i, s := range stores {
 					if err := db.AddStore(ctx, Store{ID: s, Name: s, Timezone: "Europe/Berlin"}); err != nil {
 						t.Fatal(err)
 					}
 					if _, err := db.write.ExecContext(ctx, `INSERT INTO devices (id, store_id, name, created_at) VALUES (?, ?, 'Till', 0)`,
-						"D"+s[1:], s); err != nil {
+						devices[i], s); err != nil {
 						t.Fatal(err)
 					}
 				}
 				const batches = 12
-				w := db.writer
 				rng := rand.New(rand.NewPCG(4, 2))
 				day := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 				first := groupBatch(rng, day, 3)
@@ -88,7 +95,7 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 				)
 				const badAt = 5
 				for i := range batches + 1 {
-					o := Origin{StoreID: []string{"S1", "S2"}[i%2], DeviceID: []string{"D1", "D2"}[i%2]}
+					o := Origin{StoreID: stores[i%2], DeviceID: devices[i%2]}
 					batch := groupBatch(rng, day, 20)
 					if i == badAt {
 						o, batch = tc.make(batch)
@@ -146,7 +153,7 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 					}
 				}
 				// A retry of a good batch is a retry, in a group or not.
-				again, err := db.InsertBatch(ctx, Origin{StoreID: "S2", DeviceID: "D2"}, sent[1])
+				again, err := db.InsertBatch(ctx, Origin{StoreID: stores[1], DeviceID: devices[1]}, sent[1])
 				if err != nil || again.Results[0] != SameContent {
 					t.Fatalf("retry: %+v, %v", again, err)
 				}
@@ -171,7 +178,7 @@ func TestInsertBatchGivesUpWhileQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	held, release, first := make(chan struct{}), make(chan struct{}), true
-	db.writer.beforeGroup = func(int) {
+	db.writerFor("S1").beforeGroup = func(int) {
 		if first {
 			first = false
 			held <- struct{}{}
@@ -195,6 +202,18 @@ func TestInsertBatchGivesUpWhileQueued(t *testing.T) {
 	}
 	if n, err := db.CountResponses(ctx, "S1"); err != nil || n != 3 {
 		t.Fatalf("%d responses (%v), want 3", n, err)
+	}
+}
+
+// nowhere is a store that is never added, of S1's writer.
+const nowhere = "NOWHERE"
+
+// storeOf is the first of S2, S3, … that w writes.
+func storeOf(db *DB, w *groupWriter) string {
+	for i := 2; ; i++ {
+		if id := fmt.Sprint("S", i); db.writerFor(id) == w {
+			return id
+		}
 	}
 }
 

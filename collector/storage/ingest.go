@@ -114,7 +114,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 			return BatchResult{}, fmt.Errorf("insert %s: %w", nr.ID, err)
 		}
 	}
-	return db.writer.submit(ctx, r)
+	return db.writerFor(o.StoreID).submit(ctx, r)
 }
 
 // insertColumns are the responses columns InsertBatch writes, less seq, which SQLite's
