@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/npskiosk/npskiosk/nps"
 )
 
 // Group commit.
@@ -16,16 +20,20 @@ import (
 // Every InsertBatch is handed to a writer goroutine of its DB. The writer takes the
 // request at the head of the queue and every request that queued behind it while the
 // previous group was being written (at most groupMax, and it never waits for more),
-// runs them in one transaction with a savepoint around each, commits once and then
-// answers every caller. A request that fails inside the database is rolled back to its
-// savepoint and fails alone, with its own error, while the others of its group commit.
+// runs them in one transaction with a savepoint around each (its responses, their
+// themes, cases and events), then adds what those that succeeded stored to the rollups
+// and report sums once per store (writeCounts), commits once and then answers every
+// caller. A request that fails inside the database is rolled back to its savepoint and
+// fails alone, with its own error, while the others of its group commit. When the
+// group's rollups fail, every request of the group is tried again alone (commitGroup).
 // The caller hears of its batch only after the commit, so an acknowledged batch is
 // durable; a commit that fails fails every request of its group, none of whose rows are
 // then stored.
 //
 // One commit per group is what makes this fast: on SQLite the writer's fsync, on both
 // databases the round trips of BEGIN and COMMIT, are shared by every request that queued
-// while the previous group was written.
+// while the previous group was written; and a store's rollups and report sums, a dozen
+// statements or more, are written once a group rather than once an upload.
 //
 // SQLite has one writer, as it has one write connection. PostgreSQL has pgWriters, each
 // with a connection of its own (DB.ingest) that no reader can take from it, and each
@@ -203,27 +211,32 @@ func (w *groupWriter) failQueued() {
 	}
 }
 
-// commitGroup writes a group and answers its callers. On PostgreSQL a group's requests
-// of several stores take their stores' locks in the group's order, which another
-// collector's group, or a revision, may take in another: PostgreSQL then breaks the
-// deadlock by failing one statement, whose request is tried again alone, in its own
-// transaction, which takes its locks in the order a single upload always did.
+// commitGroup writes a group and answers its callers. A request that failed in a
+// group for what may not be its own fault is tried again alone, in its own transaction:
+// on PostgreSQL a lock conflict (another collector's group, or a revision, taking the
+// same rows in another order: PostgreSQL breaks the deadlock by failing one statement),
+// and the group's rollups failing, which fails every request of the group.
 func (db *DB) commitGroup(group []*insertRequest) {
 	// Not a caller's context: once taken, a request is written or failed for all to see,
 	// and Close waits for the group.
 	ctx := context.Background()
 	answers := db.writeGroup(ctx, group)
 	for i, r := range group {
-		if len(group) > 1 && retryAlone(answers[i].err) {
-			db.log.Info("insert batch: retried alone after a lock conflict in its group", "store", r.origin.StoreID, "err", answers[i].err)
+		if err := answers[i].err; len(group) > 1 && (retryAlone(err) || errors.Is(err, errGroupCounts)) {
+			db.log.Info("insert batch: retried alone after its group failed", "store", r.origin.StoreID, "err", err)
 			answers[i] = db.writeGroup(ctx, group[i:i+1])[0]
 		}
 		r.done <- answers[i]
 	}
 }
 
+// errGroupCounts marks the failure of a group's rollups, which no one request of it
+// can be blamed for.
+var errGroupCounts = errors.New("the group's rollups failed")
+
 // writeGroup runs a group's requests in one transaction, each in a savepoint when there
-// are several, and commits once.
+// are several, then adds what the requests that succeeded stored to the rollups, once
+// per store, and commits once.
 func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAnswer {
 	answers := make([]insertAnswer, len(group))
 	failAll := func(err error) []insertAnswer {
@@ -237,10 +250,15 @@ func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAn
 		return failAll(fmt.Errorf("insert batch: begin: %w", err))
 	}
 	defer t.Rollback()
+	counts := groupCounts{}
 	if len(group) == 1 {
 		// Alone, the transaction is the savepoint.
-		res, err := db.insertRequestTx(ctx, t, group[0])
+		res, c, err := db.insertRequestTx(ctx, t, group[0])
 		if err != nil {
+			return failAll(err)
+		}
+		counts.add(group[0].origin.StoreID, c)
+		if err := writeCounts(ctx, t, counts); err != nil {
 			return failAll(err)
 		}
 		if err := t.Commit(); err != nil {
@@ -253,15 +271,21 @@ func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAn
 		if _, err := t.ExecContext(ctx, `SAVEPOINT insert_request`); err != nil {
 			return failAll(fmt.Errorf("insert batch: savepoint: %w", err))
 		}
-		answers[i].res, answers[i].err = db.insertRequestTx(ctx, t, r)
+		var c storeCounts
+		answers[i].res, c, answers[i].err = db.insertRequestTx(ctx, t, r)
 		if answers[i].err != nil {
 			if _, err := t.ExecContext(ctx, `ROLLBACK TO SAVEPOINT insert_request`); err != nil {
 				return failAll(fmt.Errorf("insert batch: roll back to savepoint: %w", err))
 			}
+		} else {
+			counts.add(r.origin.StoreID, c)
 		}
 		if _, err := t.ExecContext(ctx, `RELEASE SAVEPOINT insert_request`); err != nil {
 			return failAll(fmt.Errorf("insert batch: release savepoint: %w", err))
 		}
+	}
+	if err := writeCounts(ctx, t, counts); err != nil {
+		return failAll(fmt.Errorf("%w: %w", errGroupCounts, err))
 	}
 	if err := t.Commit(); err != nil {
 		return failAll(fmt.Errorf("insert batch: commit: %w", err))
@@ -277,4 +301,53 @@ func retryAlone(err error) bool {
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "SQLSTATE 40P01") || strings.Contains(msg, "SQLSTATE 40001")
+}
+
+// storeCounts are what one request's new responses add to its store's rollups.
+type storeCounts struct {
+	rollups map[rollupKey]dayCounts
+	themes  map[themeKey]nps.Tally
+}
+
+// groupCounts are the storeCounts of a group's requests, added up by store: each
+// store's rollups and report sums are written once a group (writeCounts), where each
+// request used to write its own, a dozen statements or more each.
+type groupCounts map[string]*storeCounts
+
+func (g groupCounts) add(storeID string, c storeCounts) {
+	if len(c.rollups) == 0 && len(c.themes) == 0 {
+		return
+	}
+	sum := g[storeID]
+	if sum == nil {
+		sum = &storeCounts{rollups: map[rollupKey]dayCounts{}, themes: map[themeKey]nps.Tally{}}
+		g[storeID] = sum
+	}
+	for k, d := range c.rollups {
+		s := sum.rollups[k]
+		s.add(d)
+		sum.rollups[k] = s
+	}
+	for k, d := range c.themes {
+		s := sum.themes[k]
+		s.Promoters += d.Promoters
+		s.Passives += d.Passives
+		s.Detractors += d.Detractors
+		sum.themes[k] = s
+	}
+}
+
+// writeCounts adds a group's counts to the rollups, the report sums and theme_rollups,
+// store by store in id order, so that two groups take the stores' locks in one order.
+func writeCounts(ctx context.Context, t tx, counts groupCounts) error {
+	for _, storeID := range slices.Sorted(maps.Keys(counts)) {
+		c := counts[storeID]
+		if err := addRollups(ctx, t, storeID, c.rollups); err != nil {
+			return fmt.Errorf("insert batch: %w", err)
+		}
+		if err := addThemeRollups(ctx, t, storeID, c.themes); err != nil {
+			return fmt.Errorf("insert batch: %w", err)
+		}
+	}
+	return nil
 }

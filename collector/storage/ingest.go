@@ -220,22 +220,36 @@ func storedHashes(ctx context.Context, t tx, ids []string) (map[string]string, e
 	return hashes, nil
 }
 
-// insertRequestTx stores one InsertBatch in the writer's transaction.
-func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (BatchResult, error) {
+// insertRequestTx stores one InsertBatch in the writer's transaction, with its
+// responses' themes, cases and events, and returns what its new responses add to the
+// rollups, for the writer to write with those of the rest of its group (writeCounts).
+func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (BatchResult, storeCounts, error) {
+	res, counts, err := db.insertResponses(ctx, t, req)
+	if err != nil {
+		return BatchResult{}, storeCounts{}, err
+	}
+	if err := db.noteUpload(ctx, t, req.origin, req.now); err != nil {
+		return BatchResult{}, storeCounts{}, err
+	}
+	return res, counts, nil
+}
+
+// insertResponses is insertRequestTx less noting the upload.
+func (db *DB) insertResponses(ctx context.Context, t tx, req *insertRequest) (BatchResult, storeCounts, error) {
 	o, batch, now, listening := req.origin, req.batch, req.now, req.listening
 	announce := wants(listening, EventResponseCreated)
 	if len(batch) == 0 {
-		return BatchResult{Results: []InsertResult{}}, db.noteUpload(ctx, t, o, now)
+		return BatchResult{Results: []InsertResult{}}, storeCounts{}, nil
 	}
 	// The batch's positions in received order (cursor.go); PostgreSQL's come from the
 	// columns' defaults.
 	seqBase, err := reservePositions(ctx, t, len(batch))
 	if err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
 	}
 	inserted, err := insertRows(ctx, t, req.rows, seqBase)
 	if err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
 	}
 	var old []string
 	for _, r := range batch {
@@ -246,7 +260,7 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 	var hashes map[string]string
 	if len(old) > 0 {
 		if hashes, err = storedHashes(ctx, t, old); err != nil {
-			return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+			return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
 		}
 	}
 	results := make([]InsertResult, len(batch))
@@ -261,7 +275,7 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 		if !inserted[r.ID] {
 			existing, ok := hashes[r.ID]
 			if !ok {
-				return BatchResult{}, fmt.Errorf("insert %s: neither inserted nor stored before", r.ID)
+				return BatchResult{}, storeCounts{}, fmt.Errorf("insert %s: neither inserted nor stored before", r.ID)
 			}
 			results[i] = Conflict
 			if existing == r.Hash {
@@ -293,7 +307,7 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 			// contact is personal data too, and its envelope is no one's business.
 			created.Contact, created.SealedContact = "", ""
 			if _, err := emitEvent(ctx, t, EventResponseCreated, o.StoreID, created, now); err != nil {
-				return BatchResult{}, err
+				return BatchResult{}, storeCounts{}, err
 			}
 			events++
 		}
@@ -303,7 +317,7 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 		if r.Thanks != nil {
 			queued, err := queueThankYou(ctx, t, o.StoreID, r, now)
 			if err != nil {
-				return BatchResult{}, err
+				return BatchResult{}, storeCounts{}, err
 			}
 			if queued {
 				events++
@@ -311,23 +325,14 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 		}
 	}
 	if err := themes.insert(ctx, t); err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
 	}
 	queued, err := openCases(ctx, t, db.vault, wants(listening, EventCaseOpened), o.StoreID, newCases, now)
 	if err != nil {
-		return BatchResult{}, err
+		return BatchResult{}, storeCounts{}, err
 	}
 	events += queued
-	if err := addRollups(ctx, t, o.StoreID, rollups); err != nil {
-		return BatchResult{}, err
-	}
-	if err := addThemeRollups(ctx, t, o.StoreID, themeRollups); err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
-	}
-	if err := db.noteUpload(ctx, t, o, now); err != nil {
-		return BatchResult{}, err
-	}
-	return BatchResult{Results: results, Events: events}, nil
+	return BatchResult{Results: results, Events: events}, storeCounts{rollups, themeRollups}, nil
 }
 
 // noteUpload notes an upload from a device as its last contact. A minute is precise
