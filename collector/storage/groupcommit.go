@@ -250,14 +250,14 @@ func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAn
 		return failAll(fmt.Errorf("insert batch: begin: %w", err))
 	}
 	defer t.Rollback()
-	counts := groupCounts{}
+	counts := groupCounts{stores: map[string]*storeCounts{}, devices: map[string]bool{}}
 	if len(group) == 1 {
 		// Alone, the transaction is the savepoint.
 		res, c, err := db.insertRequestTx(ctx, t, group[0])
 		if err != nil {
 			return failAll(err)
 		}
-		counts.add(group[0].origin.StoreID, c)
+		counts.add(group[0], c)
 		if err := writeCounts(ctx, t, counts); err != nil {
 			return failAll(err)
 		}
@@ -268,7 +268,13 @@ func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAn
 		return answers
 	}
 	for i, r := range group {
-		if _, err := t.ExecContext(ctx, `SAVEPOINT insert_request`); err != nil {
+		// The previous request's savepoint is released as this one's is set: one round
+		// trip (without arguments, both drivers run several statements).
+		step := `SAVEPOINT insert_request`
+		if i > 0 {
+			step = `RELEASE SAVEPOINT insert_request; ` + step
+		}
+		if _, err := t.ExecContext(ctx, step); err != nil {
 			return failAll(fmt.Errorf("insert batch: savepoint: %w", err))
 		}
 		var c storeCounts
@@ -278,11 +284,11 @@ func (db *DB) writeGroup(ctx context.Context, group []*insertRequest) []insertAn
 				return failAll(fmt.Errorf("insert batch: roll back to savepoint: %w", err))
 			}
 		} else {
-			counts.add(r.origin.StoreID, c)
+			counts.add(r, c)
 		}
-		if _, err := t.ExecContext(ctx, `RELEASE SAVEPOINT insert_request`); err != nil {
-			return failAll(fmt.Errorf("insert batch: release savepoint: %w", err))
-		}
+	}
+	if _, err := t.ExecContext(ctx, `RELEASE SAVEPOINT insert_request`); err != nil {
+		return failAll(fmt.Errorf("insert batch: release savepoint: %w", err))
 	}
 	if err := writeCounts(ctx, t, counts); err != nil {
 		return failAll(fmt.Errorf("%w: %w", errGroupCounts, err))
@@ -309,19 +315,30 @@ type storeCounts struct {
 	themes  map[themeKey]nps.Tally
 }
 
-// groupCounts are the storeCounts of a group's requests, added up by store: each
-// store's rollups and report sums are written once a group (writeCounts), where each
-// request used to write its own, a dozen statements or more each.
-type groupCounts map[string]*storeCounts
+// groupCounts are what a group's stored requests add up to: their storeCounts by
+// store, and the devices they came from, as of the latest request. Each store's rollups
+// and report sums are written once a group (writeCounts), where each request used to
+// write its own, a dozen statements or more each; the devices' last contact likewise.
+type groupCounts struct {
+	stores  map[string]*storeCounts
+	devices map[string]bool
+	now     time.Time
+}
 
-func (g groupCounts) add(storeID string, c storeCounts) {
+func (g *groupCounts) add(r *insertRequest, c storeCounts) {
+	if r.origin.DeviceID != "" {
+		g.devices[r.origin.DeviceID] = true
+	}
+	if r.now.After(g.now) {
+		g.now = r.now
+	}
 	if len(c.rollups) == 0 && len(c.themes) == 0 {
 		return
 	}
-	sum := g[storeID]
+	sum := g.stores[r.origin.StoreID]
 	if sum == nil {
 		sum = &storeCounts{rollups: map[rollupKey]dayCounts{}, themes: map[themeKey]nps.Tally{}}
-		g[storeID] = sum
+		g.stores[r.origin.StoreID] = sum
 	}
 	for k, d := range c.rollups {
 		s := sum.rollups[k]
@@ -338,10 +355,11 @@ func (g groupCounts) add(storeID string, c storeCounts) {
 }
 
 // writeCounts adds a group's counts to the rollups, the report sums and theme_rollups,
-// store by store in id order, so that two groups take the stores' locks in one order.
+// store by store in id order, so that two groups take the stores' locks in one order,
+// and notes its devices' uploads.
 func writeCounts(ctx context.Context, t tx, counts groupCounts) error {
-	for _, storeID := range slices.Sorted(maps.Keys(counts)) {
-		c := counts[storeID]
+	for _, storeID := range slices.Sorted(maps.Keys(counts.stores)) {
+		c := counts.stores[storeID]
 		if err := addRollups(ctx, t, storeID, c.rollups); err != nil {
 			return fmt.Errorf("insert batch: %w", err)
 		}
@@ -349,5 +367,5 @@ func writeCounts(ctx context.Context, t tx, counts groupCounts) error {
 			return fmt.Errorf("insert batch: %w", err)
 		}
 	}
-	return nil
+	return noteUploads(ctx, t, counts.devices, counts.now)
 }

@@ -222,20 +222,9 @@ func storedHashes(ctx context.Context, t tx, ids []string) (map[string]string, e
 
 // insertRequestTx stores one InsertBatch in the writer's transaction, with its
 // responses' themes, cases and events, and returns what its new responses add to the
-// rollups, for the writer to write with those of the rest of its group (writeCounts).
+// rollups, for the writer to write with those of the rest of its group (writeCounts),
+// which also notes the upload as the device's last contact.
 func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (BatchResult, storeCounts, error) {
-	res, counts, err := db.insertResponses(ctx, t, req)
-	if err != nil {
-		return BatchResult{}, storeCounts{}, err
-	}
-	if err := db.noteUpload(ctx, t, req.origin, req.now); err != nil {
-		return BatchResult{}, storeCounts{}, err
-	}
-	return res, counts, nil
-}
-
-// insertResponses is insertRequestTx less noting the upload.
-func (db *DB) insertResponses(ctx context.Context, t tx, req *insertRequest) (BatchResult, storeCounts, error) {
 	o, batch, now, listening := req.origin, req.batch, req.now, req.listening
 	announce := wants(listening, EventResponseCreated)
 	if len(batch) == 0 {
@@ -335,15 +324,22 @@ func (db *DB) insertResponses(ctx context.Context, t tx, req *insertRequest) (Ba
 	return BatchResult{Results: results, Events: events}, storeCounts{rollups, themeRollups}, nil
 }
 
-// noteUpload notes an upload from a device as its last contact. A minute is precise
-// enough for "last contact", and a row that does not change costs the writer no page.
-func (db *DB) noteUpload(ctx context.Context, t tx, o Origin, now time.Time) error {
-	if o.DeviceID == "" {
+// noteUploads notes a group's uploads from devices as the devices' last contact, in one
+// statement: at the time of the group's latest upload, which is at most the group's wait
+// in the queue after each device's own. A minute is precise enough for "last contact",
+// and a row that does not change costs the writer no page.
+func noteUploads(ctx context.Context, t tx, devices map[string]bool, now time.Time) error {
+	if len(devices) == 0 {
 		return nil
 	}
-	if _, err := t.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`,
-		now.UnixMilli(), o.DeviceID, now.Add(-time.Minute).UnixMilli()); err != nil {
-		return fmt.Errorf("insert batch: note the upload: %w", err)
+	args := []any{now.UnixMilli(), now.Add(-time.Minute).UnixMilli()}
+	for _, id := range slices.Sorted(maps.Keys(devices)) {
+		args = append(args, id)
+	}
+	_, err := t.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE (last_seen_at IS NULL OR last_seen_at < ?)
+		AND id IN (?`+strings.Repeat(", ?", len(devices)-1)+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("insert batch: note the uploads: %w", err)
 	}
 	return nil
 }

@@ -46,9 +46,10 @@ func TestWritersOwnTheirShards(t *testing.T) {
 // TestConcurrentUploadsAcrossWriters: many devices of many stores (several regions and
 // formats) upload at once, each batch with cases and themes, and a third of them upload
 // their batch twice at once, as a kiosk retrying a lost answer does. On both databases:
-// every response is stored once, with its case and themes once; no upload waited on
-// another writer's locks (none was retried alone); the rollups count each response once
-// and the report sums kept at each upload equal those rebuilt from the rollups.
+// every response is stored once, with its case and themes once, and every device is
+// seen; no upload waited on another writer's locks (none was retried alone); the
+// rollups count each response once and the report sums kept at each upload equal those
+// rebuilt from the rollups.
 func TestConcurrentUploadsAcrossWriters(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		ctx := context.Background()
@@ -145,12 +146,13 @@ func TestConcurrentUploadsAcrossWriters(t *testing.T) {
 			return n
 		}
 		for q, want := range map[string]int{
-			`SELECT COUNT(*) FROM responses`:                                                             rows,
-			`SELECT COUNT(DISTINCT seq) FROM responses`:                                                  rows,
-			`SELECT CAST(SUM(promoters + passives + detractors + suspect) AS BIGINT) FROM daily_rollups`: rows,
-			`SELECT COUNT(*) FROM cases`:                                                                 cases,
-			`SELECT COUNT(*) FROM case_events`:                                                           cases,
-			`SELECT COUNT(*) FROM response_themes`:                                                       themeCount,
+			`SELECT COUNT(*) FROM responses`:                                                                        rows,
+			`SELECT COUNT(DISTINCT seq) FROM responses`:                                                             rows,
+			`SELECT CAST(SUM(promoters + passives + detractors + suspect) AS BIGINT) FROM daily_rollups`:            rows,
+			`SELECT COUNT(*) FROM devices WHERE last_seen_at IS NOT NULL`:                                           stores * devices,
+			`SELECT COUNT(*) FROM cases`:                                                                            cases,
+			`SELECT COUNT(*) FROM case_events`:                                                                      cases,
+			`SELECT COUNT(*) FROM response_themes`:                                                                  themeCount,
 			`SELECT CAST(SUM(promoters + passives + detractors) AS BIGINT) FROM theme_rollups WHERE kind = 'theme'`: themeCount,
 		} {
 			if got := count(q); got != want {
