@@ -103,14 +103,14 @@ type groupWriter struct {
 
 // startGroupWriters starts the DB's writers: one on SQLite, pgWriters on PostgreSQL.
 func startGroupWriters(db *DB) []*groupWriter {
-	n, max := 1, groupMax
+	n, most := 1, groupMax
 	if db.dialect.name == "postgres" {
-		n, max = pgWriters, groupMaxPostgres
+		n, most = pgWriters, groupMaxPostgres
 	}
 	writers := make([]*groupWriter, n)
 	for i := range writers {
 		w := &groupWriter{db: db, queue: make(chan *insertRequest, 4*groupMax),
-			stop: make(chan struct{}), stopped: make(chan struct{}), max: max}
+			stop: make(chan struct{}), stopped: make(chan struct{}), max: most}
 		go w.run()
 		writers[i] = w
 	}
