@@ -68,52 +68,78 @@ func (db *DB) SetFollowUpRule(ctx context.Context, storeID string, r followup.Ru
 	return nil
 }
 
-// caseOpener opens cases inside InsertBatch's transaction, with its statements prepared
-// once per batch.
-type caseOpener struct {
-	insertCase, insertHistory *sql.Stmt
-	announce                  bool // a subscription wants case.opened for this store
-	vault                     *contactvault.Vault
-}
-
-func newCaseOpener(ctx context.Context, t tx, v *contactvault.Vault, announce bool) (*caseOpener, error) {
-	o := &caseOpener{announce: announce, vault: v}
-	var err error
-	if o.insertCase, err = t.PrepareContext(ctx, `
-		INSERT INTO cases (id, response_id, store_id, status, opened_at, due_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (response_id) DO NOTHING`); err != nil {
-		return nil, fmt.Errorf("prepare case insert: %w", err)
+// openCases opens the cases of rows (those with a Case), responses of one store stored
+// or revised in this transaction, with their history: one statement for the cases and
+// one for their history, where a case each used to be two round trips. A case that
+// exists for its response already is left as it is. When announce (a subscription wants
+// case.opened for the store), each case opened queues its event, in rows' order; it
+// returns how many it queued.
+func openCases(ctx context.Context, t tx, v *contactvault.Vault, announce bool, storeID string, rows []NewResponse, now time.Time) (int, error) {
+	const cols = 7
+	var args []any
+	for _, r := range rows {
+		if r.Case != nil {
+			args = append(args, r.Case.ID, r.ID, storeID, string(followup.Open), now.UnixMilli(), r.Case.DueAt.UnixMilli(), now.UnixMilli())
+		}
 	}
-	if o.insertHistory, err = t.PrepareContext(ctx, `
-		INSERT INTO case_events (case_id, at, actor, action, to_status) VALUES (?, ?, 'collector', 'opened', ?)`); err != nil {
-		o.insertCase.Close()
-		return nil, fmt.Errorf("prepare case history: %w", err)
+	opened := map[string]bool{}
+	for perStatement := maxBound / cols; len(args) > 0; {
+		n := min(len(args)/cols, perStatement)
+		if err := insertReturning(ctx, t, `INSERT INTO cases (id, response_id, store_id, status, opened_at, due_at, updated_at) VALUES `+
+			valueRows(n, cols)+` ON CONFLICT (response_id) DO NOTHING RETURNING id`, args[:n*cols], opened); err != nil {
+			return 0, fmt.Errorf("open cases: %w", err)
+		}
+		args = args[n*cols:]
 	}
-	return o, nil
+	if len(opened) == 0 {
+		return 0, nil
+	}
+	var history []any
+	for _, r := range rows {
+		if r.Case != nil && opened[r.Case.ID] {
+			history = append(history, r.Case.ID, now.UnixMilli(), "collector", "opened", string(followup.Open))
+		}
+	}
+	if err := execValues(ctx, t, `INSERT INTO case_events (case_id, at, actor, action, to_status)`, 5, history, ""); err != nil {
+		return 0, fmt.Errorf("open cases: history: %w", err)
+	}
+	if !announce {
+		return 0, nil
+	}
+	queued := 0
+	for _, r := range rows {
+		if r.Case == nil || !opened[r.Case.ID] {
+			continue
+		}
+		if err := emitCaseOpened(ctx, t, v, storeID, r, now); err != nil {
+			return 0, err
+		}
+		queued++
+	}
+	return queued, nil
 }
 
-func (o *caseOpener) Close() {
-	o.insertCase.Close()
-	o.insertHistory.Close()
-}
-
-// open opens a response's case; a case that exists for the response already is left as
-// it is. It reports whether it queued a case.opened event.
-func (o *caseOpener) open(ctx context.Context, t tx, storeID string, r NewResponse, now time.Time) (bool, error) {
-	c := r.Case
-	res, err := o.insertCase.ExecContext(ctx, c.ID, r.ID, storeID, string(followup.Open), now.UnixMilli(), c.DueAt.UnixMilli(), now.UnixMilli())
+// insertReturning runs an INSERT … RETURNING of one text column and adds what it
+// returns to into.
+func insertReturning(ctx context.Context, t tx, q string, args []any, into map[string]bool) error {
+	out, err := t.QueryContext(ctx, q, args...)
 	if err != nil {
-		return false, fmt.Errorf("open case for %s: %w", r.ID, err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
+	defer out.Close()
+	for out.Next() {
+		var id string
+		if err := out.Scan(&id); err != nil {
+			return err
+		}
+		into[id] = true
 	}
-	if _, err := o.insertHistory.ExecContext(ctx, c.ID, now.UnixMilli(), string(followup.Open)); err != nil {
-		return false, fmt.Errorf("open case for %s: history: %w", r.ID, err)
-	}
-	if !o.announce {
-		return false, nil
-	}
+	return out.Err()
+}
+
+// emitCaseOpened queues the case.opened event of a case just opened for r.
+func emitCaseOpened(ctx context.Context, t tx, v *contactvault.Vault, storeID string, r NewResponse, now time.Time) error {
+	c := r.Case
 	// The event carries the case as GET /v1/cases/{id} shows it, built from what is in
 	// hand rather than read back.
 	contact, sealed := "", ""
@@ -128,10 +154,8 @@ func (o *caseOpener) open(ctx context.Context, t tx, storeID string, r NewRespon
 		DueAt: time.UnixMilli(c.DueAt.UnixMilli()), UpdatedAt: time.UnixMilli(now.UnixMilli()), Version: 1,
 		Response: CaseResponse{ID: r.ID, Score: r.Score, Reasons: reasons, Comment: r.Comment, Contact: contact, ContactSealed: sealed,
 			Locale: r.Locale, CreatedAt: time.UnixMilli(r.CreatedAt.UnixMilli()), Channel: r.Channel, Touchpoint: r.Touchpoint}}
-	if _, err := emitSealedEvent(ctx, t, o.vault, EventCaseOpened, storeID, opened, now); err != nil {
-		return false, err
-	}
-	return true, nil
+	_, err := emitSealedEvent(ctx, t, v, EventCaseOpened, storeID, opened, now)
+	return err
 }
 
 // emitCaseEvent emits an event carrying the case as it now stands in the transaction.

@@ -68,7 +68,11 @@ type DB struct {
 	now         func() time.Time
 	log         *slog.Logger
 	vault       *contactvault.Vault
-	writer      *groupWriter // InsertBatch's (groupcommit.go); nil until Open succeeds
+	// ingest is the writers' connections: on PostgreSQL a pool of its own, a connection
+	// a writer, so that a writer never waits for one behind the reads of the uploads it
+	// writes; on SQLite the one write connection.
+	ingest  conn
+	writers []*groupWriter // InsertBatch's (groupcommit.go); nil until Open succeeds
 	// beats holds heartbeats until they are flushed (heartbeats.go).
 	beats heartbeatTable
 	// stmts are the reports' statements prepared on read (stmts.go).
@@ -100,7 +104,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
-		db.writer = startGroupWriter(db)
+		db.writers = startGroupWriters(db)
 		return db, nil
 	}
 	if !fts5Built {
@@ -128,6 +132,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	})
 	read.SetMaxOpenConns(8)
 	db.write, db.read = conn{write, sqliteDialect}, conn{read, sqliteDialect}
+	db.ingest = db.write
 	if err := sqlite.CheckIntegrity(ctx, write, cfg.Path); err != nil {
 		db.Close()
 		return nil, err
@@ -140,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	db.writer = startGroupWriter(db)
+	db.writers = startGroupWriters(db)
 	return db, nil
 }
 
@@ -179,17 +184,21 @@ func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) 
 // Close closes the database, after the group of InsertBatch calls being written (those
 // still queued fail) and after writing the heartbeats still in memory.
 func (db *DB) Close() error {
-	if db.writer != nil {
-		db.writer.close()
+	for _, w := range db.writers {
+		w.close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	flushed := db.FlushHeartbeats(ctx)
 	stmts := db.stmts.close()
-	if db.read.pool == db.write.pool {
-		return errors.Join(flushed, stmts, db.write.Close())
+	var ingest error
+	if db.ingest.pool != nil && db.ingest.pool != db.write.pool {
+		ingest = db.ingest.Close()
 	}
-	return errors.Join(flushed, stmts, db.read.Close(), db.write.Close())
+	if db.read.pool == db.write.pool {
+		return errors.Join(flushed, stmts, ingest, db.write.Close())
+	}
+	return errors.Join(flushed, stmts, ingest, db.read.Close(), db.write.Close())
 }
 
 // Store is a shop that has kiosks.

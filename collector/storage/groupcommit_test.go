@@ -27,7 +27,7 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 		make func(batch []NewResponse) (Origin, []NewResponse)
 	}{
 		{"unknown store", func(batch []NewResponse) (Origin, []NewResponse) {
-			return Origin{StoreID: "NOWHERE", DeviceID: "D1"}, batch
+			return Origin{StoreID: nowhere, DeviceID: "D1"}, batch
 		}},
 		{"unknown device", func(batch []NewResponse) (Origin, []NewResponse) {
 			return Origin{StoreID: "S1", DeviceID: "GONE"}, batch
@@ -52,17 +52,24 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer db.Close()
-				for _, s := range []string{"S1", "S2"} {
+				// Two stores and the unknown one, all of one writer (PostgreSQL has several,
+				// by store), so that the batches of both go in one group.
+				w := db.writerFor("S1")
+				stores := []string{"S1", storeOf(db, w)}
+				if db.writerFor(nowhere) != w {
+					t.Fatalf("%s is not on S1's writer", nowhere)
+				}
+				devices := []string{"D1", "D" + stores[1][1:]}
+				for i, s := range stores {
 					if err := db.AddStore(ctx, Store{ID: s, Name: s, Timezone: "Europe/Berlin"}); err != nil {
 						t.Fatal(err)
 					}
 					if _, err := db.write.ExecContext(ctx, `INSERT INTO devices (id, store_id, name, created_at) VALUES (?, ?, 'Till', 0)`,
-						"D"+s[1:], s); err != nil {
+						devices[i], s); err != nil {
 						t.Fatal(err)
 					}
 				}
 				const batches = 12
-				w := db.writer
 				rng := rand.New(rand.NewPCG(4, 2))
 				day := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 				first := groupBatch(rng, day, 3)
@@ -88,7 +95,7 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 				)
 				const badAt = 5
 				for i := range batches + 1 {
-					o := Origin{StoreID: []string{"S1", "S2"}[i%2], DeviceID: []string{"D1", "D2"}[i%2]}
+					o := Origin{StoreID: stores[i%2], DeviceID: devices[i%2]}
 					batch := groupBatch(rng, day, 20)
 					if i == badAt {
 						o, batch = tc.make(batch)
@@ -146,7 +153,7 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 					}
 				}
 				// A retry of a good batch is a retry, in a group or not.
-				again, err := db.InsertBatch(ctx, Origin{StoreID: "S2", DeviceID: "D2"}, sent[1])
+				again, err := db.InsertBatch(ctx, Origin{StoreID: stores[1], DeviceID: devices[1]}, sent[1])
 				if err != nil || again.Results[0] != SameContent {
 					t.Fatalf("retry: %+v, %v", again, err)
 				}
@@ -171,7 +178,7 @@ func TestInsertBatchGivesUpWhileQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	held, release, first := make(chan struct{}), make(chan struct{}), true
-	db.writer.beforeGroup = func(int) {
+	db.writerFor("S1").beforeGroup = func(int) {
 		if first {
 			first = false
 			held <- struct{}{}
@@ -198,6 +205,18 @@ func TestInsertBatchGivesUpWhileQueued(t *testing.T) {
 	}
 }
 
+// nowhere is a store that is never added, of S1's writer.
+const nowhere = "NOWHERE"
+
+// storeOf is the first of S2, S3, … that w writes.
+func storeOf(db *DB, w *groupWriter) string {
+	for i := 2; ; i++ {
+		if id := fmt.Sprint("S", i); db.writerFor(id) == w {
+			return id
+		}
+	}
+}
+
 // takenCase is the id of a case the first batch opens.
 const takenCase = "0190a8b2-0000-7000-8000-000000000001"
 
@@ -212,4 +231,89 @@ func groupBatch(rng *rand.Rand, day time.Time, n int) []NewResponse {
 			Day: at.Format(time.DateOnly), Hash: id}
 	}
 	return batch
+}
+
+// TestGroupCountsFailRetryAlone: when a group's rollups fail (here a trigger refuses
+// one store's rows), no request is to blame yet, so each is tried again alone: only the
+// batches that fail alone fail, the others are stored and counted once.
+func TestGroupCountsFailRetryAlone(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db, err := Open(ctx, Config{Path: b.Path(t), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		w := db.writerFor("S1")
+		stores := []string{"S1", storeOf(db, w)}
+		for _, s := range stores {
+			if err := db.AddStore(ctx, Store{ID: s, Name: s, Timezone: "Europe/Berlin"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.write.ExecContext(ctx, `INSERT INTO devices (id, store_id, name, created_at) VALUES (?, ?, 'Till', 0)`,
+				"D"+s, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		refused := stores[1]
+		refuse := []string{`CREATE TRIGGER refuse_rollups BEFORE INSERT ON daily_rollups
+			WHEN NEW.store_id = '` + refused + `' BEGIN SELECT RAISE(ABORT, 'refused'); END`}
+		if b.Name == "postgres" {
+			refuse = []string{`CREATE FUNCTION refuse_rollups() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF NEW.store_id = '` + refused + `' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$`,
+				`CREATE TRIGGER refuse_rollups BEFORE INSERT ON daily_rollups FOR EACH ROW EXECUTE FUNCTION refuse_rollups()`}
+		}
+		for _, q := range refuse {
+			if _, err := db.write.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Held until the rest have queued, as in TestGroupCommitFailsOneBatchAlone.
+		groups, release, held := make(chan int, 32), make(chan struct{}), false
+		w.beforeGroup = func(size int) {
+			groups <- size
+			if !held {
+				held = true
+				<-release
+			}
+		}
+		rng := rand.New(rand.NewPCG(7, 7))
+		day := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+		const batches = 8
+		var (
+			wg   sync.WaitGroup
+			errs = make([]error, batches+1)
+		)
+		for i := range batches + 1 {
+			s := stores[i%2]
+			batch := groupBatch(rng, day, 10)
+			wg.Go(func() { _, errs[i] = db.InsertBatch(ctx, Origin{StoreID: s, DeviceID: "D" + s}, batch) })
+			if i == 0 {
+				<-groups
+			}
+		}
+		for len(w.queue) < batches {
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
+		wg.Wait()
+		if size := <-groups; size != batches {
+			t.Fatalf("second group of %d, want %d", size, batches)
+		}
+		for i, err := range errs {
+			if fails := stores[i%2] == refused; (err != nil) != fails {
+				t.Fatalf("batch %d of %s: %v", i, stores[i%2], err)
+			}
+		}
+		var rows, rolled int64
+		if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM responses`).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.read.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(promoters + passives + detractors + suspect), 0) AS BIGINT) FROM daily_rollups`).Scan(&rolled); err != nil {
+			t.Fatal(err)
+		}
+		if want := int64((batches/2 + 1) * 10); rows != want || rolled != want {
+			t.Fatalf("%d rows, %d in the rollups; want %d of each", rows, rolled, want)
+		}
+	})
 }

@@ -120,7 +120,7 @@ func (db *DB) InsertBatch(ctx context.Context, o Origin, batch []NewResponse) (B
 				return BatchResult{}, fmt.Errorf("insert %s: %w", nr.ID, err)
 			}
 		}
-		res, err := db.writer.submit(ctx, r)
+		res, err := db.writerFor(o.StoreID).submit(ctx, r)
 		if err == nil || attempt == lockRetries || !retryAlone(err) || ctx.Err() != nil {
 			return res, err
 		}
@@ -235,22 +235,25 @@ func storedHashes(ctx context.Context, t tx, ids []string) (map[string]string, e
 	return hashes, nil
 }
 
-// insertRequestTx stores one InsertBatch in the writer's transaction.
-func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (BatchResult, error) {
+// insertRequestTx stores one InsertBatch in the writer's transaction, with its
+// responses' themes, cases and events, and returns what its new responses add to the
+// rollups, for the writer to write with those of the rest of its group (writeCounts),
+// which also notes the upload as the device's last contact.
+func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (BatchResult, storeCounts, error) {
 	o, batch, now, listening := req.origin, req.batch, req.now, req.listening
 	announce := wants(listening, EventResponseCreated)
 	if len(batch) == 0 {
-		return BatchResult{Results: []InsertResult{}}, db.noteUpload(ctx, t, o, now)
+		return BatchResult{Results: []InsertResult{}}, storeCounts{}, nil
 	}
 	// The batch's positions in received order (cursor.go); PostgreSQL's come from the
 	// columns' defaults.
 	seqBase, err := reservePositions(ctx, t, len(batch))
 	if err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
 	}
 	inserted, err := insertRows(ctx, t, req.rows, seqBase)
 	if err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
 	}
 	var old []string
 	for _, r := range batch {
@@ -261,20 +264,22 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 	var hashes map[string]string
 	if len(old) > 0 {
 		if hashes, err = storedHashes(ctx, t, old); err != nil {
-			return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+			return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
 		}
 	}
 	results := make([]InsertResult, len(batch))
 	events := 0
-	var cases *caseOpener // made at the batch's first case
 	rollups := map[rollupKey]dayCounts{}
-	var themes *themeWriter // made at the batch's first tagged response
+	var (
+		themes   themeRows
+		newCases []NewResponse // the new responses that open a case
+	)
 	themeRollups := map[themeKey]nps.Tally{}
 	for i, r := range batch {
 		if !inserted[r.ID] {
 			existing, ok := hashes[r.ID]
 			if !ok {
-				return BatchResult{}, fmt.Errorf("insert %s: neither inserted nor stored before", r.ID)
+				return BatchResult{}, storeCounts{}, fmt.Errorf("insert %s: neither inserted nor stored before", r.ID)
 			}
 			results[i] = Conflict
 			if existing == r.Hash {
@@ -292,15 +297,7 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 		rollups[key] = counts
 		results[i] = Inserted
 		if r.Tags != nil {
-			if themes == nil {
-				if themes, err = newThemeWriter(ctx, t); err != nil {
-					return BatchResult{}, fmt.Errorf("insert batch: %w", err)
-				}
-				defer themes.Close()
-			}
-			if err := themes.write(ctx, r.ID, r.Tags); err != nil {
-				return BatchResult{}, fmt.Errorf("insert batch: %w", err)
-			}
+			themes.add(r.ID, r.Tags)
 			themeCounts(themeRollups, 1, r.Day, r.Channel, r.Touchpoint, r.Segment, r.Score, r.Suspect, r.Tags.WorthALook, themeKeys(r.Tags), r.Reasons)
 		}
 		if announce {
@@ -314,56 +311,50 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 			// contact is personal data too, and its envelope is no one's business.
 			created.Contact, created.SealedContact = "", ""
 			if _, err := emitEvent(ctx, t, EventResponseCreated, o.StoreID, created, now); err != nil {
-				return BatchResult{}, err
+				return BatchResult{}, storeCounts{}, err
 			}
 			events++
 		}
 		if r.Case != nil {
-			if cases == nil {
-				if cases, err = newCaseOpener(ctx, t, db.vault, wants(listening, EventCaseOpened)); err != nil {
-					return BatchResult{}, err
-				}
-				defer cases.Close()
-			}
-			queued, err := cases.open(ctx, t, o.StoreID, r, now)
-			if err != nil {
-				return BatchResult{}, err
-			}
-			if queued {
-				events++
-			}
+			newCases = append(newCases, r)
 		}
 		if r.Thanks != nil {
 			queued, err := queueThankYou(ctx, t, o.StoreID, r, now)
 			if err != nil {
-				return BatchResult{}, err
+				return BatchResult{}, storeCounts{}, err
 			}
 			if queued {
 				events++
 			}
 		}
 	}
-	if err := addRollups(ctx, t, o.StoreID, rollups); err != nil {
-		return BatchResult{}, err
+	if err := themes.insert(ctx, t); err != nil {
+		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
 	}
-	if err := addThemeRollups(ctx, t, o.StoreID, themeRollups); err != nil {
-		return BatchResult{}, fmt.Errorf("insert batch: %w", err)
+	queued, err := openCases(ctx, t, db.vault, wants(listening, EventCaseOpened), o.StoreID, newCases, now)
+	if err != nil {
+		return BatchResult{}, storeCounts{}, err
 	}
-	if err := db.noteUpload(ctx, t, o, now); err != nil {
-		return BatchResult{}, err
-	}
-	return BatchResult{Results: results, Events: events}, nil
+	events += queued
+	return BatchResult{Results: results, Events: events}, storeCounts{rollups, themeRollups}, nil
 }
 
-// noteUpload notes an upload from a device as its last contact. A minute is precise
-// enough for "last contact", and a row that does not change costs the writer no page.
-func (db *DB) noteUpload(ctx context.Context, t tx, o Origin, now time.Time) error {
-	if o.DeviceID == "" {
+// noteUploads notes a group's uploads from devices as the devices' last contact, in one
+// statement: at the time of the group's latest upload, which is at most the group's wait
+// in the queue after each device's own. A minute is precise enough for "last contact",
+// and a row that does not change costs the writer no page.
+func noteUploads(ctx context.Context, t tx, devices map[string]bool, now time.Time) error {
+	if len(devices) == 0 {
 		return nil
 	}
-	if _, err := t.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`,
-		now.UnixMilli(), o.DeviceID, now.Add(-time.Minute).UnixMilli()); err != nil {
-		return fmt.Errorf("insert batch: note the upload: %w", err)
+	args := []any{now.UnixMilli(), now.Add(-time.Minute).UnixMilli()}
+	for _, id := range slices.Sorted(maps.Keys(devices)) {
+		args = append(args, id)
+	}
+	_, err := t.ExecContext(ctx, `UPDATE devices SET last_seen_at = ? WHERE (last_seen_at IS NULL OR last_seen_at < ?)
+		AND id IN (?`+strings.Repeat(", ?", len(devices)-1)+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("insert batch: note the uploads: %w", err)
 	}
 	return nil
 }

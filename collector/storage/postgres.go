@@ -35,6 +35,16 @@ func (db *DB) openPostgres(ctx context.Context, url string) error {
 		pool.Close()
 		return err
 	}
+	// The group writers' own connections: with the uploads' reads on the pool above,
+	// a writer used to wait tens of milliseconds for a connection to begin a group.
+	ingest, err := sql.Open("pgx", url)
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("open collector database: %w", err)
+	}
+	ingest.SetMaxOpenConns(pgWriters)
+	ingest.SetMaxIdleConns(pgWriters)
+	db.ingest = conn{ingest, postgresDialect}
 	return nil
 }
 

@@ -91,19 +91,12 @@ func (db *DB) ReviseResponse(ctx context.Context, o Origin, r NewResponse) (Revi
 		}
 	}
 	if r.Case != nil {
-		cases, err := newCaseOpener(ctx, t, db.vault, wants(listening, EventCaseOpened))
-		if err != nil {
-			return Revision{}, err
-		}
-		defer cases.Close()
 		r.Day, r.Channel, r.Touchpoint = day, channel, touchpoint
-		queued, err := cases.open(ctx, t, storeID, r, db.now())
+		queued, err := openCases(ctx, t, db.vault, wants(listening, EventCaseOpened), storeID, []NewResponse{r}, db.now())
 		if err != nil {
 			return Revision{}, err
 		}
-		if queued {
-			rev.Events++
-		}
+		rev.Events += queued
 	}
 	if r.Thanks != nil {
 		queued, err := queueThankYou(ctx, t, storeID, r, db.now())
@@ -175,13 +168,10 @@ func moveThemes(ctx context.Context, t tx, storeID string, r NewResponse, wasTag
 		}
 	}
 	if r.Tags != nil {
-		w, err := newThemeWriter(ctx, t)
-		if err != nil {
-			return err
-		}
-		defer w.Close()
-		if err := w.write(ctx, r.ID, r.Tags); err != nil {
-			return err
+		var w themeRows
+		w.add(r.ID, r.Tags)
+		if err := w.insert(ctx, t); err != nil {
+			return fmt.Errorf("themes of %s: %w", r.ID, err)
 		}
 		themeCounts(counts, 1, old.day, old.channel, old.touchpoint, r.Segment, r.Score, old.suspect, r.Tags.WorthALook, themeKeys(r.Tags), r.Reasons)
 	}

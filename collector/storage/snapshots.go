@@ -186,83 +186,112 @@ func plus(b []byte, storeID string, c dayCounts) ([]byte, error) {
 	return append(out, rest...), nil
 }
 
-// addSnapshots adds a store's changes to one slice of one scope, by day, to the scope's
-// snapshots: to its row on each of those days (copying the shard's latest row before
-// it when there is none) and to every later row.
-func addSnapshots(ctx context.Context, t tx, scope, slice, storeID string, byDay map[string]dayCounts) error {
-	if len(byDay) == 0 {
+// snapshotChange is a store's changes, by day, to one slice of one scope.
+type snapshotChange struct {
+	scope, slice string
+	byDay        map[string]dayCounts
+}
+
+// addSnapshots adds a store's changes to their scopes' snapshots: to the shard's row on
+// each of the days (copying the shard's latest row before it when there is none) and to
+// every later row. However many scopes and slices change, it takes three statements:
+// the locks, the rows, the writes (a round trip each on PostgreSQL, where it used to be
+// three a slice of a scope). changes must be in the order of their scopes, then their
+// slices, the order in which every transaction takes their locks.
+func addSnapshots(ctx context.Context, t tx, storeID string, changes []snapshotChange) error {
+	changes = slices.DeleteFunc(slices.Clone(changes), func(c snapshotChange) bool { return len(c.byDay) == 0 })
+	if len(changes) == 0 {
 		return nil
 	}
-	shard := snapshotShard(storeID, scope)
-	// Rows are read, then written: writers of one shard take turns. (SQLite has one
-	// writer already.)
+	// Rows are read, then written: writers of one shard take turns, in the order of the
+	// changes. (SQLite has one writer already.) A VALUES list is read, and its rows
+	// locked, in order.
 	if t.d.lockText != "" {
-		if _, err := t.ExecContext(ctx, t.d.lockText, "snapshots:"+scope+"|"+slice+"|"+strconv.Itoa(shard)); err != nil {
-			return fmt.Errorf("lock the snapshots of %q %q: %w", scope, slice, err)
+		keys := make([]any, len(changes))
+		for i, c := range changes {
+			keys[i] = "snapshots:" + c.scope + "|" + c.slice + "|" + strconv.Itoa(snapshotShard(storeID, c.scope))
+		}
+		if _, err := t.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(v.k, 0)) FROM (VALUES `+
+			valueRows(len(keys), 1)+`) AS v(k)`, keys...); err != nil {
+			return fmt.Errorf("lock the snapshots of %s: %w", storeID, err)
 		}
 	}
-	days := slices.Sorted(maps.Keys(byDay))
+	// Each shard's rows from the change's first day on, and the latest before it (when
+	// there is one) first: one statement for all.
+	var (
+		parts []string
+		args  []any
+	)
+	for _, c := range changes {
+		shard, first := snapshotShard(storeID, c.scope), slices.Min(slices.Collect(maps.Keys(c.byDay)))
+		parts = append(parts, `SELECT scope, slice, day, counts FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ?
+		   AND day >= COALESCE((SELECT MAX(day) FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ? AND day < ?), ?)`)
+		args = append(args, c.scope, c.slice, shard, c.scope, c.slice, shard, first, first)
+	}
 	type row struct {
 		day    string
 		counts []byte
 	}
-	// The shard's rows from the first day on, and the latest before it (when there is
-	// one) first: one statement.
-	var rows []row
-	q, err := t.QueryContext(ctx, `
-		SELECT day, counts FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ?
-		   AND day >= COALESCE((SELECT MAX(day) FROM store_snapshots WHERE scope = ? AND slice = ? AND shard = ? AND day < ?), ?)
-		 ORDER BY day`, scope, slice, shard, scope, slice, shard, days[0], days[0])
+	stored := map[[2]string][]row{} // by scope and slice, in day order
+	q, err := t.QueryContext(ctx, strings.Join(parts, " UNION ALL ")+` ORDER BY 1, 2, 3`, args...)
 	if err != nil {
-		return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
+		return fmt.Errorf("snapshots of %s: %w", storeID, err)
 	}
 	for q.Next() {
-		var r row
-		if err := q.Scan(&r.day, &r.counts); err != nil {
+		var (
+			scope, slice string
+			r            row
+		)
+		if err := q.Scan(&scope, &slice, &r.day, &r.counts); err != nil {
 			q.Close()
-			return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
+			return fmt.Errorf("snapshots of %s: %w", storeID, err)
 		}
-		rows = append(rows, r)
+		stored[[2]string{scope, slice}] = append(stored[[2]string{scope, slice}], r)
 	}
 	q.Close()
 	if err := q.Err(); err != nil {
-		return fmt.Errorf("snapshots of %q %q: %w", scope, slice, err)
+		return fmt.Errorf("snapshots of %s: %w", storeID, err)
 	}
-	var previous []byte // the latest row before the next day, as it was
-	if len(rows) > 0 && rows[0].day < days[0] {
-		previous, rows = rows[0].counts, rows[1:]
-	}
-	var (
-		written []any
-		added   dayCounts // the changes up to the day at hand
-		next    int       // the next of rows
-	)
-	write := func(day string, was []byte) error {
-		now, err := plus(was, storeID, added)
-		if err != nil {
-			return fmt.Errorf("snapshot of %q %q on %s: %w", scope, slice, day, err)
+	var written []any
+	for _, c := range changes {
+		scope, slice, shard := c.scope, c.slice, snapshotShard(storeID, c.scope)
+		days := slices.Sorted(maps.Keys(c.byDay))
+		rows := stored[[2]string{scope, slice}]
+		var previous []byte // the latest row before the next day, as it was
+		if len(rows) > 0 && rows[0].day < days[0] {
+			previous, rows = rows[0].counts, rows[1:]
 		}
-		written = append(written, scope, slice, shard, day, now)
-		return nil
-	}
-	for _, day := range days {
-		for ; next < len(rows) && rows[next].day < day; next++ {
+		var (
+			added dayCounts // the changes up to the day at hand
+			next  int       // the next of rows
+		)
+		write := func(day string, was []byte) error {
+			now, err := plus(was, storeID, added)
+			if err != nil {
+				return fmt.Errorf("snapshot of %q %q on %s: %w", scope, slice, day, err)
+			}
+			written = append(written, scope, slice, shard, day, now)
+			return nil
+		}
+		for _, day := range days {
+			for ; next < len(rows) && rows[next].day < day; next++ {
+				if err := write(rows[next].day, rows[next].counts); err != nil {
+					return err
+				}
+				previous = rows[next].counts
+			}
+			added.add(c.byDay[day])
+			if next < len(rows) && rows[next].day == day {
+				continue // written with the rows from here on
+			}
+			if err := write(day, previous); err != nil {
+				return err
+			}
+		}
+		for ; next < len(rows); next++ {
 			if err := write(rows[next].day, rows[next].counts); err != nil {
 				return err
 			}
-			previous = rows[next].counts
-		}
-		added.add(byDay[day])
-		if next < len(rows) && rows[next].day == day {
-			continue // written with the rows from here on
-		}
-		if err := write(day, previous); err != nil {
-			return err
-		}
-	}
-	for ; next < len(rows); next++ {
-		if err := write(rows[next].day, rows[next].counts); err != nil {
-			return err
 		}
 	}
 	return upsertSnapshots(ctx, t, written)

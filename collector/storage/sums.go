@@ -229,6 +229,7 @@ func addSums(ctx context.Context, t tx, storeID string, rollups map[rollupKey]da
 	if err := addCounts(ctx, t, "scope_days", "scope, slice, day, shard", days); err != nil {
 		return fmt.Errorf("report sums of %s: scope days: %w", storeID, err)
 	}
+	var changes []snapshotChange // by scope, then slice: the order of their locks
 	for _, scope := range scopesOf(region, format) {
 		for _, slice := range slicesIn(keys) {
 			byDay := map[string]dayCounts{}
@@ -237,10 +238,11 @@ func addSums(ctx context.Context, t tx, storeID string, rollups map[rollupKey]da
 					byDay[k.day] = deltas[k]
 				}
 			}
-			if err := addSnapshots(ctx, t, scope, slice, storeID, byDay); err != nil {
-				return fmt.Errorf("report sums of %s: %w", storeID, err)
-			}
+			changes = append(changes, snapshotChange{scope, slice, byDay})
 		}
+	}
+	if err := addSnapshots(ctx, t, storeID, changes); err != nil {
+		return fmt.Errorf("report sums of %s: %w", storeID, err)
 	}
 	return nil
 }
@@ -359,7 +361,7 @@ func moveStoreSums(ctx context.Context, t tx, storeID string, from, to []string)
 				}
 				byDay[day] = c
 			}
-			if err := addSnapshots(ctx, t, scope, slice, storeID, byDay); err != nil {
+			if err := addSnapshots(ctx, t, storeID, []snapshotChange{{scope, slice, byDay}}); err != nil {
 				return fmt.Errorf("move %s's report sums to scope %q: %w", storeID, scope, err)
 			}
 		}

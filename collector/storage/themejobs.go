@@ -236,7 +236,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 		return job, 0, fmt.Errorf("re-tag %s: %w", job.StoreID, err)
 	}
 	counts := map[themeKey]nps.Tally{}
-	var w *themeWriter
+	var themes themeRows // inserted together after the batch's old themes are deleted
 	for _, r := range batch {
 		if r.purged {
 			// Its comment is gone: re-tagging the blank would lose the themes it was
@@ -263,15 +263,7 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 		}
 		tags := tag(r.src)
 		tags.Fingerprint = job.Fingerprint
-		if w == nil {
-			if w, err = newThemeWriter(ctx, t); err != nil {
-				return job, 0, err
-			}
-			defer w.Close()
-		}
-		if err := w.write(ctx, r.id, tags); err != nil {
-			return job, 0, err
-		}
+		themes.add(r.id, tags)
 		themeCounts(counts, 1, r.day, r.channel, r.touchpoint, r.segment, r.src.Score, r.suspect, tags.WorthALook, themeKeys(tags), reasons)
 		sentiment, score, worth, fp := tagColumns(tags)
 		if _, err := t.ExecContext(ctx, `
@@ -279,6 +271,9 @@ func (db *DB) RetagBatch(ctx context.Context, owner string, job ThemeJob, limit 
 			sentiment, score, worth, fp, r.id); err != nil {
 			return job, 0, fmt.Errorf("re-tag %s: %w", r.id, err)
 		}
+	}
+	if err := themes.insert(ctx, t); err != nil {
+		return job, 0, fmt.Errorf("re-tag %s: %w", job.StoreID, err)
 	}
 	if err := addThemeRollups(ctx, t, job.StoreID, counts); err != nil {
 		return job, 0, fmt.Errorf("re-tag %s: %w", job.StoreID, err)

@@ -90,47 +90,48 @@ func addThemeRollups(ctx context.Context, t tx, storeID string, counts map[theme
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.channel, b.channel), cmp.Compare(a.touchpoint, b.touchpoint),
 			cmp.Compare(a.segment, b.segment), cmp.Compare(a.kind, b.kind), cmp.Compare(a.theme, b.theme))
 	})
+	const cols = 10
+	args := make([]any, 0, len(keys)*cols)
 	for _, k := range keys {
 		c := counts[k]
 		if c == (nps.Tally{}) {
 			continue
 		}
-		_, err := t.ExecContext(ctx, `
-			INSERT INTO theme_rollups (store_id, day, channel, touchpoint, segment, kind, theme, promoters, passives, detractors)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (store_id, day, channel, touchpoint, segment, kind, theme) DO UPDATE SET
-			  promoters = theme_rollups.promoters + excluded.promoters,
-			  passives = theme_rollups.passives + excluded.passives,
-			  detractors = theme_rollups.detractors + excluded.detractors`,
-			storeID, k.day, k.channel, k.touchpoint, k.segment, k.kind, k.theme, c.Promoters, c.Passives, c.Detractors)
-		if err != nil {
-			return fmt.Errorf("update theme rollup %s %s %s %s: %w", storeID, k.day, k.kind, k.theme, err)
-		}
+		args = append(args, storeID, k.day, k.channel, k.touchpoint, k.segment, k.kind, k.theme, c.Promoters, c.Passives, c.Detractors)
+	}
+	// One statement for all the keys (no key comes twice: they are a map's), rows
+	// written, and on PostgreSQL locked, in key order.
+	err := execValues(ctx, t, `INSERT INTO theme_rollups (store_id, day, channel, touchpoint, segment, kind, theme, promoters, passives, detractors)`,
+		cols, args, `
+		ON CONFLICT (store_id, day, channel, touchpoint, segment, kind, theme) DO UPDATE SET
+		  promoters = theme_rollups.promoters + excluded.promoters,
+		  passives = theme_rollups.passives + excluded.passives,
+		  detractors = theme_rollups.detractors + excluded.detractors`)
+	if err != nil {
+		return fmt.Errorf("update theme rollups of %s: %w", storeID, err)
 	}
 	return nil
 }
 
-// themeWriter writes the themes of the responses of one transaction.
-type themeWriter struct {
-	insert *sql.Stmt
+// themeRows are the response_themes rows of one transaction, inserted together.
+type themeRows struct {
+	args []any
 }
 
-func newThemeWriter(ctx context.Context, t tx) (*themeWriter, error) {
-	st, err := t.PrepareContext(ctx, `INSERT INTO response_themes (response_id, theme, polarity) VALUES (?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare response themes: %w", err)
-	}
-	return &themeWriter{insert: st}, nil
-}
-
-func (w *themeWriter) Close() { w.insert.Close() }
-
-func (w *themeWriter) write(ctx context.Context, id string, tags *Tags) error {
+// add adds a response's themes.
+func (w *themeRows) add(id string, tags *Tags) {
 	for _, m := range tags.Themes {
-		if _, err := w.insert.ExecContext(ctx, id, m.Theme, m.Polarity); err != nil {
-			return fmt.Errorf("themes of %s: %w", id, err)
-		}
+		w.args = append(w.args, id, m.Theme, m.Polarity)
 	}
+}
+
+// insert inserts the themes added so far, in one statement a few thousand rows, and
+// forgets them.
+func (w *themeRows) insert(ctx context.Context, t tx) error {
+	if err := execValues(ctx, t, `INSERT INTO response_themes (response_id, theme, polarity)`, 3, w.args, ""); err != nil {
+		return fmt.Errorf("insert response themes: %w", err)
+	}
+	w.args = w.args[:0]
 	return nil
 }
 
