@@ -39,6 +39,7 @@ for p in Collector:COLLECTOR Key:KEY Store:STORE; do
   has Component "Provision$name${tab}$(table Component | awk -F'\t' -v c="Provision$name" '$1 == c { print $2 }')${tab}INSTALLDIR${tab}260${tab}$prop${tab}$id"
 done
 grep -q 'WIX_UPGRADE_DETECTED' <(table Upgrade) || fail "no major upgrade"
+has LaunchCondition "NOT WIX_DOWNGRADE_DETECTED${tab}A newer NPS kiosk is already installed."
 grep -q '^Template: x64;1033$' <(msiinfo suminfo "$MSI") || fail "not an x64 package"
 msiextract -C "$WORK" "$MSI" >/dev/null || fail "msiextract"
 [ -f "$WORK/npskiosk/npskiosk.exe" ] || fail "msiextract gave no npskiosk/npskiosk.exe"
