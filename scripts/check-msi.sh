@@ -27,7 +27,10 @@ has Property "SecureCustomProperties${tab}WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DET
 has Property "MsiHiddenProperties${tab}KEY"
 has Property "ALLUSERS${tab}1"
 has Directory "INSTALLDIR${tab}ProgramFiles64Folder${tab}npskiosk"
-has File "npskiosk.exe${tab}KioskExe${tab}npskiosk.exe${tab}$(table File | awk -F'\t' '$1 == "npskiosk.exe" { print $4 }')${tab}${tab}${tab}512${tab}1"
+# The exe (component KioskExe, its key path), in the first and only cabinet: its size and
+# version columns are the exe's own.
+table File | awk -F'\t' '$1 == "npskiosk.exe" && $2 == "KioskExe" && $3 == "npskiosk.exe" && $8 == 1 { ok = 1 } END { exit !ok }' \
+  || fail "no File row for npskiosk.exe"
 has Shortcut "StartMenuKiosk${tab}ProgramMenuFolder${tab}NPS kiosk${tab}KioskExe${tab}Kiosk${tab}${tab}In-store customer feedback kiosk${tab}${tab}${tab}${tab}${tab}INSTALLDIR${tab}${tab}${tab}${tab}"
 for p in Collector:COLLECTOR Key:KEY Store:STORE; do
   name=${p%%:*} prop=${p#*:}
