@@ -125,4 +125,4 @@ echo "package-test: Windows kiosk"
 scripts/windows.sh $NEW "$DIST" >"$DIST/windows.log" 2>&1 || { cat "$DIST/windows.log"; fail "windows build or signature"; }
 [ "$(grep -c "Signature verification: ok" "$DIST/windows.log")" = 2 ] || { cat "$DIST/windows.log"; fail "npskiosk.exe or npskiosk.msi signature does not verify"; }
 scripts/check-msi.sh "$DIST/npskiosk.msi" "$DIST/npskiosk.exe" || fail "npskiosk.msi"
-echo "package-test: 3 passed, 0 failed (deb: install, units, healthz, upgrade $OLD→$NEW keeping data, purge; arm64 debs: lintian, enroll/capture/sync/doctor under qemu-user; exe and msi: built, signed, verified, MSI tables read back)"
+echo "package-test: 3 passed, 0 failed (deb: install, units, healthz, upgrade $OLD→$NEW keeping data, purge; arm64 debs: lintian, enroll/capture/sync/doctor and store tests under qemu-user; exe and msi: built, signed, verified, MSI tables read back)"
