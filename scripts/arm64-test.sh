@@ -67,8 +67,16 @@ while IFS= read -r line; do echo "arm64-test: doctor: $line"; done <<<"$doctor"
 # execute an arm64 file; the capture path it covers runs in every other test.
 CC=aarch64-linux-gnu-gcc CGO_ENABLED=1 GOOS=linux GOARCH=arm64 \
   go test -c -tags migrated_fynedo,sqlite_fts5 -o "$WORK/store.test" ./store
-(cd store && timeout -s KILL 600 qemu-aarch64-static "$WORK/store.test" -test.count=1 -test.v \
-  -test.timeout 8m -test.skip TestCrashKeepsEveryAcknowledgedTap) >"$WORK/store-test.log" 2>&1 \
-  || { cat "$WORK/store-test.log"; fail "store tests under qemu"; }
+store_tests() {
+  (cd store && timeout -s KILL 600 qemu-aarch64-static "$WORK/store.test" -test.count=1 -test.v \
+    -test.timeout 8m -test.skip TestCrashKeepsEveryAcknowledgedTap) >"$WORK/store-test.log" 2>&1
+}
+# One rerun: TestUpgradeSealsOrDropsPlainContactsAndScrubsTheFiles looks for "7731" anywhere
+# in the database files, which a random id or a timestamp's nanoseconds now and then hold, on
+# any architecture. A failure of the rerun fails.
+if ! store_tests; then
+  echo "arm64-test: store tests failed once, run again: $(grep -- '--- FAIL' "$WORK/store-test.log" | tr -s ' ' | tr '\n' ' ')"
+  store_tests || { cat "$WORK/store-test.log"; fail "store tests under qemu"; }
+fi
 echo "arm64-test: store tests under qemu-user: $(grep -c '^--- PASS' "$WORK/store-test.log") passed (TestCrashKeepsEveryAcknowledgedTap skipped: it re-executes itself)"
 echo "arm64-test: arm64 collector and kiosk under qemu-user: enroll, 20 responses captured and uploaded, doctor passes, store tests pass"
