@@ -17,7 +17,7 @@ RUN_DIR    ?= $(CURDIR)/.run
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run scale-demo test test-unit test-e2e test-packaging test-bench bench lint fmt screenshots clean package debs package-test deps-package
+.PHONY: all deps build run scale-demo test test-unit test-e2e test-packaging test-bench bench lint fmt screenshots clean package debs debs-arm64 package-test deps-package
 
 all: build
 
@@ -77,15 +77,28 @@ screenshots: build
 
 DIST ?= dist
 
-# Packages into dist/: the two .deb files (nfpm) and the signed Windows kiosk.
-package: debs
+# Packages into dist/: the .deb files of both programs for amd64 and arm64 (nfpm), and the
+# signed Windows kiosk with its signed MSI. The arm64 build is a cross build (scripts/arm64.sh)
+# of minutes on a cold cache, and so is the Windows one: they stay out of make test, which
+# checks the packaging sources only (the MSI around a stand-in exe); make package-test lints
+# the arm64 .debs and runs their programs under qemu-user (scripts/arm64-test.sh).
+package: debs debs-arm64
 	scripts/windows.sh $(PKG_VERSION) $(DIST)
+
+# nfpm PACKAGE ARCH BINDIR: the .deb of PACKAGE for ARCH, from the binaries in BINDIR.
+nfpm = PKG_VERSION=$(PKG_VERSION) PKG_ARCH=$(2) PKG_BIN=$(3) $(GO) run $(NFPM) package --config packaging/nfpm-$(1).yaml --packager deb --target $(DIST)/
 
 debs: deps-package
 	$(MAKE) --no-print-directory build VERSION=$(PKG_VERSION)
 	mkdir -p $(DIST)
-	PKG_VERSION=$(PKG_VERSION) $(GO) run $(NFPM) package --config packaging/nfpm-npskiosk.yaml --packager deb --target $(DIST)/
-	PKG_VERSION=$(PKG_VERSION) $(GO) run $(NFPM) package --config packaging/nfpm-npscollector.yaml --packager deb --target $(DIST)/
+	$(call nfpm,npskiosk,amd64,$(BIN))
+	$(call nfpm,npscollector,amd64,$(BIN))
+
+debs-arm64: deps-package
+	scripts/arm64.sh $(PKG_VERSION) $(BIN)/linux_arm64
+	mkdir -p $(DIST)
+	$(call nfpm,npskiosk,arm64,$(BIN)/linux_arm64)
+	$(call nfpm,npscollector,arm64,$(BIN)/linux_arm64)
 
 # Installs the packages into a clean Debian root and checks install, start, upgrade, purge.
 package-test: deps-package

@@ -3,6 +3,8 @@
 # so that a fresh Debian/Ubuntu machine needs nothing installed by hand. Quick when all
 # is present: it asks dpkg, not the network.
 set -euo pipefail
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 packages=(
   gcc pkg-config            # cgo: go-sqlite3 and Fyne's GL driver
@@ -15,6 +17,7 @@ packages=(
   xinit                     # systemd-analyze verify of the kiosk session unit
   tzdata ca-certificates
   patch                     # third_party/fyne: the Fyne patch is checked against the release
+  wixl msitools             # the Windows installer's source built and read back (check-packaging)
 )
 
 # "scripts/deps.sh package" adds what make package and make package-test need.
@@ -22,7 +25,19 @@ if [ "${1:-}" = "package" ]; then
   packages+=(
     lintian debootstrap                       # lint the .debs, install them in a clean root
     gcc-mingw-w64-x86-64 osslsigncode openssl # the signed Windows build
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static # the arm64 build, run under qemu
   )
+  # The arm64 kiosk links the arm64 OpenGL/X11 libraries (Fyne's GLFW): Debian's multiarch
+  # installs them beside the amd64 ones, and the arm64 sqlite/ld.so let qemu run the binaries.
+  if [ "$(dpkg --print-architecture)" != arm64 ]; then
+    arm64=(libc6:arm64 libgl1-mesa-dev:arm64 libx11-dev:arm64 libxcursor-dev:arm64 libxrandr-dev:arm64
+      libxinerama-dev:arm64 libxi-dev:arm64 libxxf86vm-dev:arm64 libxext-dev:arm64)
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      echo "deps: adding the arm64 architecture (dpkg multiarch)"
+      $sudo dpkg --add-architecture arm64
+    fi
+    packages+=("${arm64[@]}")
+  fi
 fi
 
 missing=()
@@ -34,8 +49,6 @@ done
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

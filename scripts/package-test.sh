@@ -2,8 +2,9 @@
 # Installs the .deb packages into a clean Debian root (debootstrap) and checks what IT
 # relies on: the binaries run, the units are there and pass systemd-analyze verify, the
 # collector starts and answers /healthz, an upgrade from the previous version keeps the
-# databases and the config, and purge removes what was installed. Then it cross-builds the
-# Windows kiosk and checks its signature verifies.
+# databases and the config, and purge removes what was installed. Then it runs the arm64
+# packages' programs under qemu-user (scripts/arm64-test.sh), cross-builds the Windows kiosk
+# and its MSI and checks both signatures verify and the MSI's tables (scripts/check-msi.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=0.1.0
@@ -25,11 +26,13 @@ in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LA
 for v in $OLD $NEW; do
   make --no-print-directory debs PKG_VERSION=$v DIST="$DIST" >/dev/null
 done
-ls "$DIST"/*.deb >/dev/null
+# The arm64 packages of the new version (a cross build: scripts/arm64.sh).
+make --no-print-directory debs-arm64 PKG_VERSION=$NEW DIST="$DIST" >/dev/null
+ls "$DIST"/*_${NEW}_amd64.deb "$DIST"/*_${NEW}_arm64.deb >/dev/null
 if command -v lintian >/dev/null; then
   # Warnings fail too, so the packages stay clean (what is left are I: notes: cgo's
   # hardening flags, no init.d script).
-  lintian --fail-on warning "$DIST"/*_${NEW}_amd64.deb >"$DIST/lintian.txt" 2>&1 \
+  lintian --fail-on warning "$DIST"/*_${NEW}_amd64.deb "$DIST"/*_${NEW}_arm64.deb >"$DIST/lintian.txt" 2>&1 \
     || { cat "$DIST/lintian.txt"; fail "lintian reports errors or warnings"; }
   echo "package-test: lintian: no errors, no warnings"
 fi
@@ -115,7 +118,11 @@ done
 in_root getent passwd npskiosk >/dev/null && fail "npskiosk user left after purge"
 in_root getent group npscollector >/dev/null && fail "npscollector group left after purge"
 
+echo "package-test: arm64 packages under qemu-user"
+scripts/arm64-test.sh "$DIST" $NEW || fail "arm64"
+
 echo "package-test: Windows kiosk"
 scripts/windows.sh $NEW "$DIST" >"$DIST/windows.log" 2>&1 || { cat "$DIST/windows.log"; fail "windows build or signature"; }
-grep -q "Signature verification: ok" "$DIST/windows.log" || { cat "$DIST/windows.log"; fail "npskiosk.exe signature does not verify"; }
-echo "package-test: 2 passed, 0 failed (deb: install, units, healthz, upgrade $OLD→$NEW keeping data, purge; exe: built, signed, verified)"
+[ "$(grep -c "Signature verification: ok" "$DIST/windows.log")" = 2 ] || { cat "$DIST/windows.log"; fail "npskiosk.exe or npskiosk.msi signature does not verify"; }
+scripts/check-msi.sh "$DIST/npskiosk.msi" "$DIST/npskiosk.exe" || fail "npskiosk.msi"
+echo "package-test: 3 passed, 0 failed (deb: install, units, healthz, upgrade $OLD→$NEW keeping data, purge; arm64 debs: lintian, enroll/capture/sync/doctor and store tests under qemu-user; exe and msi: built, signed, verified, MSI tables read back)"

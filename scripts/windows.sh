@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Cross-compiles the kiosk for Windows POS terminals with mingw-w64 and signs it with
-# osslsigncode. The certificate and key come from SIGN_CERT and SIGN_KEY (PEM files);
+# Cross-compiles the kiosk for Windows POS terminals with mingw-w64, wraps it in an MSI
+# (scripts/msi.sh, msitools' wixl) and signs both with osslsigncode. The certificate and key come from SIGN_CERT and SIGN_KEY (PEM files);
 # without them a throwaway self-signed pair is made, good for testing the pipeline only.
 set -euo pipefail
 VERSION=${1:-0.1.0}
@@ -25,5 +25,12 @@ if [ -z "$cert" ] || [ -z "$key" ]; then
 fi
 osslsigncode sign -certs "$cert" -key "$key" -n "NPS kiosk" -i "https://github.com/npskiosk/npskiosk" \
   -in "$WORK/npskiosk-unsigned.exe" -out "$OUT/npskiosk.exe" >/dev/null
-osslsigncode verify -CAfile "$cert" -in "$OUT/npskiosk.exe" | grep -E "Signature verification: ok|Number of verified signatures" 
+osslsigncode verify -CAfile "$cert" -in "$OUT/npskiosk.exe" | grep -E "Signature verification: ok|Number of verified signatures"
 echo "windows: $OUT/npskiosk.exe signed and verified"
+
+echo "windows: building npskiosk.msi around the signed exe"
+"$(dirname "$0")/msi.sh" "$OUT/npskiosk.exe" "$VERSION" "$WORK/npskiosk-unsigned.msi"
+osslsigncode sign -certs "$cert" -key "$key" -n "NPS kiosk" -i "https://github.com/npskiosk/npskiosk" \
+  -in "$WORK/npskiosk-unsigned.msi" -out "$OUT/npskiosk.msi" >/dev/null
+osslsigncode verify -CAfile "$cert" -in "$OUT/npskiosk.msi" | grep -E "Signature verification: ok|Number of verified signatures"
+echo "windows: $OUT/npskiosk.msi signed and verified"
