@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reads a kiosk installer back with msitools: scripts/check-msi.sh NPSKIOSK.MSI [EXE].
 # The tables must hold what packaging/windows/npskiosk.wxs promises IT (the exe under
-# Program Files, a Start-menu entry, COLLECTOR/KEY/STORE as secure public properties that
+# Program Files, a Start-menu entry, COLLECTOR/KEY/NAME as secure public properties that
 # land in HKLM\SOFTWARE\npskiosk\Provision only when given, KEY hidden from the log, a major
 # upgrade), and msiextract must give back the exe (byte for byte EXE, when given).
 set -euo pipefail
@@ -23,7 +23,7 @@ tables=$(msiinfo tables "$MSI") || fail "not an MSI"
 for t in Property File Component Directory Shortcut Registry Upgrade Media; do
   grep -qx "$t" <<<"$tables" || fail "no $t table"
 done
-has Property "SecureCustomProperties${tab}WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;COLLECTOR;KEY;STORE"
+has Property "SecureCustomProperties${tab}WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;COLLECTOR;KEY;NAME"
 has Property "MsiHiddenProperties${tab}KEY"
 has Property "ALLUSERS${tab}1"
 has Directory "INSTALLDIR${tab}ProgramFiles64Folder${tab}npskiosk"
@@ -32,11 +32,11 @@ has Directory "INSTALLDIR${tab}ProgramFiles64Folder${tab}npskiosk"
 table File | awk -F'\t' '$1 == "npskiosk.exe" && $2 == "KioskExe" && $3 == "npskiosk.exe" && $8 == 1 { ok = 1 } END { exit !ok }' \
   || fail "no File row for npskiosk.exe"
 has Shortcut "StartMenuKiosk${tab}ProgramMenuFolder${tab}NPS kiosk${tab}KioskExe${tab}Kiosk${tab}${tab}In-store customer feedback kiosk${tab}${tab}${tab}${tab}${tab}INSTALLDIR${tab}${tab}${tab}${tab}"
-for p in Collector:COLLECTOR Key:KEY Store:STORE; do
+for p in Collector:COLLECTOR Key:KEY Name:NAME; do
   name=${p%%:*} prop=${p#*:}
   # Root 2 is HKLM; the component (64-bit, a registry key path) is installed only when the
   # property is set.
-  id=$(table Registry | awk -F'\t' -v n="$name" '$4 == n { print $1 }')
+  id=$(table Registry | awk -F'\t' -v n="$name" '$2 == "2" && $4 == n { print $1 }')
   [ -n "$id" ] || fail "no registry value $name"
   has Registry "$id${tab}2${tab}SOFTWARE\\npskiosk\\Provision${tab}$name${tab}[$prop]${tab}Provision$name"
   has Component "Provision$name${tab}$(table Component | awk -F'\t' -v c="Provision$name" '$1 == c { print $2 }')${tab}INSTALLDIR${tab}260${tab}$prop${tab}$id"

@@ -2,7 +2,7 @@
 # Builds the kiosk's Windows installer from packaging/windows/npskiosk.wxs with msitools'
 # wixl: scripts/msi.sh EXE VERSION OUT.msi. wixl has no Secure attribute and no component
 # conditions, so two rows are set afterwards with msibuild (SQL on the MSI's tables):
-# COLLECTOR, KEY and STORE join SecureCustomProperties (a managed install passes them to
+# COLLECTOR, KEY and NAME join SecureCustomProperties (a managed install passes them to
 # the elevated part), and each provisioning registry value is written only when its
 # property was given. Signing the .msi is scripts/windows.sh's job.
 set -euo pipefail
@@ -20,7 +20,7 @@ cp "$EXE" "$WORK/npskiosk.exe"
 rm -f "$OUT"
 (cd "$WORK" && wixl -a x64 -D Version="$msi_version" -o "$OUT" "$WXS")
 msibuild "$OUT" \
-  -q "UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;COLLECTOR;KEY;STORE' WHERE Property='SecureCustomProperties'" \
+  -q "UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;COLLECTOR;KEY;NAME' WHERE Property='SecureCustomProperties'" \
   -q "UPDATE Component SET Condition='COLLECTOR' WHERE Component='ProvisionCollector'" \
   -q "UPDATE Component SET Condition='KEY' WHERE Component='ProvisionKey'" \
-  -q "UPDATE Component SET Condition='STORE' WHERE Component='ProvisionStore'"
+  -q "UPDATE Component SET Condition='NAME' WHERE Component='ProvisionName'"
