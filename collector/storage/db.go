@@ -15,7 +15,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -390,11 +389,10 @@ func (db *DB) Enroll(ctx context.Context, req wire.EnrollRequest) (wire.EnrollRe
 	if strings.HasPrefix(code, EnrollmentKeyPrefix) {
 		return db.enrollWithKey(ctx, code, req.Name)
 	}
-	tokenBytes := make([]byte, 32)
-	if _, err := rand.Read(tokenBytes); err != nil {
+	token, err := newDeviceToken()
+	if err != nil {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
 	}
-	token := "dev_" + base64.RawURLEncoding.EncodeToString(tokenBytes)
 	now := db.now()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {

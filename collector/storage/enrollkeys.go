@@ -174,6 +174,15 @@ func (db *DB) RevokeEnrollmentKey(ctx context.Context, id string) error {
 	return nil
 }
 
+// newDeviceToken is a device's bearer token: 256 random bits.
+func newDeviceToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "dev_" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
 // maxDeviceName is the longest device name a kiosk may give itself.
 const maxDeviceName = 64
 
@@ -199,11 +208,10 @@ func deviceName(asked, id string) string {
 // the count is taken in the same statement that checks it, so concurrent kiosks cannot
 // overrun it on either database. Any failure is ErrUnauthorized, saying no more.
 func (db *DB) enrollWithKey(ctx context.Context, key, name string) (wire.EnrollResponse, error) {
-	tokenBytes := make([]byte, 32)
-	if _, err := rand.Read(tokenBytes); err != nil {
+	token, err := newDeviceToken()
+	if err != nil {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
 	}
-	token := "dev_" + base64.RawURLEncoding.EncodeToString(tokenBytes)
 	now := db.now().UnixMilli()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {

@@ -14,21 +14,28 @@ import (
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
+// keyStore is a database with store S042 (Main St) on a clock the test moves.
+func keyStore(t *testing.T, b storagetest.Backend) (*storage.DB, *testClock) {
+	t.Helper()
+	clock := newTestClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	db, err := storage.Open(context.Background(), storage.Config{Path: b.Path(t), Now: clock.now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.AddStore(context.Background(), storage.Store{ID: "S042", Name: "Main St", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	return db, clock
+}
+
 // One key enrolls as many kiosks as it has uses, even when they all ask at once, and no
 // more; each use is a device of the key's store, listed with the key.
 func TestEnrollmentKeyEnrollsUpToItsUses(t *testing.T) {
 	for _, b := range storagetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			clock := newTestClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
-			db, err := storage.Open(ctx, storage.Config{Path: b.Path(t), Now: clock.now, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if err := db.AddStore(ctx, storage.Store{ID: "S042", Name: "Main St", Timezone: "UTC"}); err != nil {
-				t.Fatal(err)
-			}
+			db, _ := keyStore(t, b)
 			key, err := db.AddEnrollmentKey(ctx, "S042", 20, 7*24*time.Hour)
 			if err != nil {
 				t.Fatal(err)
@@ -102,15 +109,7 @@ func TestEnrollmentKeyRefusals(t *testing.T) {
 	for _, b := range storagetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			clock := newTestClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
-			db, err := storage.Open(ctx, storage.Config{Path: b.Path(t), Now: clock.now, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if err := db.AddStore(ctx, storage.Store{ID: "S042", Name: "Main St", Timezone: "UTC"}); err != nil {
-				t.Fatal(err)
-			}
+			db, clock := keyStore(t, b)
 			for _, tc := range []struct {
 				store string
 				uses  int
