@@ -22,10 +22,6 @@ import (
 // (/etc/npskiosk/provision.toml for the package), put there by an image, a
 // configuration-management tool or MDM.
 
-// enrollmentKeyPrefix starts a store's enrollment key (the collector's
-// storage.EnrollmentKeyPrefix), where a device's one-time code has none.
-const enrollmentKeyPrefix = "EK-"
-
 // provisionFile is the provisioning file's content.
 type provisionFile struct {
 	// Collector is the collector's URL (required).
@@ -87,8 +83,8 @@ func checkProvisioning(p provisionFile, from string) (provisionFile, error) {
 	switch {
 	case p.Collector == "":
 		return p, fmt.Errorf("provisioning %s: collector is missing (collector = \"https://…\")", from)
-	case !strings.HasPrefix(p.Key, enrollmentKeyPrefix):
-		return p, fmt.Errorf("provisioning %s: key must be an enrollment key starting %s (npscollector enrollment-key add)", from, enrollmentKeyPrefix)
+	case !strings.HasPrefix(p.Key, wire.EnrollmentKeyPrefix):
+		return p, fmt.Errorf("provisioning %s: key must be an enrollment key starting %s (npscollector enrollment-key add)", from, wire.EnrollmentKeyPrefix)
 	}
 	return p, nil
 }

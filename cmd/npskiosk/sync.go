@@ -50,8 +50,9 @@ func (c *enrollCmd) run(ctx context.Context, m *Main) error {
 // writes them to its config, checking first that the config and database can be
 // written, so that a code or key use is not spent for nothing.
 func (m *Main) enroll(ctx context.Context, common commonFlags, collector string, req wire.EnrollRequest) error {
+	isKey := strings.HasPrefix(req.Code, wire.EnrollmentKeyPrefix)
 	secret := "enrollment code"
-	if strings.HasPrefix(req.Code, enrollmentKeyPrefix) {
+	if isKey {
 		secret = "enrollment key"
 	}
 	path := common.config
@@ -101,7 +102,7 @@ func (m *Main) enroll(ctx context.Context, common commonFlags, collector string,
 		save = saveConfigFile
 	}
 	if err := save(path, cfg); err != nil {
-		if secret == "enrollment key" {
+		if isKey {
 			return fmt.Errorf("the collector enrolled this kiosk as device %s of store %s, but its token could not be saved: %w\n"+
 				"Fix that and start again: the key enrolls a new device if it has uses left; revoke %s with npscollector device revoke",
 				res.DeviceID, res.StoreID, err, res.DeviceID)

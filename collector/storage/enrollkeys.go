@@ -20,9 +20,8 @@ import (
 // a provisioning file (or an MSI property, or MDM) and each kiosk enrolls itself on its
 // first start, where a device code (AddDevice) needs a shell on every device.
 
-// EnrollmentKeyPrefix starts every enrollment key, so a kiosk and the collector tell it
-// from a one-device code.
-const EnrollmentKeyPrefix = "EK-"
+// EnrollmentKeyPrefix starts every enrollment key (wire.EnrollmentKeyPrefix).
+const EnrollmentKeyPrefix = wire.EnrollmentKeyPrefix
 
 // EnrollmentKeyTTL is how long a new enrollment key works by default.
 const EnrollmentKeyTTL = 7 * 24 * time.Hour

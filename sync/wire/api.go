@@ -99,6 +99,10 @@ type Rejection struct {
 	Error string `json:"error"`
 }
 
+// EnrollmentKeyPrefix starts every store enrollment key, so the kiosk and the collector
+// tell one from a device's one-time code.
+const EnrollmentKeyPrefix = "EK-"
+
 // EnrollRequest is the body of POST /v1/enroll: a device's one-time code (from
 // npscollector device add) or a store's enrollment key (npscollector enrollment-key
 // add, starting "EK-"), which makes a new device named Name.
