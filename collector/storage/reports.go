@@ -402,7 +402,7 @@ type StoreNPS struct {
 
 // perStore is each store's figures over the filter, in no particular order, for the
 // stores with any response in it. A slice, not a map: building a map of 5,000 stores
-// cost a third of the report, and the stores table needs one map for two periods.
+// cost a third of the report; a caller that looks stores up indexes it (byStore).
 func (db *DB) perStore(ctx context.Context, f Filter) ([]StoreNPS, error) {
 	if out, ok, err := db.perStoreFromSums(ctx, f); err != nil {
 		return nil, fmt.Errorf("per-store tallies: %w", err)
