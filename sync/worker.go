@@ -1033,28 +1033,51 @@ func Enroll(ctx context.Context, collectorURL, code string, hc *http.Client) (wi
 // EnrollWith is Enroll with the whole request: an enrollment key (from a provisioning
 // file) and the name the new device asks for.
 func EnrollWith(ctx context.Context, collectorURL string, enroll wire.EnrollRequest, hc *http.Client) (wire.EnrollResponse, error) {
+	var r wire.EnrollResponse
+	if err := postEnroll(ctx, collectorURL, "/v1/enroll", enroll, hc, &r); err != nil {
+		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	}
+	return r, nil
+}
+
+// CheckEnrollment asks the collector which store an enrollment would join, spending
+// nothing: the setup screen's connection test.
+func CheckEnrollment(ctx context.Context, collectorURL string, enroll wire.EnrollRequest, hc *http.Client) (wire.EnrollPreview, error) {
+	var p wire.EnrollPreview
+	if err := postEnroll(ctx, collectorURL, "/v1/enroll/check", enroll, hc, &p); err != nil {
+		return wire.EnrollPreview{}, fmt.Errorf("check enrollment: %w", err)
+	}
+	return p, nil
+}
+
+// postEnroll posts an enrollment request to the collector's path and decodes the reply
+// into out.
+func postEnroll(ctx context.Context, collectorURL, path string, enroll wire.EnrollRequest, hc *http.Client, out any) error {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
+	url := strings.TrimRight(collectorURL, "/") + path
 	body, _ := json.Marshal(enroll)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(collectorURL, "/")+"/v1/enroll", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return wire.EnrollResponse{}, fmt.Errorf("enroll: cannot reach the collector: %w", tlstrust.Describe(err))
+		return fmt.Errorf("cannot reach the collector: %w", tlstrust.Describe(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		var e wire.Error
 		json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
-		return wire.EnrollResponse{}, fmt.Errorf("enroll: the collector said %s: %s", resp.Status, e.Detail)
+		if resp.StatusCode == http.StatusNotFound && e.Error == "" {
+			return fmt.Errorf("the collector said %s: is this the collector's address?", resp.Status)
+		}
+		return fmt.Errorf("the collector said %s: %s", resp.Status, e.Detail)
 	}
-	var r wire.EnrollResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&r); err != nil {
-		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(out); err != nil {
+		return fmt.Errorf("the collector's reply: %w", err)
 	}
-	return r, nil
+	return nil
 }

@@ -58,8 +58,9 @@ var fleetCommands = map[string]command{
 			if err != nil {
 				return err
 			}
-			return e.out.print(d, fmt.Sprintf("device %s (%s) for store %s\nenrollment code: %s (works once, until %s)\non the device: npskiosk enroll --collector URL --code %s\n",
-				d.ID, d.Name, d.StoreID, d.Code, d.ExpiresAt.Format(time.RFC3339), d.Code))
+			return e.out.print(d, fmt.Sprintf("device %s (%s) for store %s\nenrollment code: %s (works once, until %s)\nsetup PIN:       %s (the kiosk's setup screen asks for it with the code)\n"+
+				"on the kiosk's setup screen: this collector's address, the code and the setup PIN\nor on the device: npskiosk enroll --collector URL --code %s\n",
+				d.ID, d.Name, d.StoreID, d.Code, d.ExpiresAt.Format(time.RFC3339), d.SetupPIN, d.Code))
 		}
 	},
 	"device list": func(fs *flag.FlagSet) func(context.Context, env) error {

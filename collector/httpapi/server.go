@@ -101,6 +101,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.device("POST /v1/enroll", s.enroll)
+	s.device("POST /v1/enroll/check", s.checkEnrollment)
 	s.device("GET /v1/contact-key", s.contactKey)
 	s.device("POST /v1/responses", s.deviceAuth(s.responses))
 	s.device("GET /v1/config", s.deviceAuth(s.config))
@@ -374,14 +375,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Code = strings.ToUpper(strings.TrimSpace(req.Code))
+	req.SetupPIN = strings.TrimSpace(req.SetupPIN)
 	res, err := s.svc.Enroll(r.Context(), req)
 	if errors.Is(err, storage.ErrUnauthorized) {
 		s.guard.Failed(r.Context(), r, authguard.Enroll)
-		msg := "the enrollment code is unknown, already used or expired"
-		if strings.HasPrefix(req.Code, storage.EnrollmentKeyPrefix) {
-			msg = "the enrollment key is unknown, revoked, expired or used up"
-		}
-		writeError(w, http.StatusUnauthorized, "unauthorized", msg)
+		writeError(w, http.StatusUnauthorized, "unauthorized", enrollRefusal(req))
 		return
 	}
 	if err != nil {
@@ -390,6 +388,45 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// checkEnrollment tells the kiosk's setup screen which store a code (with its setup
+// PIN) or key would join, spending nothing. Failures count against the client as
+// failed enrollments do, so it is no faster a way to guess codes.
+func (s *Server) checkEnrollment(w http.ResponseWriter, r *http.Request) {
+	var req wire.EnrollRequest
+	if !decodeBody(w, r, 4<<10, &req) {
+		return
+	}
+	if !s.allow(w, r, authguard.Enroll) {
+		return
+	}
+	req.Code = strings.ToUpper(strings.TrimSpace(req.Code))
+	req.SetupPIN = strings.TrimSpace(req.SetupPIN)
+	p, err := s.svc.CheckEnrollment(r.Context(), req)
+	if errors.Is(err, storage.ErrUnauthorized) {
+		s.guard.Failed(r.Context(), r, authguard.Enroll)
+		writeError(w, http.StatusUnauthorized, "unauthorized", enrollRefusal(req))
+		return
+	}
+	if err != nil {
+		s.log.Error("check enrollment", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// enrollRefusal says why an enrollment was refused, no more precisely than a guesser
+// may learn.
+func enrollRefusal(req wire.EnrollRequest) string {
+	switch {
+	case strings.HasPrefix(req.Code, storage.EnrollmentKeyPrefix):
+		return "the enrollment key is unknown, revoked, expired or used up"
+	case req.SetupPIN != "":
+		return "the enrollment code is unknown, already used or expired, or the setup PIN is wrong"
+	}
+	return "the enrollment code is unknown, already used or expired"
 }
 
 // contactKey serves the public key kiosks and apps seal contacts to. It is public: it

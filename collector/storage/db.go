@@ -313,10 +313,12 @@ const EnrollmentCodeTTL = 24 * time.Hour
 
 // NewDevice is a device registered for enrollment, with its one-time code.
 type NewDevice struct {
-	ID        string    `json:"id"`
-	StoreID   string    `json:"store_id"`
-	Name      string    `json:"name"`
-	Code      string    `json:"code"`
+	ID      string `json:"id"`
+	StoreID string `json:"store_id"`
+	Name    string `json:"name"`
+	Code    string `json:"code"`
+	// SetupPIN is asked by the kiosk's setup screen with the code (see CheckEnrollment).
+	SetupPIN  string    `json:"setup_pin"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
@@ -356,7 +358,11 @@ func (db *DB) AddDevice(ctx context.Context, storeID, name string, ttl time.Dura
 		return NewDevice{}, fmt.Errorf("add device: %w", err)
 	}
 	now := db.now()
-	d := NewDevice{ID: uuid.Must(uuid.NewV7()).String(), StoreID: storeID, Name: name, Code: code, ExpiresAt: now.Add(ttl)}
+	pin, err := newSetupPIN()
+	if err != nil {
+		return NewDevice{}, fmt.Errorf("add device: %w", err)
+	}
+	d := NewDevice{ID: uuid.Must(uuid.NewV7()).String(), StoreID: storeID, Name: name, Code: code, SetupPIN: pin, ExpiresAt: now.Add(ttl)}
 	var exists bool
 	if err := db.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?)`, storeID).Scan(&exists); err != nil {
 		return NewDevice{}, fmt.Errorf("add device: %w", err)
@@ -365,8 +371,8 @@ func (db *DB) AddDevice(ctx context.Context, storeID, name string, ttl time.Dura
 		return NewDevice{}, fmt.Errorf("add device: store %q: %w (add it with npscollector store add)", storeID, ErrNotFound)
 	}
 	_, err = db.write.ExecContext(ctx,
-		`INSERT INTO devices (id, store_id, name, code_hash, code_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		d.ID, storeID, name, hashSecret(code), d.ExpiresAt.UnixMilli(), now.UnixMilli())
+		`INSERT INTO devices (id, store_id, name, code_hash, code_expires_at, created_at, setup_pin_hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, storeID, name, hashSecret(code), d.ExpiresAt.UnixMilli(), now.UnixMilli(), setupPINHash(code, pin))
 	if err != nil {
 		return NewDevice{}, fmt.Errorf("add device: %w", err)
 	}
@@ -394,27 +400,25 @@ func (db *DB) Enroll(ctx context.Context, req wire.EnrollRequest) (wire.EnrollRe
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
 	}
 	now := db.now()
+	// The command line sends no setup PIN: it needs a shell on the device. The setup
+	// screen, which anyone in the store can reach, always sends one. It is checked before
+	// the transaction, since a wrong one is counted on the writer the transaction holds.
+	if req.SetupPIN != "" {
+		if _, err := db.CheckEnrollment(ctx, req); err != nil {
+			return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
+		}
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
 	}
 	defer tx.Rollback()
-	var (
-		r        wire.EnrollResponse
-		expires  int64
-		enrolled sql.NullInt64
-	)
-	err = tx.QueryRowContext(ctx,
-		`SELECT d.id, d.store_id, s.name, d.code_expires_at, d.enrolled_at
-		   FROM devices d JOIN stores s ON s.id = d.store_id
-		  WHERE d.code_hash = ? AND d.code_expires_at > ? AND d.revoked_at IS NULL`,
-		hashSecret(code), now.UnixMilli()).Scan(&r.DeviceID, &r.StoreID, &r.StoreName, &expires, &enrolled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w: the code is unknown, used or expired", ErrUnauthorized)
-	}
+	p, err := findCode(ctx, tx, code, now.UnixMilli())
 	if err != nil {
 		return wire.EnrollResponse{}, fmt.Errorf("enroll: %w", err)
 	}
+	r := wire.EnrollResponse{DeviceID: p.deviceID, StoreID: p.storeID, StoreName: p.storeName}
+	expires, enrolled := p.expires, p.enrolled
 	firstUse := !enrolled.Valid
 	if firstUse {
 		expires = min(expires, now.Add(EnrollRetryWindow).UnixMilli())

@@ -109,6 +109,21 @@ const EnrollmentKeyPrefix = "EK-"
 type EnrollRequest struct {
 	Code string `json:"code"`
 	Name string `json:"name,omitempty"`
+	// SetupPIN is the setup PIN npscollector device add printed with the code; the
+	// kiosk's setup screen sends it, and the collector then refuses a wrong one. It has
+	// no meaning with an enrollment key.
+	SetupPIN string `json:"setup_pin,omitempty"`
+}
+
+// EnrollPreview is the reply to POST /v1/enroll/check: what an EnrollRequest would
+// join, so the technician at the setup screen sees the store before confirming. The
+// check spends nothing: no use of a key, no token.
+type EnrollPreview struct {
+	StoreID   string `json:"store_id"`
+	StoreName string `json:"store_name"`
+	// DeviceName is the name the device will have: the one device add gave it, or the
+	// requested one with a key.
+	DeviceName string `json:"device_name"`
 }
 
 // EnrollResponse gives a device its identity and token. The token is shown once; the
