@@ -128,6 +128,13 @@ type Config struct {
 	CaseContacts CaseContacts
 	// Sync is the sync worker; nil means the kiosk is not enrolled with a collector.
 	Sync Syncer
+	// Setup, when set, enrolls the kiosk from its setup screen. With it and no Sync the
+	// kiosk is not set up: Start shows so, with the setup screen behind a button, instead
+	// of the survey, and nothing is captured until Setup has enrolled it.
+	Setup Setup
+	// SetupCollector is the collector address the setup screen starts with; empty:
+	// "https://".
+	SetupCollector string
 	// ManagerPINHash is the argon2id hash of the manager PIN; empty disables the manager view.
 	ManagerPINHash string
 	// Language is the default language; empty means the survey's first.
@@ -212,8 +219,14 @@ func New(win fyne.Window, cfg Config) (*App, error) {
 	return a, nil
 }
 
-// Start shows the rating screen.
-func (a *App) Start() { a.showRating() }
+// Start shows the rating screen, or that the kiosk is not set up.
+func (a *App) Start() {
+	if a.notSetUp() {
+		a.showNotSetUp()
+		return
+	}
+	a.showRating()
+}
 
 // Language is the language the shopper's screens are in now.
 func (a *App) Language() string { return a.lang }

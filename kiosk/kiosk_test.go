@@ -111,6 +111,13 @@ func openHarness(t *testing.T, path string, size fyne.Size) *harness {
 // openHarnessWith opens a harness whose survey change has changed from the default.
 func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wire.Survey)) *harness {
 	t.Helper()
+	return openHarnessConfig(t, path, size, change, nil)
+}
+
+// openHarnessConfig opens a harness whose survey change and whose config conf have
+// changed from the defaults.
+func openHarnessConfig(t *testing.T, path string, size fyne.Size, change func(*wire.Survey), conf func(*Config)) *harness {
+	t.Helper()
 	clock := &fakeClock{now: testNow}
 	db, err := store.Open(context.Background(), store.Config{Path: path, Now: clock.Now, Elapsed: clock.Elapsed,
 		Logger: slog.New(slog.DiscardHandler)})
@@ -143,7 +150,7 @@ func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wir
 			t.Fatalf("test survey: %v", err)
 		}
 	}
-	a, err := New(win, Config{
+	cfg := Config{
 		Capture: db, Stats: db, Settings: db,
 		Survey:         func() wire.Survey { return survey },
 		Catalog:        NewCatalog(msgs, "en"),
@@ -152,7 +159,11 @@ func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wir
 		Clock:          clock,
 		OnExit:         func() {},
 		Logger:         slog.New(slog.DiscardHandler),
-	})
+	}
+	if conf != nil {
+		conf(&cfg)
+	}
+	a, err := New(win, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

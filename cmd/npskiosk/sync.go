@@ -50,6 +50,12 @@ func (c *enrollCmd) run(ctx context.Context, m *Main) error {
 // writes them to its config, checking first that the config and database can be
 // written, so that a code or key use is not spent for nothing.
 func (m *Main) enroll(ctx context.Context, common commonFlags, collector string, req wire.EnrollRequest) error {
+	return m.enrollInto(ctx, common, collector, req, nil)
+}
+
+// enrollInto is enroll with the kiosk's database open already (the window's setup
+// screen), or nil to open it here.
+func (m *Main) enrollInto(ctx context.Context, common commonFlags, collector string, req wire.EnrollRequest, open *store.DB) error {
 	isKey := strings.HasPrefix(req.Code, wire.EnrollmentKeyPrefix)
 	secret := "enrollment code"
 	if isKey {
@@ -65,20 +71,23 @@ func (m *Main) enroll(ctx context.Context, common commonFlags, collector string,
 	}
 	// The contact key the collector hands out is kept in the kiosk's database: it must
 	// open (created if missing) before the code is spent.
-	dbPath := cfg.DB
-	if common.db != "" {
-		dbPath = common.db
+	db := open
+	if db == nil {
+		dbPath := cfg.DB
+		if common.db != "" {
+			dbPath = common.db
+		}
+		if dbPath == "" {
+			dbPath = defaultDBPath()
+		}
+		// Opened and closed here, not handed to Close: the window provisions itself
+		// before it opens the database for capture.
+		db, err = store.Open(ctx, store.Config{Path: dbPath, Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			return fmt.Errorf("cannot open the database %s, so the %s was not used: %w", dbPath, secret, err)
+		}
+		defer db.Close()
 	}
-	if dbPath == "" {
-		dbPath = defaultDBPath()
-	}
-	// Opened and closed here, not handed to Close: the window provisions itself before it
-	// opens the database for capture.
-	db, err := store.Open(ctx, store.Config{Path: dbPath, Logger: slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		return fmt.Errorf("cannot open the database %s, so the %s was not used: %w", dbPath, secret, err)
-	}
-	defer db.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	trust := cfg.Trust()

@@ -114,22 +114,33 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	// A new survey from the collector shows from the next shopper on.
 	var current atomic.Pointer[wire.Survey]
 	current.Store(&survey)
-	var (
-		syncer   kiosk.Syncer
-		contacts kiosk.CaseContacts // the cases' contacts, in the worker's memory only
-	)
-	if cfg.Enrolled() {
+	// startSync starts the sync worker of an enrolled kiosk: now, or once the setup
+	// screen has enrolled it.
+	startSync := func(cfg Config) (kiosk.Enrolled, error) {
 		w, err := newWorker(cfg, db, log, func(s wire.Survey) {
 			current.Store(&s)
 			db.SetRapidTapRule(rapidTapRule(s))
 			applyMasking(db, s, log)
 		})
 		if err != nil {
-			return err
+			return kiosk.Enrolled{}, err
 		}
 		m.startWorker(ctx, w)
-		syncer = syncStatus{w: w, insecure: cfg.Trust().Insecure(cfg.Collector.URL)}
-		contacts = w
+		return kiosk.Enrolled{Sync: syncStatus{w: w, insecure: cfg.Trust().Insecure(cfg.Collector.URL)}, CaseContacts: w}, nil
+	}
+	var (
+		enrolled kiosk.Enrolled
+		setup    kiosk.Setup
+	)
+	if cfg.Enrolled() {
+		if enrolled, err = startSync(cfg); err != nil {
+			return err
+		}
+	} else {
+		// An unenrolled kiosk never pretends to be a store: it shows that it is not set
+		// up, and staff set it up on the screen.
+		log.Warn("this kiosk is not enrolled: it shows the setup screen and records nothing until it is set up")
+		setup = &screenSetup{m: m, common: c.common, db: db, startSync: startSync}
 	}
 	msgs, err := assets.Translations()
 	if err != nil {
@@ -152,8 +163,10 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		Stats:          db,
 		Settings:       db,
 		Survey:         func() wire.Survey { return *current.Load() },
-		Sync:           syncer,
-		CaseContacts:   contacts,
+		Sync:           enrolled.Sync,
+		CaseContacts:   enrolled.CaseContacts,
+		Setup:          setup,
+		SetupCollector: cfg.Collector.URL,
 		Catalog:        kiosk.NewCatalog(msgs, "en"),
 		ManagerPINHash: cfg.ManagerPINHash,
 		Language:       cfg.Language,
