@@ -46,10 +46,11 @@ test: deps lint test-unit test-e2e test-packaging test-bench
 test-unit:
 	scripts/with-postgres.sh scripts/with-mailpit.sh $(GO) test -tags $(TAGS) -count=1 ./...
 
-# The kiosk window driven under Xvfb; then make run's newcomer path (dashboard sign-in, Ctrl-C);
+# The kiosk window driven under Xvfb, enrolled, then set up on its own screen; then make run's newcomer path (dashboard sign-in, Ctrl-C);
 # then e2e/ closes the loop on a detractor's case, kiosk to HQ and back (alert e-mails to Mailpit).
 test-e2e: build
 	scripts/e2e.sh $(BIN)
+	scripts/setup-screen.sh $(BIN)
 	scripts/run-test.sh $(BIN)
 	NPS_E2E_BIN=$(CURDIR)/$(BIN) scripts/with-mailpit.sh $(GO) test -tags $(TAGS) -count=1 -timeout 4m ./e2e/
 

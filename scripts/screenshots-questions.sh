@@ -11,7 +11,8 @@ BIN=${1:-bin}
 OUT=${2:-docs/screenshots}
 WORK=$(mktemp -d)
 source "$(dirname "$0")/xkiosk.sh"
-trap 'stop_all; rm -rf "$WORK"' EXIT
+ADDR=127.0.0.1:$((20000 + RANDOM % 20000))
+trap 'kill ${COLLECTOR_PID:-} 2>/dev/null; stop_all; rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
 
 # The default survey with three questions for kiosks (the labels of the kiosk's tests,
@@ -62,6 +63,12 @@ declare -A P=(
 
 want='{"found":["yes"],"improve":["more tills"],"speed":["4"]}'
 
+# A kiosk records answers only once enrolled: a local collector gives its store the same
+# survey (the kiosk's survey file shows it until the first pull).
+start_collector "$BIN" "$WORK/collector.db" "$ADDR" "$WORK/collector.log"
+"$BIN/npscollector" store add --db "$WORK/collector.db" --id S1 --name "Main Street" --timezone UTC >/dev/null
+"$BIN/npscollector" survey set --db "$WORK/collector.db" --store S1 "$WORK/survey.toml" >/dev/null
+
 capture() { # capture WIDTH HEIGHT LAYOUT
   local w=$1 h=$2
   local -n at=$3
@@ -70,6 +77,8 @@ capture() { # capture WIDTH HEIGHT LAYOUT
 db = "$db"
 survey = "$WORK/survey.toml"
 TOML
+  code=$(device_code "$BIN" "$WORK/collector.db" S1 "Till $w")
+  "$BIN/npskiosk" enroll --config "$WORK/kiosk.toml" --collector "http://$ADDR" --code "$code" >/dev/null
   start_display "$w" "$h"
   start_kiosk "$BIN" "$WORK/kiosk.toml" "$w" "$h"
   click ${at[score]}

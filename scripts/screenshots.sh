@@ -87,4 +87,6 @@ capture landscape 1280 800 L
 capture portrait 800 1280 P
 # The extra questions a survey may ask of kiosks, answered in the window too.
 "$(dirname "$0")/screenshots-questions.sh" "$BIN" "$OUT"
+# A kiosk that is not set up, set up on its own screen.
+"$(dirname "$0")/setup-screen.sh" "$BIN" "$OUT"
 ls "$OUT"
