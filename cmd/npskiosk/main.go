@@ -84,6 +84,8 @@ type Main struct {
 	worker *kiosksync.Worker
 	maint  func() // stops the database's maintenance and waits for it
 	db     *store.DB
+	// restart: a remote restart action asked the kiosk to stop and be started again.
+	restart bool
 }
 
 // command is one subcommand with its flags already parsed.

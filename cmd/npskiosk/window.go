@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/internal/logring"
 	"github.com/npskiosk/npskiosk/kiosk"
 	"github.com/npskiosk/npskiosk/store"
 	kiosksync "github.com/npskiosk/npskiosk/sync"
@@ -90,7 +91,8 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	log := newLogger(m.Stderr)
+	ring := logring.New(recentLogs, nil)
+	log := ringLogger(m.Stderr, ring)
 	db, err := m.openDB(ctx, cfg.DB, log)
 	if err != nil {
 		return err
@@ -119,10 +121,16 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		contacts kiosk.CaseContacts // the cases' contacts, in the worker's memory only
 	)
 	if cfg.Enrolled() {
-		w, err := newWorker(cfg, db, log, func(s wire.Survey) {
-			current.Store(&s)
-			db.SetRapidTapRule(rapidTapRule(s))
-			applyMasking(db, s, log)
+		w, err := newWorker(cfg, db, log, workerHooks{
+			onSurvey: func(s wire.Survey) {
+				current.Store(&s)
+				db.SetRapidTapRule(rapidTapRule(s))
+				applyMasking(db, s, log)
+			},
+			diagnostics: m.diagnostics(c.common, ring),
+			// A restart action closes the window; run then returns wire.ExitRestart and
+			// the service (Restart=always) starts the kiosk again.
+			onRestart: m.askRestart,
 		})
 		if err != nil {
 			return err
@@ -181,7 +189,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	log.Info("kiosk started", "version", version, "db", cfg.DB, "fullscreen", cfg.Fullscreen)
 	win.ShowAndRun()
 	close(handle.done)
-	return nil
+	return m.restartExit()
 }
 
 // applyMasking has the store mask the survey's own patterns with the built-in kinds of
