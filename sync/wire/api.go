@@ -187,8 +187,8 @@ const (
 var ActionKinds = []string{ActionSyncNow, ActionDiagnostics, ActionRestart}
 
 // ExitRestart is the exit status of a kiosk app that stops to be restarted, as a
-// restart action asked: systemd's Restart=always (or the Windows service's recovery)
-// starts it again.
+// restart action asked: systemd's Restart=always starts it again (on Windows, whatever
+// launches the app must).
 const ExitRestart = 75
 
 // DeviceAction is one thing a HeartbeatReply asks the device to do.
