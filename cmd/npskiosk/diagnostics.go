@@ -25,16 +25,31 @@ func ringLogger(w io.Writer, ring *logring.Ring) *slog.Logger {
 // errRestart ends a kiosk a remote restart action stopped.
 var errRestart = errors.New("restarting: the collector asked (remote restart action)")
 
-// askRestart is the worker's OnRestart: it notes the restart and closes the window,
-// if one is open (the headless sync cancels its context besides).
+// askRestart is the worker's OnRestart: it notes the restart and wakes restartAsked,
+// which closes the window (the headless sync cancels its context besides). It never
+// waits: the worker calls it from its own goroutine.
 func (m *Main) askRestart() {
 	m.mu.Lock()
-	m.restart = true
-	ui := m.ui
-	m.mu.Unlock()
-	if ui != nil {
-		ui.quit() // fyne.Do: it does not wait for the loop
+	defer m.mu.Unlock()
+	if !m.restart {
+		m.restart = true
+		close(m.restartChan())
 	}
+}
+
+// restartAsked is closed once a remote restart action asked the kiosk to stop.
+func (m *Main) restartAsked() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.restartChan()
+}
+
+// restartChan makes the channel restartAsked returns; m.mu is held.
+func (m *Main) restartChan() chan struct{} {
+	if m.restartCh == nil {
+		m.restartCh = make(chan struct{})
+	}
+	return m.restartCh
 }
 
 // restartExit is what a command that ran the worker returns when it stops: an exit

@@ -133,3 +133,28 @@ func TestRemoteActionsRestartTheProgram(t *testing.T) {
 		t.Fatal("the restarted program did not stop on SIGTERM")
 	}
 }
+
+// The window's restart: asked twice (or before the window opened), it wakes the
+// window's watcher once and the program exits with wire.ExitRestart; without one it
+// exits as before.
+func TestAskRestartExitsWithItsStatus(t *testing.T) {
+	m := NewMain(nil, io.Discard, io.Discard)
+	if err := m.restartExit(); err != nil {
+		t.Fatalf("no restart asked: %v", err)
+	}
+	select {
+	case <-m.restartAsked():
+		t.Fatal("restartAsked closed before any restart was asked")
+	default:
+	}
+	m.askRestart()
+	m.askRestart() // a second ask must not close the channel twice
+	select {
+	case <-m.restartAsked():
+	case <-time.After(time.Second):
+		t.Fatal("restartAsked not closed after askRestart")
+	}
+	if code := exitCode(m.restartExit()); code != wire.ExitRestart {
+		t.Errorf("exit status %d, want %d", code, wire.ExitRestart)
+	}
+}

@@ -182,6 +182,8 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		select {
 		case <-ctx.Done():
 			handle.quit()
+		case <-m.restartAsked(): // asked even before the window opened
+			handle.quit()
 		case <-handle.done:
 		}
 	}()
