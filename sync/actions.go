@@ -126,6 +126,9 @@ func (w *Worker) claim(ctx context.Context, a wire.DeviceAction) (bool, error) {
 
 // finish keeps an action's result for the next heartbeats.
 func (w *Worker) finish(ctx context.Context, r wire.ActionResult) {
+	if len(r.Detail) > wire.MaxActionDetail {
+		r.Detail = strings.ToValidUTF8(r.Detail[:wire.MaxActionDetail], "") + "…"
+	}
 	w.mu.Lock()
 	w.actions.Results = append(w.actions.Results, r)
 	w.mu.Unlock()
