@@ -161,7 +161,8 @@ type Heartbeat struct {
 // HeartbeatReply is the body of a 200 reply to POST /v1/heartbeat (204, no body, when
 // the collector has nothing to ask): responses an erasure cleared at the collector,
 // which the kiosk clears too (comment, answers, contact) and names in its next
-// heartbeat's Scrubbed, and the cases of theirs whose cached copy it clears.
+// heartbeat's Scrubbed, the cases of theirs whose cached copy it clears, and the remote
+// actions IT asked for.
 type HeartbeatReply struct {
 	Scrub      []string `json:"scrub"`
 	ScrubCases []string `json:"scrub_cases,omitempty"`
