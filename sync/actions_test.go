@@ -29,8 +29,14 @@ type actionKiosk struct {
 
 func newActionKiosk(t *testing.T) actionKiosk {
 	t.Helper()
+	return newActionKioskOn(t, collectortest.SQLite)
+}
+
+// newActionKioskOn is newActionKiosk with the collector on backend b.
+func newActionKioskOn(t *testing.T, b collectortest.Backend) actionKiosk {
+	t.Helper()
 	ctx := context.Background()
-	c := collectortest.Start(t, collectortest.Options{Logger: quiet})
+	c := collectortest.Start(t, collectortest.Options{Logger: quiet, Backend: b})
 	c.AddStore(t, storage.Store{ID: "S1"})
 	nd := c.EnrollmentCode(t, "S1", "Till 1")
 	en, err := Enroll(ctx, c.URL, nd.Code, nil)
@@ -71,10 +77,15 @@ func (k actionKiosk) waitAction(t *testing.T, id string) storage.DeviceAction {
 // endpoint and reports the result on the next heartbeat. The kiosk logged a line with
 // a shopper's phone number and a line with its token: the bundle the collector keeps
 // has the phone number masked and neither the number nor the token in any form, and
-// carries the kiosk's versions, queue and doctor lines.
+// carries the kiosk's versions, queue and doctor lines. On each of the collector's
+// databases (PostgreSQL when NPS_TEST_POSTGRES names one).
 func TestDiagnosticsBundleRoundTripMasksPhoneNumber(t *testing.T) {
+	collectortest.ForEachBackend(t, testDiagnosticsRoundTrip)
+}
+
+func testDiagnosticsRoundTrip(t *testing.T, b collectortest.Backend) {
 	ctx := context.Background()
-	k := newActionKiosk(t)
+	k := newActionKioskOn(t, b)
 	const phone = "+44 20 7946 0958"
 	ring := logring.New(200, nil)
 	log := slog.New(ring.Handler(slog.DiscardHandler))
