@@ -84,7 +84,7 @@ func (s *Service) PurgeNow(ctx context.Context, owner string, dryRun bool) (stor
 }
 
 // RunRetention applies the retention policy now and then every interval until ctx ends,
-// as owner; of several collectors on one database, the one holding the lease purges
+// as owner, and clears the diagnostics bundles past storage.DiagnosticsTTL; of several collectors on one database, the one holding the lease purges
 // and the others skip that round. Failures are logged, for the next round to retry.
 // after is the clock's timer (nil: time.After), which tests replace.
 func (s *Service) RunRetention(ctx context.Context, owner string, interval time.Duration, after func(time.Duration) <-chan time.Time) error {
@@ -102,6 +102,12 @@ func (s *Service) RunRetention(ctx context.Context, owner string, interval time.
 		}
 	}
 	for {
+		// Diagnostics bundles expire whatever the policy says of comments and contacts.
+		if n, err := s.ExpireDiagnostics(ctx); err != nil && ctx.Err() == nil {
+			s.logger().Error("retention: expire diagnostics bundles", "err", err)
+		} else if n > 0 {
+			s.logger().Info("retention: diagnostics bundles expired", "count", n)
+		}
 		_, err := s.PurgeNow(ctx, owner, false)
 		switch {
 		case errors.Is(err, storage.ErrRetentionBusy):

@@ -67,6 +67,18 @@ type Config struct {
 	// Retention tells the database's size and its last purge for heartbeats; nil means
 	// Store when it does (store.DB does), else they are not sent.
 	Retention RetentionStore
+	// Diagnostics adds the app's part to a diagnostics bundle a remote action asks for:
+	// doctor's lines and the recent log lines (Worker.Diagnostics masks them). nil: the
+	// bundle has the worker's part only (versions, queue, sync state).
+	Diagnostics func(ctx context.Context, d *wire.Diagnostics)
+	// Secrets are strings that must never leave in a diagnostics bundle, besides Token
+	// (e.g. the manager PIN's hash): they become "[secret]".
+	Secrets []string
+	// OnRestart is called when a remote action asks the app to restart, once the
+	// action's result is kept for the next process to report: the app should then stop
+	// and exit with wire.ExitRestart, for its service manager to start it again. nil: a
+	// restart action fails, saying this process cannot restart itself.
+	OnRestart func()
 
 	// Tuning; zero values take the defaults in brackets.
 	AttemptTimeout time.Duration // one HTTP attempt [15s]
@@ -118,6 +130,10 @@ type Worker struct {
 	// next heartbeat. Memory only: after a restart the collector asks again, and a
 	// second scrub changes nothing.
 	scrubbed []string
+	// actions is the remote actions' state (SettingActions), read once: the ids
+	// handled and the results not yet carried by an answered heartbeat.
+	actions       actionState
+	actionsLoaded bool
 
 	// lifecycle guards Start and Stop.
 	lifecycle stdsync.Mutex
@@ -316,7 +332,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err() // a shutdown, not a failed round
 		}
-		if err == nil && time.Since(lastHeartbeat) >= w.cfg.Heartbeat {
+		// A remote action's result goes back in the next round, not a heartbeat later.
+		if err == nil && (time.Since(lastHeartbeat) >= w.cfg.Heartbeat || w.resultsWaiting()) {
 			if hbErr := w.SendHeartbeat(ctx); hbErr == nil {
 				lastHeartbeat = time.Now()
 			}
@@ -965,6 +982,11 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	w.mu.Lock()
 	hb.Scrubbed = w.scrubbed
 	w.mu.Unlock()
+	if err := w.loadActions(ctx); err != nil {
+		w.log.Warn("remote actions' results not sent", "err", err)
+	} else {
+		hb.ActionResults = w.pendingResults()
+	}
 	body, err := json.Marshal(hb)
 	if err != nil {
 		return err
@@ -982,14 +1004,24 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	w.mu.Lock()
 	w.scrubbed = slices.DeleteFunc(w.scrubbed, func(id string) bool { return slices.Contains(hb.Scrubbed, id) })
 	w.mu.Unlock()
+	w.resultsSent(ctx, hb.ActionResults)
 	if resp.StatusCode != http.StatusOK {
-		return nil // 204: nothing to scrub
+		return nil // 204: nothing to scrub, nothing asked
 	}
 	var reply wire.HeartbeatReply
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
 		return fmt.Errorf("heartbeat reply: %w", err)
 	}
-	return w.scrub(ctx, reply)
+	if err := w.scrub(ctx, reply); err != nil {
+		return err
+	}
+	if len(reply.Actions) > 0 {
+		if err := w.loadActions(ctx); err != nil {
+			return err // not noted as handled, so not done: the collector sends them again
+		}
+		return w.runActions(ctx, reply.Actions)
+	}
+	return nil
 }
 
 // scrub clears on the kiosk the responses an erasure cleared at the collector, and

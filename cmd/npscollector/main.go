@@ -59,6 +59,9 @@ Usage:
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
   npscollector device revoke ID
+  npscollector device action ID sync_now|diagnostics|restart   (asked with its next heartbeat; recorded with who asked)
+  npscollector device actions [ID] [--limit 50]   (who asked what, its state and result)
+  npscollector device diagnostics ACTION_ID [--out FILE]   (a kiosk's diagnostics bundle, JSON; kept 14 days)
   npscollector enrollment-key add --store S042 [--uses 20] [--expires 168h]   (kiosks enroll themselves from /etc/npskiosk/provision.toml)
   npscollector enrollment-key list | enrollment-key revoke ID
   npscollector token add --name hq [--store S042] [--scope read:reports,read:responses,read:contacts,write:cases,admin]
@@ -115,7 +118,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
 var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
-	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands)
+	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands, deviceActionCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}

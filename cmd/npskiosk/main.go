@@ -84,6 +84,10 @@ type Main struct {
 	worker *kiosksync.Worker
 	maint  func() // stops the database's maintenance and waits for it
 	db     *store.DB
+	// restart: a remote restart action asked the kiosk to stop and be started again;
+	// restartCh is closed then (see restartAsked).
+	restart   bool
+	restartCh chan struct{}
 }
 
 // command is one subcommand with its flags already parsed.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/npskiosk/npskiosk/internal/logring"
 	"github.com/npskiosk/npskiosk/kiosk"
 	"github.com/npskiosk/npskiosk/store"
 	kiosksync "github.com/npskiosk/npskiosk/sync"
@@ -139,8 +140,18 @@ func (m *Main) enrollInto(ctx context.Context, common commonFlags, collector str
 	return nil
 }
 
+// workerHooks are what a running kiosk gives its sync worker; the zero value gives
+// nothing (a one-shot command's worker).
+type workerHooks struct {
+	// onSurvey is called with each new survey the collector sends.
+	onSurvey func(wire.Survey)
+	// diagnostics and onRestart serve remote actions (see kiosksync.Config).
+	diagnostics func(ctx context.Context, d *wire.Diagnostics)
+	onRestart   func()
+}
+
 // newWorker builds the sync worker for an enrolled kiosk.
-func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, onSurvey func(wire.Survey)) (*kiosksync.Worker, error) {
+func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, hooks workerHooks) (*kiosksync.Worker, error) {
 	if !cfg.Enrolled() {
 		return nil, errors.New("this kiosk is not enrolled: run npskiosk enroll --collector URL --code CODE")
 	}
@@ -159,8 +170,12 @@ func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, onSurvey func(
 		Token:        cfg.Collector.Token,
 		AppVersion:   version,
 		FreeDisk:     func() int64 { return freeDisk(filepath.Dir(cfg.DB)) },
-		OnSurvey:     onSurvey,
-		Logger:       log,
+		OnSurvey:     hooks.onSurvey,
+		Diagnostics:  hooks.diagnostics,
+		OnRestart:    hooks.onRestart,
+		// The token is left out of bundles by the worker; the PIN's hash by this.
+		Secrets: []string{cfg.ManagerPINHash},
+		Logger:  log,
 	})
 }
 
@@ -188,23 +203,33 @@ func (c *syncCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(m.Stderr)
+	ring := logring.New(recentLogs, nil)
+	log := ringLogger(m.Stderr, ring)
 	db, err := m.openDB(ctx, cfg.DB, log)
 	if err != nil {
 		return err
 	}
-	w, err := newWorker(cfg, db, log, nil)
-	if err != nil {
-		return err
-	}
 	if !c.once {
+		// A restart action stops the worker and exits with wire.ExitRestart; the
+		// service's Restart=always starts it again.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		w, err := newWorker(cfg, db, log, workerHooks{diagnostics: m.diagnostics(c.common, ring),
+			onRestart: func() { m.askRestart(); cancel() }})
+		if err != nil {
+			return err
+		}
 		m.startMaintenance(ctx, db, cfg.Retention())
 		m.startWorker(ctx, w)
 		select {
 		case <-ctx.Done():
 		case <-w.Done():
 		}
-		return nil
+		return m.restartExit()
+	}
+	w, err := newWorker(cfg, db, log, workerHooks{})
+	if err != nil {
+		return err
 	}
 	n, err := w.Drain(ctx)
 	ob, obErr := db.Outbox(context.WithoutCancel(ctx))

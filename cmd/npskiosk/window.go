@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/npskiosk/npskiosk/assets"
+	"github.com/npskiosk/npskiosk/internal/logring"
 	"github.com/npskiosk/npskiosk/kiosk"
 	"github.com/npskiosk/npskiosk/store"
 	kiosksync "github.com/npskiosk/npskiosk/sync"
@@ -90,7 +91,8 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	log := newLogger(m.Stderr)
+	ring := logring.New(recentLogs, nil)
+	log := ringLogger(m.Stderr, ring)
 	db, err := m.openDB(ctx, cfg.DB, log)
 	if err != nil {
 		return err
@@ -117,10 +119,16 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	// startSync starts the sync worker of an enrolled kiosk: now, or once the setup
 	// screen has enrolled it.
 	startSync := func(cfg Config) (kiosk.Enrolled, error) {
-		w, err := newWorker(cfg, db, log, func(s wire.Survey) {
-			current.Store(&s)
-			db.SetRapidTapRule(rapidTapRule(s))
-			applyMasking(db, s, log)
+		w, err := newWorker(cfg, db, log, workerHooks{
+			onSurvey: func(s wire.Survey) {
+				current.Store(&s)
+				db.SetRapidTapRule(rapidTapRule(s))
+				applyMasking(db, s, log)
+			},
+			diagnostics: m.diagnostics(c.common, ring),
+			// A restart action closes the window; run then returns wire.ExitRestart and
+			// the service (Restart=always) starts the kiosk again.
+			onRestart: m.askRestart,
 		})
 		if err != nil {
 			return kiosk.Enrolled{}, err
@@ -187,6 +195,8 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		select {
 		case <-ctx.Done():
 			handle.quit()
+		case <-m.restartAsked(): // asked even before the window opened
+			handle.quit()
 		case <-handle.done:
 		}
 	}()
@@ -194,7 +204,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	log.Info("kiosk started", "version", version, "db", cfg.DB, "fullscreen", cfg.Fullscreen)
 	win.ShowAndRun()
 	close(handle.done)
-	return nil
+	return m.restartExit()
 }
 
 // applyMasking has the store mask the survey's own patterns with the built-in kinds of

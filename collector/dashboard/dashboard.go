@@ -161,6 +161,7 @@ func (d *Dashboard) Register(mux Router) {
 	d.registerLinks(mux)
 	d.registerInvitations(mux)
 	d.registerQuestions(mux)
+	d.registerDeviceActions(mux)
 }
 
 // secure sets the headers every dashboard reply carries. The pages have no scripts and
@@ -836,7 +837,12 @@ func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 
 type devicesData struct {
 	Devices []storage.Device
-	now     time.Time
+	// CanAct: the reader may ask kiosks for remote actions and see them (Actions).
+	CanAct  bool
+	Actions []actionRow
+	// Asked is the id of the action just asked for; Error why a request was refused.
+	Asked string
+	now   time.Time
 	// keys are the collector's contact keys; nil: it has none.
 	keys *contactseal.Keyring
 }
@@ -963,14 +969,25 @@ func (d *Dashboard) deviceList(r *http.Request, p page) ([]storage.Device, error
 }
 
 func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, p page) {
+	d.renderDevices(w, r, p, http.StatusOK, "")
+}
+
+// renderDevices shows the devices page, with why a remote action was refused.
+func (d *Dashboard) renderDevices(w http.ResponseWriter, r *http.Request, p page, status int, refusal string) {
 	ds, err := d.deviceList(r, p)
 	if err != nil {
 		d.fail(w, err)
 		return
 	}
-	p.Title, p.Page = "Devices", "devices"
-	p.Data = devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys}
-	d.render(w, http.StatusOK, "devices", p)
+	actions, err := d.deviceActionData(r, p, ds)
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
+	p.Title, p.Page, p.Error = "Devices", "devices", refusal
+	p.Data = devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys,
+		CanAct: p.Reader.Chain() && p.Reader.UserID != "", Actions: actions, Asked: r.URL.Query().Get("asked")}
+	d.render(w, status, "devices", p)
 }
 
 // export writes what a table shows as CSV.

@@ -28,6 +28,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/authguard"
 	"github.com/npskiosk/npskiosk/collector/invitations"
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/pii"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -109,6 +110,7 @@ func New(cfg Config) *Server {
 	s.device("GET /v1/device/cases", s.deviceAuth(s.deviceCases))
 	s.device("POST /v1/device/cases/{id}", s.deviceAuth(s.changeDeviceCase))
 	s.device("GET /v1/device/channels", s.deviceAuth(s.deviceChannels))
+	s.device("PUT "+wire.DiagnosticsPath, s.deviceAuth(s.putDiagnostics))
 	// The integration API: each endpoint with the scope an API token needs for it.
 	s.api("GET /v1/openapi.json", "", s.openAPI)
 	s.api("GET /v1/responses", storage.ScopeReadResponses, s.scoped(storage.ScopeReadResponses, s.listResponses))
@@ -534,9 +536,65 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d storage.Enr
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
 		return
 	}
-	if len(scrub) > 0 {
-		writeJSON(w, http.StatusOK, wire.HeartbeatReply{Scrub: scrub, ScrubCases: cases})
+	// The results of actions asked before are written before the reply too: a kiosk
+	// drops a result once its heartbeat is answered.
+	if err := s.svc.FinishDeviceActions(r.Context(), d.ID, hb.ActionResults); err != nil {
+		s.log.Error("heartbeat: device action results", "device", d.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
 		return
 	}
+	for _, res := range hb.ActionResults {
+		s.log.Info("device action result", "device", d.ID, "action", res.ID, "ok", res.OK, "bundle_bytes", res.BundleBytes)
+	}
+	// What IT asked of the device rides on the reply. Should the reply be lost, the
+	// actions are sent again once their lease has passed.
+	actions, err := s.svc.LeaseDeviceActions(r.Context(), d.ID)
+	if err != nil {
+		// The heartbeat itself is recorded: the actions wait for the next one.
+		s.log.Error("heartbeat: device actions", "device", d.ID, "err", err)
+	}
+	if len(scrub) > 0 || len(actions) > 0 {
+		writeJSON(w, http.StatusOK, wire.HeartbeatReply{Scrub: scrub, ScrubCases: cases, Actions: actions})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// putDiagnostics keeps the diagnostics bundle a device uploads for a diagnostics action
+// it was sent. The kiosk masks personal data in it before upload; its log and doctor
+// lines are masked here again with the masker ingest uses, should a kiosk have missed
+// one.
+func (s *Server) putDiagnostics(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
+	var bundle wire.Diagnostics
+	if !decodeBody(w, r, wire.MaxDiagnosticsBytes, &bundle) {
+		return
+	}
+	var m pii.Masker
+	for i, l := range bundle.Logs {
+		bundle.Logs[i], _ = m.Mask(l)
+	}
+	for i, l := range bundle.Doctor {
+		bundle.Doctor[i], _ = m.Mask(l)
+	}
+	body, err := json.Marshal(bundle)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "the bundle could not be encoded again")
+		return
+	}
+	id := r.PathValue("id")
+	err = s.svc.PutDiagnostics(r.Context(), d.ID, id, body)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "no diagnostics action waiting for this device has that id")
+		return
+	case errors.Is(err, storage.ErrInvalid):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		return
+	case err != nil:
+		s.log.Error("diagnostics bundle", "device", d.ID, "action", id, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return
+	}
+	s.log.Info("diagnostics bundle received", "device", d.ID, "action", id, "bytes", len(body))
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -167,15 +167,114 @@ type Heartbeat struct {
 	// HeartbeatReply asked: the collector stops asking. Sent only when not empty, so a
 	// collector from before erasure, which never asks, never sees it.
 	Scrubbed []string `json:"scrubbed,omitempty"`
+	// ActionResults are the outcomes of the actions earlier replies asked for (see
+	// DeviceAction), sent until a heartbeat carrying them is answered. Sent only when not
+	// empty, so a collector from before remote actions never sees it.
+	ActionResults []ActionResult `json:"action_results,omitempty"`
 }
 
 // HeartbeatReply is the body of a 200 reply to POST /v1/heartbeat (204, no body, when
 // the collector has nothing to ask): responses an erasure cleared at the collector,
 // which the kiosk clears too (comment, answers, contact) and names in its next
-// heartbeat's Scrubbed, and the cases of theirs whose cached copy it clears.
+// heartbeat's Scrubbed, the cases of theirs whose cached copy it clears, and the remote
+// actions IT asked for.
 type HeartbeatReply struct {
 	Scrub      []string `json:"scrub"`
 	ScrubCases []string `json:"scrub_cases,omitempty"`
+	// Actions are what IT asked of the device from the dashboard or the CLI: each is
+	// done once (the kiosk remembers the ids it has handled) and its result comes back
+	// in a later heartbeat's ActionResults. A kiosk from before remote actions ignores
+	// the field; the collector gives up on an action it has sent a few times unanswered.
+	Actions []DeviceAction `json:"actions,omitempty"`
+}
+
+// The kinds of DeviceAction.
+const (
+	// ActionSyncNow uploads the outbox at once.
+	ActionSyncNow = "sync_now"
+	// ActionDiagnostics uploads a Diagnostics bundle to DiagnosticsPath.
+	ActionDiagnostics = "diagnostics"
+	// ActionRestart restarts the kiosk app (it exits with ExitRestart; its service
+	// manager starts it again).
+	ActionRestart = "restart"
+)
+
+// ActionKinds lists the kinds of DeviceAction, in the order the dashboard offers them.
+var ActionKinds = []string{ActionSyncNow, ActionDiagnostics, ActionRestart}
+
+// ExitRestart is the exit status of a kiosk app that stops to be restarted, as a
+// restart action asked: systemd's Restart=always starts it again (on Windows, whatever
+// launches the app must).
+const ExitRestart = 75
+
+// DeviceAction is one thing a HeartbeatReply asks the device to do.
+type DeviceAction struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"` // ActionSyncNow, ActionDiagnostics or ActionRestart
+}
+
+// ActionResult is how a DeviceAction went, in a Heartbeat.
+type ActionResult struct {
+	ID string `json:"id"`
+	OK bool   `json:"ok"`
+	// Detail says what was done or what failed, for people (at most MaxActionDetail
+	// bytes; the collector cuts longer ones).
+	Detail string `json:"detail,omitempty"`
+	// BundleBytes is the size of the diagnostics bundle uploaded to DiagnosticsPath for
+	// this action before the heartbeat; 0 for other actions.
+	BundleBytes int64 `json:"bundle_bytes,omitempty"`
+}
+
+// MaxActionDetail bounds ActionResult.Detail.
+const MaxActionDetail = 1000
+
+// DiagnosticsPath is where a device PUTs the Diagnostics bundle a diagnostics action
+// asked for (device token auth; JSON, at most MaxDiagnosticsBytes): the action's id
+// replaces {id}. The bundle goes there, not in the heartbeat, because it is large; the
+// heartbeat's ActionResult refers to it by the action's id.
+const DiagnosticsPath = "/v1/device/actions/{id}/diagnostics"
+
+// MaxDiagnosticsBytes bounds a Diagnostics bundle as uploaded; the collector refuses
+// larger ones (413) and the kiosk trims its logs to fit.
+const MaxDiagnosticsBytes = 512 << 10
+
+// Diagnostics is the bundle a device uploads for IT: what "npskiosk doctor" says, its
+// queue, its versions and its recent log lines. Personal data in it (phone numbers,
+// e-mail addresses, …) is masked by the device before upload, and it never holds the
+// device token or the manager PIN's hash.
+type Diagnostics struct {
+	TakenAt    time.Time `json:"taken_at"`
+	AppVersion string    `json:"app_version"`
+	GoVersion  string    `json:"go_version"`
+	OS         string    `json:"os"`
+	Arch       string    `json:"arch"`
+	// SchemaVersion is the version of the kiosk database's schema.
+	SchemaVersion int `json:"schema_version,omitempty"`
+	// Doctor is the output of "npskiosk doctor", one line per check.
+	Doctor []string `json:"doctor,omitempty"`
+	// Queue is the outbox: waiting, quarantined and the oldest waiting.
+	Queue DiagnosticsQueue `json:"queue"`
+	// Sync is the sync worker's state as the manager view shows it.
+	Sync DiagnosticsSync `json:"sync"`
+	// Logs are the device's most recent log lines, oldest first, masked.
+	Logs []string `json:"logs,omitempty"`
+	// LogsDropped counts older lines left out to fit MaxDiagnosticsBytes.
+	LogsDropped int `json:"logs_dropped,omitempty"`
+}
+
+// DiagnosticsQueue is the outbox in a Diagnostics bundle.
+type DiagnosticsQueue struct {
+	Pending       int64     `json:"pending"`
+	Quarantined   int64     `json:"quarantined"`
+	OldestPending time.Time `json:"oldest_pending,omitzero"`
+}
+
+// DiagnosticsSync is the sync worker's state in a Diagnostics bundle.
+type DiagnosticsSync struct {
+	Online      bool      `json:"online"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	Uploaded    int64     `json:"uploaded"`
 }
 
 // Error is the body of every error reply.
