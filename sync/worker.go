@@ -3,7 +3,9 @@
 // sent with go-retryablehttp in a pipeline (the next batch read and the last one's
 // acknowledgement applied while one uploads), acknowledgements applied exactly once,
 // backoff with jitter while offline, the survey config pulled with ETags, heartbeats, and
-// a status for the manager view and "npskiosk status". It knows nothing of Fyne.
+// a status for the manager view and "npskiosk status", and with every survey pull the
+// device settings HQ gives the store (the manager PIN among them). It knows nothing of
+// Fyne.
 //
 // Import it as kiosksync: its name is the standard library's too.
 package sync
@@ -55,6 +57,12 @@ type Config struct {
 	FreeDisk func() int64
 	// OnSurvey is called with each new survey the collector sends.
 	OnSurvey func(wire.Survey)
+	// OnDeviceSettings is called with the device settings HQ sends, once they are kept
+	// in Store (PullDeviceSettings).
+	OnDeviceSettings func(wire.DeviceSettings)
+	// LocalOverrides names the settings the kiosk's own config overrides
+	// (devicesettings field names), for heartbeats.
+	LocalOverrides []string
 	// Cases keeps the store's follow-up cases and the manager's moves of them; nil means
 	// Store when it does (store.DB does), else cases are not synced.
 	Cases CaseStore
@@ -301,11 +309,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.requeue(ctx, "the clock was set")
 		}
 		if time.Since(lastConfig) >= w.cfg.ConfigEvery {
-			if err := w.PullSurvey(ctx); err == nil {
+			if err := w.PullConfig(ctx); err == nil {
 				lastConfig = time.Now()
-				if kErr := w.PullContactKey(ctx); kErr != nil && ctx.Err() == nil {
-					w.log.Warn("could not pull the collector's contact key; the kept one stays", "err", kErr)
-				}
 			}
 		}
 		_, err := w.Drain(ctx)
@@ -352,6 +357,23 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// PullConfig is the run loop's config pull: the survey, then, once the collector has
+// answered, its contact key and the device settings HQ gives the store. It fails only
+// when the survey pull does (the loop then tries again next round); a failure of the
+// other two is logged, and what the kiosk kept stays.
+func (w *Worker) PullConfig(ctx context.Context) error {
+	if err := w.PullSurvey(ctx); err != nil {
+		return err
+	}
+	if err := w.PullContactKey(ctx); err != nil && ctx.Err() == nil {
+		w.log.Warn("could not pull the collector's contact key; the kept one stays", "err", err)
+	}
+	if err := w.PullDeviceSettings(ctx); err != nil && ctx.Err() == nil {
+		w.log.Warn("could not pull the device settings; the kept ones stay", "err", err)
+	}
+	return nil
 }
 
 // Drain uploads batches until the outbox is empty or a batch fails. It returns how many
@@ -944,7 +966,10 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 		return err
 	}
 	hb := wire.Heartbeat{AppVersion: w.cfg.AppVersion, QueueLength: ob.Pending, DeviceTime: w.now(),
-		CollectorCertExpiry: w.CollectorCertExpiry()}
+		CollectorCertExpiry: w.CollectorCertExpiry(), LocalOverrides: w.cfg.LocalOverrides}
+	if ds, ok, err := CachedDeviceSettings(ctx, w.cfg.Store); err == nil && ok {
+		hb.SettingsVersion = ds.Version
+	}
 	if ks := w.contactKeys(); ks != nil {
 		if k, ok, err := ks.ContactKey(ctx); err == nil && ok {
 			hb.ContactKeyID = k.ID

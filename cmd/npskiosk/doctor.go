@@ -163,7 +163,7 @@ func (c *doctorCmd) run(ctx context.Context, m *Main) error {
 		add("token", false, "not checked: it needs the database (above)")
 		return errDoctor
 	}
-	w, err := newWorker(cfg, db, slog.New(slog.DiscardHandler), nil)
+	w, err := newWorker(cfg, db, slog.New(slog.DiscardHandler), nil, nil)
 	if err != nil {
 		return err
 	}

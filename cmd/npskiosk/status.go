@@ -128,7 +128,7 @@ func (c *statusCmd) run(ctx context.Context, m *Main) error {
 	} else {
 		rep.InsecureHTTP = cfg.Trust().Insecure(cfg.Collector.URL) && cfg.AllowInsecureHTTP
 		// A refused URL or a bad ca_file or pin is the config's problem, reported as one.
-		w, err := newWorker(cfg, db, slog.New(slog.DiscardHandler), nil)
+		w, err := newWorker(cfg, db, slog.New(slog.DiscardHandler), nil, nil)
 		if err == nil {
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err = w.CheckCollector(cctx)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/kiosk"
 	"github.com/npskiosk/npskiosk/store"
 	kiosksync "github.com/npskiosk/npskiosk/sync"
@@ -130,8 +131,9 @@ func (m *Main) enroll(ctx context.Context, common commonFlags, collector string,
 	return nil
 }
 
-// newWorker builds the sync worker for an enrolled kiosk.
-func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, onSurvey func(wire.Survey)) (*kiosksync.Worker, error) {
+// newWorker builds the sync worker for an enrolled kiosk; settings, when not nil, takes
+// the device settings HQ sends.
+func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, onSurvey func(wire.Survey), settings *devicesettings.Holder) (*kiosksync.Worker, error) {
 	if !cfg.Enrolled() {
 		return nil, errors.New("this kiosk is not enrolled: run npskiosk enroll --collector URL --code CODE")
 	}
@@ -143,15 +145,21 @@ func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, onSurvey func(
 	if err != nil {
 		return nil, err
 	}
+	var onSettings func(wire.DeviceSettings)
+	if settings != nil {
+		onSettings = func(ds wire.DeviceSettings) { settings.SetHQ(ds.Settings) }
+	}
 	return kiosksync.New(kiosksync.Config{
-		HTTPClient:   hc,
-		Store:        db,
-		CollectorURL: cfg.Collector.URL,
-		Token:        cfg.Collector.Token,
-		AppVersion:   version,
-		FreeDisk:     func() int64 { return freeDisk(filepath.Dir(cfg.DB)) },
-		OnSurvey:     onSurvey,
-		Logger:       log,
+		HTTPClient:       hc,
+		Store:            db,
+		CollectorURL:     cfg.Collector.URL,
+		Token:            cfg.Collector.Token,
+		AppVersion:       version,
+		FreeDisk:         func() int64 { return freeDisk(filepath.Dir(cfg.DB)) },
+		OnSurvey:         onSurvey,
+		OnDeviceSettings: onSettings,
+		LocalOverrides:   cfg.Override.Set(),
+		Logger:           log,
 	})
 }
 
@@ -184,7 +192,7 @@ func (c *syncCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return err
 	}
-	w, err := newWorker(cfg, db, log, nil)
+	w, err := newWorker(cfg, db, log, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -111,6 +111,17 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		log.Warn("completed responses left open by the previous run", "count", n)
 	}
 	m.startMaintenance(ctx, db, cfg.Retention())
+	// HQ's device settings as last received, so a kiosk restarted offline keeps a PIN
+	// rotated at HQ; the worker hands it newer ones.
+	settings := cfg.DeviceSettings()
+	if ds, ok, err := kiosksync.CachedDeviceSettings(ctx, db); err != nil {
+		log.Warn("ignoring the cached device settings", "err", err)
+	} else if ok {
+		settings.SetHQ(ds.Settings)
+	}
+	if o := settings.Overridden(); len(o) > 0 {
+		log.Info("settings overridden by this kiosk's config", "settings", o)
+	}
 	// A new survey from the collector shows from the next shopper on.
 	var current atomic.Pointer[wire.Survey]
 	current.Store(&survey)
@@ -123,7 +134,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 			current.Store(&s)
 			db.SetRapidTapRule(rapidTapRule(s))
 			applyMasking(db, s, log)
-		})
+		}, settings)
 		if err != nil {
 			return err
 		}
@@ -148,20 +159,20 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		win.SetCloseIntercept(func() { log.Info("close request ignored in kiosk mode") })
 	}
 	ui, err := kiosk.New(win, kiosk.Config{
-		Capture:        db,
-		Stats:          db,
-		Settings:       db,
-		Survey:         func() wire.Survey { return *current.Load() },
-		Sync:           syncer,
-		CaseContacts:   contacts,
-		Catalog:        kiosk.NewCatalog(msgs, "en"),
-		ManagerPINHash: cfg.ManagerPINHash,
-		Language:       cfg.Language,
-		Segment:        cfg.Segment,
-		Location:       cfg.Location(),
-		HideCursor:     cfg.HideCursor,
-		OnExit:         fa.Quit,
-		Logger:         log,
+		Capture:      db,
+		Stats:        db,
+		Settings:     db,
+		Survey:       func() wire.Survey { return *current.Load() },
+		Sync:         syncer,
+		CaseContacts: contacts,
+		Catalog:      kiosk.NewCatalog(msgs, "en"),
+		Device:       settings.Current,
+		Language:     cfg.Language,
+		Segment:      cfg.Segment,
+		Location:     cfg.Location(),
+		HideCursor:   cfg.HideCursor,
+		OnExit:       fa.Quit,
+		Logger:       log,
 	})
 	if err != nil {
 		return err
