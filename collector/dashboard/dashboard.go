@@ -161,6 +161,7 @@ func (d *Dashboard) Register(mux Router) {
 	d.registerLinks(mux)
 	d.registerInvitations(mux)
 	d.registerQuestions(mux)
+	d.registerDeviceSettings(mux)
 }
 
 // secure sets the headers every dashboard reply carries. The pages have no scripts and

@@ -125,3 +125,35 @@ func (db *DB) UpdateDeviceSettings(ctx context.Context, scope string, set device
 	db.log.Info("device settings changed", "scope", scope, "version", out.Version, "by", by, "fields", next.Set())
 	return out, nil
 }
+
+// AllDeviceSettings lists every scope that has had settings: the chain's first, then
+// the stores' by id.
+func (db *DB) AllDeviceSettings(ctx context.Context) ([]ScopeSettings, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT scope, body, version, updated_by, updated_at FROM device_settings
+		 ORDER BY CASE WHEN scope = '*' THEN 0 ELSE 1 END, scope`)
+	if err != nil {
+		return nil, fmt.Errorf("list device settings: %w", err)
+	}
+	defer rows.Close()
+	var out []ScopeSettings
+	for rows.Next() {
+		var (
+			s    ScopeSettings
+			body string
+			at   int64
+		)
+		if err := rows.Scan(&s.Scope, &body, &s.Version, &s.UpdatedBy, &at); err != nil {
+			return nil, fmt.Errorf("list device settings: %w", err)
+		}
+		if err := json.Unmarshal([]byte(body), &s.Settings); err != nil {
+			return nil, fmt.Errorf("device settings of %s: %w", s.Scope, err)
+		}
+		s.UpdatedAt = time.UnixMilli(at)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list device settings: %w", err)
+	}
+	return out, nil
+}

@@ -94,6 +94,11 @@ func TestDeviceSettingsScopes(t *testing.T) {
 				}
 			}
 
+			all, err := db.AllDeviceSettings(ctx)
+			if err != nil || len(all) != 2 || all[0].Scope != storage.ChainScope || all[1].Scope != "S042" || all[1].Version != v5 || all[1].UpdatedBy != "test" {
+				t.Errorf("AllDeviceSettings = %+v, %v", all, err)
+			}
+
 			nd, err := db.AddDevice(ctx, "S042", "Till 1", 0)
 			if err != nil {
 				t.Fatal(err)
