@@ -1,7 +1,9 @@
 package sync
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"testing"
 
@@ -90,5 +92,45 @@ func TestDeviceSettingsPull(t *testing.T) {
 	ds, err := r.collector.Devices(ctx)
 	if err != nil || len(ds) != 1 || ds[0].SettingsVersion != set.Version || len(ds[0].LocalOverrides) != 1 || ds[0].LocalOverrides[0] != "sleep" {
 		t.Fatalf("devices after a heartbeat: %+v %v", ds, err)
+	}
+}
+
+// A collector from before device settings decodes heartbeats strictly and refuses the
+// settings fields: the kiosk sends its heartbeat again without them, and leaves them out
+// from then on.
+func TestHeartbeatToACollectorFromBeforeSettings(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	w := r.worker(func(c *Config) { c.LocalOverrides = []string{devicesettings.FieldPIN} })
+	var refused, passed int
+	r.setIntercept(func(rw http.ResponseWriter, req *http.Request) bool {
+		if req.URL.Path != "/v1/heartbeat" {
+			return false
+		}
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte(`"local_overrides"`)) {
+			refused++
+			rw.Header().Set("Content-Type", "application/json")
+			rw.WriteHeader(http.StatusBadRequest)
+			rw.Write([]byte(`{"error":"bad_json","detail":"json: unknown field \"local_overrides\""}`))
+			return true
+		}
+		passed++
+		return false
+	})
+	for range 2 {
+		if err := w.SendHeartbeat(ctx); err != nil {
+			t.Fatalf("heartbeat: %v", err)
+		}
+	}
+	if refused != 1 || passed != 2 {
+		t.Errorf("%d heartbeats refused, %d taken; want 1 and 2", refused, passed)
+	}
+	if err := r.collector.FlushHeartbeats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := r.collector.Devices(ctx); err != nil || len(ds) != 1 || ds[0].LastSeen.IsZero() {
+		t.Fatalf("devices: %+v %v", ds, err)
 	}
 }

@@ -114,6 +114,9 @@ type Worker struct {
 	// noClock: the collector refused the device's clock in uploads (a version from
 	// before); it is left out from then on.
 	noClock atomic.Bool
+	// noSettings: the collector refused the settings fields in heartbeats (a version
+	// from before device settings); they are left out from then on.
+	noSettings atomic.Bool
 
 	mu     stdsync.Mutex
 	status Status
@@ -811,8 +814,16 @@ func (w *Worker) do(req *retryablehttp.Request) (*http.Response, error) {
 		(strings.Contains(detail, `unknown field "device_time"`) || strings.Contains(detail, `unknown field "ages"`)) {
 		return nil, errClockUnknown
 	}
+	if resp.StatusCode == http.StatusBadRequest && e.Error == "bad_json" &&
+		(strings.Contains(detail, `unknown field "settings_version"`) || strings.Contains(detail, `unknown field "local_overrides"`)) {
+		return nil, errSettingsUnknown
+	}
 	return nil, w.fail(fmt.Errorf("the collector refused the request (%s): %s", resp.Status, detail), true)
 }
+
+// errSettingsUnknown: a collector from before device settings refused the heartbeat's
+// settings version or local overrides (it decodes bodies strictly).
+var errSettingsUnknown = errors.New("the collector does not take device settings in heartbeats")
 
 // errClockUnknown: a collector from before refused the device's clock in an upload.
 var errClockUnknown = errors.New("the collector does not take the device's clock with uploads")
@@ -966,9 +977,12 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 		return err
 	}
 	hb := wire.Heartbeat{AppVersion: w.cfg.AppVersion, QueueLength: ob.Pending, DeviceTime: w.now(),
-		CollectorCertExpiry: w.CollectorCertExpiry(), LocalOverrides: w.cfg.LocalOverrides}
-	if ds, ok, err := CachedDeviceSettings(ctx, w.cfg.Store); err == nil && ok {
-		hb.SettingsVersion = ds.Version
+		CollectorCertExpiry: w.CollectorCertExpiry()}
+	if !w.noSettings.Load() {
+		hb.LocalOverrides = w.cfg.LocalOverrides
+		if ds, ok, err := CachedDeviceSettings(ctx, w.cfg.Store); err == nil && ok {
+			hb.SettingsVersion = ds.Version
+		}
 	}
 	if ks := w.contactKeys(); ks != nil {
 		if k, ok, err := ks.ContactKey(ctx); err == nil && ok {
@@ -1000,6 +1014,12 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := w.do(req)
+	if errors.Is(err, errSettingsUnknown) {
+		// A collector from before device settings: the heartbeat goes without them.
+		w.noSettings.Store(true)
+		w.log.Info("the collector does not take device settings in heartbeats; leaving them out")
+		return w.SendHeartbeat(ctx)
+	}
 	if err != nil {
 		return err
 	}
