@@ -85,6 +85,14 @@ func (db *DB) UpdateDeviceSettings(ctx context.Context, scope string, set device
 		return ScopeSettings{}, fmt.Errorf("set device settings: %w", err)
 	}
 	defer tx.Rollback()
+	// Writers of any scope take turns (PostgreSQL: several collectors, one lock), so
+	// that two changes never read the same highest version and both write it. SQLite
+	// has one writer anyway.
+	if db.dialect.lockText != "" {
+		if _, err := tx.ExecContext(ctx, db.dialect.lockText, "device_settings"); err != nil {
+			return ScopeSettings{}, fmt.Errorf("set device settings: lock: %w", err)
+		}
+	}
 	if scope != ChainScope {
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?)`, scope).Scan(&exists); err != nil {
