@@ -8,11 +8,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
 
 	"github.com/npskiosk/npskiosk/contactseal"
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -135,8 +137,16 @@ type Config struct {
 	// SetupCollector is the collector address the setup screen starts with; empty:
 	// "https://".
 	SetupCollector string
-	// ManagerPINHash is the argon2id hash of the manager PIN; empty disables the manager view.
+	// ManagerPINHash is the argon2id hash of the manager PIN; empty disables the manager
+	// view. Used only when Device is nil.
 	ManagerPINHash string
+	// Device gives the settings the kiosk runs with (HQ's, with the local overrides laid
+	// over them: devicesettings.Effective). It is asked again at every reset and every
+	// PIN attempt, so a PIN rotated at HQ works from the next attempt on and the other
+	// settings from the next shopper on. It may be called from the UI goroutine while
+	// the sync worker changes what it returns: it must be safe for that. nil: the manager
+	// PIN is ManagerPINHash and nothing else is set.
+	Device func() devicesettings.Settings
 	// Language is the default language; empty means the survey's first.
 	Language string
 	// Segment is the customer segment every response of this kiosk is recorded with (a
@@ -164,6 +174,7 @@ const (
 	saveTimeout      = 5 * time.Second
 	statusRefresh    = 5 * time.Second
 	storageRecheck   = 5 * time.Second // how often "out of service" looks for space again
+	sleepRecheck     = 5 * time.Minute // how often "closed" looks at the clock again
 )
 
 // App drives the kiosk's screens in one window.
@@ -175,7 +186,9 @@ type App struct {
 	loc    *time.Location
 	pin    *pinGuard
 	survey wire.Survey
-	lang   string
+	// settings are the device settings as of the last reset (the PIN pad asks afresh).
+	settings devicesettings.Settings
+	lang     string
 	// screen is bumped on every screen change; timers from an earlier screen check it
 	// and do nothing, so a late timer can never act on the wrong screen.
 	screen uint64
@@ -215,7 +228,7 @@ func New(win fyne.Window, cfg Config) (*App, error) {
 	if a.cfg.ContactKeys == nil {
 		a.cfg.ContactKeys, _ = cfg.Capture.(ContactKeys)
 	}
-	a.pin = &pinGuard{hash: cfg.ManagerPINHash, settings: cfg.Settings, now: a.clock.Now}
+	a.pin = &pinGuard{hash: func() string { return a.device().ManagerPINHash }, settings: cfg.Settings, now: a.clock.Now}
 	return a, nil
 }
 
@@ -255,13 +268,60 @@ func (a *App) after(d time.Duration, f func()) (stop func()) {
 	})
 }
 
-// reset starts over for the next shopper: fresh survey, default language.
+// device is the settings the kiosk runs with now.
+func (a *App) device() devicesettings.Settings {
+	if a.cfg.Device == nil {
+		return devicesettings.Settings{ManagerPINHash: a.cfg.ManagerPINHash}
+	}
+	return a.cfg.Device()
+}
+
+// reset starts over for the next shopper: fresh survey and settings, default language.
 func (a *App) reset() {
-	a.survey = a.cfg.Survey()
+	a.settings = a.device()
+	a.survey = withSettings(a.cfg.Survey(), a.settings)
 	a.lang = a.cfg.Language
 	if a.lang == "" || !a.offers(a.lang) {
 		a.lang = a.survey.Languages[0]
 	}
+}
+
+// withSettings applies the device settings to the survey a shopper sees: the idle
+// timeout, the languages (those of the settings' the survey has, in the settings' order;
+// the survey's own when it has none of them) and the name shown for the store.
+func withSettings(s wire.Survey, d devicesettings.Settings) wire.Survey {
+	if d.IdleTimeoutSeconds > 0 {
+		s.IdleTimeoutSeconds = d.IdleTimeoutSeconds
+	}
+	if len(d.Languages) > 0 {
+		var langs []string
+		for _, l := range d.Languages {
+			if slices.Contains(s.Languages, l) {
+				langs = append(langs, l)
+			}
+		}
+		if len(langs) > 0 {
+			s.Languages = langs
+		}
+	}
+	if d.DisplayName != "" {
+		s.StoreName = d.DisplayName
+	}
+	return s
+}
+
+// sleepWindow is the sleep hours of the settings as of the last reset, if any. Settings
+// that passed Validate always parse; should some not, the kiosk stays awake and says so.
+func (a *App) sleepWindow() (devicesettings.SleepWindow, bool) {
+	if a.settings.Sleep == "" {
+		return devicesettings.SleepWindow{}, false
+	}
+	w, err := devicesettings.ParseSleep(a.settings.Sleep)
+	if err != nil {
+		a.log.Error("ignoring the sleep hours", "err", err)
+		return devicesettings.SleepWindow{}, false
+	}
+	return w, true
 }
 
 func (a *App) offers(lang string) bool {

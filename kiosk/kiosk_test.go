@@ -20,6 +20,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/assets"
 	"github.com/npskiosk/npskiosk/contactseal"
+	"github.com/npskiosk/npskiosk/devicesettings"
 	_ "github.com/npskiosk/npskiosk/internal/cleanlocale"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/simulate"
@@ -79,7 +80,7 @@ var testNow = time.Date(2026, 11, 20, 15, 30, 0, 0, time.UTC)
 
 // testPINHash is the argon2id hash of "2468", made once per test binary.
 var testPINHash = func() string {
-	h, err := HashPIN("2468")
+	h, err := devicesettings.HashPIN("2468")
 	if err != nil {
 		panic(err)
 	}
@@ -114,9 +115,9 @@ func openHarnessWith(t *testing.T, path string, size fyne.Size, change func(*wir
 	return openHarnessConfig(t, path, size, change, nil)
 }
 
-// openHarnessConfig opens a harness whose survey change and whose config conf have
-// changed from the defaults.
-func openHarnessConfig(t *testing.T, path string, size fyne.Size, change func(*wire.Survey), conf func(*Config)) *harness {
+// openHarnessConfig opens a harness whose survey change has changed from the default
+// and whose UI config edit has changed (both may be nil).
+func openHarnessConfig(t *testing.T, path string, size fyne.Size, change func(*wire.Survey), edit func(*Config)) *harness {
 	t.Helper()
 	clock := &fakeClock{now: testNow}
 	db, err := store.Open(context.Background(), store.Config{Path: path, Now: clock.Now, Elapsed: clock.Elapsed,
@@ -160,8 +161,8 @@ func openHarnessConfig(t *testing.T, path string, size fyne.Size, change func(*w
 		OnExit:         func() {},
 		Logger:         slog.New(slog.DiscardHandler),
 	}
-	if conf != nil {
-		conf(&cfg)
+	if edit != nil {
+		edit(&cfg)
 	}
 	a, err := New(win, cfg)
 	if err != nil {

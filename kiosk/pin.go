@@ -8,13 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alexedwards/argon2id"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/npskiosk/npskiosk/devicesettings"
 )
 
 // PIN lock-out: after pinMaxFailures wrong PINs the pad locks, first for pinFirstLock,
@@ -31,7 +31,7 @@ const (
 	pinMaxFailures = 5
 	pinFirstLock   = 30 * time.Second
 	pinMaxLock     = time.Hour
-	pinMaxDigits   = 12
+	pinMaxDigits   = devicesettings.PINMaxDigits
 
 	settingPINFailures    = "pin.failures"
 	settingPINLockouts    = "pin.lockouts"
@@ -42,14 +42,6 @@ const (
 // pinLockFor is the length of the lock-out that follows lockouts earlier ones.
 func pinLockFor(lockouts int64) time.Duration {
 	return min(pinFirstLock<<min(max(lockouts, 0), 20), pinMaxLock)
-}
-
-// HashPIN returns the argon2id hash to put in the kiosk config for a new PIN.
-func HashPIN(pin string) (string, error) {
-	if len(pin) < 4 || len(pin) > pinMaxDigits || strings.Trim(pin, "0123456789") != "" {
-		return "", fmt.Errorf("a PIN must be 4 to %d digits", pinMaxDigits)
-	}
-	return argon2id.CreateHash(pin, argon2id.DefaultParams)
 }
 
 type pinOutcome int
@@ -68,9 +60,10 @@ type pinResult struct {
 	lockedUntil time.Time
 }
 
-// pinGuard checks PINs against the argon2id hash and enforces the lock-out.
+// pinGuard checks PINs against the argon2id hash and enforces the lock-out. hash gives
+// the current hash at every attempt: a PIN rotated at HQ takes effect at the next one.
 type pinGuard struct {
-	hash     string
+	hash     func() string
 	settings Settings
 	now      func() time.Time
 	// until is the current lock-out's end as read from now in this process (so with a
@@ -148,7 +141,8 @@ func (g *pinGuard) lockState(ctx context.Context) (pinResult, error) {
 // Check verifies pin, counting the attempt durably before comparing it. It fails closed:
 // whenever it returns an error the outcome is pinLocked and the pad does not open.
 func (g *pinGuard) Check(ctx context.Context, pin string) (pinResult, error) {
-	if g.hash == "" {
+	hash := g.hash()
+	if hash == "" {
 		return pinResult{outcome: pinNotSet}, nil
 	}
 	if st, err := g.lockState(ctx); err != nil || st.outcome == pinLocked {
@@ -166,7 +160,7 @@ func (g *pinGuard) Check(ctx context.Context, pin string) (pinResult, error) {
 	if err := g.setInt(ctx, settingPINFailures, failures); err != nil {
 		return refuse(err)
 	}
-	match, err := argon2id.ComparePasswordAndHash(pin, g.hash)
+	match, err := devicesettings.ComparePIN(pin, hash)
 	if err != nil {
 		return pinResult{outcome: pinLocked}, fmt.Errorf("check manager PIN: the configured hash is unusable: %w", err)
 	}
@@ -220,7 +214,7 @@ func (s *pinScreen) content() fyne.CanvasObject {
 	s.message = text(" ", textBody, false, fyne.TextAlignCenter, theme.ColorNameError)
 	// Inside a centred box a wrapping label would be squeezed to one letter a line.
 	s.dots.Wrapping, s.message.Wrapping = fyne.TextWrapOff, fyne.TextWrapOff
-	if a.cfg.ManagerPINHash == "" {
+	if a.device().ManagerPINHash == "" {
 		setText(s.message, a.t("pin.not_set"))
 	} else if st, err := a.pin.lockState(context.Background()); err == nil && st.outcome == pinLocked {
 		setText(s.message, a.t("pin.locked", "wait", roundWait(st.lockedFor)))

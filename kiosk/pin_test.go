@@ -32,7 +32,7 @@ func TestPINLockOutDoubles(t *testing.T) {
 	ctx := context.Background()
 	now := testNow
 	settings := &memSettings{m: map[string]string{}}
-	g := &pinGuard{hash: testPINHash, settings: settings, now: func() time.Time { return now }}
+	g := &pinGuard{hash: func() string { return testPINHash }, settings: settings, now: func() time.Time { return now }}
 	lockOut := func() time.Duration {
 		t.Helper()
 		for i := 1; i <= pinMaxFailures; i++ {

@@ -2,6 +2,7 @@ package kiosk
 
 import (
 	"errors"
+	"fmt"
 	"image/color"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/store"
 )
@@ -36,6 +38,14 @@ func (s *ratingScreen) content() fyne.CanvasObject {
 	a := s.app
 	if s.amend == nil && a.storageFull() {
 		return s.outOfService()
+	}
+	if w, ok := a.sleepWindow(); ok && s.amend == nil {
+		now := a.clock.Now().In(a.loc)
+		if w.Contains(now) {
+			return s.closed(w, now)
+		}
+		// Awake: the screen closes when the sleep hours begin.
+		a.after(w.Until(now), a.showRating)
 	}
 	store := a.survey.StoreName
 	question := a.t("rating.question", "store", store)
@@ -161,6 +171,31 @@ func (s *ratingScreen) outOfService() fyne.CanvasObject {
 	)
 	name := label(a.survey.StoreName, textLarge, true, fyne.TextAlignLeading, theme.ColorNameForeground)
 	return container.NewStack(
+		container.NewBorder(container.New(layout.NewCustomPaddedLayout(8, 8, 24, 8), name), nil, nil, nil,
+			container.New(layout.NewCustomPaddedLayout(0, 0, 32, 32), body)),
+		container.NewWithoutLayout(corner))
+}
+
+// closed stands in for the scores during the sleep hours HQ set (or a local override):
+// a dimmed screen that takes no answers. It shows the scores again when the hours end
+// (looking at least every sleepRecheck, should the clock be set meanwhile); the
+// manager's corner still opens the PIN pad.
+func (s *ratingScreen) closed(w devicesettings.SleepWindow, now time.Time) fyne.CanvasObject {
+	a := s.app
+	a.after(min(w.Until(now), sleepRecheck), a.showRating)
+	corner := newTapArea(fyne.NewSize(96, 96), s.cornerTap)
+	corner.Resize(corner.MinSize())
+	end := fmt.Sprintf("%02d:%02d", w.End/60, w.End%60)
+	body := container.NewVBox(
+		layout.NewSpacer(),
+		text(a.t("rating.closed"), textTitle, true, fyne.TextAlignCenter, theme.ColorNameDisabled),
+		spacer(24),
+		text(a.t("rating.closed_until", "time", end), textBody, false, fyne.TextAlignCenter, theme.ColorNameDisabled),
+		layout.NewSpacer(),
+	)
+	name := label(a.survey.StoreName, textLarge, true, fyne.TextAlignLeading, theme.ColorNameDisabled)
+	dim := canvas.NewRectangle(color.NRGBA{A: 0xe0})
+	return container.NewStack(dim,
 		container.NewBorder(container.New(layout.NewCustomPaddedLayout(8, 8, 24, 8), name), nil, nil, nil,
 			container.New(layout.NewCustomPaddedLayout(0, 0, 32, 32), body)),
 		container.NewWithoutLayout(corner))

@@ -3,7 +3,9 @@
 // sent with go-retryablehttp in a pipeline (the next batch read and the last one's
 // acknowledgement applied while one uploads), acknowledgements applied exactly once,
 // backoff with jitter while offline, the survey config pulled with ETags, heartbeats, and
-// a status for the manager view and "npskiosk status". It knows nothing of Fyne.
+// a status for the manager view and "npskiosk status", and with every survey pull the
+// device settings HQ gives the store (the manager PIN among them). It knows nothing of
+// Fyne.
 //
 // Import it as kiosksync: its name is the standard library's too.
 package sync
@@ -55,6 +57,12 @@ type Config struct {
 	FreeDisk func() int64
 	// OnSurvey is called with each new survey the collector sends.
 	OnSurvey func(wire.Survey)
+	// OnDeviceSettings is called with the device settings HQ sends, once they are kept
+	// in Store (PullDeviceSettings).
+	OnDeviceSettings func(wire.DeviceSettings)
+	// LocalOverrides names the settings the kiosk's own config overrides
+	// (devicesettings field names), for heartbeats.
+	LocalOverrides []string
 	// Cases keeps the store's follow-up cases and the manager's moves of them; nil means
 	// Store when it does (store.DB does), else cases are not synced.
 	Cases CaseStore
@@ -118,6 +126,9 @@ type Worker struct {
 	// noClock: the collector refused the device's clock in uploads (a version from
 	// before); it is left out from then on.
 	noClock atomic.Bool
+	// noSettings: the collector refused the settings fields in heartbeats (a version
+	// from before device settings); they are left out from then on.
+	noSettings atomic.Bool
 
 	mu     stdsync.Mutex
 	status Status
@@ -317,11 +328,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.requeue(ctx, "the clock was set")
 		}
 		if time.Since(lastConfig) >= w.cfg.ConfigEvery {
-			if err := w.PullSurvey(ctx); err == nil {
+			if err := w.PullConfig(ctx); err == nil {
 				lastConfig = time.Now()
-				if kErr := w.PullContactKey(ctx); kErr != nil && ctx.Err() == nil {
-					w.log.Warn("could not pull the collector's contact key; the kept one stays", "err", kErr)
-				}
 			}
 		}
 		_, err := w.Drain(ctx)
@@ -369,6 +377,23 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// PullConfig is the run loop's config pull: the survey, then, once the collector has
+// answered, its contact key and the device settings HQ gives the store. It fails only
+// when the survey pull does (the loop then tries again next round); a failure of the
+// other two is logged, and what the kiosk kept stays.
+func (w *Worker) PullConfig(ctx context.Context) error {
+	if err := w.PullSurvey(ctx); err != nil {
+		return err
+	}
+	if err := w.PullContactKey(ctx); err != nil && ctx.Err() == nil {
+		w.log.Warn("could not pull the collector's contact key; the kept one stays", "err", err)
+	}
+	if err := w.PullDeviceSettings(ctx); err != nil && ctx.Err() == nil {
+		w.log.Warn("could not pull the device settings; the kept ones stay", "err", err)
+	}
+	return nil
 }
 
 // Drain uploads batches until the outbox is empty or a batch fails. It returns how many
@@ -806,8 +831,16 @@ func (w *Worker) do(req *retryablehttp.Request) (*http.Response, error) {
 		(strings.Contains(detail, `unknown field "device_time"`) || strings.Contains(detail, `unknown field "ages"`)) {
 		return nil, errClockUnknown
 	}
+	if resp.StatusCode == http.StatusBadRequest && e.Error == "bad_json" &&
+		(strings.Contains(detail, `unknown field "settings_version"`) || strings.Contains(detail, `unknown field "local_overrides"`)) {
+		return nil, errSettingsUnknown
+	}
 	return nil, w.fail(fmt.Errorf("the collector refused the request (%s): %s", resp.Status, detail), true)
 }
+
+// errSettingsUnknown: a collector from before device settings refused the heartbeat's
+// settings version or local overrides (it decodes bodies strictly).
+var errSettingsUnknown = errors.New("the collector does not take device settings in heartbeats")
 
 // errClockUnknown: a collector from before refused the device's clock in an upload.
 var errClockUnknown = errors.New("the collector does not take the device's clock with uploads")
@@ -962,6 +995,12 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	}
 	hb := wire.Heartbeat{AppVersion: w.cfg.AppVersion, QueueLength: ob.Pending, DeviceTime: w.now(),
 		CollectorCertExpiry: w.CollectorCertExpiry()}
+	if !w.noSettings.Load() {
+		hb.LocalOverrides = w.cfg.LocalOverrides
+		if ds, ok, err := CachedDeviceSettings(ctx, w.cfg.Store); err == nil && ok {
+			hb.SettingsVersion = ds.Version
+		}
+	}
 	if ks := w.contactKeys(); ks != nil {
 		if k, ok, err := ks.ContactKey(ctx); err == nil && ok {
 			hb.ContactKeyID = k.ID
@@ -997,6 +1036,12 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := w.do(req)
+	if errors.Is(err, errSettingsUnknown) {
+		// A collector from before device settings: the heartbeat goes without them.
+		w.noSettings.Store(true)
+		w.log.Info("the collector does not take device settings in heartbeats; leaving them out")
+		return w.SendHeartbeat(ctx)
+	}
 	if err != nil {
 		return err
 	}

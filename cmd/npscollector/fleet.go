@@ -73,7 +73,7 @@ var fleetCommands = map[string]command{
 				return e.out.print(ds, "")
 			}
 			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION\tDB\tLAST PURGE")
+			fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION\tDB\tLAST PURGE\tSETTINGS")
 			for _, d := range ds {
 				state := "waiting for enrollment"
 				switch {
@@ -93,7 +93,14 @@ var fleetCommands = map[string]command{
 				if !d.LastPurgeAt.IsZero() {
 					purge = fmt.Sprintf("%s (%d)", d.LastPurgeAt.Format(time.DateOnly), d.LastPurged)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion, db, purge)
+				settings := "-"
+				if d.SettingsVersion > 0 {
+					settings = fmt.Sprintf("v%d", d.SettingsVersion)
+				}
+				if len(d.LocalOverrides) > 0 {
+					settings += " local: " + strings.Join(d.LocalOverrides, ",")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion, db, purge, settings)
 			}
 			return tw.Flush()
 		}

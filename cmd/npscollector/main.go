@@ -72,6 +72,10 @@ Usage:
   npscollector user contacts EMAIL on|off   (may they see shoppers' contact details)
   npscollector user disable EMAIL
   npscollector survey set (--store S042 | --all) FILE.toml   (a changed [[themes]] taxonomy re-tags comments in the background)
+  npscollector settings set (--store S042 | --all) [--pin-stdin] [--idle-timeout 45s] [--languages en,de] [--display-name N] [--brightness 80] [--sleep 22:00-07:00]
+                                (kiosks take them at their next config pull; a store's win over --all's field by field; the PIN is read from stdin)
+  npscollector settings show (--store S042 | --all)   (the chain's, the store's, what its kiosks get, and which run it or override it locally)
+  npscollector settings clear (--store S042 | --all) [--only manager_pin,idle_timeout,languages,display_name,brightness,sleep]
   npscollector themes retag [--store S042]   (re-tags comments now, printing progress)
   npscollector rule set [--store S042] [--scores 0-6] [--reasons K,K] [--sla 48h] [--contact-requested=false]
   npscollector case list [--store S042] [--status open] [--overdue]
@@ -118,7 +122,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
 var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
-	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands, deviceActionCommands)
+	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands, deviceActionCommands, settingsCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}

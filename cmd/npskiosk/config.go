@@ -12,6 +12,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/internal/strictoml"
 	"github.com/npskiosk/npskiosk/response"
 	"github.com/npskiosk/npskiosk/sync/tlstrust"
@@ -37,8 +38,16 @@ type Config struct {
 	Fullscreen bool `toml:"fullscreen,omitempty"`
 	// HideCursor hides the mouse pointer over the kiosk (touch screens).
 	HideCursor bool `toml:"hide_cursor,omitempty"`
-	// ManagerPINHash is the argon2id hash printed by "npskiosk pin-hash".
+	// ManagerPINHash is the argon2id hash printed by "npskiosk pin-hash": the manager
+	// PIN until HQ sets one for the store or chain (npscollector settings set --pin-stdin),
+	// which then wins. To keep a PIN of this kiosk's own whatever HQ sets, put it under
+	// [override].
 	ManagerPINHash string `toml:"manager_pin_hash,omitempty"`
+	// Override holds settings that win over HQ's on this kiosk ([override] in the file:
+	// manager_pin_hash, idle_timeout_seconds, languages, display_name, brightness, sleep).
+	// The kiosk names them in its heartbeats, so HQ's devices page shows where its own
+	// settings do not apply.
+	Override devicesettings.Settings `toml:"override,omitempty"`
 	// Survey is a local survey file (TOML) used until the collector sends one.
 	Survey string `toml:"survey,omitempty"`
 	// CAFile is a PEM bundle of private CAs trusted for the collector's certificate.
@@ -194,6 +203,9 @@ func (c Config) withDefaults(path string) (Config, error) {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
+	if err := c.Override.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: [override]: %w", path, err)
+	}
 	if c.Timezone != "" {
 		if _, err := time.LoadLocation(c.Timezone); err != nil {
 			return Config{}, fmt.Errorf("config %s: timezone: %w", path, err)
@@ -214,6 +226,12 @@ const (
 // Retention is how long synced responses are kept: retention_days, or the default.
 func (c Config) Retention() time.Duration {
 	return time.Duration(cmp.Or(c.RetentionDays, defaultRetentionDays)) * 24 * time.Hour
+}
+
+// DeviceSettings holds the settings the kiosk runs with: the config's manager PIN as the
+// default, HQ's over it once received, the [override] table over both.
+func (c Config) DeviceSettings() *devicesettings.Holder {
+	return devicesettings.NewHolder(devicesettings.Settings{ManagerPINHash: c.ManagerPINHash}, c.Override)
 }
 
 // Location is the store's time zone.

@@ -54,13 +54,15 @@ Usage:
                                 optional name), then delete it; the window does this when it starts
   npskiosk sync [--once]        upload the outbox (headless); --once exits 0 only when empty
   npskiosk status [--json] [--max-unsynced 1h]
-                                outbox, collector, quarantine: exit 0 healthy, 1 needs attention,
+                                outbox, collector, quarantine, HQ's settings version and local
+                                overrides: exit 0 healthy, 1 needs attention,
                                 2 cannot tell (no config or database)
   npskiosk doctor               check config, database, disk, collector, token, clock: OK or what to do
   npskiosk requeue              put quarantined responses back in the outbox (after a rule
                                 change or a clock fix), for the collector to judge again
   npskiosk simulate [flags]     add simulated responses (demos, tests)
-  npskiosk pin-hash             read a PIN on stdin, print its hash for the config
+  npskiosk pin-hash             read a PIN on stdin, print its hash for the config (manager_pin_hash:
+                                the PIN until HQ sets one; under [override]: wins over HQ's)
   npskiosk version              print the version
 
 Run "npskiosk COMMAND -h" for a command's flags.

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/store"
 	kiosksync "github.com/npskiosk/npskiosk/sync"
 )
@@ -107,5 +109,81 @@ func TestOfflineStartUsesTheCachedSurvey(t *testing.T) {
 	s, err = initialSurvey(ctx, cfg, db, log)
 	if err != nil || s.Version != 7 || s.StoreName != "Cached Street" {
 		t.Fatalf("after a sync: %+v, %v; want the cached survey", s, err)
+	}
+}
+
+// [override] holds settings that win over HQ's; the config's plain manager_pin_hash is
+// HQ's fallback. Both are checked when the config is read.
+func TestConfigOverrides(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := devicesettings.HashPIN("9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := devicesettings.HashPIN("2468")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, body string
+		err        string // "" valid
+		overridden []string
+	}{
+		{"none", "", "", nil},
+		{"a PIN and sleep hours", "manager_pin_hash = \"" + plain + "\"\n[override]\nmanager_pin_hash = \"" + hash + "\"\nsleep = \"21:00-08:00\"\n", "",
+			[]string{devicesettings.FieldPIN, devicesettings.FieldSleep}},
+		{"every field", "[override]\nidle_timeout_seconds = 45\nlanguages = [\"de\", \"en\"]\ndisplay_name = \"Office\"\nbrightness = 60\n", "",
+			[]string{devicesettings.FieldIdleTimeout, devicesettings.FieldLanguages, devicesettings.FieldDisplayName, devicesettings.FieldBrightness}},
+		{"a PIN in clear", "[override]\nmanager_pin_hash = \"9999\"\n", "argon2id", nil},
+		{"a misspelt key", "[override]\nsleeps = \"21:00-08:00\"\n", "sleeps", nil},
+		{"bad sleep hours", "[override]\nsleep = \"9pm\"\n", "HH:MM-HH:MM", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, "kiosk.toml")
+			if err := os.WriteFile(p, []byte(tc.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := LoadConfig(p, true)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("LoadConfig = %v, want an error about %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := cfg.DeviceSettings()
+			if got := h.Overridden(); !slices.Equal(got, tc.overridden) {
+				t.Errorf("overridden %v, want %v", got, tc.overridden)
+			}
+			hq, _ := devicesettings.HashPIN("1111")
+			h.SetHQ(devicesettings.Settings{ManagerPINHash: hq, Sleep: "22:00-07:00"})
+			want := hq
+			if slices.Contains(tc.overridden, devicesettings.FieldPIN) {
+				want = hash
+			}
+			if got := h.Current().ManagerPINHash; got != want {
+				t.Errorf("the kiosk runs with PIN hash %s, want %s", devicesettings.PINFingerprint(got), devicesettings.PINFingerprint(want))
+			}
+		})
+	}
+}
+
+// status names HQ's settings version the kiosk keeps and what its config overrides.
+func TestStatusSaysTheSettings(t *testing.T) {
+	for _, tc := range []struct {
+		rep  statusReport
+		want string
+	}{
+		{statusReport{}, "settings:     none from HQ\n"},
+		{statusReport{SettingsVersion: 7, LocalOverrides: []string{"manager_pin", "sleep"}},
+			"settings:     HQ's version 7; overridden here: manager_pin, sleep\n"},
+	} {
+		var out bytes.Buffer
+		printStatus(&out, tc.rep)
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("status says\n%s\nwant the line %q", out.String(), tc.want)
+		}
 	}
 }

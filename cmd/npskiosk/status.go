@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/npskiosk/npskiosk/store"
@@ -49,6 +50,10 @@ type statusReport struct {
 	Purges         store.PurgeStats `json:"purges"`
 	CheckedAt      time.Time        `json:"checked_at"`
 	QuarantineNote []string         `json:"quarantine_reasons,omitempty"`
+	// SettingsVersion is the version of HQ's device settings kept (0: none received), and
+	// LocalOverrides the settings the config's [override] table keeps from HQ.
+	SettingsVersion int64    `json:"settings_version"`
+	LocalOverrides  []string `json:"local_overrides,omitempty"`
 }
 
 type statusCmd struct {
@@ -103,6 +108,10 @@ func (c *statusCmd) run(ctx context.Context, m *Main) error {
 	if s, ok, _ := kiosksync.CachedSurvey(ctx, db); ok {
 		rep.SurveyVersion = s.Version
 	}
+	if ds, ok, _ := kiosksync.CachedDeviceSettings(ctx, db); ok {
+		rep.SettingsVersion = ds.Version
+	}
+	rep.LocalOverrides = cfg.Override.Set()
 	rep.DBBytes, rep.RetentionDays = db.Size(), int(cfg.Retention().Hours()/24)
 	if rep.Purges, err = db.PurgeStats(ctx); err != nil {
 		return exitError{statusCannotTell, err}
@@ -189,6 +198,14 @@ func printStatus(w io.Writer, rep statusReport) {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
 	fmt.Fprintf(w, "contacts:     %s\n", contactsLine(rep.ContactKeyID))
+	settings := "none from HQ"
+	if rep.SettingsVersion > 0 {
+		settings = fmt.Sprintf("HQ's version %d", rep.SettingsVersion)
+	}
+	if len(rep.LocalOverrides) > 0 {
+		settings += "; overridden here: " + strings.Join(rep.LocalOverrides, ", ")
+	}
+	fmt.Fprintf(w, "settings:     %s\n", settings)
 	fmt.Fprintf(w, "free disk:    %d MiB\n", rep.FreeDiskBytes>>20)
 	fmt.Fprintf(w, "db size:      %s (file and WAL)\n", sizeText(rep.DBBytes))
 	fmt.Fprintf(w, "retention:    synced responses kept %d days, unsynced ones until they upload\n", rep.RetentionDays)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/internal/logring"
 	"github.com/npskiosk/npskiosk/kiosk"
 	"github.com/npskiosk/npskiosk/store"
@@ -140,11 +141,23 @@ func (m *Main) enrollInto(ctx context.Context, common commonFlags, collector str
 	return nil
 }
 
+// pinHashes are the manager PIN hashes the kiosk knows as its worker starts, kept out of
+// diagnostics bundles.
+func pinHashes(cfg Config, settings *devicesettings.Holder) []string {
+	hashes := []string{cfg.ManagerPINHash, cfg.Override.ManagerPINHash}
+	if settings != nil {
+		hashes = append(hashes, settings.Current().ManagerPINHash)
+	}
+	return hashes
+}
+
 // workerHooks are what a running kiosk gives its sync worker; the zero value gives
 // nothing (a one-shot command's worker).
 type workerHooks struct {
 	// onSurvey is called with each new survey the collector sends.
 	onSurvey func(wire.Survey)
+	// settings, when not nil, takes the device settings HQ sends.
+	settings *devicesettings.Holder
 	// diagnostics and onRestart serve remote actions (see kiosksync.Config).
 	diagnostics func(ctx context.Context, d *wire.Diagnostics)
 	onRestart   func()
@@ -163,18 +176,24 @@ func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, hooks workerHo
 	if err != nil {
 		return nil, err
 	}
+	var onSettings func(wire.DeviceSettings)
+	if hooks.settings != nil {
+		onSettings = func(ds wire.DeviceSettings) { hooks.settings.SetHQ(ds.Settings) }
+	}
 	return kiosksync.New(kiosksync.Config{
-		HTTPClient:   hc,
-		Store:        db,
-		CollectorURL: cfg.Collector.URL,
-		Token:        cfg.Collector.Token,
-		AppVersion:   version,
-		FreeDisk:     func() int64 { return freeDisk(filepath.Dir(cfg.DB)) },
-		OnSurvey:     hooks.onSurvey,
-		Diagnostics:  hooks.diagnostics,
-		OnRestart:    hooks.onRestart,
-		// The token is left out of bundles by the worker; the PIN's hash by this.
-		Secrets: []string{cfg.ManagerPINHash},
+		HTTPClient:       hc,
+		Store:            db,
+		CollectorURL:     cfg.Collector.URL,
+		Token:            cfg.Collector.Token,
+		AppVersion:       version,
+		FreeDisk:         func() int64 { return freeDisk(filepath.Dir(cfg.DB)) },
+		OnSurvey:         hooks.onSurvey,
+		OnDeviceSettings: onSettings,
+		LocalOverrides:   cfg.Override.Set(),
+		Diagnostics:      hooks.diagnostics,
+		OnRestart:        hooks.onRestart,
+		// The token is left out of bundles by the worker; the PIN's hashes by this.
+		Secrets: pinHashes(cfg, hooks.settings),
 		Logger:  log,
 	})
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/npskiosk/npskiosk/kiosk"
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/simulate"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -75,7 +75,7 @@ func (pinHashCmd) run(_ context.Context, m *Main) error {
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("read PIN: %w", err)
 	}
-	hash, err := kiosk.HashPIN(strings.TrimSpace(line))
+	hash, err := devicesettings.HashPIN(strings.TrimSpace(line))
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,17 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		log.Warn("completed responses left open by the previous run", "count", n)
 	}
 	m.startMaintenance(ctx, db, cfg.Retention())
+	// HQ's device settings as last received, so a kiosk restarted offline keeps a PIN
+	// rotated at HQ; the worker hands it newer ones.
+	settings := cfg.DeviceSettings()
+	if ds, ok, err := kiosksync.CachedDeviceSettings(ctx, db); err != nil {
+		log.Warn("ignoring the cached device settings", "err", err)
+	} else if ok {
+		settings.SetHQ(ds.Settings)
+	}
+	if o := settings.Overridden(); len(o) > 0 {
+		log.Info("settings overridden by this kiosk's config", "settings", o)
+	}
 	// A new survey from the collector shows from the next shopper on.
 	var current atomic.Pointer[wire.Survey]
 	current.Store(&survey)
@@ -125,6 +136,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 				db.SetRapidTapRule(rapidTapRule(s))
 				applyMasking(db, s, log)
 			},
+			settings:    settings,
 			diagnostics: m.diagnostics(c.common, ring),
 			// A restart action closes the window; run then returns wire.ExitRestart and
 			// the service (Restart=always) starts the kiosk again.
@@ -176,7 +188,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 		Setup:          setup,
 		SetupCollector: cfg.Collector.URL,
 		Catalog:        kiosk.NewCatalog(msgs, "en"),
-		ManagerPINHash: cfg.ManagerPINHash,
+		Device:         settings.Current,
 		Language:       cfg.Language,
 		Segment:        cfg.Segment,
 		Location:       cfg.Location(),

@@ -162,6 +162,7 @@ func (d *Dashboard) Register(mux Router) {
 	d.registerInvitations(mux)
 	d.registerQuestions(mux)
 	d.registerDeviceActions(mux)
+	d.registerDeviceSettings(mux)
 }
 
 // secure sets the headers every dashboard reply carries. The pages have no scripts and
@@ -1022,7 +1023,7 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		dd := devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys}
 		rows = append(rows, []string{"id", "store_id", "name", "last_seen", "app_version", "queue_length", "oldest_pending_seconds", "clock_skew_ms", "free_disk_bytes", "problem",
-			"collector_cert_expiry", "contact_key_id", "contact_key_problem", "db_bytes", "last_purge_at", "last_purged"})
+			"collector_cert_expiry", "contact_key_id", "contact_key_problem", "db_bytes", "last_purge_at", "last_purged", "settings_version", "local_overrides"})
 		for _, dv := range ds {
 			last, expiry, purge := "", "", ""
 			if !dv.LastPurgeAt.IsZero() {
@@ -1036,7 +1037,8 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			}
 			rows = append(rows, []string{dv.ID, dv.StoreID, storage.CSVCell(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
 				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv),
-				expiry, storage.CSVCell(dv.ContactKeyID), dd.KeyFlag(dv), strconv.FormatInt(dv.DBBytes, 10), purge, strconv.FormatInt(dv.LastPurged, 10)})
+				expiry, storage.CSVCell(dv.ContactKeyID), dd.KeyFlag(dv), strconv.FormatInt(dv.DBBytes, 10), purge, strconv.FormatInt(dv.LastPurged, 10),
+				strconv.FormatInt(dv.SettingsVersion, 10), strings.Join(dv.LocalOverrides, ",")})
 		}
 	case "cases.csv":
 		var err error

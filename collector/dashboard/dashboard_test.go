@@ -481,7 +481,7 @@ func TestDashboardScreenshots(t *testing.T) {
 		"overview": "/", "stores": "/stores?sort=-nps", "store": "/stores/S001",
 		"comments": "/comments?category=detractor", "devices": "/devices",
 		"cases": "/cases?region=North&status=open", "case": "/cases/" + e.busyCase,
-		"channels": "/channels", "regions": "/regions", "drivers": "/drivers",
+		"channels": "/channels", "regions": "/regions", "drivers": "/drivers", "devicesettings": "/devices/settings",
 	}
 	for name, path := range pages {
 		shoot(name, path)
@@ -514,7 +514,7 @@ func TestDashboardPagesRender(t *testing.T) {
 	e := newDashboardEnv(t)
 	client := e.client(t, e.hq)
 	for _, path := range []string{"/people", "/", "/stores?sort=nps", "/stores/S001", "/comments?category=promoter&score=9&q=staff",
-		"/devices", "/export/stores.csv", "/export/comments.csv", "/export/devices.csv", "/login", "/static/style.css",
+		"/devices", "/devices/settings", "/export/stores.csv", "/export/comments.csv", "/export/devices.csv", "/login", "/static/style.css",
 		"/cases", "/cases?region=North&status=open&overdue=true", "/cases?store=S001&status=closed-no-action",
 		"/cases/" + e.freshCase, "/cases/" + e.busyCase, "/export/cases.csv?store=S001", "/questions", "/export/questions.csv"} {
 		resp, err := client.Get(e.srv.URL + path)

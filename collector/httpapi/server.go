@@ -106,6 +106,7 @@ func New(cfg Config) *Server {
 	s.device("GET /v1/contact-key", s.contactKey)
 	s.device("POST /v1/responses", s.deviceAuth(s.responses))
 	s.device("GET /v1/config", s.deviceAuth(s.config))
+	s.device("GET /v1/device/settings", s.deviceAuth(s.deviceSettings))
 	s.device("POST /v1/heartbeat", s.deviceAuth(s.heartbeat))
 	s.device("GET /v1/device/cases", s.deviceAuth(s.deviceCases))
 	s.device("POST /v1/device/cases/{id}", s.deviceAuth(s.changeDeviceCase))
@@ -519,6 +520,29 @@ func surveyETag(s wire.Survey) string {
 	b, _ := json.Marshal(s)
 	h := sha256.Sum256(b)
 	return `"v` + strconv.Itoa(s.Version) + "-" + hex.EncodeToString(h[:8]) + `"`
+}
+
+// deviceSettings serves the settings HQ gave the device's store (its own over the
+// chain's): to the device's token only, never with the survey, which the public sees
+// too. The ETag is the settings' content, so a rotated PIN is never answered 304.
+func (s *Server) deviceSettings(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
+	ds, err := s.svc.DeviceSettings(r.Context(), d.StoreID)
+	if err != nil {
+		s.log.Error("device settings", "store", d.StoreID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
+		return
+	}
+	b, _ := json.Marshal(ds)
+	h := sha256.Sum256(b)
+	etag := `"s` + strconv.FormatInt(ds.Version, 10) + "-" + hex.EncodeToString(h[:8]) + `"`
+	w.Header().Set("ETag", etag)
+	// The PIN's hash: no shared cache may keep it.
+	w.Header().Set("Cache-Control", "private, no-cache")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeJSON(w, http.StatusOK, ds)
 }
 
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {

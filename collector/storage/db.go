@@ -486,6 +486,11 @@ type Device struct {
 	DBBytes     int64     `json:"db_bytes"`
 	LastPurgeAt time.Time `json:"last_purge_at,omitzero"`
 	LastPurged  int64     `json:"last_purged"`
+	// SettingsVersion is the version of HQ's device settings the device runs with (0:
+	// none yet, or a kiosk from before settings), and LocalOverrides the settings its own
+	// config overrides, as its last heartbeat said.
+	SettingsVersion int64    `json:"settings_version"`
+	LocalOverrides  []string `json:"local_overrides,omitempty"`
 }
 
 // Devices lists every device, by store then name, with the heartbeats and clock skews
@@ -495,7 +500,8 @@ func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT id, store_id, name, enrolled_at IS NOT NULL, revoked_at IS NOT NULL, last_seen_at,
 		       app_version, queue_length, oldest_pending_s, free_disk_bytes, clock_skew_ms,
-		       collector_cert_expiry, contact_key_id, db_bytes, last_purge_at, last_purged
+		       collector_cert_expiry, contact_key_id, db_bytes, last_purge_at, last_purged,
+		       settings_version, local_overrides
 		  FROM devices ORDER BY store_id, name`)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
@@ -506,11 +512,15 @@ func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 		var (
 			d                   Device
 			seen, expiry, purge sql.NullInt64
+			overrides           string
 		)
 		if err := rows.Scan(&d.ID, &d.StoreID, &d.Name, &d.Enrolled, &d.Revoked, &seen,
 			&d.AppVersion, &d.QueueLength, &d.OldestPending, &d.FreeDisk, &d.ClockSkewMS, &expiry, &d.ContactKeyID,
-			&d.DBBytes, &purge, &d.LastPurged); err != nil {
+			&d.DBBytes, &purge, &d.LastPurged, &d.SettingsVersion, &overrides); err != nil {
 			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		if overrides != "" {
+			d.LocalOverrides = strings.Split(overrides, ",")
 		}
 		if purge.Valid {
 			d.LastPurgeAt = time.UnixMilli(purge.Int64).UTC()

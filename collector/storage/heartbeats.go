@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
@@ -112,6 +114,14 @@ func (db *DB) RecordHeartbeat(d EnrolledDevice, hb wire.Heartbeat) {
 		skew = hb.DeviceTime.Sub(now).Milliseconds()
 	}
 	hb.Scrubbed = nil // acknowledged by KioskScrubs, not kept here
+	// Only the names of settings are kept, each once: a device cannot fill the column.
+	var overrides []string
+	for _, f := range devicesettings.Fields {
+		if slices.Contains(hb.LocalOverrides, f) {
+			overrides = append(overrides, f)
+		}
+	}
+	hb.LocalOverrides = overrides
 	db.beats.put(d.ID, pendingBeat{storeID: d.StoreID, beat: true, at: now, hb: hb, skewMS: skew})
 }
 
@@ -159,9 +169,10 @@ func (db *DB) writeHeartbeats(ctx context.Context, pending map[string]pendingBea
 			UPDATE devices SET last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END,
 			       app_version = ?, queue_length = ?, oldest_pending_s = ?,
 			       free_disk_bytes = ?, clock_skew_ms = ?, collector_cert_expiry = ?, contact_key_id = ?,
-			       db_bytes = ?, last_purge_at = ?, last_purged = ? WHERE id = ?`,
+			       db_bytes = ?, last_purge_at = ?, last_purged = ?, settings_version = ?, local_overrides = ? WHERE id = ?`,
 			at, at, hb.AppVersion, hb.QueueLength, hb.OldestPendingAge, hb.FreeDiskBytes, p.skewMS,
-			nullMillis(hb.CollectorCertExpiry), hb.ContactKeyID, hb.DBBytes, nullMillis(hb.LastPurgeAt), hb.LastPurged, id)
+			nullMillis(hb.CollectorCertExpiry), hb.ContactKeyID, hb.DBBytes, nullMillis(hb.LastPurgeAt), hb.LastPurged,
+			hb.SettingsVersion, strings.Join(hb.LocalOverrides, ","), id)
 		if err != nil {
 			return fmt.Errorf("device %s: %w", id, err)
 		}
@@ -212,6 +223,7 @@ func (p pendingBeat) mergeInto(d *Device) {
 	if !hb.CollectorCertExpiry.IsZero() {
 		d.CollectorCertExpiry = time.UnixMilli(hb.CollectorCertExpiry.UnixMilli())
 	}
+	d.SettingsVersion, d.LocalOverrides = hb.SettingsVersion, slices.Clone(hb.LocalOverrides)
 	d.DBBytes, d.LastPurged, d.LastPurgeAt = hb.DBBytes, hb.LastPurged, time.Time{}
 	if !hb.LastPurgeAt.IsZero() {
 		d.LastPurgeAt = time.UnixMilli(hb.LastPurgeAt.UnixMilli()).UTC()

@@ -1,12 +1,14 @@
 // Package wire holds the request and response bodies of the v1 API between kiosks and
 // the collector. It is pure Go, so the collector can import it without pulling in the
-// kiosk's dependencies; the response, the survey and a follow-up case are the domain's types.
+// kiosk's dependencies; the response, the survey, a follow-up case and the device
+// settings are the domain's types.
 package wire
 
 import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/contactseal"
+	"github.com/npskiosk/npskiosk/devicesettings"
 	"github.com/npskiosk/npskiosk/followup"
 	"github.com/npskiosk/npskiosk/response"
 )
@@ -24,6 +26,17 @@ type Response = response.Response
 
 // Survey is the survey config GET /v1/config serves; see [response.Survey].
 type Survey = response.Survey
+
+// DeviceSettings is the reply to GET /v1/device/settings (ETag, If-None-Match): the
+// settings HQ gave the device's store, laid field by field over the chain's (npscollector
+// settings set). Only an enrolled device gets them: they hold the manager PIN's hash,
+// which the survey, served to the public too, must never carry. Version grows with every
+// change of either scope, so the devices page shows which kiosks have the latest. A
+// collector from before settings answers 404: the kiosk keeps what it had.
+type DeviceSettings struct {
+	Version int64 `json:"version"`
+	devicesettings.Settings
+}
 
 // UploadRequest is the body of POST /v1/responses (gzip accepted).
 type UploadRequest struct {
@@ -163,6 +176,12 @@ type Heartbeat struct {
 	// (zero: never), and LastPurged how many that purge deleted.
 	LastPurgeAt time.Time `json:"last_purge_at,omitzero"`
 	LastPurged  int64     `json:"last_purged,omitempty"`
+	// SettingsVersion is the version of HQ's device settings the kiosk runs with (0:
+	// none received), and LocalOverrides the settings its own config overrides
+	// (devicesettings field names), so HQ sees where a rotated PIN does not apply. Both
+	// left out when empty: a collector from before settings never sees them.
+	SettingsVersion int64    `json:"settings_version,omitempty"`
+	LocalOverrides  []string `json:"local_overrides,omitempty"`
 	// Scrubbed are the responses the kiosk scrubbed since the last heartbeat, as a
 	// HeartbeatReply asked: the collector stops asking. Sent only when not empty, so a
 	// collector from before erasure, which never asks, never sees it.
