@@ -59,6 +59,8 @@ Usage:
   npscollector device add --store S042 --name "Till 3" [--ttl 24h]
   npscollector device list
   npscollector device revoke ID
+  npscollector rollout set --version 0.1.2 [--percent 10] [--stores S001,S002]   (the kiosks in it install that version; raise --percent in stages)
+  npscollector rollout status | rollout halt   (halt: no kiosk is asked to change version)
   npscollector enrollment-key add --store S042 [--uses 20] [--expires 168h]   (kiosks enroll themselves from /etc/npskiosk/provision.toml)
   npscollector enrollment-key list | enrollment-key revoke ID
   npscollector token add --name hq [--store S042] [--scope read:reports,read:responses,read:contacts,write:cases,admin]
@@ -115,7 +117,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
 var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
-	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands)
+	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands, rolloutCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}

@@ -497,8 +497,15 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d storage.Enr
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
 		return
 	}
-	if len(scrub) > 0 {
-		writeJSON(w, http.StatusOK, wire.HeartbeatReply{Scrub: scrub, ScrubCases: cases})
+	// The staged rollout's version for this kiosk; a kiosk told none changes nothing, so a
+	// failed read only delays an upgrade to the next heartbeat.
+	target, err := s.svc.TargetVersion(r.Context(), d)
+	if err != nil {
+		s.log.Error("heartbeat: rollout", "device", d.ID, "err", err)
+		target = ""
+	}
+	if len(scrub) > 0 || target != "" {
+		writeJSON(w, http.StatusOK, wire.HeartbeatReply{Scrub: scrub, ScrubCases: cases, TargetVersion: target})
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
