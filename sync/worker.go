@@ -67,6 +67,10 @@ type Config struct {
 	// Retention tells the database's size and its last purge for heartbeats; nil means
 	// Store when it does (store.DB does), else they are not sent.
 	Retention RetentionStore
+	// UpdateDir is where the worker and the package's updater share their files
+	// (UpdateTargetFile, UpdateStateFile); empty: no staged rollout reaches this kiosk,
+	// and heartbeats say nothing of updates.
+	UpdateDir string
 
 	// Tuning; zero values take the defaults in brackets.
 	AttemptTimeout time.Duration // one HTTP attempt [15s]
@@ -962,6 +966,13 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 			hb.LastPurgeAt, hb.LastPurged = st.LastAt, st.LastPurged
 		}
 	}
+	if w.cfg.UpdateDir != "" {
+		if st, err := ReadUpdateStatus(w.cfg.UpdateDir); err == nil {
+			hb.UpdateTarget, hb.UpdateState = st.Target, st.State
+		} else {
+			w.log.Warn("could not read the updater's state", "err", err)
+		}
+	}
 	w.mu.Lock()
 	hb.Scrubbed = w.scrubbed
 	w.mu.Unlock()
@@ -982,12 +993,16 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	w.mu.Lock()
 	w.scrubbed = slices.DeleteFunc(w.scrubbed, func(id string) bool { return slices.Contains(hb.Scrubbed, id) })
 	w.mu.Unlock()
-	if resp.StatusCode != http.StatusOK {
-		return nil // 204: nothing to scrub
+	var reply wire.HeartbeatReply // 204: nothing to scrub, no target
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
+			return fmt.Errorf("heartbeat reply: %w", err)
+		}
 	}
-	var reply wire.HeartbeatReply
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
-		return fmt.Errorf("heartbeat reply: %w", err)
+	if w.cfg.UpdateDir != "" {
+		if err := WriteUpdateTarget(w.cfg.UpdateDir, reply.TargetVersion); err != nil {
+			w.log.Warn("could not note the rollout's target version for the updater", "target", reply.TargetVersion, "err", err)
+		}
 	}
 	return w.scrub(ctx, reply)
 }

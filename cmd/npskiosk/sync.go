@@ -152,6 +152,9 @@ func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, onSurvey func(
 		FreeDisk:     func() int64 { return freeDisk(filepath.Dir(cfg.DB)) },
 		OnSurvey:     onSurvey,
 		Logger:       log,
+		// Beside the database: the package's updater (npskiosk-update) reads the
+		// rollout's target there and writes how its upgrade went.
+		UpdateDir: filepath.Dir(cfg.DB),
 	})
 }
 
@@ -198,6 +201,13 @@ func (c *syncCmd) run(ctx context.Context, m *Main) error {
 		return nil
 	}
 	n, err := w.Drain(ctx)
+	if err == nil {
+		// Health too, as the worker does each round: the queue now, the version and the
+		// updater's last word; the reply may bring a rollout's target.
+		if hbErr := w.SendHeartbeat(ctx); hbErr != nil {
+			fmt.Fprintf(m.Stderr, "warning: heartbeat: %v\n", hbErr)
+		}
+	}
 	ob, obErr := db.Outbox(context.WithoutCancel(ctx))
 	if obErr != nil {
 		return errors.Join(err, obErr)
