@@ -44,6 +44,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
 //go:embed web/*.html web/static/*
@@ -836,6 +837,10 @@ func (d *Dashboard) comments(w http.ResponseWriter, r *http.Request, p page) {
 
 type devicesData struct {
 	Devices []storage.Device
+	// Rollout is the staged rollout in force (zero: none ever), and Summary where the
+	// devices stand in it.
+	Rollout storage.Rollout
+	Summary storage.RolloutSummary
 	now     time.Time
 	// keys are the collector's contact keys; nil: it has none.
 	keys *contactseal.Keyring
@@ -935,6 +940,22 @@ func (devicesData) Skew(ms int64) string {
 	return fmt.Sprintf("%s%d d", sign, int(d/(24*time.Hour)))
 }
 
+// RolloutState is where a device stands in the rollout: "" outside it (or with none),
+// else on target, pending, failed or rolled back.
+func (d devicesData) RolloutState(dv storage.Device) string {
+	st := d.Rollout.DeviceState(dv)
+	if st == storage.RolloutOutside {
+		return ""
+	}
+	return strings.ReplaceAll(st, "_", " ")
+}
+
+// RolloutFlag says whether a device's rollout state needs IT's eye.
+func (d devicesData) RolloutFlag(dv storage.Device) bool {
+	st := d.Rollout.DeviceState(dv)
+	return st == wire.UpdateFailed || st == wire.UpdateRolledBack
+}
+
 // MiB shows bytes in mebibytes.
 func (devicesData) MiB(b int64) int64 { return b >> 20 }
 
@@ -968,8 +989,13 @@ func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, p page) {
 		d.fail(w, err)
 		return
 	}
+	rollout, _, err := d.svc.CurrentRollout(r.Context())
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
 	p.Title, p.Page = "Devices", "devices"
-	p.Data = devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys}
+	p.Data = devicesData{Devices: ds, Rollout: rollout, Summary: rollout.Summarize(ds), now: d.svc.Now(), keys: d.svc.ContactKeys}
 	d.render(w, http.StatusOK, "devices", p)
 }
 
@@ -1005,7 +1031,8 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		dd := devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys}
 		rows = append(rows, []string{"id", "store_id", "name", "last_seen", "app_version", "queue_length", "oldest_pending_seconds", "clock_skew_ms", "free_disk_bytes", "problem",
-			"collector_cert_expiry", "contact_key_id", "contact_key_problem", "db_bytes", "last_purge_at", "last_purged"})
+			"collector_cert_expiry", "contact_key_id", "contact_key_problem", "db_bytes", "last_purge_at", "last_purged",
+			"update_target", "update_state"})
 		for _, dv := range ds {
 			last, expiry, purge := "", "", ""
 			if !dv.LastPurgeAt.IsZero() {
@@ -1019,7 +1046,8 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			}
 			rows = append(rows, []string{dv.ID, dv.StoreID, storage.CSVCell(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
 				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv),
-				expiry, storage.CSVCell(dv.ContactKeyID), dd.KeyFlag(dv), strconv.FormatInt(dv.DBBytes, 10), purge, strconv.FormatInt(dv.LastPurged, 10)})
+				expiry, storage.CSVCell(dv.ContactKeyID), dd.KeyFlag(dv), strconv.FormatInt(dv.DBBytes, 10), purge, strconv.FormatInt(dv.LastPurged, 10),
+				storage.CSVCell(dv.UpdateTarget), storage.CSVCell(dv.UpdateState)})
 		}
 	case "cases.csv":
 		var err error
