@@ -5,7 +5,8 @@
 # checking its signature (and refuses it under another key); a staged rollout at the
 # collector takes the kiosk from 0.1.0 to 0.1.1 only once its store is in the stage;
 # then a broken 0.1.2 is rolled out, npskiosk-update installs it, finds it failing, puts
-# 0.1.1 back, and the collector hears "rolled_back". No systemd runs in the root: the
+# 0.1.1 back, and the collector hears "rolled_back"; a 0.1.3 whose postinst fails ends
+# "failed", 0.1.1 back too. No systemd runs in the root: the
 # updater is run as its timer would.
 #
 #   scripts/repo-test.sh DIST    (DIST holds npskiosk_0.1.{0,1}_amd64.deb and npscollector's)
@@ -143,5 +144,24 @@ collector device list | tee "$WORK/devices.txt"
 grep -q "0\.1\.1 *rolled_back 0\.1\.2" "$WORK/devices.txt" || fail "device list does not show the rollback"
 collector rollout status | tee "$WORK/rollout.txt"
 grep -q "failed 1" "$WORK/rollout.txt" || fail "rollout status does not count the failure"
+
+say "a 0.1.3 whose postinst fails: the install does not finish, 0.1.1 is put back"
+mkdir "$WORK/broken3"
+dpkg-deb -R "$DIST/npskiosk_0.1.1_amd64.deb" "$WORK/broken3/pkg"
+sed -i 's/^Version: 0\.1\.1$/Version: 0.1.3/' "$WORK/broken3/pkg/DEBIAN/control"
+printf '#!/bin/sh\necho "npskiosk postinst: broken on purpose (repo-test)" >&2\nexit 1\n' >"$WORK/broken3/pkg/DEBIAN/postinst"
+dpkg-deb --root-owner-group -b "$WORK/broken3/pkg" "$WORK/broken3/npskiosk_0.1.3_amd64.deb" >/dev/null
+scripts/repo.sh publish "$REPO" rollout "$WORK/broken3/npskiosk_0.1.3_amd64.deb" >/dev/null
+collector rollout set --version 0.1.3 --percent 100
+kiosk_sync
+update && { cat "$WORK/update.log"; fail "the updater said the upgrade with a failing postinst worked"; }
+grep "npskiosk-update:" "$WORK/update.log" | tail -n 1
+in_root dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' npskiosk | grep -q '^ii  *0\.1\.1$' || fail "dpkg after the failed postinst: $(in_root dpkg -l npskiosk | tail -1)"
+[ "$(in_root npskiosk version)" = "npskiosk 0.1.1" ] || fail "the kiosk is not back on 0.1.1 after the failed postinst"
+grep -q '^state=failed$' "$ROOT/var/lib/npskiosk/update-state" || fail "state: $(cat "$ROOT/var/lib/npskiosk/update-state")"
+kiosk_sync
+flushed
+collector device list | tee "$WORK/devices.txt"
+grep -q "0\.1\.1 *failed 0\.1\.3" "$WORK/devices.txt" || fail "device list does not show the failed upgrade"
 collector rollout halt
-say "passed: signed install, staged upgrade 0.1.0→0.1.1, broken 0.1.2 rolled back with the kiosk on 0.1.1"
+say "passed: signed install, staged upgrade 0.1.0→0.1.1, broken 0.1.2 rolled back and 0.1.3 (failing postinst) failed, with the kiosk on 0.1.1"

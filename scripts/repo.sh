@@ -33,11 +33,11 @@ key() {
   mkdir -p "$GNUPGHOME"
   chmod 700 "$GNUPGHOME"
   local fpr
-  fpr=$(gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" {print $10; exit}')
+  fpr=$(gpg --batch --quiet --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" {print $10; exit}')
   if [ -z "$fpr" ]; then
     echo "repo: no signing key in $GNUPGHOME: making one for development (no passphrase; release builds set REPO_KEY)" >&2
     gpg --batch --quiet --passphrase '' --quick-generate-key "npskiosk development repository <kiosk@npskiosk.invalid>" ed25519 sign 1y
-    fpr=$(gpg --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" {print $10; exit}')
+    fpr=$(gpg --batch --quiet --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" {print $10; exit}')
   fi
   echo "$fpr"
 }
@@ -46,7 +46,7 @@ source_files() {
   local out=$1 fpr
   fpr=$(key)
   mkdir -p "$out"
-  gpg --batch --yes --export "$fpr" >"$out/npskiosk-archive-keyring.gpg"
+  gpg --batch --quiet --yes --export "$fpr" >"$out/npskiosk-archive-keyring.gpg"
   [ -s "$out/npskiosk-archive-keyring.gpg" ] || die "no public key $fpr in $GNUPGHOME"
   cat >"$out/npskiosk.sources" <<EOF
 # The npskiosk apt repository: not enabled by the package. To enable it (as root):
@@ -88,7 +88,7 @@ Description: npskiosk packages: the version being rolled out (installed only whe
 NotAutomatic: yes
 SignWith: $fpr
 EOF
-  gpg --batch --yes --export "$fpr" >"$repo/npskiosk-archive-keyring.gpg"
+  gpg --batch --quiet --yes --export "$fpr" >"$repo/npskiosk-archive-keyring.gpg"
 }
 
 case "${1:-}" in
