@@ -17,7 +17,7 @@ RUN_DIR    ?= $(CURDIR)/.run
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run scale-demo test test-unit test-e2e test-packaging test-bench bench lint fmt screenshots clean package debs debs-arm64 package-test deps-package
+.PHONY: all deps build run scale-demo test test-unit test-e2e test-packaging test-bench bench lint fmt screenshots clean package debs debs-arm64 repo package-test deps-package
 
 all: build
 
@@ -86,20 +86,37 @@ DIST ?= dist
 package: debs debs-arm64
 	scripts/windows.sh $(PKG_VERSION) $(DIST)
 
+# The apt repository (make repo, scripts/repo.sh): where kiosks reach it, and the signing
+# key's GnuPG home (a development key is made there when it holds none; release builds
+# set REPO_KEY and REPO_GNUPGHOME to theirs). The kiosk package ships the source and the
+# public key, not enabled.
+REPO       ?= $(DIST)/repo
+REPO_SUITE ?= stable
+REPO_URL   ?= https://apt.example.invalid/npskiosk
+REPO_GNUPGHOME ?= $(CURDIR)/.repo-gnupg
+export REPO_URL REPO_GNUPGHOME
+
 # nfpm PACKAGE ARCH BINDIR: the .deb of PACKAGE for ARCH, from the binaries in BINDIR.
-nfpm = PKG_VERSION=$(PKG_VERSION) PKG_ARCH=$(2) PKG_BIN=$(3) $(GO) run $(NFPM) package --config packaging/nfpm-$(1).yaml --packager deb --target $(DIST)/
+nfpm = PKG_VERSION=$(PKG_VERSION) PKG_ARCH=$(2) PKG_BIN=$(3) PKG_APT=$(DIST)/apt $(GO) run $(NFPM) package --config packaging/nfpm-$(1).yaml --packager deb --target $(DIST)/
 
 debs: deps-package
 	$(MAKE) --no-print-directory build VERSION=$(PKG_VERSION)
 	mkdir -p $(DIST)
+	scripts/repo.sh source $(DIST)/apt
 	$(call nfpm,npskiosk,amd64,$(BIN))
 	$(call nfpm,npscollector,amd64,$(BIN))
 
 debs-arm64: deps-package
 	scripts/arm64.sh $(PKG_VERSION) $(BIN)/linux_arm64
 	mkdir -p $(DIST)
+	scripts/repo.sh source $(DIST)/apt
 	$(call nfpm,npskiosk,arm64,$(BIN)/linux_arm64)
 	$(call nfpm,npscollector,arm64,$(BIN)/linux_arm64)
+
+# The signed apt repository of both packages at PKG_VERSION (amd64), in REPO_SUITE of
+# REPO: stable (what apt upgrade installs) or rollout (what a staged rollout offers).
+repo: debs
+	scripts/repo.sh publish $(REPO) $(REPO_SUITE) $(DIST)/npskiosk_$(PKG_VERSION)_amd64.deb $(DIST)/npscollector_$(PKG_VERSION)_amd64.deb
 
 # Installs the packages into a clean Debian root and checks install, start, upgrade, purge.
 package-test: deps-package

@@ -38,12 +38,19 @@ if ! command -v systemd-analyze >/dev/null; then
   exit 0
 fi
 status=0
+# The kiosk's updater is a shell script: sh, not bash (a kiosk has both, but keep it small).
+if command -v shellcheck >/dev/null; then
+  shellcheck -s sh packaging/kiosk/npskiosk-update || status=1
+fi
 for unit in packaging/systemd/*.service; do
-  sed "s#/usr/bin/nps#$BIN/nps#g" "$unit" >"$WORK/$(basename "$unit")"
+  sed -e "s#/usr/bin/nps#$BIN/nps#g" -e "s#/usr/lib/npskiosk/npskiosk-update#$PWD/packaging/kiosk/npskiosk-update#g" "$unit" >"$WORK/$(basename "$unit")"
+done
+for unit in packaging/systemd/*.service packaging/systemd/*.timer; do
+  [ -f "$WORK/$(basename "$unit")" ] || cp "$unit" "$WORK/"
   if ! out=$(systemd-analyze verify "$WORK/$(basename "$unit")" 2>&1) || [ -n "$out" ]; then
     echo "check-packaging: $unit: $out" >&2
     status=1
   fi
 done
-[ $status -eq 0 ] && echo "check-packaging: $(ls packaging/systemd/*.service | wc -l) units verified"
+[ $status -eq 0 ] && echo "check-packaging: $(ls packaging/systemd/*.service packaging/systemd/*.timer | wc -l) units verified"
 exit $status

@@ -24,6 +24,7 @@ packages=(
 if [ "${1:-}" = "package" ]; then
   packages+=(
     lintian debootstrap                       # lint the .debs, install them in a clean root
+    reprepro                                  # make repo: the signed apt repository of both packages
     gcc-mingw-w64-x86-64 osslsigncode openssl # the signed Windows build
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static # the arm64 build, run under qemu
   )

@@ -87,6 +87,10 @@ type Config struct {
 	// and exit with wire.ExitRestart, for its service manager to start it again. nil: a
 	// restart action fails, saying this process cannot restart itself.
 	OnRestart func()
+	// UpdateDir is where the worker and the package's updater share their files
+	// (UpdateTargetFile, UpdateStateFile); empty: no staged rollout reaches this kiosk,
+	// and heartbeats say nothing of updates.
+	UpdateDir string
 
 	// Tuning; zero values take the defaults in brackets.
 	AttemptTimeout time.Duration // one HTTP attempt [15s]
@@ -1018,6 +1022,13 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 			hb.LastPurgeAt, hb.LastPurged = st.LastAt, st.LastPurged
 		}
 	}
+	if w.cfg.UpdateDir != "" {
+		if st, err := ReadUpdateStatus(w.cfg.UpdateDir); err == nil {
+			hb.UpdateTarget, hb.UpdateState = st.Target, st.State
+		} else {
+			w.log.Warn("could not read the updater's state", "err", err)
+		}
+	}
 	w.mu.Lock()
 	hb.Scrubbed = w.scrubbed
 	w.mu.Unlock()
@@ -1050,12 +1061,16 @@ func (w *Worker) SendHeartbeat(ctx context.Context) error {
 	w.scrubbed = slices.DeleteFunc(w.scrubbed, func(id string) bool { return slices.Contains(hb.Scrubbed, id) })
 	w.mu.Unlock()
 	w.resultsSent(ctx, hb.ActionResults)
-	if resp.StatusCode != http.StatusOK {
-		return nil // 204: nothing to scrub, nothing asked
+	var reply wire.HeartbeatReply // 204: nothing to scrub, nothing asked, no target
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
+			return fmt.Errorf("heartbeat reply: %w", err)
+		}
 	}
-	var reply wire.HeartbeatReply
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
-		return fmt.Errorf("heartbeat reply: %w", err)
+	if w.cfg.UpdateDir != "" {
+		if err := WriteUpdateTarget(w.cfg.UpdateDir, reply.TargetVersion); err != nil {
+			w.log.Warn("could not note the rollout's target version for the updater", "target", reply.TargetVersion, "err", err)
+		}
 	}
 	if err := w.scrub(ctx, reply); err != nil {
 		return err

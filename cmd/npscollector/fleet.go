@@ -72,8 +72,12 @@ var fleetCommands = map[string]command{
 			if e.out.json {
 				return e.out.print(ds, "")
 			}
+			rollout, _, err := e.svc.CurrentRollout(ctx)
+			if err != nil {
+				return err
+			}
 			tw := tabwriter.NewWriter(e.out.w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION\tDB\tLAST PURGE\tSETTINGS")
+			fmt.Fprintln(tw, "ID\tSTORE\tNAME\tSTATE\tLAST SEEN\tQUEUE\tVERSION\tROLLOUT\tDB\tLAST PURGE\tSETTINGS")
 			for _, d := range ds {
 				state := "waiting for enrollment"
 				switch {
@@ -100,7 +104,8 @@ var fleetCommands = map[string]command{
 				if len(d.LocalOverrides) > 0 {
 					settings += " local: " + strings.Join(d.LocalOverrides, ",")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion, db, purge, settings)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.StoreID, d.Name, state, seen, d.QueueLength, d.AppVersion,
+					rolloutCell(rollout, d), db, purge, settings)
 			}
 			return tw.Flush()
 		}
@@ -289,4 +294,17 @@ var fleetCommands = map[string]command{
 			return nil
 		}
 	},
+}
+
+// rolloutCell is a device's place in the rollout for device list: "-" outside it, else
+// its state and the version.
+func rolloutCell(r storage.Rollout, d storage.Device) string {
+	st := r.DeviceState(d)
+	if st == storage.RolloutOutside {
+		if d.UpdateState != "" {
+			return fmt.Sprintf("- (last: %s %s)", d.UpdateState, d.UpdateTarget)
+		}
+		return "-"
+	}
+	return strings.ReplaceAll(st, " ", "_") + " " + r.Version
 }

@@ -62,6 +62,8 @@ Usage:
   npscollector device action ID sync_now|diagnostics|restart   (asked with its next heartbeat; recorded with who asked)
   npscollector device actions [ID] [--limit 50]   (who asked what, its state and result)
   npscollector device diagnostics ACTION_ID [--out FILE]   (a kiosk's diagnostics bundle, JSON; kept 14 days)
+  npscollector rollout set --version 0.1.2 [--percent 10] [--stores S001,S002]   (the kiosks in it install that version; raise --percent in stages)
+  npscollector rollout status | rollout halt   (halt: no kiosk is asked to change version)
   npscollector enrollment-key add --store S042 [--uses 20] [--expires 168h]   (kiosks enroll themselves from /etc/npskiosk/provision.toml)
   npscollector enrollment-key list | enrollment-key revoke ID
   npscollector token add --name hq [--store S042] [--scope read:reports,read:responses,read:contacts,write:cases,admin]
@@ -122,7 +124,7 @@ type command func(fs *flag.FlagSet) func(ctx context.Context, e env) error
 
 // commands are every subcommand, by name.
 var commands = mergeCommands(serveCommands, fleetCommands, followUpCommands, userCommands, inviteCommands, linkCommands, keyCommands, thanksCommands,
-	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands, deviceActionCommands, settingsCommands)
+	contactKeyCommands, themeCommands, retentionCommands, eraseCommands, contactStoreCommands, deviceActionCommands, settingsCommands, rolloutCommands)
 
 func mergeCommands(sets ...map[string]command) map[string]command {
 	out := map[string]command{}

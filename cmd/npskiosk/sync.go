@@ -195,6 +195,9 @@ func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, hooks workerHo
 		// The token is left out of bundles by the worker; the PIN's hashes by this.
 		Secrets: pinHashes(cfg, hooks.settings),
 		Logger:  log,
+		// Beside the database: the package's updater (npskiosk-update) reads the
+		// rollout's target there and writes how its upgrade went.
+		UpdateDir: filepath.Dir(cfg.DB),
 	})
 }
 
@@ -251,6 +254,13 @@ func (c *syncCmd) run(ctx context.Context, m *Main) error {
 		return err
 	}
 	n, err := w.Drain(ctx)
+	if err == nil {
+		// Health too, as the worker does each round: the queue now, the version and the
+		// updater's last word; the reply may bring a rollout's target.
+		if hbErr := w.SendHeartbeat(ctx); hbErr != nil {
+			fmt.Fprintf(m.Stderr, "warning: heartbeat: %v\n", hbErr)
+		}
+	}
 	ob, obErr := db.Outbox(context.WithoutCancel(ctx))
 	if obErr != nil {
 		return errors.Join(err, obErr)

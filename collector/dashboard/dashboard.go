@@ -44,6 +44,7 @@ import (
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/contactseal"
 	"github.com/npskiosk/npskiosk/nps"
+	"github.com/npskiosk/npskiosk/sync/wire"
 )
 
 //go:embed web/*.html web/static/*
@@ -843,7 +844,11 @@ type devicesData struct {
 	Actions []actionRow
 	// Asked is the id of the action just asked for; Error why a request was refused.
 	Asked string
-	now   time.Time
+	// Rollout is the staged rollout in force (zero: none ever), and Summary where the
+	// devices stand in it.
+	Rollout storage.Rollout
+	Summary storage.RolloutSummary
+	now     time.Time
 	// keys are the collector's contact keys; nil: it has none.
 	keys *contactseal.Keyring
 }
@@ -942,6 +947,22 @@ func (devicesData) Skew(ms int64) string {
 	return fmt.Sprintf("%s%d d", sign, int(d/(24*time.Hour)))
 }
 
+// RolloutState is where a device stands in the rollout: "" outside it (or with none),
+// else on target, pending, failed or rolled back.
+func (d devicesData) RolloutState(dv storage.Device) string {
+	st := d.Rollout.DeviceState(dv)
+	if st == storage.RolloutOutside {
+		return ""
+	}
+	return strings.ReplaceAll(st, "_", " ")
+}
+
+// RolloutFlag says whether a device's rollout state needs IT's eye.
+func (d devicesData) RolloutFlag(dv storage.Device) bool {
+	st := d.Rollout.DeviceState(dv)
+	return st == wire.UpdateFailed || st == wire.UpdateRolledBack
+}
+
 // MiB shows bytes in mebibytes.
 func (devicesData) MiB(b int64) int64 { return b >> 20 }
 
@@ -985,9 +1006,15 @@ func (d *Dashboard) renderDevices(w http.ResponseWriter, r *http.Request, p page
 		d.fail(w, err)
 		return
 	}
+	rollout, _, err := d.svc.CurrentRollout(r.Context())
+	if err != nil {
+		d.fail(w, err)
+		return
+	}
 	p.Title, p.Page, p.Error = "Devices", "devices", refusal
 	p.Data = devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys,
-		CanAct: p.Reader.Chain() && p.Reader.UserID != "", Actions: actions, Asked: r.URL.Query().Get("asked")}
+		CanAct: p.Reader.Chain() && p.Reader.UserID != "", Actions: actions, Asked: r.URL.Query().Get("asked"),
+		Rollout: rollout, Summary: rollout.Summarize(ds)}
 	d.render(w, status, "devices", p)
 }
 
@@ -1023,7 +1050,8 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		dd := devicesData{Devices: ds, now: d.svc.Now(), keys: d.svc.ContactKeys}
 		rows = append(rows, []string{"id", "store_id", "name", "last_seen", "app_version", "queue_length", "oldest_pending_seconds", "clock_skew_ms", "free_disk_bytes", "problem",
-			"collector_cert_expiry", "contact_key_id", "contact_key_problem", "db_bytes", "last_purge_at", "last_purged", "settings_version", "local_overrides"})
+			"collector_cert_expiry", "contact_key_id", "contact_key_problem", "db_bytes", "last_purge_at", "last_purged", "settings_version", "local_overrides",
+			"update_target", "update_state"})
 		for _, dv := range ds {
 			last, expiry, purge := "", "", ""
 			if !dv.LastPurgeAt.IsZero() {
@@ -1038,7 +1066,8 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p page) {
 			rows = append(rows, []string{dv.ID, dv.StoreID, storage.CSVCell(dv.Name), last, dv.AppVersion, strconv.FormatInt(dv.QueueLength, 10),
 				fmt.Sprintf("%.0f", dv.OldestPending), strconv.FormatInt(dv.ClockSkewMS, 10), strconv.FormatInt(dv.FreeDisk, 10), dd.Problem(dv),
 				expiry, storage.CSVCell(dv.ContactKeyID), dd.KeyFlag(dv), strconv.FormatInt(dv.DBBytes, 10), purge, strconv.FormatInt(dv.LastPurged, 10),
-				strconv.FormatInt(dv.SettingsVersion, 10), strings.Join(dv.LocalOverrides, ",")})
+				strconv.FormatInt(dv.SettingsVersion, 10), strings.Join(dv.LocalOverrides, ","),
+				storage.CSVCell(dv.UpdateTarget), storage.CSVCell(dv.UpdateState)})
 		}
 	case "cases.csv":
 		var err error

@@ -577,8 +577,15 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, d storage.Enr
 		// The heartbeat itself is recorded: the actions wait for the next one.
 		s.log.Error("heartbeat: device actions", "device", d.ID, "err", err)
 	}
-	if len(scrub) > 0 || len(actions) > 0 {
-		writeJSON(w, http.StatusOK, wire.HeartbeatReply{Scrub: scrub, ScrubCases: cases, Actions: actions})
+	// The staged rollout's version for this kiosk; a kiosk told none changes nothing, so a
+	// failed read only delays an upgrade to the next heartbeat.
+	target, err := s.svc.TargetVersion(r.Context(), d)
+	if err != nil {
+		s.log.Error("heartbeat: rollout", "device", d.ID, "err", err)
+		target = ""
+	}
+	if len(scrub) > 0 || len(actions) > 0 || target != "" {
+		writeJSON(w, http.StatusOK, wire.HeartbeatReply{Scrub: scrub, ScrubCases: cases, Actions: actions, TargetVersion: target})
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

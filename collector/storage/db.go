@@ -491,6 +491,10 @@ type Device struct {
 	// config overrides, as its last heartbeat said.
 	SettingsVersion int64    `json:"settings_version"`
 	LocalOverrides  []string `json:"local_overrides,omitempty"`
+	// UpdateTarget is the kiosk package version the device's updater was last asked to
+	// install, and UpdateState how that went (wire.UpdatePending, …); empty: not said.
+	UpdateTarget string `json:"update_target,omitempty"`
+	UpdateState  string `json:"update_state,omitempty"`
 }
 
 // Devices lists every device, by store then name, with the heartbeats and clock skews
@@ -501,7 +505,7 @@ func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 		SELECT id, store_id, name, enrolled_at IS NOT NULL, revoked_at IS NOT NULL, last_seen_at,
 		       app_version, queue_length, oldest_pending_s, free_disk_bytes, clock_skew_ms,
 		       collector_cert_expiry, contact_key_id, db_bytes, last_purge_at, last_purged,
-		       settings_version, local_overrides
+		       settings_version, local_overrides, update_target, update_state
 		  FROM devices ORDER BY store_id, name`)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
@@ -516,7 +520,8 @@ func (db *DB) Devices(ctx context.Context) ([]Device, error) {
 		)
 		if err := rows.Scan(&d.ID, &d.StoreID, &d.Name, &d.Enrolled, &d.Revoked, &seen,
 			&d.AppVersion, &d.QueueLength, &d.OldestPending, &d.FreeDisk, &d.ClockSkewMS, &expiry, &d.ContactKeyID,
-			&d.DBBytes, &purge, &d.LastPurged, &d.SettingsVersion, &overrides); err != nil {
+			&d.DBBytes, &purge, &d.LastPurged, &d.SettingsVersion, &overrides,
+			&d.UpdateTarget, &d.UpdateState); err != nil {
 			return nil, fmt.Errorf("list devices: %w", err)
 		}
 		if overrides != "" {

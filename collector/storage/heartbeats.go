@@ -169,10 +169,11 @@ func (db *DB) writeHeartbeats(ctx context.Context, pending map[string]pendingBea
 			UPDATE devices SET last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END,
 			       app_version = ?, queue_length = ?, oldest_pending_s = ?,
 			       free_disk_bytes = ?, clock_skew_ms = ?, collector_cert_expiry = ?, contact_key_id = ?,
-			       db_bytes = ?, last_purge_at = ?, last_purged = ?, settings_version = ?, local_overrides = ? WHERE id = ?`,
+			       db_bytes = ?, last_purge_at = ?, last_purged = ?, settings_version = ?, local_overrides = ?,
+			       update_target = ?, update_state = ? WHERE id = ?`,
 			at, at, hb.AppVersion, hb.QueueLength, hb.OldestPendingAge, hb.FreeDiskBytes, p.skewMS,
 			nullMillis(hb.CollectorCertExpiry), hb.ContactKeyID, hb.DBBytes, nullMillis(hb.LastPurgeAt), hb.LastPurged,
-			hb.SettingsVersion, strings.Join(hb.LocalOverrides, ","), id)
+			hb.SettingsVersion, strings.Join(hb.LocalOverrides, ","), hb.UpdateTarget, hb.UpdateState, id)
 		if err != nil {
 			return fmt.Errorf("device %s: %w", id, err)
 		}
@@ -225,6 +226,7 @@ func (p pendingBeat) mergeInto(d *Device) {
 	}
 	d.SettingsVersion, d.LocalOverrides = hb.SettingsVersion, slices.Clone(hb.LocalOverrides)
 	d.DBBytes, d.LastPurged, d.LastPurgeAt = hb.DBBytes, hb.LastPurged, time.Time{}
+	d.UpdateTarget, d.UpdateState = hb.UpdateTarget, hb.UpdateState
 	if !hb.LastPurgeAt.IsZero() {
 		d.LastPurgeAt = time.UnixMilli(hb.LastPurgeAt.UnixMilli()).UTC()
 	}

@@ -190,13 +190,27 @@ type Heartbeat struct {
 	// DeviceAction), sent until a heartbeat carrying them is answered. Sent only when not
 	// empty, so a collector from before remote actions never sees it.
 	ActionResults []ActionResult `json:"action_results,omitempty"`
+	// UpdateTarget is the version the device's updater was last asked to install, and
+	// UpdateState how that went (one of the UpdateState* values); both empty when the
+	// updater never ran.
+	UpdateTarget string `json:"update_target,omitempty"`
+	UpdateState  string `json:"update_state,omitempty"`
 }
+
+// The states of a kiosk's package update, as its updater (npskiosk-update) writes them
+// and the heartbeat carries them.
+const (
+	UpdatePending    = "pending"     // the target is known, the updater has not run yet
+	UpdateUpgraded   = "upgraded"    // the target is installed and passed its checks
+	UpdateFailed     = "failed"      // the target did not install; the old version runs
+	UpdateRolledBack = "rolled_back" // the target installed but failed its checks; the old version is back
+)
 
 // HeartbeatReply is the body of a 200 reply to POST /v1/heartbeat (204, no body, when
 // the collector has nothing to ask): responses an erasure cleared at the collector,
 // which the kiosk clears too (comment, answers, contact) and names in its next
-// heartbeat's Scrubbed, the cases of theirs whose cached copy it clears, and the remote
-// actions IT asked for.
+// heartbeat's Scrubbed, the cases of theirs whose cached copy it clears, the remote
+// actions IT asked for, and the package version a staged rollout asks the kiosk to run.
 type HeartbeatReply struct {
 	Scrub      []string `json:"scrub"`
 	ScrubCases []string `json:"scrub_cases,omitempty"`
@@ -205,6 +219,9 @@ type HeartbeatReply struct {
 	// in a later heartbeat's ActionResults. A kiosk from before remote actions ignores
 	// the field; the collector gives up on an action it has sent a few times unanswered.
 	Actions []DeviceAction `json:"actions,omitempty"`
+	// TargetVersion is the kiosk package version a staged rollout asks this device to
+	// run; empty: none (no rollout, halted, or this device is not in it yet).
+	TargetVersion string `json:"target_version,omitempty"`
 }
 
 // The kinds of DeviceAction.
