@@ -138,21 +138,9 @@ func TestSetupScreensMatchGoldenMarkup(t *testing.T) {
 		do   func(h *harness)
 	}{
 		{"not_set_up", func(h *harness) {}},
-		{"setup_form", func(h *harness) {
-			test.Tap(h.button("Set up"))
-			h.typeOnKeyboard("nps.example.com")
-			test.Tap(h.button("Done"))
-			h.typeOnKeyboard("abcde-fghjk")
-			test.Tap(h.button("Done"))
-			h.typeOnKeyboard(fakePIN)
-		}},
+		{"setup_form", fillSetupForm},
 		{"setup_confirm", func(h *harness) {
-			test.Tap(h.button("Set up"))
-			h.typeOnKeyboard("nps.example.com")
-			test.Tap(h.button("Done"))
-			h.typeOnKeyboard("abcde-fghjk")
-			test.Tap(h.button("Done"))
-			h.typeOnKeyboard(fakePIN)
+			fillSetupForm(h)
 			test.Tap(h.button("Test connection"))
 		}},
 	}
@@ -166,4 +154,14 @@ func TestSetupScreensMatchGoldenMarkup(t *testing.T) {
 			})
 		}
 	}
+}
+
+// fillSetupForm opens the setup form and types the fake collector's code and PIN.
+func fillSetupForm(h *harness) {
+	test.Tap(h.button("Set up"))
+	h.typeOnKeyboard("nps.example.com")
+	test.Tap(h.button("Done"))
+	h.typeOnKeyboard("abcde-fghjk")
+	test.Tap(h.button("Done"))
+	h.typeOnKeyboard(fakePIN)
 }

@@ -370,33 +370,19 @@ func (b *bodyReader) decode(w http.ResponseWriter, r *http.Request, limit int64,
 }
 
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
-	var req wire.EnrollRequest
-	if !decodeBody(w, r, 4<<10, &req) {
-		return
-	}
-	if !s.allow(w, r, authguard.Enroll) {
-		return
-	}
-	req.Code = strings.ToUpper(strings.TrimSpace(req.Code))
-	req.SetupPIN = strings.TrimSpace(req.SetupPIN)
-	res, err := s.svc.Enroll(r.Context(), req)
-	if errors.Is(err, storage.ErrUnauthorized) {
-		s.guard.Failed(r.Context(), r, authguard.Enroll)
-		writeError(w, http.StatusUnauthorized, "unauthorized", enrollRefusal(req))
-		return
-	}
-	if err != nil {
-		s.log.Error("enroll", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	serveEnrollment(s, w, r, "enroll", s.svc.Enroll)
 }
 
 // checkEnrollment tells the kiosk's setup screen which store a code (with its setup
 // PIN) or key would join, spending nothing. Failures count against the client as
 // failed enrollments do, so it is no faster a way to guess codes.
 func (s *Server) checkEnrollment(w http.ResponseWriter, r *http.Request) {
+	serveEnrollment(s, w, r, "check enrollment", s.svc.CheckEnrollment)
+}
+
+// serveEnrollment answers an enrollment request with what do makes of it, under the
+// enrollment limits.
+func serveEnrollment[T any](s *Server, w http.ResponseWriter, r *http.Request, what string, do func(context.Context, wire.EnrollRequest) (T, error)) {
 	var req wire.EnrollRequest
 	if !decodeBody(w, r, 4<<10, &req) {
 		return
@@ -406,18 +392,18 @@ func (s *Server) checkEnrollment(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Code = strings.ToUpper(strings.TrimSpace(req.Code))
 	req.SetupPIN = strings.TrimSpace(req.SetupPIN)
-	p, err := s.svc.CheckEnrollment(r.Context(), req)
+	res, err := do(r.Context(), req)
 	if errors.Is(err, storage.ErrUnauthorized) {
 		s.guard.Failed(r.Context(), r, authguard.Enroll)
 		writeError(w, http.StatusUnauthorized, "unauthorized", enrollRefusal(req))
 		return
 	}
 	if err != nil {
-		s.log.Error("check enrollment", "err", err)
+		s.log.Error(what, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again later")
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, res)
 }
 
 // enrollRefusal says why an enrollment was refused, no more precisely than a guesser
