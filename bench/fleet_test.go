@@ -176,7 +176,7 @@ func enrollFleet(b *testing.B, path string, shape fleetShape) []string {
 var listening = regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
 
 // startCollector runs npscollector serve on a free loopback port and waits for /healthz.
-func startCollector(b *testing.B, bin, dbPath, logPath string) (string, *exec.Cmd) {
+func startCollector(b testing.TB, bin, dbPath, logPath string) (string, *exec.Cmd) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		b.Fatal(err)

@@ -48,13 +48,14 @@ func BenchmarkFootprint(b *testing.B) {
 		b.Fatal(err)
 	}
 	display := startXvfb(b)
+	// The kiosk enrolled and syncing, as in a store: unenrolled it shows its setup screen.
+	collector := startStoreCollector(b)
 	apps := []struct {
 		name string
 		argv func(dir string) []string
 	}{
 		{"npskiosk", func(dir string) []string {
-			cfg := filepath.Join(dir, "kiosk.toml")
-			os.WriteFile(cfg, []byte(fmt.Sprintf("db = %q\nhide_cursor = true\n", filepath.Join(dir, "kiosk.db"))), 0o600)
+			cfg := collector.kioskConfig(b, dir)
 			return []string{kiosk, "--config", cfg, "--window-size", fmt.Sprintf("%dx%d", screenW, screenH)}
 		}},
 		{"chromium", func(dir string) []string {

@@ -28,10 +28,8 @@ func TestKioskSleepsWhenIdle(t *testing.T) {
 	kiosk := program(t, "npskiosk")
 	x := startXvfb(t)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "kiosk.toml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "db = %q\nhide_cursor = true\n", filepath.Join(dir, "kiosk.db")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	// Enrolled, and syncing with a collector on loopback, as in a store.
+	cfg := startStoreCollector(t).kioskConfig(t, dir)
 	app := startApp(t, x, []string{kiosk, "--config", cfg, "--window-size", fmt.Sprintf("%dx%d", screenW, screenH)})
 	app.waitFirstFrame(t, x)
 	time.Sleep(3 * time.Second) // settle: fonts, caches, the first GC
