@@ -2,6 +2,7 @@ package kiosk
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -237,7 +238,7 @@ func (s *setupScreen) check() {
 	}
 	collector, req := s.request()
 	switch {
-	case !strings.HasPrefix(collector, "https://") && !strings.HasPrefix(collector, "http://") || len(collector) <= len("https://"):
+	case !isCollectorURL(collector):
 		setText(s.status, a.t("setup.need_collector"))
 		return
 	case req.Code == "":
@@ -269,6 +270,12 @@ func (s *setupScreen) check() {
 			s.root.Refresh()
 		})
 	})
+}
+
+// isCollectorURL reports whether s could be a collector's address: http(s) and a host.
+func isCollectorURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // confirmation shows the connection test's result and the store the kiosk joins.
