@@ -331,15 +331,21 @@ func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int
 		}
 	}
 	// One statement per number of shards (1, 8 or 64), prepared once: SQLite parsed
-	// and planned the 64-shard one on every report.
-	st, err := db.stmts.get(ctx, db.read, storeTotalsQuery(len(shards)))
+	// and planned the 64-shard one on every report. PostgreSQL planned it on every run
+	// even so, and calls a function instead (0032_store_snapshot_pairs.sql).
+	query, args := storeTotalsQuery(len(shards)), make([]any, 0, len(shards)+6)
+	if db.dialect.name == "postgres" {
+		query = `SELECT to_counts, before_counts FROM store_snapshot_pairs(?, ?, ?, ?, CAST(? AS INTEGER[]))`
+		args = append(args, scope, slice, to, before, intArray(shards))
+	} else {
+		args = append(args, scope, slice, to, scope, slice, before)
+		for _, s := range shards {
+			args = append(args, s)
+		}
+	}
+	st, err := db.stmts.get(ctx, db.read, query)
 	if err != nil {
 		return fmt.Errorf("store snapshots: %w", err)
-	}
-	args := make([]any, 0, len(shards)+6)
-	args = append(args, scope, slice, to, scope, slice, before)
-	for _, s := range shards {
-		args = append(args, s)
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
@@ -366,6 +372,18 @@ func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int
 func storeTotalsQuery(n int) string {
 	latest := `(SELECT counts FROM store_snapshots s WHERE s.scope = ? AND s.slice = ? AND s.shard = g.column1 AND s.day <= ? ORDER BY s.day DESC LIMIT 1)`
 	return `SELECT ` + latest + `, ` + latest + ` FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(CAST(? AS INTEGER)), ", n), ", ") + `) AS g`
+}
+
+// intArray is ns as a PostgreSQL array literal, {1,2,3}.
+func intArray(ns []int) string {
+	b := []byte{'{'}
+	for i, n := range ns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return string(append(b, '}'))
 }
 
 // countTotals is how many stores an encoded snapshot holds (0 for a corrupt one, which
