@@ -123,25 +123,14 @@ func (s *Service) Ingest(ctx context.Context, d storage.EnrolledDevice, batch []
 func (s *Service) IngestUpload(ctx context.Context, d storage.EnrolledDevice, req wire.DeviceUpload) (wire.UploadResult, error) {
 	batch := req.Responses
 	res := wire.UploadResult{Accepted: []string{}, Duplicate: []string{}, Rejected: []wire.Rejection{}}
-	enrolled, err := s.DeviceEnrolledAt(ctx, d.ID)
+	settings, err := s.UploadSettings(ctx, d.ID)
 	if err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
 	}
-	survey, err := s.Survey(ctx, d.StoreID)
-	if err != nil {
-		return res, fmt.Errorf("ingest: %w", err)
-	}
+	enrolled, survey, rule, thanks := settings.EnrolledAt, settings.Survey, settings.FollowUp, settings.Thanks
 	loc, err := s.location(d.Timezone)
 	if err != nil {
 		return res, fmt.Errorf("ingest: store %s time zone: %w", d.StoreID, err)
-	}
-	rule, err := s.FollowUpRule(ctx, d.StoreID)
-	if err != nil {
-		return res, fmt.Errorf("ingest: %w", err)
-	}
-	thanks, err := s.ThanksRule(ctx, d.StoreID)
-	if err != nil {
-		return res, fmt.Errorf("ingest: %w", err)
 	}
 	tagger, err := s.taggerForIngest(survey)
 	if err != nil {

@@ -24,17 +24,22 @@ type NewCase struct {
 
 // FollowUpRule returns the rule for a store: its own, else the chain's, else the default.
 func (db *DB) FollowUpRule(ctx context.Context, storeID string) (followup.Rule, error) {
-	var body string
+	var body sql.NullString
 	err := db.read.QueryRowContext(ctx,
 		`SELECT rule FROM follow_up_rules WHERE scope IN (?, '') ORDER BY scope DESC LIMIT 1`, storeID).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return followup.DefaultRule(), nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return followup.Rule{}, fmt.Errorf("follow-up rule of %s: %w", storeID, err)
 	}
+	return followUpRuleFrom(storeID, body)
+}
+
+// followUpRuleFrom is the follow-up rule stored as body; the default when there is none.
+func followUpRuleFrom(storeID string, body sql.NullString) (followup.Rule, error) {
+	if !body.Valid {
+		return followup.DefaultRule(), nil
+	}
 	var r followup.Rule
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
+	if err := json.Unmarshal([]byte(body.String), &r); err != nil {
 		return followup.Rule{}, fmt.Errorf("follow-up rule of %s: %w", storeID, err)
 	}
 	return r, nil

@@ -568,6 +568,12 @@ func (db *DB) Survey(ctx context.Context, storeID string) (wire.Survey, error) {
 	if err != nil {
 		return wire.Survey{}, fmt.Errorf("survey of store %s: %w", storeID, err)
 	}
+	return surveyFrom(storeID, name, body)
+}
+
+// surveyFrom is the survey stored as body for a store of this name; the default, with
+// the store's name, when body is empty.
+func surveyFrom(storeID, name, body string) (wire.Survey, error) {
 	if body == "" {
 		s, err := assets.DefaultSurvey()
 		if err != nil {

@@ -14,22 +14,6 @@ const (
 	ClockFuture           = "future"
 )
 
-// DeviceEnrolledAt returns when a device was enrolled; zero when it never was.
-func (db *DB) DeviceEnrolledAt(ctx context.Context, deviceID string) (time.Time, error) {
-	var at sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT enrolled_at FROM devices WHERE id = ?`, deviceID).Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, fmt.Errorf("device %s: %w", deviceID, ErrNotFound)
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("device %s: %w", deviceID, err)
-	}
-	if !at.Valid {
-		return time.Time{}, nil
-	}
-	return time.UnixMilli(at.Int64), nil
-}
-
 // nullMillis is t in Unix milliseconds, or NULL for the zero time.
 func nullMillis(t time.Time) any {
 	if t.IsZero() {

@@ -36,17 +36,22 @@ type NewThankYou struct {
 // ThanksRule returns the thank-you rule for a store: its own, else the chain's, else
 // none (followup.NoThanks).
 func (db *DB) ThanksRule(ctx context.Context, storeID string) (followup.ThanksRule, error) {
-	var body string
+	var body sql.NullString
 	err := db.read.QueryRowContext(ctx,
 		`SELECT rule FROM thanks_rules WHERE scope IN (?, '') ORDER BY scope DESC LIMIT 1`, storeID).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return followup.NoThanks(), nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return followup.ThanksRule{}, fmt.Errorf("thank-you rule of %s: %w", storeID, err)
 	}
+	return thanksRuleFrom(storeID, body)
+}
+
+// thanksRuleFrom is the thank-you rule stored as body; none when there is none.
+func thanksRuleFrom(storeID string, body sql.NullString) (followup.ThanksRule, error) {
+	if !body.Valid {
+		return followup.NoThanks(), nil
+	}
 	var r followup.ThanksRule
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
+	if err := json.Unmarshal([]byte(body.String), &r); err != nil {
 		return followup.ThanksRule{}, fmt.Errorf("thank-you rule of %s: %w", storeID, err)
 	}
 	return r, nil
