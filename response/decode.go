@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -31,30 +32,82 @@ func DecodeJSON(data []byte, v any, required ...string) error {
 	if err := checkText(data); err != nil {
 		return err
 	}
-	if len(required) > 0 {
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(data, &fields); err != nil {
-			return invalid("%s", jsonProblem(err))
-		}
-		for _, name := range required {
-			raw, ok := fields[name]
-			if !ok {
-				return invalid("%s is missing", name)
-			}
-			if string(raw) == "null" {
-				return invalid("%s is null", name)
-			}
-		}
-	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		// A missing required field is named before any other fault, as it always was.
+		if err := checkRequired(data, required); err != nil {
+			return err
+		}
 		return invalid("%s", jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
+		if err := checkRequired(data, required); err != nil {
+			return err
+		}
 		return invalid("trailing data after the JSON object")
 	}
+	// A required field that decoded to something other than its zero value was there
+	// and not null: only a zero one (a score of 0, or none) needs a second look at the
+	// text, which costs as much as the decoding itself.
+	for _, name := range required {
+		if zeroField(v, name) {
+			return checkRequired(data, required)
+		}
+	}
 	return nil
+}
+
+// checkRequired refuses a JSON object in which a required field is missing or null.
+func checkRequired(data []byte, required []string) error {
+	if len(required) == 0 {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return invalid("%s", jsonProblem(err))
+	}
+	for _, name := range required {
+		raw, ok := fields[name]
+		if !ok {
+			return invalid("%s is missing", name)
+		}
+		if string(raw) == "null" {
+			return invalid("%s is null", name)
+		}
+	}
+	return nil
+}
+
+// zeroField reports whether the field of the struct v points to that JSON calls name
+// holds its zero value; true when there is no such field, so that the caller looks.
+func zeroField(v any, name string) bool {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return true
+	}
+	f, ok := jsonField(rv.Elem(), name)
+	return !ok || f.IsZero()
+}
+
+// jsonField is the field of struct value sv that encoding/json decodes name into,
+// looking into embedded structs as it does.
+func jsonField(sv reflect.Value, name string) (reflect.Value, bool) {
+	t := sv.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if sf.Anonymous && tag == "" && sf.Type.Kind() == reflect.Struct {
+			if f, ok := jsonField(sv.Field(i), name); ok {
+				return f, true
+			}
+			continue
+		}
+		if tag == name || (tag == "" && strings.EqualFold(sf.Name, name)) {
+			return sv.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
 }
 
 // DecodeResponse decodes one response from its JSON form with DecodeJSON: the score

@@ -97,3 +97,38 @@ func TestParseJSON(t *testing.T) {
 		t.Errorf("valid escapes: %v, %q", err, r.Comment)
 	}
 }
+
+// DecodeResponse names a missing or null score, and that before any other fault, whether
+// the score decoded to 0 (looked at again) or to something else (taken as it is).
+func TestDecodeResponseRequiresTheScore(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		score      int
+		err        string
+	}{
+		{"a score", `{"id":"a","score":7}`, 7, ""},
+		{"a score of 0", `{"id":"a","score":0}`, 0, ""},
+		{"missing", `{"id":"a"}`, 0, "score is missing"},
+		{"null", `{"id":"a","score":null}`, 0, "score is null"},
+		{"missing, and a field of the wrong type", `{"id":"a","comment":5}`, 0, "score is missing"},
+		{"missing, and an unknown field", `{"id":"a","colour":"red"}`, 0, "score is missing"},
+		{"missing, and trailing data", `{"id":"a"} {}`, 0, "not valid JSON"},
+		{"a score, and a field of the wrong type", `{"id":"a","score":3,"comment":5}`, 0, "comment must be a JSON string"},
+		{"a score, and trailing data", `{"id":"a","score":3} {}`, 0, "not valid JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := DecodeResponse([]byte(tc.body))
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("DecodeResponse(%s): %v", tc.body, err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("DecodeResponse(%s) = %v, want an error with %q", tc.body, err, tc.err)
+			case tc.err == "" && r.Score != tc.score:
+				t.Fatalf("DecodeResponse(%s).Score = %d, want %d", tc.body, r.Score, tc.score)
+			}
+			if r.ID != "a" && !strings.Contains(tc.err, "not valid JSON") {
+				t.Errorf("DecodeResponse(%s).ID = %q, want the item named", tc.body, r.ID)
+			}
+		})
+	}
+}
