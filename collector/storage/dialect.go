@@ -78,20 +78,23 @@ func (d dialect) rebind(q string) string {
 	if !d.numbered || !strings.Contains(q, "?") {
 		return q
 	}
-	var b strings.Builder
+	// Byte by byte: ? and ' are never part of a longer UTF-8 sequence. A batch's
+	// INSERT has thousands of placeholders; building it rune by rune, with a string a
+	// placeholder, cost about 4 % of ingest's CPU on PostgreSQL.
+	b := make([]byte, 0, len(q)+4*strings.Count(q, "?"))
 	n, quoted := 0, false
-	for _, r := range q {
-		switch {
-		case r == '\'':
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '\'':
 			quoted = !quoted
-		case r == '?' && !quoted:
+		case c == '?' && !quoted:
 			n++
-			b.WriteString("$" + strconv.Itoa(n))
+			b = strconv.AppendInt(append(b, '$'), int64(n), 10)
 			continue
 		}
-		b.WriteRune(r)
+		b = append(b, q[i])
 	}
-	return b.String()
+	return string(b)
 }
 
 // conn is a connection pool that speaks the dialect. It holds the pool rather than
