@@ -111,6 +111,12 @@ func openCases(ctx context.Context, t tx, v *contactvault.Vault, announce bool, 
 	if !announce {
 		return 0, nil
 	}
+	return announceCases(ctx, t, v, storeID, rows, opened, now)
+}
+
+// announceCases queues case.opened for the cases of rows that were opened, and returns
+// how many it queued.
+func announceCases(ctx context.Context, t tx, v *contactvault.Vault, storeID string, rows []NewResponse, opened map[string]bool, now time.Time) (int, error) {
 	queued := 0
 	for _, r := range rows {
 		if r.Case == nil || !opened[r.Case.ID] {

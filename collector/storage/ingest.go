@@ -245,15 +245,26 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 	if len(batch) == 0 {
 		return BatchResult{Results: []InsertResult{}}, storeCounts{}, nil
 	}
-	// The batch's positions in received order (cursor.go); PostgreSQL's come from the
-	// columns' defaults.
-	seqBase, err := reservePositions(ctx, t, len(batch))
-	if err != nil {
-		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
+	var (
+		inserted, opened map[string]bool
+		together         bool // the themes and cases went with the responses
+		err              error
+	)
+	if t.d.name == "postgres" {
+		if inserted, opened, together, err = insertTogether(ctx, t, req, o.StoreID, now); err != nil {
+			return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
+		}
 	}
-	inserted, err := insertRows(ctx, t, req.rows, seqBase)
-	if err != nil {
-		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
+	if !together {
+		// The batch's positions in received order (cursor.go); PostgreSQL's come from the
+		// columns' defaults.
+		seqBase, err := reservePositions(ctx, t, len(batch))
+		if err != nil {
+			return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
+		}
+		if inserted, err = insertRows(ctx, t, req.rows, seqBase); err != nil {
+			return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
+		}
 	}
 	var old []string
 	for _, r := range batch {
@@ -297,7 +308,9 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 		rollups[key] = counts
 		results[i] = Inserted
 		if r.Tags != nil {
-			themes.add(r.ID, r.Tags)
+			if !together {
+				themes.add(r.ID, r.Tags)
+			}
 			themeCounts(themeRollups, 1, r.Day, r.Channel, r.Touchpoint, r.Segment, r.Score, r.Suspect, r.Tags.WorthALook, themeKeys(r.Tags), r.Reasons)
 		}
 		if announce {
@@ -315,7 +328,7 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 			}
 			events++
 		}
-		if r.Case != nil {
+		if r.Case != nil && !together {
 			newCases = append(newCases, r)
 		}
 		if r.Thanks != nil {
@@ -328,10 +341,17 @@ func (db *DB) insertRequestTx(ctx context.Context, t tx, req *insertRequest) (Ba
 			}
 		}
 	}
-	if err := themes.insert(ctx, t); err != nil {
-		return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
+	var queued int
+	if together {
+		if wants(listening, EventCaseOpened) {
+			queued, err = announceCases(ctx, t, db.vault, o.StoreID, batch, opened, now)
+		}
+	} else {
+		if err := themes.insert(ctx, t); err != nil {
+			return BatchResult{}, storeCounts{}, fmt.Errorf("insert batch: %w", err)
+		}
+		queued, err = openCases(ctx, t, db.vault, wants(listening, EventCaseOpened), o.StoreID, newCases, now)
 	}
-	queued, err := openCases(ctx, t, db.vault, wants(listening, EventCaseOpened), o.StoreID, newCases, now)
 	if err != nil {
 		return BatchResult{}, storeCounts{}, err
 	}
