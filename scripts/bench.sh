@@ -38,11 +38,19 @@ esac
 # whatever -benchtime the rest runs with; the rest skip it.
 CAPTURE_ARGS=("${ARGS[@]}")
 if [ "$MODE" = full ]; then CAPTURE_ARGS+=(-benchtime 5000x); fi
+# Ingest and catch-up take seconds an iteration, so at the default -benchtime they run
+# once: one noisy sample of each side. The full run gives them four iterations each (every
+# one interleaves its two sides), run apart (with a PostgreSQL of their own) so that
+# -benchtime applies to them alone.
+REPEATED='^(BenchmarkIngest|BenchmarkCatchUp)$'
+REPEATED_ARGS=("${ARGS[@]}")
+if [ "$MODE" = full ]; then REPEATED_ARGS+=(-benchtime 4x); fi
 sync
 # -p 1: packages one after another; -v: each benchmark's name as it starts, for progress.
 {
   go test -tags migrated_fynedo,sqlite_fts5 -run '^$' -bench '^BenchmarkRecord$' -benchmem -count 1 -v "${CAPTURE_ARGS[@]}" ./store/
-  scripts/with-postgres.sh go test -tags migrated_fynedo,sqlite_fts5 -p 1 -run '^$' -bench . -skip '^BenchmarkRecord$' -benchmem -count 1 -v "${ARGS[@]}" ./...
+  scripts/with-postgres.sh go test -tags migrated_fynedo,sqlite_fts5 -p 1 -run '^$' -bench "$REPEATED" -benchmem -count 1 -v "${REPEATED_ARGS[@]}" ./sync/ ./collector/httpapi/
+  scripts/with-postgres.sh go test -tags migrated_fynedo,sqlite_fts5 -p 1 -run '^$' -bench . -skip "^BenchmarkRecord\$|$REPEATED" -benchmem -count 1 -v "${ARGS[@]}" ./...
 } | tee "$OUT/benchmarks.txt.tmp" | grep --line-buffered -E '^(Benchmark|ok|FAIL|---|panic|\s+\w+_test.go)'
 mv "$OUT/benchmarks.txt.tmp" "$OUT/benchmarks.txt"
 go run ./tools/benchreport "${FLAGS[@]}" -in "$OUT/benchmarks.txt" -out "$OUT/benchmarks.md" -postgres "$PGVER, fsync $PG_FSYNC"
