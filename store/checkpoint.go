@@ -59,8 +59,16 @@ type checkpointer struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	commits atomic.Int64  // commits on the write connection, counted by its commit hook
-	wake    chan struct{} // a commit happened; capacity 1, never blocks the commit
+	commits atomic.Int64 // commits on the write connection, counted by its commit hook
+	due     atomic.Int64 // the count of commits at which the next busy round is due
+	// last is when the newest of them committed, as time since epoch (Go's monotonic
+	// clock, not the database's, which tests and benchmarks step).
+	last  atomic.Int64
+	epoch time.Time
+	// armed: the idle timer runs, or a wake to start it is pending. While it is set a
+	// commit signals only when a busy round is due, not once per tap.
+	armed atomic.Bool
+	wake  chan struct{} // work for the checkpointer; capacity 1, never blocks the commit
 
 	stop func()
 	done sync.WaitGroup
@@ -76,18 +84,35 @@ func newCheckpointer(conn *sql.DB, idle time.Duration, every, frames int, now fu
 	if frames <= 0 {
 		frames = DefaultCheckpointFrames
 	}
-	return &checkpointer{conn: conn, idle: idle, every: int64(every), frames: frames, now: now, log: log,
-		wake: make(chan struct{}, 1), stop: func() {}}
+	c := &checkpointer{conn: conn, idle: idle, every: int64(every), frames: frames, now: now, log: log,
+		epoch: time.Now(), wake: make(chan struct{}, 1), stop: func() {}}
+	c.due.Store(c.every)
+	return c
 }
 
-// committed is the write connection's commit hook: it runs inside SQLite's commit, so it
-// only counts and signals.
+// committed is the write connection's commit hook. It runs inside SQLite's commit, on
+// every tap, so it only counts, notes the time and wakes the checkpointer when there is
+// work: the first commit after an idle checkpoint (to start the idle timer, which then
+// finds later commits by their time) and a commit that makes a busy round due. A
+// goroutine woken per tap would compete with the next tap for the CPU.
 func (c *checkpointer) committed() {
-	c.commits.Add(1)
+	n := c.commits.Add(1)
+	c.last.Store(int64(time.Since(c.epoch)))
+	if n >= c.due.Load() || (!c.armed.Load() && c.armed.CompareAndSwap(false, true)) {
+		c.signal()
+	}
+}
+
+func (c *checkpointer) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
+}
+
+// quietFor is how long ago the newest commit was.
+func (c *checkpointer) quietFor() time.Duration {
+	return time.Since(c.epoch) - time.Duration(c.last.Load())
 }
 
 func (c *checkpointer) start() {
@@ -111,26 +136,45 @@ func (c *checkpointer) run(ctx context.Context) {
 	timer.Stop()
 	defer timer.Stop()
 	var (
-		since int64 // c.commits at the last checkpoint
-		idle  int64 // c.commits after the last idle checkpoint, its own write included
+		idle    int64 // c.commits after the last idle checkpoint, its own write included
+		running bool  // timer is set
 	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-c.wake:
-			timer.Reset(c.idle)
-			if n := c.commits.Load(); n-since >= c.every {
-				since = n
+			if !running {
+				timer.Reset(c.idle)
+				running = true
+			}
+			if n := c.commits.Load(); n >= c.due.Load() {
+				c.due.Store(n + c.every)
 				c.busy(ctx)
 			}
 		case <-timer.C:
+			running = false
+			if q := c.quietFor(); q < c.idle {
+				timer.Reset(c.idle - q) // taps came since it was set: wait from the last
+				running = true
+				continue
+			}
+			// Disarm before looking at the count: a commit from here on wakes the loop
+			// again, and one that came just before is seen below.
+			c.armed.Store(false)
+			if q := c.quietFor(); q < c.idle {
+				if c.armed.CompareAndSwap(false, true) {
+					timer.Reset(c.idle - q)
+					running = true
+				}
+				continue
+			}
 			if c.commits.Load() == idle {
 				continue // only the checkpointer's own write since the last one
 			}
 			c.idleCheckpoint(ctx)
 			idle = c.commits.Load()
-			since = idle
+			c.due.Store(idle + c.every)
 		}
 	}
 }

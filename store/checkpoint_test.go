@@ -102,3 +102,71 @@ func TestWALBoundedUnderConstantTaps(t *testing.T) {
 		t.Errorf("the database file holds %d of %d taps: the WAL was not checkpointed while busy", n, taps)
 	}
 }
+
+// TestCommitHookWakesOnlyForWork: the commit hook, which runs inside every tap's commit,
+// wakes the checkpointer only to start its idle timer and when a busy round is due, not
+// once per commit.
+func TestCommitHookWakesOnlyForWork(t *testing.T) {
+	c := newCheckpointer(nil, time.Hour, 4, 0, time.Now, quiet)
+	woke := func() bool {
+		select {
+		case <-c.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	for _, step := range []struct {
+		name string
+		wake bool
+	}{
+		{"first commit starts the idle timer", true},
+		{"second commit: the timer runs", false},
+		{"third commit", false},
+		{"fourth commit: a busy round is due", true},
+	} {
+		c.committed()
+		if got := woke(); got != step.wake {
+			t.Errorf("%s: woke = %v, want %v", step.name, got, step.wake)
+		}
+	}
+	// The checkpointer moves the next round on, as run does.
+	c.due.Store(c.commits.Load() + c.every)
+	for i := range 3 {
+		c.committed()
+		if woke() {
+			t.Errorf("commit %d after the busy round woke the checkpointer", i+1)
+		}
+	}
+}
+
+// TestIdleCheckpointWaitsForTheLastTap: the idle checkpoint counts from the newest
+// commit, so taps that keep coming faster than CheckpointIdle hold it off, and it runs
+// once they stop.
+func TestIdleCheckpointWaitsForTheLastTap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kiosk.db")
+	const (
+		idle = 500 * time.Millisecond
+		gap  = 50 * time.Millisecond
+		taps = 20 // 1 s of taps, twice the idle time
+	)
+	db := openTest(t, Config{Path: path, RapidTap: noRapid, CheckpointIdle: idle, CheckpointEvery: 1 << 30})
+	ctx := context.Background()
+	for i := range taps {
+		if _, err := db.Record(ctx, response.Tap{Score: i % 11, Locale: "en", SurveyVersion: 1}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(gap)
+	}
+	last := time.Now()
+	if n := rowsInMainFile(t, path); n != 0 && time.Since(last) < idle-gap {
+		t.Fatalf("%d taps in the database file while taps kept coming: the idle checkpoint did not wait for the last", n)
+	}
+	deadline := last.Add(idle + 10*time.Second)
+	for rowsInMainFile(t, path) != taps {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file holds %d of %d taps long after the last: no idle checkpoint", rowsInMainFile(t, path), taps)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
