@@ -18,7 +18,7 @@ import (
 const (
 	DefaultCheckpointIdle   = 2 * time.Second
 	DefaultCheckpointEvery  = 256
-	DefaultCheckpointFrames = 4096 // 16 MiB of 4 KiB pages
+	DefaultCheckpointFrames = 16384 // 16 MiB of 1 KiB pages (pageSize)
 )
 
 // SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so one

@@ -46,7 +46,7 @@ func TestCheckpointAfterIdle(t *testing.T) {
 		t.Skip("300 durable taps")
 	}
 	path := filepath.Join(t.TempDir(), "kiosk.db")
-	const taps = 300 // four pages each: past 1000 pages of WAL
+	const taps = 300 // about five pages each: past 1000 pages of WAL
 	idle := 2 * time.Second
 	db := openTest(t, Config{Path: path, RapidTap: noRapid, CheckpointIdle: idle, CheckpointEvery: 1 << 30})
 	ctx := context.Background()
@@ -79,7 +79,7 @@ func TestWALBoundedUnderConstantTaps(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "kiosk.db")
 	const (
-		taps   = 600 // about 2400 pages of WAL without a checkpoint
+		taps   = 600 // about 3000 pages of WAL without a checkpoint
 		frames = 100
 	)
 	db := openTest(t, Config{Path: path, RapidTap: noRapid, CheckpointIdle: time.Hour, CheckpointEvery: 20, CheckpointFrames: frames})
@@ -93,9 +93,9 @@ func TestWALBoundedUnderConstantTaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A frame is a 4 KiB page and its 24-byte header. The checkpointer runs beside the
-	// taps, so the WAL may pass the bound by what comes in while it works: allow 4×.
-	if max := int64(4*frames) * (4096 + 24); st.Size() > max {
+	// A frame is a page and its 24-byte header. The checkpointer runs beside the taps,
+	// so the WAL may pass the bound by what comes in while it works: allow 4×.
+	if max := int64(4*frames) * (pageSize + 24); st.Size() > max {
 		t.Errorf("WAL is %d bytes after %d taps, want at most %d: it grows without bound", st.Size(), taps, max)
 	}
 	if n := rowsInMainFile(t, path); n < taps-4*frames/4 {

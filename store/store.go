@@ -150,6 +150,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.space.release(0)
 		db.space.setFull(true)
 	}
+	if err := db.usePageSize(ctx, func() int64 { return freeBytes(db.space.dir()) }); err != nil {
+		// The file keeps the pages it has, which work, only larger.
+		db.log.Warn("could not set the database's page size; the next start tries again", "err", err)
+	}
 	// Neither the write connection nor the checkpointer's own one checkpoints on commit:
 	// the checkpointer does, in between taps (checkpoint.go).
 	ckptConn := openNoAutoCheckpoint(sqlite.DSN(cfg.Path, false), nil)
