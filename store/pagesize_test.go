@@ -3,9 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // pragma reads one PRAGMA's value through the store's read pool.
@@ -169,5 +173,60 @@ func TestOpenConvertsTo1KiBPages(t *testing.T) {
 	}
 	if err := db.CheckIntegrity(context.Background()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestTapWALBytes: what a tap's commit writes and syncs, the pages it appends to the WAL,
+// stays at most six 1 KiB pages (the row's leaf, a leaf of each index, now and then a
+// page split). With 4 KiB pages it was about four pages, 17 KB a tap.
+func TestTapWALBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("550 durable taps")
+	}
+	const (
+		warm     = 50  // past the first leaves' fill and split
+		taps     = 500 // measured
+		maxPages = 6
+	)
+	path := filepath.Join(t.TempDir(), "kiosk.db")
+	// No checkpoint: the WAL only grows, so its size counts the frames appended.
+	db := openTest(t, Config{Path: path, RapidTap: noRapid, CheckpointIdle: time.Hour, CheckpointEvery: 1 << 30})
+	for i := range warm {
+		mustRecord(t, db, i%11)
+	}
+	walSize := func() int64 {
+		st, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	before := walSize()
+	for i := range taps {
+		mustRecord(t, db, i%11)
+	}
+	appended := walSize() - before
+
+	head := make([]byte, 32)
+	f, err := os.Open(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.ReadFull(f, head); err != nil {
+		t.Fatal(err)
+	}
+	page := int64(binary.BigEndian.Uint32(head[8:12])) // the WAL header's page size
+	frame := page + 24                                 // each frame: a header, then the page
+	if appended%frame != 0 {
+		t.Fatalf("the WAL grew by %d bytes, not a whole number of %d-byte frames", appended, frame)
+	}
+	pages := float64(appended/frame) / taps
+	t.Logf("%d-byte pages: %.2f pages, %.0f bytes of WAL a tap", page, pages, float64(appended)/taps)
+	if pages > maxPages {
+		t.Errorf("a tap appends %.2f pages to the WAL, want at most %d", pages, maxPages)
+	}
+	if perTap, most := float64(appended)/taps, float64(maxPages*(1024+24)); perTap > most {
+		t.Errorf("a tap appends %.0f bytes to the WAL, want at most %.0f (%d frames of 1 KiB)", perTap, most, maxPages)
 	}
 }
