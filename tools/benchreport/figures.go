@@ -31,7 +31,8 @@ var sections = []struct{ title, about string }{
 		"then one prepared INSERT committed on its own on the kiosk's SQLite file (WAL, " +
 		"`synchronous=FULL`): about five 1 KiB pages (the row, a leaf of each of three indexes, " +
 		"now and then a split) appended to the WAL and one `fsync`. The floor is one 128-byte append to a file in the same directory and " +
-		"one `fsync`: no SQLite, no locks, no page writes; like the WAL, it grows its file. " +
+		"one `fsync`: no SQLite, no locks, no page writes; it grows its file, as the WAL does " +
+		"until the first busy round starts it over. " +
 		"Each of the 5,000 iterations takes one sample of each, alternating which goes first, so " +
 		"both see the same disk at the same moments. Taps come back to back with the database's " +
 		"clock stepped 13 s (spaced: none is a rapid tap) or 1 s (rapid: from the sixth on each " +
