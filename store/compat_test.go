@@ -8,7 +8,8 @@ import (
 )
 
 // A kiosk upgraded in place keeps its database: the file written by release 0.1 (50
-// simulated responses, 40 of them synced) opens, migrates and keeps its outbox.
+// simulated responses, 40 of them synced, 4 KiB pages) opens, migrates, is rewritten
+// with 1 KiB pages and keeps its outbox.
 func TestOpensADatabaseOfRelease01(t *testing.T) {
 	b, err := os.ReadFile("testdata/kiosk-0.1.db")
 	if err != nil {
@@ -19,6 +20,12 @@ func TestOpensADatabaseOfRelease01(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openTest(t, Config{Path: path})
+	if got := pragma(t, db, "page_size"); got != "1024" {
+		t.Errorf("page_size of the 0.1 database after Open = %s, want 1024", got)
+	}
+	if err := db.CheckIntegrity(context.Background()); err != nil {
+		t.Error(err)
+	}
 	ob, err := db.Outbox(context.Background())
 	if err != nil {
 		t.Fatal(err)

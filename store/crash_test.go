@@ -32,7 +32,7 @@ func recordUntilKilled(path string) int {
 	// Checkpoints after 5 ms of idle and every 8 commits, so that the kills also land
 	// while the checkpointer copies the WAL and starts it over.
 	db, err := Open(ctx, Config{Path: path, RapidTap: noRapid, Logger: quiet,
-		CheckpointIdle: 5 * time.Millisecond, CheckpointEvery: 8, CheckpointFrames: 32})
+		CheckpointIdle: 5 * time.Millisecond, CheckpointEvery: 8})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -81,13 +81,10 @@ type Config struct {
 	// CheckpointIdle: the WAL is copied into the database once no write has committed
 	// for this long; zero means DefaultCheckpointIdle.
 	CheckpointIdle time.Duration
-	// CheckpointEvery: while writes keep coming, a checkpoint runs beside them every so
-	// many commits; zero means DefaultCheckpointEvery.
+	// CheckpointEvery: while writes keep coming, a checkpoint runs in between two of
+	// them every so many commits and starts the WAL over, which bounds it; zero means
+	// DefaultCheckpointEvery.
 	CheckpointEvery int
-	// CheckpointFrames bounds the WAL under constant writes: once it holds this many
-	// pages, a checkpoint waits for the writer and the WAL starts over; zero means
-	// DefaultCheckpointFrames.
-	CheckpointFrames int
 }
 
 // DB is the kiosk's database. Writes go through one connection, so they are serialised
@@ -150,11 +147,15 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.space.release(0)
 		db.space.setFull(true)
 	}
+	if err := db.usePageSize(ctx, func() int64 { return freeBytes(db.space.dir()) }); err != nil {
+		// The file keeps the pages it has, which work, only larger.
+		db.log.Warn("could not set the database's page size; the next start tries again", "err", err)
+	}
 	// Neither the write connection nor the checkpointer's own one checkpoints on commit:
 	// the checkpointer does, in between taps (checkpoint.go).
 	ckptConn := openNoAutoCheckpoint(sqlite.DSN(cfg.Path, false), nil)
 	ckptConn.SetMaxOpenConns(1)
-	db.ckpt = newCheckpointer(ckptConn, cfg.CheckpointIdle, cfg.CheckpointEvery, cfg.CheckpointFrames, db.now, db.log)
+	db.ckpt = newCheckpointer(ckptConn, cfg.CheckpointIdle, cfg.CheckpointEvery, db.now, db.log)
 	db.write = openNoAutoCheckpoint(sqlite.DSN(cfg.Path, false), db.ckpt.committed)
 	db.ckpt.write = db.write
 	db.write.SetMaxOpenConns(1)

@@ -66,8 +66,8 @@ func diskFull(t *testing.T, dir string) {
 
 	path := filepath.Join(dir, "kiosk.db")
 	// The default reserve: three quarters of it (what a running kiosk may spend) hold
-	// more than SQLite's WAL grows to before it checkpoints by itself (1,000 pages,
-	// 4 MiB), so the checkpoint that lets the WAL be reused always fits.
+	// more than SQLite's WAL grows to before it checkpoints by itself (1,000 pages of
+	// 1 KiB), so the checkpoint that lets the WAL be reused always fits.
 	const reserve = store.DefaultReserveBytes
 	open := func() *store.DB {
 		t.Helper()

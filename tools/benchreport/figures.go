@@ -29,15 +29,16 @@ var sections = []struct{ title, about string }{
 	{"1. Capture", "A shopper's tap → durable commit, through the real path: `Record` with its " +
 		"validation, storage-full guard and rapid-tap rule (default settings, decided from memory), " +
 		"then one prepared INSERT committed on its own on the kiosk's SQLite file (WAL, " +
-		"`synchronous=FULL`): four 4 KiB pages (the row and three indexes) appended to the WAL " +
-		"and one `fsync`. The floor is one 128-byte append to a file in the same directory and " +
-		"one `fsync`: no SQLite, no locks, no page writes; like the WAL, it grows its file. " +
+		"`synchronous=FULL`): about five 1 KiB pages (the row, a leaf of each of three indexes, " +
+		"now and then a split) appended to the WAL and one `fsync`. The floor is one 128-byte append to a file in the same directory and " +
+		"one `fsync`: no SQLite, no locks, no page writes; it grows its file, as the WAL does " +
+		"until the first busy round starts it over. " +
 		"Each of the 5,000 iterations takes one sample of each, alternating which goes first, so " +
 		"both see the same disk at the same moments. Taps come back to back with the database's " +
 		"clock stepped 13 s (spaced: none is a rapid tap) or 1 s (rapid: from the sixth on each " +
 		"is stored as suspect), so the kiosk is never idle: the checkpointer's busy rounds " +
-		"(PASSIVE every 256 commits, RESTART each 4,096 WAL pages) fall inside the run and in " +
-		"the record's tail. It runs first, after a `sync`, before any other benchmark writes. " +
+		"(a RESTART checkpoint on the taps' own connection every 256 commits, in between two " +
+		"taps) fall inside the run and in the record's tail. It runs first, after a `sync`, before any other benchmark writes. " +
 		"Ratio = record ÷ floor; 1× is the limit."},
 	{"2. Kiosk footprint", "The real `npskiosk` window (rating screen, 1280×800) and Debian's " +
 		"`chromium --kiosk` showing the same screen as a static page (`bench/testdata/nps.html`), " +
