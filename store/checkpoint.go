@@ -24,8 +24,8 @@ const (
 // SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so one
 // tap in a few hundred would also copy the WAL into the database and sync it. The write
 // connection turns it off, and a checkpointer copies the WAL from a connection of its own
-// while the kiosk is idle. Commits stay synchronous=FULL: a tap is durable once it is in
-// the WAL, whenever the checkpoint comes.
+// while the kiosk is idle. A tap's commit stays synchronous=FULL: it is durable once it is
+// in the WAL, whenever the checkpoint comes.
 
 // openNoAutoCheckpoint opens a pool whose connections never checkpoint on commit;
 // onCommit, if not nil, is called as each of their transactions commits.
