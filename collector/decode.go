@@ -31,7 +31,8 @@ func DecodeBatch(items []json.RawMessage) ([]wire.Response, []wire.Rejection) {
 // response as DecodeBatch would and the envelope as the strict decoder would, in one pass
 // where those take two (response.DecodeResponses): a catch-up uploads dozens of bodies
 // of 500 responses back to back. ok is false for a body in any other form (a key that
-// is not one of the three, a key twice, broken JSON, trailing data): the caller then
+// is not one of the three, a key twice, broken JSON, trailing data, more responses than
+// wire.MaxBatchItems): the caller then
 // decodes it with the strict decoder and DecodeBatch, which say what is wrong with it.
 func DecodeUpload(body []byte) (up wire.DeviceUpload, rejected []wire.Rejection, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -49,7 +50,7 @@ func DecodeUpload(body []byte) (up wire.DeviceUpload, rejected []wire.Rejection,
 		seen[key] = true
 		switch key {
 		case "responses":
-			rs, errs, ok := response.DecodeResponses(dec, body)
+			rs, errs, ok := response.DecodeResponses(dec, body, wire.MaxBatchItems)
 			if !ok {
 				return wire.DeviceUpload{}, nil, false
 			}

@@ -74,6 +74,8 @@ func TestDecodeUploadAgreesWithTheStrictDecoder(t *testing.T) {
 		{"trailing data", `{"responses":[]} {}`, false},
 		{"broken item", `{"responses":[{"id":"a","score":}]}`, false},
 		{"not an object", `[]`, false},
+		{"more responses than a batch holds", `{"responses":[` + strings.Repeat(items[4]+",", wire.MaxBatchItems) + items[4] + `]}`, false},
+		{"as many responses as a batch holds", `{"responses":[` + strings.Repeat(items[4]+",", wire.MaxBatchItems-1) + items[4] + `]}`, true},
 		{"empty", ``, false},
 	}
 	for _, tt := range tests {

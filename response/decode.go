@@ -135,9 +135,10 @@ func DecodeResponse(data []byte) (Response, error) {
 // here a valid item is read once. Only an item that needs the second look DecodeJSON
 // gives a score of 0, an item the decoder refuses, or a body that may hold text that is
 // not UTF-8, goes through DecodeResponse on its own bytes. ok is false when the array
-// cannot be read through (it is not an array, or its JSON is broken): the caller then
+// cannot be read through (it is not an array, or its JSON is broken) or holds more than
+// limit items (it stops there, before decoding what a batch may not hold): the caller then
 // decodes the body the slow way, which says what is wrong with it.
-func DecodeResponses(dec *json.Decoder, data []byte) (rs []Response, errs []error, ok bool) {
+func DecodeResponses(dec *json.Decoder, data []byte, limit int) (rs []Response, errs []error, ok bool) {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return nil, nil, false
 	}
@@ -145,6 +146,9 @@ func DecodeResponses(dec *json.Decoder, data []byte) (rs []Response, errs []erro
 	// clears every item in it.
 	plain := utf8.Valid(data) && !bytes.Contains(data, []byte(`\ud`)) && !bytes.Contains(data, []byte(`\uD`))
 	for dec.More() {
+		if len(rs) == limit {
+			return nil, nil, false
+		}
 		start := dec.InputOffset()
 		var r Response
 		err := dec.Decode(&r)

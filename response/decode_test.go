@@ -52,7 +52,7 @@ func TestDecodeResponsesDecodesEachItemAsDecodeResponse(t *testing.T) {
 			if _, err := dec.Token(); err != nil { // "responses"
 				t.Fatal(err)
 			}
-			rs, errs, ok := DecodeResponses(dec, body)
+			rs, errs, ok := DecodeResponses(dec, body, len(items))
 			if !ok {
 				t.Fatal("DecodeResponses could not read the array")
 			}
@@ -72,7 +72,7 @@ func TestDecodeResponsesDecodesEachItemAsDecodeResponse(t *testing.T) {
 	}
 }
 
-// An array that cannot be read through is left to the caller, who decodes the body the
+// An array that cannot be read through, or holds more items than asked for, is left to the caller, who decodes the body the
 // slow way and says what is wrong.
 func TestDecodeResponsesGivesUpOnBrokenArrays(t *testing.T) {
 	for _, body := range []string{
@@ -83,10 +83,11 @@ func TestDecodeResponsesGivesUpOnBrokenArrays(t *testing.T) {
 		`[{"id":"a","score":1},}]`,
 		`[{"id":"a","score":1}`,
 		`[{"id":"a","score":1,]`,
+		`[{"id":"a","score":1},{"id":"b","score":2},{"id":"c","score":3}]`, // more than 2
 	} {
 		dec := json.NewDecoder(strings.NewReader(body))
 		dec.DisallowUnknownFields()
-		if rs, _, ok := DecodeResponses(dec, []byte(body)); ok {
+		if rs, _, ok := DecodeResponses(dec, []byte(body), 2); ok {
 			t.Errorf("DecodeResponses(%s) = %d responses, ok; want not ok", body, len(rs))
 		}
 	}

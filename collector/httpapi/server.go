@@ -464,16 +464,16 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.Enr
 		if !decodeStrictly(w, data, &body) {
 			return false
 		}
+		if len(body.Responses) > wire.MaxBatchItems {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("%d responses in one batch, at most %d", len(body.Responses), wire.MaxBatchItems))
+			return false
+		}
 		req = body.DeviceUpload
 		req.Responses, rejected = collector.DecodeBatch(body.Responses)
 		return true
 	})
 	if !read {
-		return
-	}
-	if n := len(req.Responses) + len(rejected); n > wire.MaxBatchItems {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large",
-			fmt.Sprintf("%d responses in one batch, at most %d", n, wire.MaxBatchItems))
 		return
 	}
 	res, err := s.svc.IngestUpload(r.Context(), d, req)
