@@ -125,6 +125,51 @@ func DecodeResponse(data []byte) (Response, error) {
 	return r, nil
 }
 
+// DecodeResponses decodes the JSON array dec is at, each item exactly as DecodeResponse
+// decodes the item's bytes alone: rs[i] is the item and errs[i] its error, if any (rs[i]
+// then holds the id alone, to name it). dec must read data from its start and refuse
+// unknown fields (json.Decoder.DisallowUnknownFields).
+//
+// It exists for the kiosk's uploads, hundreds of responses a body: DecodeResponse on each
+// item would have the items cut out first and then read each of them twice more, where
+// here a valid item is read once. Only an item that needs the second look DecodeJSON
+// gives a score of 0, an item the decoder refuses, or a body that may hold text that is
+// not UTF-8, goes through DecodeResponse on its own bytes. ok is false when the array
+// cannot be read through (it is not an array, or its JSON is broken) or holds more than
+// limit items (it stops there, before decoding what a batch may not hold): the caller then
+// decodes the body the slow way, which says what is wrong with it.
+func DecodeResponses(dec *json.Decoder, data []byte, limit int) (rs []Response, errs []error, ok bool) {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, nil, false
+	}
+	// The quick look of checkText, at the whole body once: when it clears the body, it
+	// clears every item in it.
+	plain := utf8.Valid(data) && !bytes.Contains(data, []byte(`\ud`)) && !bytes.Contains(data, []byte(`\uD`))
+	for dec.More() {
+		if len(rs) == limit {
+			return nil, nil, false
+		}
+		start := dec.InputOffset()
+		var r Response
+		err := dec.Decode(&r)
+		var syntaxErr *json.SyntaxError
+		if errors.As(err, &syntaxErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, nil, false // the item was not read through: where it ends is unknown
+		}
+		// The offset before the item is before the comma that separates it.
+		raw := bytes.TrimLeft(data[start:dec.InputOffset()], ", \t\r\n")
+		if err != nil || !plain || r.Score == 0 {
+			r, err = DecodeResponse(raw)
+		}
+		rs = append(rs, r)
+		errs = append(errs, err)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return nil, nil, false
+	}
+	return rs, errs, true
+}
+
 // ParseJSON decodes one response with DecodeResponse and validates it with Validate.
 func ParseJSON(data []byte) (Response, error) {
 	r, err := DecodeResponse(data)

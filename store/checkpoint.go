@@ -32,8 +32,8 @@ const busyRetry = 100 * time.Millisecond
 // acknowledged. The write connection turns it off: a checkpointer copies the WAL once the
 // kiosk is idle, which at a kiosk is nearly always, and, while taps keep coming, in
 // between two of them every CheckpointEvery commits, where a tap waits for it only if it
-// comes while it runs. Commits stay synchronous=FULL: a tap is durable once it is in the
-// WAL, whenever the checkpoint comes.
+// comes while it runs. A tap's commit stays synchronous=FULL: it is durable once it is in
+// the WAL, whenever the checkpoint comes.
 
 // openNoAutoCheckpoint opens a pool whose connections never checkpoint on commit;
 // onCommit, if not nil, is called as each of their transactions commits.

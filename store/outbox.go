@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
@@ -82,12 +83,44 @@ func (db *DB) MarkSynced(ctx context.Context, ids []string) (int64, error) {
 	return v, err
 }
 
+// Marking synced commits with synchronous=NORMAL, where every other write is FULL. In
+// WAL mode NORMAL keeps the database consistent through a power loss and only gives up the
+// last commits' durability: the mark is in the WAL but not yet fsynced, and the next FULL
+// commit (a tap) or checkpoint syncs it with its own. A mark lost that way leaves its
+// responses pending; the next upload resends them and the collector answers "duplicate"
+// by their ids, so exactly-once holds. During a catch-up that saves one fsync a batch on
+// the kiosk's disk, which is most of what applying an answer costs.
+//
+// The pragma is the connection's, so it is set, used and restored on one connection held
+// from the write pool: the taps share that connection and must never commit with NORMAL.
+
 func (db *DB) markSynced(ctx context.Context, ids []string) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("mark synced: take the write connection: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return 0, fmt.Errorf("mark synced: relax synchronous: %w", err)
+	}
+	defer func() {
+		// Restored whatever happened above, even once ctx has ended. Should it fail,
+		// the connection is thrown away: a new one opens with FULL (sqlite.DSN).
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); rerr != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+			db.log.Warn("could not restore synchronous=FULL after marking synced; the write connection is reopened", "err", rerr)
+		}
+	}()
+	return db.markSyncedOn(ctx, conn, ids)
+}
+
+// markSyncedOn marks ids synced in one transaction on conn.
+func (db *DB) markSyncedOn(ctx context.Context, conn *sql.Conn, ids []string) (int64, error) {
 	now := millis(db.now())
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("mark synced: begin: %w", err)
 	}
@@ -114,6 +147,11 @@ func (db *DB) markSynced(ctx context.Context, ids []string) (int64, error) {
 			return 0, fmt.Errorf("mark synced: %w", err)
 		}
 		total += n
+	}
+	if db.markSyncedHook != nil {
+		if err := db.markSyncedHook(ctx, tx); err != nil {
+			return 0, fmt.Errorf("mark synced: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("mark synced: commit: %w", err)

@@ -88,7 +88,8 @@ type Config struct {
 }
 
 // DB is the kiosk's database. Writes go through one connection, so they are serialised
-// and each is durable on commit; reads use a separate pool and never wait on a writer.
+// and each is durable on commit, but for marking synced, which a resend makes good
+// (outbox.go); reads use a separate pool and never wait on a writer.
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
@@ -105,6 +106,9 @@ type DB struct {
 	log       *slog.Logger
 	space     *space
 	mono      *monoClock
+	// markSyncedHook, if set, runs inside MarkSynced's transaction before it commits;
+	// an error it returns fails the mark. Tests set it.
+	markSyncedHook func(ctx context.Context, tx *sql.Tx) error
 }
 
 // Open opens (creating if needed) the database at cfg.Path, checks its integrity,

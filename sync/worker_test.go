@@ -3,10 +3,12 @@ package sync
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -173,6 +175,69 @@ func TestLostAckIsReuploadedWithoutDuplicates(t *testing.T) {
 	}
 	if p, c := r.counts(); p != 0 || c != 300 {
 		t.Fatalf("after the re-upload: pending %d, collector %d; want 0 and 300", p, c)
+	}
+}
+
+// TestMarksLostToPowerLossAreResentAndCountedOnce: marking synced commits without an
+// fsync of its own (store.DB.MarkSynced), so a power cut can take marks the collector's
+// answers led to. It loses them by putting back the kiosk's file as it was before the
+// drain; the next drain must resend those responses and the collector hold each once.
+func TestMarksLostToPowerLossAreResentAndCountedOnce(t *testing.T) {
+	r := newRig(t)
+	r.fill(1200)
+	path := r.kiosk.Path()
+	before := filepath.Join(t.TempDir(), "before-drain.db")
+	reopen := func() {
+		t.Helper()
+		var err error
+		if r.kiosk, err = store.Open(context.Background(), store.Config{Path: path, Logger: quiet}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Closing copies the WAL into the file, so the file alone is the database.
+	if err := r.kiosk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, before, path)
+	reopen()
+	if n, err := r.worker(nil).Drain(context.Background()); err != nil || n != 1200 {
+		t.Fatalf("first Drain = %d, %v; want 1200", n, err)
+	}
+	if p, c := r.counts(); p != 0 || c != 1200 {
+		t.Fatalf("after the drain: pending %d, collector %d; want 0 and 1200", p, c)
+	}
+	if err := r.kiosk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, path, before) // the power cut: every mark is gone
+	reopen()
+	if p, c := r.counts(); p != 1200 || c != 1200 {
+		t.Fatalf("after the lost marks: pending %d, collector %d; want 1200 and 1200", p, c)
+	}
+	if n, err := r.worker(nil).Drain(context.Background()); err != nil || n != 1200 {
+		t.Fatalf("Drain after the lost marks = %d, %v; want 1200 (held as duplicates)", n, err)
+	}
+	if p, c := r.counts(); p != 0 || c != 1200 {
+		t.Fatalf("after the resend: pending %d, collector %d; want 0 and 1200", p, c)
+	}
+}
+
+func copyFile(t *testing.T, dst, src string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(src + suffix); err == nil {
+			t.Fatalf("%s%s is left after closing: the file alone is not the database", src, suffix)
+		}
+		if err := os.Remove(dst + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

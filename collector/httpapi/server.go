@@ -319,6 +319,13 @@ type bodyReader struct {
 
 // decode is decodeBody with pooled readers and buffers.
 func (b *bodyReader) decode(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	return b.with(w, r, limit, func(body []byte) bool { return decodeStrictly(w, body, v) })
+}
+
+// with reads a body of at most limit bytes (after gzip) into a pooled buffer and hands
+// it to use, which must keep none of it. It writes the error reply itself and returns
+// false when the body cannot be read; else what use returns.
+func (b *bodyReader) with(w http.ResponseWriter, r *http.Request, limit int64, use func(body []byte) bool) bool {
 	body := io.Reader(http.MaxBytesReader(w, r.Body, limit+1))
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, _ := b.zrs.Get().(*gzip.Reader)
@@ -343,8 +350,7 @@ func (b *bodyReader) decode(w http.ResponseWriter, r *http.Request, limit int64,
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	// v is decoded from buf and keeps none of it (json.RawMessage fields are copies), so
-	// the buffer goes back to the pool when this returns.
+	// use keeps none of buf, so the buffer goes back to the pool when this returns.
 	defer b.bufs.Put(buf)
 	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	var tooBig *http.MaxBytesError
@@ -356,7 +362,13 @@ func (b *bodyReader) decode(w http.ResponseWriter, r *http.Request, limit int64,
 		writeError(w, http.StatusBadRequest, "bad_request", "could not read the body: "+err.Error())
 		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(buf.Bytes()))
+	return use(buf.Bytes())
+}
+
+// decodeStrictly decodes body into v, refusing unknown fields and trailing data. It
+// writes the error reply itself and returns false on failure.
+func decodeStrictly(w http.ResponseWriter, body []byte, v any) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_json", err.Error())
@@ -431,23 +443,39 @@ func (s *Server) contactKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) responses(w http.ResponseWriter, r *http.Request, d storage.EnrolledDevice) {
-	// The items are decoded one by one (collector.DecodeBatch), so that one the decoder
-	// would misread is refused alone; the rest of the body as wire.DeviceUpload says.
-	var body struct {
-		wire.DeviceUpload
-		Responses []json.RawMessage `json:"responses"`
-	}
-	if !s.uploads.decode(w, r, wire.MaxBatchBytes, &body) {
+	var (
+		req      wire.DeviceUpload
+		rejected []wire.Rejection
+	)
+	read := s.uploads.with(w, r, wire.MaxBatchBytes, func(data []byte) bool {
+		// A body as kiosks write it is decoded in one pass; any other the strict way,
+		// which says what is wrong with it.
+		var ok bool
+		if req, rejected, ok = collector.DecodeUpload(data); ok {
+			return true
+		}
+		// The items are decoded one by one (collector.DecodeBatch), so that one the
+		// decoder would misread is refused alone; the rest of the body as
+		// wire.DeviceUpload says.
+		var body struct {
+			wire.DeviceUpload
+			Responses []json.RawMessage `json:"responses"`
+		}
+		if !decodeStrictly(w, data, &body) {
+			return false
+		}
+		if len(body.Responses) > wire.MaxBatchItems {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("%d responses in one batch, at most %d", len(body.Responses), wire.MaxBatchItems))
+			return false
+		}
+		req = body.DeviceUpload
+		req.Responses, rejected = collector.DecodeBatch(body.Responses)
+		return true
+	})
+	if !read {
 		return
 	}
-	if len(body.Responses) > wire.MaxBatchItems {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large",
-			fmt.Sprintf("%d responses in one batch, at most %d", len(body.Responses), wire.MaxBatchItems))
-		return
-	}
-	req := body.DeviceUpload
-	var rejected []wire.Rejection
-	req.Responses, rejected = collector.DecodeBatch(body.Responses)
 	res, err := s.svc.IngestUpload(r.Context(), d, req)
 	if err != nil {
 		s.log.Error("ingest", "device", d.ID, "err", err)

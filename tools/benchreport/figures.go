@@ -50,9 +50,11 @@ var sections = []struct{ title, about string }{
 	{"3. Catch-up", "A week offline at a busy till: 14,000 queued responses drained by the sync " +
 		"worker to a collector on loopback, beside the collector's own ingest of the same rows " +
 		"(`BenchmarkCatchUp`, sync/bench_test.go). The drain reads the kiosk's outbox, posts gzip " +
-		"JSON batches of 500 over HTTP (device token, rate limit, gzip and JSON decoding, ingest) " +
-		"and marks each acknowledged batch synced in the kiosk's SQLite (`synchronous=FULL`), " +
-		"reading the next batch ahead and marking the last one behind the upload in flight. The " +
+		"JSON batches of 500 over HTTP (device token, rate limit, gzip, JSON decoded in one pass " +
+		"with only a score of 0 looked at again, ingest) and marks each acknowledged batch synced " +
+		"in the kiosk's SQLite (`synchronous=NORMAL` for that commit alone: a mark lost to a power " +
+		"cut is resent and counted once), reading the next batch ahead and marking the last one " +
+		"behind the upload in flight. The " +
 		"baseline calls `Service.IngestUpload` with the same rows as the kiosk sends them (with " +
 		"the device's clock) in the same batches of 500: validation, tagging, dedup, rollups and " +
 		"cases, one commit a batch, but no kiosk, no HTTP, no gzip or JSON and no marking " +
