@@ -154,6 +154,11 @@ func TestConcurrentUploadsAcrossWriters(t *testing.T) {
 			`SELECT COUNT(*) FROM case_events`:                                                                      cases,
 			`SELECT COUNT(*) FROM response_themes`:                                                                  themeCount,
 			`SELECT CAST(SUM(promoters + passives + detractors) AS BIGINT) FROM theme_rollups WHERE kind = 'theme'`: themeCount,
+			// PostgreSQL has no foreign keys on these (migration 0033): ingest must never
+			// write a child without its parent, duplicates sent at once included.
+			`SELECT COUNT(*) FROM response_themes t WHERE NOT EXISTS (SELECT 1 FROM responses r WHERE r.id = t.response_id)`:                   0,
+			`SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM responses r WHERE r.id = c.response_id AND r.store_id = c.store_id)`: 0,
+			`SELECT COUNT(*) FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id)`:                               0,
 		} {
 			if got := count(q); got != want {
 				t.Errorf("%s: %d, want %d", q, got, want)
