@@ -32,8 +32,8 @@ func DecodeBatch(items []json.RawMessage) ([]wire.Response, []wire.Rejection) {
 // where those take two (response.DecodeResponses): a catch-up uploads dozens of bodies
 // of 500 responses back to back. ok is false for a body in any other form (a key that
 // is not one of the three, a key twice, broken JSON, trailing data, more responses than
-// wire.MaxBatchItems): the caller then
-// decodes it with the strict decoder and DecodeBatch, which say what is wrong with it.
+// wire.MaxBatchItems): the caller then decodes it with the strict decoder and
+// DecodeBatch, which say what is wrong with it.
 func DecodeUpload(body []byte) (up wire.DeviceUpload, rejected []wire.Rejection, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
