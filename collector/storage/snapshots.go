@@ -321,29 +321,26 @@ func insertSnapshots(ctx context.Context, t tx, table, tail string, args []any) 
 
 // storeTotals calls fn with each shard's snapshots of one scope and slice around the
 // days after before up to and including to: the shard's latest row on or before to and
-// its latest on or before before (either nil when there is none). shards limits it to
-// some shards (nil: all of the scope's). The bytes are only valid during the call: they
-// are the driver's, not copies (a 5,000-store table reads 200 kB of them).
+// its latest on or before before (either empty when there is none). shards limits it to
+// some shards (nil: all of the scope's). The bytes are only valid during the call: on
+// SQLite they are the driver's, not copies (a 5,000-store table reads 200 kB of them).
 func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int, before, to string, fn func(to, before []byte) error) error {
 	if shards == nil {
 		for i := range snapshotShards(scope) {
 			shards = append(shards, i)
 		}
 	}
-	// One statement per number of shards (1, 8 or 64), prepared once: SQLite parsed
-	// and planned the 64-shard one on every report. PostgreSQL planned it on every run
-	// even so, and calls a function instead (0032_store_snapshot_pairs.sql).
-	query, args := storeTotalsQuery(len(shards)), make([]any, 0, len(shards)+6)
 	if db.dialect.name == "postgres" {
-		query = `SELECT to_counts, before_counts FROM store_snapshot_pairs(?, ?, ?, ?, CAST(? AS INTEGER[]))`
-		args = append(args, scope, slice, to, before, intArray(shards))
-	} else {
-		args = append(args, scope, slice, to, scope, slice, before)
-		for _, s := range shards {
-			args = append(args, s)
-		}
+		return db.storeTotalsPostgres(ctx, scope, slice, shards, before, to, fn)
 	}
-	st, err := db.stmts.get(ctx, db.read, query)
+	// One statement per number of shards (1, 8 or 64), prepared once: SQLite parsed
+	// and planned the 64-shard one on every report.
+	args := make([]any, 0, len(shards)+6)
+	args = append(args, scope, slice, to, scope, slice, before)
+	for _, s := range shards {
+		args = append(args, s)
+	}
+	st, err := db.stmts.get(ctx, db.read, storeTotalsQuery(len(shards)))
 	if err != nil {
 		return fmt.Errorf("store snapshots: %w", err)
 	}
@@ -363,6 +360,59 @@ func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store snapshots: %w", err)
+	}
+	return nil
+}
+
+// storeTotalsPostgres is storeTotals on PostgreSQL, which calls a function: as a
+// prepared statement PostgreSQL planned the probes again on every run. The function
+// (0034_store_snapshots_by_day.sql) returns each shard's row on each of the two days in
+// one index scan, and probes for the latest rows only when some shard has none on a day;
+// its rows come in no particular order, a shard's end at most twice (the later is the
+// same or the probe's), so they are gathered before fn sees them.
+func (db *DB) storeTotalsPostgres(ctx context.Context, scope, slice string, shards []int, before, to string, fn func(to, before []byte) error) error {
+	st, err := db.stmts.get(ctx, db.read, `SELECT shard, is_to, counts FROM store_snapshots_at(?, ?, ?, ?, CAST(? AS INTEGER[]))`)
+	if err != nil {
+		return fmt.Errorf("store snapshots: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, scope, slice, to, before, intArray(shards))
+	if err != nil {
+		return fmt.Errorf("store snapshots: %w", err)
+	}
+	defer rows.Close()
+	type span struct{ from, to int }
+	ends := make([][2]span, snapshotShards(scope)) // by shard: to, before, in buf
+	var buf []byte
+	for rows.Next() {
+		var (
+			shard  int
+			isTo   bool
+			counts sql.RawBytes
+		)
+		if err := rows.Scan(&shard, &isTo, &counts); err != nil {
+			return fmt.Errorf("store snapshots: %w", err)
+		}
+		if shard < 0 || shard >= len(ends) {
+			return fmt.Errorf("store snapshots of %q %q: shard %d of %d", scope, slice, shard, len(ends))
+		}
+		if buf == nil {
+			buf = make([]byte, 0, 2*len(shards)*len(counts)*9/8)
+		}
+		end := 1
+		if isTo {
+			end = 0
+		}
+		ends[shard][end] = span{len(buf), len(buf) + len(counts)}
+		buf = append(buf, counts...)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store snapshots: %w", err)
+	}
+	for _, s := range shards {
+		e := ends[s]
+		if err := fn(buf[e[0].from:e[0].to], buf[e[1].from:e[1].to]); err != nil {
+			return fmt.Errorf("store snapshots of %q %q: %w", scope, slice, err)
+		}
 	}
 	return nil
 }
