@@ -30,16 +30,19 @@ const catchUpResponses = 14_000
 //
 // The drain is the sync worker's: read the kiosk's outbox, gzip JSON batches of 500,
 // POST them over loopback HTTP to the collector's API (auth, rate limit, gzip, JSON,
-// ingest), and mark each acknowledged batch synced in the kiosk's database. The
+// ingest), two at a time, and mark each acknowledged batch synced in the kiosk's
+// database. The
 // floor is Service.IngestUpload called with the same 14,000 rows as the kiosk sends them
 // (with the device's clock, so the same clock path), in the same batches of 500, with no
 // kiosk, no HTTP, no gzip or JSON and no marking synced. Each side gets a fresh collector
 // database opened the same way (SQLite, WAL, synchronous=FULL: one fsync a batch); the
 // drain's kiosk database is filled before the clock starts. The two alternate which goes
 // first, so a noisy machine weighs on both alike. It reports the mean time of each
-// (s-drain, s-insert), their ratio over all iterations (drain/insert), and the bytes on
-// the wire per response beside the same rows as NDJSON under gzip -9 (the compression
-// limit).
+// (s-drain, s-insert), their ratio over all iterations (drain/insert), the drain's
+// uploads a commit at the collector (uploads/commit: above 1 when its group commit
+// wrote two in one transaction, so fewer fsyncs than the floor's one a batch), and the
+// bytes on the wire per response beside the same rows as NDJSON under gzip -9 (the
+// compression limit).
 func BenchmarkCatchUp(b *testing.B) {
 	survey, _ := assets.DefaultSurvey()
 	rs := simulate.Responses(rand.New(rand.NewPCG(14, 0)), catchUpResponses, 7, time.Now(), survey)
@@ -50,6 +53,7 @@ func BenchmarkCatchUp(b *testing.B) {
 	var (
 		drained, inserted time.Duration
 		wireBytes         int64
+		groups, uploads   int64
 		runs              int
 	)
 	// The timer runs throughout: the figures are the drain's and the insert's own times,
@@ -57,24 +61,26 @@ func BenchmarkCatchUp(b *testing.B) {
 	for b.Loop() {
 		dir := b.TempDir()
 		if runs%2 == 0 {
-			drained += catchUpDrain(b, dir, rs, &wireBytes)
+			drained += catchUpDrain(b, dir, rs, &wireBytes, &groups, &uploads)
 			inserted += catchUpRawInsert(b, dir, rows)
 		} else {
 			inserted += catchUpRawInsert(b, dir, rows)
-			drained += catchUpDrain(b, dir, rs, &wireBytes)
+			drained += catchUpDrain(b, dir, rs, &wireBytes, &groups, &uploads)
 		}
 		runs++
 	}
 	b.ReportMetric(drained.Seconds()/float64(runs), "s-drain")
 	b.ReportMetric(inserted.Seconds()/float64(runs), "s-insert")
 	b.ReportMetric(drained.Seconds()/inserted.Seconds(), "drain/insert")
+	b.ReportMetric(float64(uploads)/float64(groups), "uploads/commit")
 	b.ReportMetric(float64(wireBytes)/float64(runs)/catchUpResponses, "wire-B/resp")
 	b.ReportMetric(gzip9NDJSON(b, rs)/catchUpResponses, "gzip9-ndjson-B/resp")
 }
 
 // catchUpDrain fills a kiosk's outbox with rs and times the sync worker draining it to a
-// fresh collector on loopback. It adds the request bodies' bytes to wireBytes.
-func catchUpDrain(b *testing.B, dir string, rs []store.Response, wireBytes *int64) time.Duration {
+// fresh collector on loopback. It adds the request bodies' bytes to wireBytes, and the
+// collector's ingest groups and the uploads in them to groups and uploads.
+func catchUpDrain(b *testing.B, dir string, rs []store.Response, wireBytes, groups, uploads *int64) time.Duration {
 	ctx := context.Background()
 	kiosk, err := store.Open(ctx, store.Config{Path: filepath.Join(dir, "kiosk.db"), Logger: quiet})
 	if err != nil {
@@ -106,6 +112,9 @@ func catchUpDrain(b *testing.B, dir string, rs []store.Response, wireBytes *int6
 		b.Fatalf("Drain = %d, %v", n, err)
 	}
 	*wireBytes += bodies.Load()
+	g, u := cdb.IngestGroups()
+	*groups += g
+	*uploads += u
 	return elapsed
 }
 

@@ -1,13 +1,18 @@
 package sync
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -131,56 +136,136 @@ func TestCompactReplyThatDoesNotAddUpIsNotApplied(t *testing.T) {
 	}
 }
 
-// A failure stops the pipeline: the batches acknowledged before it are marked synced,
-// nothing else is, and the next drain sends the rest without counting anything twice,
-// also when the collector had stored the failed batch (the answer was lost).
+// A failure stops the pipeline: the batches acknowledged are marked synced and nothing
+// else is; the failed batch stays pending, no batch is sent once the failure is known
+// (the other upload in flight may finish), and the next drain sends the rest without
+// counting anything twice, also when the collector had stored the failed batch (the
+// answer was lost).
 func TestDrainPipelineStopsCleanlyOnFailure(t *testing.T) {
+	const total = 2200 // five batches
 	for _, tt := range []struct {
 		name string
-		// failOn is the upload that fails (1-based); stored says whether the collector
-		// stored it before the failure.
-		failOn        int64
-		stored        bool
-		wantSynced    int64
-		wantCollector int64
+		// failOn is the upload that fails (1-based, in the order they reach the
+		// collector); stored says whether the collector stored it before the failure.
+		failOn int64
+		stored bool
 	}{
-		{name: "second upload refused", failOn: 2, wantSynced: 500, wantCollector: 500},
-		{name: "second upload stored, answer lost", failOn: 2, stored: true, wantSynced: 500, wantCollector: 1000},
-		{name: "first upload refused", failOn: 1, wantSynced: 0, wantCollector: 0},
-		{name: "last upload stored, answer lost", failOn: 3, stored: true, wantSynced: 1000, wantCollector: 1200},
+		{name: "second upload refused", failOn: 2},
+		{name: "second upload stored, answer lost", failOn: 2, stored: true},
+		{name: "first upload refused", failOn: 1},
+		{name: "fourth upload stored, answer lost", failOn: 4, stored: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
-			r.fill(1200)
-			var uploads atomic.Int64
+			ctx := context.Background()
+			r.fill(total)
+			var (
+				uploads atomic.Int64
+				failed  []string // the ids in the failed upload
+			)
 			r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {
 				if req.URL.Path != "/v1/responses" || uploads.Add(1) != tt.failOn {
 					return false
 				}
+				body, err := io.ReadAll(req.Body)
+				if err != nil {
+					t.Error(err)
+				}
+				var up wire.DeviceUpload
+				if zr, err := gzip.NewReader(bytes.NewReader(body)); err != nil {
+					t.Error(err)
+				} else if err := json.NewDecoder(zr).Decode(&up); err != nil {
+					t.Error(err)
+				}
+				for _, resp := range up.Responses {
+					failed = append(failed, resp.ID)
+				}
 				if tt.stored {
+					req.Body = io.NopCloser(bytes.NewReader(body))
 					r.api.ServeHTTP(httptest.NewRecorder(), req)
 				}
 				http.Error(w, `{"error":"injected"}`, http.StatusBadRequest) // not retried
 				return true
 			})
 			w := r.worker(nil)
-			if _, err := w.Drain(context.Background()); err == nil {
+			if _, err := w.Drain(ctx); err == nil {
 				t.Fatal("the failure did not surface")
 			}
-			ob, _ := r.kiosk.Outbox(context.Background())
-			_, c := r.counts()
-			if ob.Synced != tt.wantSynced || ob.Pending != 1200-tt.wantSynced || c != tt.wantCollector {
-				t.Fatalf("after the failure: %d synced, %d pending, collector %d; want %d synced, collector %d",
-					ob.Synced, ob.Pending, c, tt.wantSynced, tt.wantCollector)
+			// The other upload in flight may finish and, before it learns of the
+			// failure, take one more batch; nothing after that.
+			if n := uploads.Load(); n > tt.failOn+uploadsInFlight {
+				t.Errorf("%d uploads with a failure in upload %d; want the pass stopped", n, tt.failOn)
 			}
-			r.setIntercept(func(http.ResponseWriter, *http.Request) bool { return false })
-			if _, err := w.Drain(context.Background()); err != nil {
+			pending, err := r.kiosk.Pending(ctx, total)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if p, c := r.counts(); p != 0 || c != 1200 {
-				t.Fatalf("after the next drain: pending %d, collector %d; want 0 and 1200", p, c)
+			stillPending := map[string]bool{}
+			for _, resp := range pending {
+				stillPending[resp.ID] = true
+			}
+			for _, id := range failed {
+				if !stillPending[id] {
+					t.Fatalf("response %s of the failed upload is no longer pending", id)
+				}
+			}
+			ob, err := r.kiosk.Outbox(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, c := r.counts()
+			wantCollector := ob.Synced
+			if tt.stored {
+				wantCollector += int64(len(failed))
+			}
+			if len(failed) == 0 || ob.Synced+ob.Pending != total || c != wantCollector {
+				t.Fatalf("after the failure: %d synced, %d pending, collector %d, failed upload of %d; want collector %d",
+					ob.Synced, ob.Pending, c, len(failed), wantCollector)
+			}
+			r.setIntercept(func(http.ResponseWriter, *http.Request) bool { return false })
+			if _, err := w.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if p, c := r.counts(); p != 0 || c != total {
+				t.Fatalf("after the next drain: pending %d, collector %d; want 0 and %d", p, c, total)
 			}
 		})
+	}
+}
+
+// Two uploads are in flight at once: the collector sees the second before it has
+// answered the first.
+func TestDrainKeepsTwoUploadsInFlight(t *testing.T) {
+	r := newRig(t)
+	r.fill(1500)
+	var (
+		inFlight, most atomic.Int64
+		paired         atomic.Bool
+		second         = make(chan struct{}) // closed when two uploads were in at once
+	)
+	r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {
+		if req.URL.Path != "/v1/responses" {
+			return false
+		}
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if n >= 2 && paired.CompareAndSwap(false, true) {
+			close(second)
+		}
+		// The first upload waits for another, or a while.
+		select {
+		case <-second:
+		case <-time.After(2 * time.Second):
+		}
+		return false
+	})
+	if n, err := r.worker(nil).Drain(context.Background()); err != nil || n != 1500 {
+		t.Fatalf("Drain = %d, %v", n, err)
+	}
+	if m := most.Load(); m != uploadsInFlight {
+		t.Errorf("at most %d uploads at the collector at once, want %d", m, uploadsInFlight)
 	}
 }
 
@@ -203,9 +288,11 @@ func (c *countingOutbox) MarkSynced(ctx context.Context, ids []string) (int64, e
 	return c.DB.MarkSynced(ctx, ids)
 }
 
-// The pipeline is bounded: to read batch j the uploader must have taken batch j-1, so
-// it has handed the answer to j-2 to be applied, which waits for j-3 to be marked.
-func TestDrainReadsAtMostThreeBatchesAheadOfMarking(t *testing.T) {
+// The pipeline is bounded: to read batch j, batch j-1 must have been taken by an
+// uploader. The two uploaders hold it and at most one more; every earlier batch's
+// answer has been handed to be applied, one at a time, so all but one of them are
+// marked: at least j-4.
+func TestDrainReadsAtMostFourBatchesAheadOfMarking(t *testing.T) {
 	r := newRig(t)
 	r.fill(5000)
 	ob := &countingOutbox{DB: r.kiosk}
@@ -216,7 +303,7 @@ func TestDrainReadsAtMostThreeBatchesAheadOfMarking(t *testing.T) {
 	if ob.marks.Load() != 10 {
 		t.Errorf("%d marks, want 10 batches of 500", ob.marks.Load())
 	}
-	if a := ob.ahead.Load(); a > 3 {
-		t.Errorf("a read ran %d batches ahead of marking, want at most 3", a)
+	if a := ob.ahead.Load(); a > 4 {
+		t.Errorf("a read ran %d batches ahead of marking, want at most 4", a)
 	}
 }

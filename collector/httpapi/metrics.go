@@ -48,14 +48,22 @@ func newMetrics() *metrics {
 }
 
 // watchCases adds the follow-up case gauges, the per-channel ones, the devices' clock
-// skew and the retention series, read from svc's database at each scrape, and the
-// personal data masked at ingest.
+// skew and the retention series, read from svc's database at each scrape, the personal
+// data masked at ingest and the ingest's group commits.
 func (m *metrics) watchCases(svc *collector.Service, log *slog.Logger) {
 	if svc == nil {
 		return
 	}
 	m.registry.MustRegister(newCaseMetrics(svc.CaseStats, log), newChannelMetrics(svc, log), newClockMetrics(svc.Devices, log),
-		newMaskMetrics(svc.MaskedCounts), newRetentionMetrics(svc.RetentionStatus, log))
+		newMaskMetrics(svc.MaskedCounts), newRetentionMetrics(svc.RetentionStatus, log),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "npscollector_ingest_groups_total",
+			Help: "Groups of uploads the ingest wrote, each in one transaction (group commit).",
+		}, func() float64 { g, _ := svc.IngestGroups(); return float64(g) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "npscollector_ingest_grouped_uploads_total",
+			Help: "Upload requests in those groups; divided by the groups, how many a transaction held.",
+		}, func() float64 { _, r := svc.IngestGroups(); return float64(r) }))
 }
 
 func (m *metrics) handler() http.Handler {

@@ -156,6 +156,7 @@ func TestRateLimitAndMetrics(t *testing.T) {
 		for _, want := range []string{
 			`npscollector_http_requests_total{code="429",route="POST /v1/heartbeat"} 2`,
 			`npscollector_rate_limited_total 2`,
+			`npscollector_ingest_groups_total 0`, // heartbeats are no uploads
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("metrics lack %q", want)

@@ -72,6 +72,7 @@ type DB struct {
 	// writes; on SQLite the one write connection.
 	ingest  conn
 	writers []*groupWriter // InsertBatch's (groupcommit.go); nil until Open succeeds
+	groups  groupStats     // what the writers committed
 	// beats holds heartbeats until they are flushed (heartbeats.go).
 	beats heartbeatTable
 	// stmts are the reports' statements prepared on read (stmts.go).

@@ -173,10 +173,22 @@ func (w *groupWriter) run() {
 				if w.beforeGroup != nil {
 					w.beforeGroup(len(group))
 				}
+				w.db.groups.groups.Add(1)
+				w.db.groups.requests.Add(int64(len(group)))
 				w.db.commitGroup(group)
 			}
 		}
 	}
+}
+
+// groupStats counts the groups the writers wrote and the upload requests in them.
+type groupStats struct{ groups, requests atomic.Int64 }
+
+// IngestGroups is how many groups the writers have written since Open (each one
+// transaction, but for a request retried alone) and how many upload requests they held:
+// requests ÷ groups is how much group commit saves.
+func (db *DB) IngestGroups() (groups, requests int64) {
+	return db.groups.groups.Load(), db.groups.requests.Load()
 }
 
 // take is first and the requests queued behind it, up to w.max, less those whose

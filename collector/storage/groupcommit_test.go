@@ -118,6 +118,10 @@ func TestGroupCommitFailsOneBatchAlone(t *testing.T) {
 				if size := <-groups; size != batches {
 					t.Fatalf("second group of %d, want %d", size, batches)
 				}
+				// The first batch alone, the held one alone, then the rest together.
+				if g, r := db.IngestGroups(); g != 3 || r != batches+2 {
+					t.Errorf("IngestGroups = %d groups of %d requests, want 3 of %d", g, r, batches+2)
+				}
 				for i := range batches + 1 {
 					if i == badAt {
 						if errs[i] == nil {

@@ -53,8 +53,10 @@ var sections = []struct{ title, about string }{
 		"JSON batches of 500 over HTTP (device token, rate limit, gzip, JSON decoded in one pass " +
 		"with only a score of 0 looked at again, ingest) and marks each acknowledged batch synced " +
 		"in the kiosk's SQLite (`synchronous=NORMAL` for that commit alone: a mark lost to a power " +
-		"cut is resent and counted once), reading the next batch ahead and marking the last one " +
-		"behind the upload in flight. The " +
+		"cut is resent and counted once), with two uploads in flight, reading the next batch " +
+		"ahead and marking the answered ones behind them. Its `uploads/commit` in the raw output " +
+		"is how many uploads the collector committed in one transaction: 1 means one fsync a " +
+		"batch, as the baseline. The " +
 		"baseline calls `Service.IngestUpload` with the same rows as the kiosk sends them (with " +
 		"the device's clock) in the same batches of 500: validation, tagging, dedup, rollups and " +
 		"cases, one commit a batch, but no kiosk, no HTTP, no gzip or JSON and no marking " +
