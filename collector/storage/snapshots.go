@@ -379,23 +379,34 @@ func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int
 	return nil
 }
 
-// storeTotalsPostgres is storeTotals on PostgreSQL, which calls a function: as a
-// prepared statement PostgreSQL planned the probes again on every run. The function
-// (0034_store_snapshots_by_day.sql) returns each shard's row on each of the two days in
-// one index scan, and probes for the latest rows only when some shard has none on a day;
-// its rows come in no particular order, a shard's end at most twice (the later is the
-// same or the probe's), so they are gathered before fn sees them.
+// storeTotalsPostgres is storeTotals on PostgreSQL. In a busy scope every shard has a
+// row on both days, and one statement reads them all, one index descent a day; only the
+// shards that lack one (a quiet shard or slice, a range ending today before a shop
+// opened) are probed for their latest rows, by store_snapshot_pairs
+// (0032_store_snapshot_pairs.sql), planned once per connection: as a prepared
+// statement PostgreSQL planned those probes anew on every run.
 func (db *DB) storeTotalsPostgres(ctx context.Context, scope, slice string, shards []int, before, to string, fn func(to, before []byte) error) error {
-	st, err := db.stmts.get(ctx, db.read, `SELECT shard, is_to, counts FROM store_snapshots_at(?, ?, ?, ?, CAST(? AS INTEGER[]))`)
+	// Every shard of the scope (a stores table) is every row of the two days; a store's
+	// own figures name its one shard, which the key finds.
+	q, args := `SELECT shard, day = ?, counts FROM store_snapshots WHERE scope = ? AND slice = ? AND day IN (?, ?)`,
+		[]any{to, scope, slice, to, before}
+	if len(shards) != snapshotShards(scope) {
+		q += ` AND shard = ANY(CAST(? AS BIGINT[]))`
+		args = append(args, intArray(shards))
+	}
+	st, err := db.stmts.get(ctx, db.read, q)
 	if err != nil {
 		return fmt.Errorf("store snapshots: %w", err)
 	}
-	rows, err := st.QueryContext(ctx, scope, slice, to, before, intArray(shards))
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("store snapshots: %w", err)
 	}
 	defer rows.Close()
-	type span struct{ from, to int }
+	type span struct {
+		from, to int
+		found    bool
+	}
 	ends := make([][2]span, snapshotShards(scope)) // by shard: to, before, in buf
 	var buf []byte
 	for rows.Next() {
@@ -417,11 +428,45 @@ func (db *DB) storeTotalsPostgres(ctx context.Context, scope, slice string, shar
 		if isTo {
 			end = 0
 		}
-		ends[shard][end] = span{len(buf), len(buf) + len(counts)}
+		ends[shard][end] = span{len(buf), len(buf) + len(counts), true}
 		buf = append(buf, counts...)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store snapshots: %w", err)
+	}
+	rows.Close()
+	var quiet []int
+	for _, s := range shards {
+		if !ends[s][0].found || !ends[s][1].found {
+			quiet = append(quiet, s)
+		}
+	}
+	if len(quiet) > 0 {
+		st, err := db.stmts.get(ctx, db.read, `SELECT to_counts, before_counts FROM store_snapshot_pairs(?, ?, ?, ?, CAST(? AS INTEGER[]))`)
+		if err != nil {
+			return fmt.Errorf("store snapshots: %w", err)
+		}
+		rows, err := st.QueryContext(ctx, scope, slice, to, before, intArray(quiet))
+		if err != nil {
+			return fmt.Errorf("store snapshots: %w", err)
+		}
+		defer rows.Close()
+		for i := 0; rows.Next(); i++ {
+			var p [2]sql.RawBytes
+			if err := rows.Scan(&p[0], &p[1]); err != nil {
+				return fmt.Errorf("store snapshots: %w", err)
+			}
+			if i >= len(quiet) {
+				return fmt.Errorf("store snapshots of %q %q: more pairs than the %d shards asked for", scope, slice, len(quiet))
+			}
+			for end := range p {
+				ends[quiet[i]][end] = span{len(buf), len(buf) + len(p[end]), true}
+				buf = append(buf, p[end]...)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store snapshots: %w", err)
+		}
 	}
 	for _, s := range shards {
 		e := ends[s]

@@ -336,3 +336,70 @@ func snapshotChanges(t *testing.T, db *DB) []string {
 func byStoreID(stores []StoreNPS) []StoreNPS {
 	return slices.SortedFunc(slices.Values(stores), func(a, b StoreNPS) int { return strings.Compare(a.ID, b.ID) })
 }
+
+// A busy scope: every shard of a region has a row on both days a range needs, so
+// PostgreSQL reads them in one statement and probes for none (the random history above
+// is too thin for that, and probes nearly always). The stores table still equals a scan,
+// for the region, for one of its stores and for the chain around it, whose 64 shards are
+// not all busy: some are read by day, the rest probed.
+func TestStoresTableOfABusyScopeEqualsScan(t *testing.T) {
+	storagetest.ForEachBackend(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db, err := Open(ctx, Config{Path: b.Path(t), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rng := rand.New(rand.NewPCG(3, 5))
+		shards := map[int]bool{}
+		var stores []string
+		for i := 0; len(shards) < snapshotShards("r:R") || len(stores) < 24; i++ {
+			id := fmt.Sprintf("B%03d", i)
+			shards[snapshotShard(id, "r:R")] = true
+			stores = append(stores, id)
+			if err := db.AddStore(ctx, Store{ID: id, Name: id, Timezone: "UTC", Region: "R"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.write.ExecContext(ctx, `INSERT INTO devices (id, store_id, name, created_at) VALUES (?, ?, 'Till', 0)`, "D"+id, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		for d := range 5 {
+			for _, id := range stores {
+				if _, err := db.InsertBatch(ctx, Origin{StoreID: id, DeviceID: "D" + id}, groupBatch(rng, first.AddDate(0, 0, d), 1+rng.IntN(3))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		day := func(d int) string { return first.AddDate(0, 0, d).Format(time.DateOnly) }
+		// Every shard of the region has a row on the range's two days: nothing to probe.
+		var rows int
+		if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM store_snapshots WHERE scope = 'r:R' AND slice = '' AND day IN (?, ?)`,
+			day(4), day(0)).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 2*snapshotShards("r:R") {
+			t.Fatalf("%d snapshots of the region on the two days, want one a shard a day: %d", rows, 2*snapshotShards("r:R"))
+		}
+		for _, f := range []Filter{
+			{From: day(1), To: day(4), Region: "R"},
+			{From: day(1), To: day(3), Region: "R"},
+			{From: day(1), To: day(4), Region: "R", StoreID: stores[3]},
+			{From: day(1), To: day(4), StoreID: stores[5]},
+			{From: day(1), To: day(4)},
+		} {
+			got, err := db.perStore(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := scanPerStore(ctx, db, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 || !slices.Equal(byStoreID(got), byStoreID(want)) {
+				t.Errorf("%+v: from the sums %v, by scan %v", f, got, want)
+			}
+		}
+	})
+}
