@@ -149,11 +149,9 @@ func TestCloseTheLoop(t *testing.T) {
 		t.Errorf("the case at HQ has the contact %q, want %q opened with the collector's key", opened.Response.Contact, contact)
 	}
 	caseID := opened.ID
-	var pulledAt int64
 	waitFor(t, "the case cached on the kiosk", 20*time.Second, func() (bool, error) {
 		cached, err := kdb.cachedCases()
-		pulledAt = cached[caseID]
-		return pulledAt != 0, fmt.Errorf("cached %v (%v)", cached, err)
+		return cached[caseID] != 0, fmt.Errorf("cached %v (%v)", cached, err)
 	})
 	t.Logf("%s: case %s open at HQ and on the kiosk", since(start), caseID)
 
@@ -190,9 +188,15 @@ func TestCloseTheLoop(t *testing.T) {
 	// 4. The line to HQ goes down. Cut it just after one of the kiosk's sync rounds,
 	// so the manager's move below meets the first failed round (the kiosk then retries
 	// within 5-20 s) rather than a later one that would have backed off further.
+	// A round ends with the pull of the store's cases (which rewrites the kiosk's cache
+	// only when they changed).
+	pulls, err := c.served("GET /v1/device/cases")
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "the kiosk's next sync round", 15*time.Second, func() (bool, error) {
-		cached, err := kdb.cachedCases()
-		return cached[caseID] > pulledAt, err
+		n, err := c.served("GET /v1/device/cases")
+		return n > pulls, err
 	})
 	time.Sleep(200 * time.Millisecond)
 	line.Cut()

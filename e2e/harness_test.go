@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -201,16 +203,21 @@ func waitFor(t *testing.T, what string, timeout time.Duration, check func() (boo
 
 // collector is a running "npscollector serve", and the tools IT uses with it.
 type collector struct {
-	h      *harness
-	proc   *process
-	db     string
-	addr   string // 127.0.0.1:port
-	token  string // an API token for every store, to read cases as HQ's tools do
-	ca     *tlstrusttest.CA
-	client *http.Client // trusts ca, as the kiosk's ca_file does
+	h    *harness
+	proc *process
+	db   string
+	addr string // 127.0.0.1:port
+	// metrics is the URL of its Prometheus metrics (--metrics-addr).
+	metrics string
+	token   string // an API token for every store, to read cases as HQ's tools do
+	ca      *tlstrusttest.CA
+	client  *http.Client // trusts ca, as the kiosk's ca_file does
 }
 
-var listening = regexp.MustCompile(`msg="collector listening" addr=(\S+)`)
+var (
+	listening        = regexp.MustCompile(`msg="collector listening" addr=(\S+)`)
+	metricsListening = regexp.MustCompile(`msg="metrics listening" metrics=(\S+)`)
+)
 
 // startCollector serves the collector over HTTPS on a free loopback port, with a
 // certificate from a private CA made for the test (c.ca) and a contact key, sending alert e-mails through
@@ -228,8 +235,10 @@ func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 		"--smtp-host", smtpHost, "--smtp-port", fmt.Sprint(smtpPort), "--smtp-security", "none",
 		"--smtp-from", "NPS alerts <nps@example.com>"))
 	waitFor(h.t, "the collector says where it listens", 20*time.Second, func() (bool, error) {
-		if m := listening.FindStringSubmatch(c.proc.logSince(0)); m != nil {
-			c.addr = m[1]
+		log := c.proc.logSince(0)
+		m, mm := listening.FindStringSubmatch(log), metricsListening.FindStringSubmatch(log)
+		if m != nil && mm != nil {
+			c.addr, c.metrics = m[1], mm[1]
 			return true, nil
 		}
 		return false, c.proc.exited()
@@ -246,6 +255,27 @@ func (h *harness) startCollector(smtpHost string, smtpPort int) *collector {
 }
 
 func (c *collector) url() string { return "https://" + c.addr }
+
+// served is how many requests to route (e.g. "GET /v1/device/cases") the collector has
+// answered with 200, from its metrics.
+func (c *collector) served(route string) (int, error) {
+	resp, err := http.Get(c.metrics)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	want := fmt.Sprintf(`npscollector_http_requests_total{code="200",route=%q} `, route)
+	for line := range strings.Lines(string(body)) {
+		if n, ok := strings.CutPrefix(line, want); ok {
+			return strconv.Atoi(strings.TrimSpace(n))
+		}
+	}
+	return 0, nil
+}
 
 // cli runs "npscollector SUBCOMMAND --db DB FLAGS…" on the collector's database, as IT
 // does beside the running server, and returns what it printed.
@@ -349,7 +379,7 @@ func (k *kioskDB) responses() ([]kioskResponse, error) {
 }
 
 // cachedCases maps the ids of the cases the kiosk holds for the manager view to when
-// the sync worker last pulled them (Unix ms).
+// the sync worker pulled them as they are (Unix ms).
 func (k *kioskDB) cachedCases() (map[string]int64, error) {
 	rows, err := k.db.Query(`SELECT id, pulled_at FROM cases`)
 	if err != nil {

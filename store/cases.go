@@ -55,24 +55,35 @@ type CaseChange struct {
 }
 
 // ReplaceCases makes cs the cached cases, as just pulled: cases no longer listed (done
-// at HQ) leave the cache. Moves still queued are kept and applied on top by Cases.
+// at HQ) leave the cache. Moves still queued are kept and applied on top by Cases. A
+// pull that finds the cases as cached writes nothing: the worker pulls every round, and
+// rewriting an unchanged cache each time cost an idle kiosk a commit, its fsyncs and a
+// checkpoint every 10 s. pulled_at is so when the cached content was pulled.
 func (db *DB) ReplaceCases(ctx context.Context, cs []Case) error {
 	now := millis(db.now())
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("replace cases: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM cases`); err != nil {
-		return fmt.Errorf("replace cases: %w", err)
-	}
+	bodies := make(map[string]string, len(cs))
 	for _, c := range cs {
 		body, err := json.Marshal(c)
 		if err != nil {
 			return fmt.Errorf("replace cases: encode %s: %w", c.ID, err)
 		}
+		bodies[c.ID] = string(body)
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replace cases: begin: %w", err)
+	}
+	defer tx.Rollback()
+	same, err := casesCachedAs(ctx, tx, bodies)
+	if err != nil || same {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cases`); err != nil {
+		return fmt.Errorf("replace cases: %w", err)
+	}
+	for _, c := range cs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cases (id, body, version, pulled_at) VALUES (?, ?, ?, ?)`,
-			c.ID, string(body), c.Version, now); err != nil {
+			c.ID, bodies[c.ID], c.Version, now); err != nil {
 			return fmt.Errorf("replace cases: %s: %w", c.ID, err)
 		}
 	}
@@ -80,6 +91,30 @@ func (db *DB) ReplaceCases(ctx context.Context, cs []Case) error {
 		return fmt.Errorf("replace cases: commit: %w", err)
 	}
 	return nil
+}
+
+// casesCachedAs says whether the cache holds exactly these cases, by id, as encoded.
+func casesCachedAs(ctx context.Context, tx *sql.Tx, bodies map[string]string) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, body FROM cases`)
+	if err != nil {
+		return false, fmt.Errorf("replace cases: read the cache: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, body string
+		if err := rows.Scan(&id, &body); err != nil {
+			return false, fmt.Errorf("replace cases: read the cache: %w", err)
+		}
+		if b, ok := bodies[id]; !ok || b != body {
+			return false, nil
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("replace cases: read the cache: %w", err)
+	}
+	return n == len(bodies), nil
 }
 
 // Cases returns the cached cases, soonest due first, each with the manager's queued

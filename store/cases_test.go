@@ -129,3 +129,65 @@ func TestQueuedCaseChangeSurvivesReopen(t *testing.T) {
 		t.Fatalf("after reopening: %+v, %v", pending, err)
 	}
 }
+
+// A pull that finds the cases as cached writes nothing (the worker pulls every round);
+// a changed, new or closed case rewrites the cache.
+func TestReplaceCasesWritesOnlyChanges(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(t0)
+	db := openTest(t, Config{Now: clk.Now})
+	pulledAt := func() map[string]int64 {
+		t.Helper()
+		rows, err := db.read.QueryContext(ctx, `SELECT id, pulled_at FROM cases`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int64{}
+		for rows.Next() {
+			var (
+				id string
+				at int64
+			)
+			if err := rows.Scan(&id, &at); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = at
+		}
+		return out
+	}
+	changed := pulledCases()
+	changed[1].Status, changed[1].Version = followup.Contacted, 2
+	for _, step := range []struct {
+		name    string
+		cases   []Case
+		rewrite bool
+	}{
+		{"first pull", pulledCases(), true},
+		{"the same again", pulledCases(), false},
+		{"in another order", []Case{pulledCases()[1], pulledCases()[0]}, false},
+		{"one case moved at HQ", changed, true},
+		{"one case closed at HQ", changed[:1], true},
+		{"nothing open", nil, true},
+		{"still nothing", nil, false},
+	} {
+		before := pulledAt()
+		clk.Advance(10 * time.Second)
+		if err := db.ReplaceCases(ctx, step.cases); err != nil {
+			t.Fatal(err)
+		}
+		after := pulledAt()
+		if len(after) != len(step.cases) {
+			t.Fatalf("%s: %d cases cached, want %d", step.name, len(after), len(step.cases))
+		}
+		for _, c := range step.cases {
+			if rewritten := after[c.ID] != before[c.ID]; rewritten != step.rewrite {
+				t.Errorf("%s: case %s rewritten %v, want %v", step.name, c.ID, rewritten, step.rewrite)
+			}
+		}
+	}
+	cs, err := db.Cases(ctx)
+	if err != nil || len(cs) != 0 {
+		t.Fatalf("Cases = %+v, %v; want none", cs, err)
+	}
+}
