@@ -207,8 +207,9 @@ func (c *cluster) withLB(lbPath string) *cluster {
 	}
 	// The same layout as scripts/scale-demo.sh and the operations guide: /readyz
 	// checked twice a second, out after two failures; a request whose connection failed
-	// or got no answer is sent again to another collector (uploads are idempotent by
-	// response id).
+	// is sent again to another collector, and so is an upload that got no answer (uploads
+	// are idempotent by response id), but no other POST: a web answer sent again would be
+	// stored twice.
 	cfg := fmt.Sprintf(`global
     maxconn %d
 defaults
@@ -226,6 +227,7 @@ frontend collectors
     default_backend collectors
 backend collectors
     balance leastconn
+    http-request disable-l7-retry if METH_POST !{ path /v1/responses }
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2
