@@ -58,7 +58,8 @@ type CaseChange struct {
 // at HQ) leave the cache. Moves still queued are kept and applied on top by Cases. A
 // pull that finds the cases as cached writes nothing: the worker pulls every round, and
 // rewriting an unchanged cache each time cost an idle kiosk a commit, its fsyncs and a
-// checkpoint every 10 s. pulled_at is so when the cached content was pulled.
+// checkpoint every 10 s. pulled_at says when the cached content was pulled, not when it
+// was last found unchanged.
 func (db *DB) ReplaceCases(ctx context.Context, cs []Case) error {
 	now := millis(db.now())
 	bodies := make(map[string]string, len(cs))

@@ -95,7 +95,7 @@ func (r *totalsReader) next() ([]byte, dayCounts, bool) {
 	var v [4]int64
 	for i := range v {
 		// Running totals mostly take one or two bytes: those are read here, the rest by
-		// binary.Varint, which is not inlined and took a third of a report's decoding.
+		// binary.Varint, which is not inlined and took a sixth of a region's decoding.
 		var (
 			ux uint64
 			k  int
