@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	stdsync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -161,6 +162,7 @@ func TestDrainPipelineStopsCleanlyOnFailure(t *testing.T) {
 			r.fill(total)
 			var (
 				uploads atomic.Int64
+				mu      stdsync.Mutex
 				failed  []string // the ids in the failed upload
 			)
 			r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {
@@ -177,9 +179,11 @@ func TestDrainPipelineStopsCleanlyOnFailure(t *testing.T) {
 				} else if err := json.NewDecoder(zr).Decode(&up); err != nil {
 					t.Error(err)
 				}
+				mu.Lock()
 				for _, resp := range up.Responses {
 					failed = append(failed, resp.ID)
 				}
+				mu.Unlock()
 				if tt.stored {
 					req.Body = io.NopCloser(bytes.NewReader(body))
 					r.api.ServeHTTP(httptest.NewRecorder(), req)
@@ -204,6 +208,8 @@ func TestDrainPipelineStopsCleanlyOnFailure(t *testing.T) {
 			for _, resp := range pending {
 				stillPending[resp.ID] = true
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			for _, id := range failed {
 				if !stillPending[id] {
 					t.Fatalf("response %s of the failed upload is no longer pending", id)
