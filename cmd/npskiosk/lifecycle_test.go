@@ -53,20 +53,29 @@ func TestMain(m *testing.M) {
 type holdingProxy struct {
 	*httptest.Server
 	uploads  atomic.Int64
-	inFlight chan struct{} // closed when the held upload arrived
+	served   atomic.Int64  // uploads answered, but the held one
+	inFlight chan struct{} // closed when the held upload arrived and the others were answered
+	answered chan struct{} // closed when the other uploads were answered
 }
 
-func newHoldingProxy(t *testing.T, collectorURL string, hold int64, commit bool) *holdingProxy {
+func newHoldingProxy(t *testing.T, collectorURL string, hold, others int64, commit bool) *holdingProxy {
 	t.Helper()
 	target, err := url.Parse(collectorURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(target)
-	p := &holdingProxy{inFlight: make(chan struct{})}
+	p := &holdingProxy{inFlight: make(chan struct{}), answered: make(chan struct{})}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/responses" || p.uploads.Add(1) != hold {
+		if r.URL.Path != "/v1/responses" {
 			rp.ServeHTTP(w, r)
+			return
+		}
+		if n := p.uploads.Add(1); n != hold {
+			rp.ServeHTTP(w, r)
+			if p.served.Add(1) == others {
+				close(p.answered)
+			}
 			return
 		}
 		// Reading the whole body lets the server notice when the kiosk hangs up.
@@ -86,6 +95,15 @@ func newHoldingProxy(t *testing.T, collectorURL string, hold int64, commit bool)
 				t.Errorf("held upload: the collector answered %s: %s", resp.Status, answer)
 			}
 		}
+		// The kiosk keeps two uploads in flight, so the others go on beside the held
+		// one. Wait for their answers, and give the kiosk a moment to mark them synced,
+		// so that the signal comes with every other batch acknowledged.
+		select {
+		case <-p.answered:
+			time.Sleep(300 * time.Millisecond)
+		case <-time.After(15 * time.Second):
+			t.Errorf("the other %d uploads were not answered in 15 s", others)
+		}
 		close(p.inFlight)
 		select {
 		case <-r.Context().Done(): // the kiosk hung up: the answer has nowhere to go
@@ -99,8 +117,8 @@ func newHoldingProxy(t *testing.T, collectorURL string, hold int64, commit bool)
 	return p
 }
 
-// TestSIGTERMDuringUploadLosesNothing runs "npskiosk sync" as its own process, lets the
-// first batch through, holds the second one in flight and sends SIGTERM. The process
+// TestSIGTERMDuringUploadLosesNothing runs "npskiosk sync" as its own process, holds the
+// second upload to arrive in flight while the others go through, and sends SIGTERM. The process
 // must exit 0 at once, leave a checkpointed, intact database, and every response must be
 // either synced locally and held by the collector, or still waiting; a later
 // "sync --once" must bring the collector to exactly every response, none twice.
@@ -108,14 +126,16 @@ func TestSIGTERMDuringUploadLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the program as a child process")
 	}
-	const total = 1200 // batches of 500: the second one is held
+	// Batches of 500, 500 and 200: the second upload to arrive is held, the other two
+	// are answered (two are in flight at once).
+	const total, held = 1200, 500
 	tests := []struct {
 		name          string
 		commit        bool  // the collector commits the held batch before the kiosk hangs up
 		wantCollector int64 // responses at the collector after SIGTERM
 	}{
-		{name: "before the collector commits", commit: false, wantCollector: 500},
-		{name: "after the collector committed, answer lost", commit: true, wantCollector: 1000},
+		{name: "before the collector commits", commit: false, wantCollector: total - held},
+		{name: "after the collector committed, answer lost", commit: true, wantCollector: total},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +144,7 @@ func TestSIGTERMDuringUploadLosesNothing(t *testing.T) {
 			c := collectortest.Start(t, collectortest.Options{DeviceRate: 1000, DeviceBurst: 1000})
 			c.AddStore(t, storage.Store{ID: "S1"})
 			en := c.Enroll(t, "S1", "Till 1")
-			proxy := newHoldingProxy(t, c.URL, 2, tt.commit)
+			proxy := newHoldingProxy(t, c.URL, 2, 2, tt.commit)
 
 			dbPath, conf := filepath.Join(dir, "kiosk.db"), filepath.Join(dir, "kiosk.toml")
 			writeConfig(t, conf, Config{DB: dbPath, Collector: CollectorConfig{URL: proxy.URL, Token: en.Token, DeviceID: en.DeviceID, StoreID: "S1"}})
@@ -203,8 +223,8 @@ func TestSIGTERMDuringUploadLosesNothing(t *testing.T) {
 					t.Errorf("the collector holds %s, which the kiosk never had", id)
 				}
 			}
-			if synced != 500 || pending != total-500 {
-				t.Errorf("after SIGTERM: %d synced, %d pending; want the first batch synced and the rest waiting", synced, pending)
+			if synced != total-held || pending != held {
+				t.Errorf("after SIGTERM: %d synced, %d pending; want the held batch waiting and the rest synced", synced, pending)
 			}
 
 			// The next run sends what waits; what the collector already had is a duplicate.
