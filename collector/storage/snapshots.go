@@ -355,11 +355,7 @@ func (db *DB) storeTotals(ctx context.Context, scope, slice string, shards []int
 	for _, s := range shards {
 		args = append(args, s)
 	}
-	st, err := db.stmts.get(ctx, db.read, storeTotalsQuery(len(shards)))
-	if err != nil {
-		return fmt.Errorf("store snapshots: %w", err)
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := db.stmts.query(ctx, db.read, storeTotalsQuery(len(shards)), args...)
 	if err != nil {
 		return fmt.Errorf("store snapshots: %w", err)
 	}
@@ -394,11 +390,7 @@ func (db *DB) storeTotalsPostgres(ctx context.Context, scope, slice string, shar
 		q += ` AND shard = ANY(CAST(? AS BIGINT[]))`
 		args = append(args, intArray(shards))
 	}
-	st, err := db.stmts.get(ctx, db.read, q)
-	if err != nil {
-		return fmt.Errorf("store snapshots: %w", err)
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := db.stmts.query(ctx, db.read, q, args...)
 	if err != nil {
 		return fmt.Errorf("store snapshots: %w", err)
 	}
@@ -442,11 +434,8 @@ func (db *DB) storeTotalsPostgres(ctx context.Context, scope, slice string, shar
 		}
 	}
 	if len(quiet) > 0 {
-		st, err := db.stmts.get(ctx, db.read, `SELECT to_counts, before_counts FROM store_snapshot_pairs(?, ?, ?, ?, CAST(? AS INTEGER[]))`)
-		if err != nil {
-			return fmt.Errorf("store snapshots: %w", err)
-		}
-		rows, err := st.QueryContext(ctx, scope, slice, to, before, intArray(quiet))
+		rows, err := db.stmts.query(ctx, db.read, `SELECT to_counts, before_counts FROM store_snapshot_pairs(?, ?, ?, ?, CAST(? AS INTEGER[]))`,
+			scope, slice, to, before, intArray(quiet))
 		if err != nil {
 			return fmt.Errorf("store snapshots: %w", err)
 		}

@@ -33,6 +33,15 @@ func (s *stmtCache) get(ctx context.Context, c conn, q string) (*sql.Stmt, error
 	return st, nil
 }
 
+// query runs q, prepared on c once, with args.
+func (s *stmtCache) query(ctx context.Context, c conn, q string, args ...any) (*sql.Rows, error) {
+	st, err := s.get(ctx, c, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 func (s *stmtCache) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
