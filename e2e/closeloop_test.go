@@ -189,12 +189,13 @@ func TestCloseTheLoop(t *testing.T) {
 	// so the manager's move below meets the first failed round (the kiosk then retries
 	// within 5-20 s) rather than a later one that would have backed off further.
 	// A round ends with the pull of the store's cases (which rewrites the kiosk's cache
-	// only when they changed).
+	// only when they changed); after a round that found nothing to do, the next comes a
+	// minute later.
 	pulls, err := c.served("GET /v1/device/cases")
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the kiosk's next sync round", 15*time.Second, func() (bool, error) {
+	waitFor(t, "the kiosk's next sync round", 75*time.Second, func() (bool, error) {
 		n, err := c.served("GET /v1/device/cases")
 		return n > pulls, err
 	})

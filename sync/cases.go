@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -31,20 +32,28 @@ type CaseStore interface {
 // manager is told; a network failure or a busy collector leaves the rest queued and
 // skips the pull, to try again next round. Without a CaseStore it does nothing.
 func (w *Worker) SyncCases(ctx context.Context) error {
+	_, err := w.syncCases(ctx)
+	return err
+}
+
+// syncCases is SyncCases; moved says whether a queued move was sent or the pulled cases
+// differ from the last pull's.
+func (w *Worker) syncCases(ctx context.Context) (moved bool, err error) {
 	cs := w.cases()
 	if cs == nil {
-		return nil
+		return false, nil
 	}
 	pending, err := cs.PendingCaseChanges(ctx)
 	if err != nil {
-		return fmt.Errorf("read queued case changes: %w", err)
+		return false, fmt.Errorf("read queued case changes: %w", err)
 	}
 	for _, ch := range pending {
 		if err := w.pushCaseChange(ctx, cs, ch); err != nil {
-			return err
+			return true, err
 		}
 	}
-	return w.PullCases(ctx)
+	changed, err := w.pullCases(ctx)
+	return changed || len(pending) > 0, err
 }
 
 func (w *Worker) cases() CaseStore {
@@ -111,38 +120,49 @@ func (w *Worker) pushCaseChange(ctx context.Context, cs CaseStore, ch store.Case
 
 // PullCases replaces the cached cases with the store's open ones at the collector.
 func (w *Worker) PullCases(ctx context.Context) error {
+	_, err := w.pullCases(ctx)
+	return err
+}
+
+// pullCases is PullCases; changed says whether the collector's answer differs from the
+// last pull's (the first pull of a run always does).
+func (w *Worker) pullCases(ctx context.Context) (changed bool, err error) {
 	cs := w.cases()
 	if cs == nil {
-		return nil
+		return false, nil
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, w.cfg.CollectorURL+"/v1/device/cases", nil)
 	if err != nil {
-		return fmt.Errorf("build cases request: %w", err)
+		return false, fmt.Errorf("build cases request: %w", err)
 	}
 	resp, raw, err := w.send(req)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if resp.StatusCode == http.StatusNotFound {
 		// A collector from before follow-up cases: nothing to show, nothing wrong.
-		return nil
+		return false, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return w.fail(fmt.Errorf("the collector refused the cases request (%s)", resp.Status), true)
+		return false, w.fail(fmt.Errorf("the collector refused the cases request (%s)", resp.Status), true)
 	}
 	var list wire.CaseList
 	if err := json.Unmarshal(raw, &list); err != nil {
-		return w.fail(fmt.Errorf("read the store's cases: %w", err), true)
+		return false, w.fail(fmt.Errorf("read the store's cases: %w", err), true)
 	}
 	out := make([]store.Case, 0, len(list.Cases))
 	for _, c := range list.Cases {
 		out = append(out, fromWireCase(c))
 	}
 	if err := cs.ReplaceCases(ctx, out); err != nil {
-		return fmt.Errorf("cache the store's cases: %w", err)
+		return false, fmt.Errorf("cache the store's cases: %w", err)
 	}
 	w.keepCaseContacts(list.Cases)
-	return nil
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	changed = w.casesPulled == nil || !bytes.Equal(raw, w.casesPulled)
+	w.casesPulled = raw
+	return changed, nil
 }
 
 // send makes a request whose 4xx answers the caller reads itself. It returns an error,

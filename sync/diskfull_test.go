@@ -82,7 +82,8 @@ func diskFull(t *testing.T, dir string) {
 		rctx, rcancel := context.WithCancel(ctx)
 		w, err := New(Config{Store: db, CollectorURL: c.URL, Token: en.Token, Logger: quiet,
 			RetryWaitMin: 10 * time.Millisecond, RetryWaitMax: 100 * time.Millisecond, AttemptTimeout: 5 * time.Second,
-			Idle: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond})
+			// The taps below wake no worker (the window would): it looks every Idle.
+			Idle: 50 * time.Millisecond, IdleMax: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

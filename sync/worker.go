@@ -98,6 +98,7 @@ type Config struct {
 	RetryWaitMin   time.Duration // [500ms]
 	RetryWaitMax   time.Duration // also caps Retry-After [30s]
 	Idle           time.Duration // pause between rounds when all is well [10s]
+	IdleMax        time.Duration // pause after a round that found nothing to do (see Run) [60s]
 	MaxBackoff     time.Duration // ceiling of the pause while failing [5m]
 	Heartbeat      time.Duration // [5m]
 	ConfigEvery    time.Duration // the survey and the store's figures per channel [5m]
@@ -141,6 +142,9 @@ type Worker struct {
 	// caseContacts are the contacts of the store's cases as last pulled, by case id;
 	// nil until the first pull. Memory only: the kiosk's disk holds no readable contact.
 	caseContacts map[string]caseContact
+	// casesPulled is the collector's answer to the last pull of the cases, to tell a
+	// round that brought news from one that did not (Run).
+	casesPulled []byte
 	// scrubbed are the responses scrubbed as a heartbeat reply asked, to name in the
 	// next heartbeat. Memory only: after a restart the collector asks again, and a
 	// second scrub changes nothing.
@@ -180,6 +184,7 @@ func New(cfg Config) (*Worker, error) {
 	def(&cfg.RetryWaitMin, 500*time.Millisecond)
 	def(&cfg.RetryWaitMax, 30*time.Second)
 	def(&cfg.Idle, 10*time.Second)
+	def(&cfg.IdleMax, 60*time.Second)
 	def(&cfg.MaxBackoff, 5*time.Minute)
 	def(&cfg.Heartbeat, 5*time.Minute)
 	def(&cfg.ConfigEvery, 5*time.Minute)
@@ -317,9 +322,18 @@ func (w *Worker) Stop() error {
 	return w.runErr
 }
 
-// Run uploads until ctx ends: a round, then a pause (short when all is well, growing up
-// to MaxBackoff while failing) that SyncNow cuts short. A revoked token stops uploads
-// until the process restarts with a new one.
+// Run uploads until ctx ends: a round, then a pause that SyncNow cuts short: Idle after a
+// round that found work, IdleMax after one that found none, growing up to MaxBackoff
+// while rounds fail. A revoked token stops uploads until the process restarts with a new
+// one.
+//
+// A round finds work when it uploads a response, sends a manager's move of a case, pulls
+// cases that differ from the last pull's, or leaves a remote action's result to send.
+// Uploads never wait for IdleMax (a new response wakes the worker); what does is news
+// from the collector alone: a case opened from another channel, or one HQ moved, shows
+// on an idle kiosk within IdleMax. Each round costs an idle kiosk's CPU tens of
+// milliseconds (a drain pass, the cases' pull, their queries), most of what the idle
+// kiosk spends: one a minute rather than six.
 func (w *Worker) Run(ctx context.Context) error {
 	var lastHeartbeat, lastConfig, lastChannels time.Time
 	failures := 0
@@ -336,10 +350,11 @@ func (w *Worker) Run(ctx context.Context) error {
 				lastConfig = time.Now()
 			}
 		}
-		_, err := w.Drain(ctx)
+		held, err := w.Drain(ctx)
+		casesMoved := false
 		if err == nil {
 			// Responses first: they are the shoppers' answers; the manager's moves follow.
-			err = w.SyncCases(ctx)
+			casesMoved, err = w.syncCases(ctx)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err() // a shutdown, not a failed round
@@ -357,7 +372,7 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.log.Warn("could not pull the store's figures per channel; the kept ones stay", "err", chErr)
 			}
 		}
-		wait := w.cfg.Idle
+		var wait time.Duration
 		switch {
 		case errors.Is(err, ErrRevoked):
 			w.log.Error("uploads stopped", "err", err)
@@ -369,6 +384,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Warn("sync round failed; the responses stay in the outbox", "err", err, "retry_in", wait.Round(time.Second))
 		default:
 			failures = 0
+			wait = w.cfg.Idle
+			// A heartbeat's reply may have brought a remote action: its result goes soon.
+			if held == 0 && !casesMoved && !w.resultsWaiting() {
+				wait = max(w.cfg.IdleMax, w.cfg.Idle)
+			}
 		}
 		w.update(func(s *Status) { s.NextAttemptIn = wait.Round(time.Second).String() })
 		t := time.NewTimer(wait)

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -402,4 +403,63 @@ func TestRunWakesOnSyncNow(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("SyncNow did not upload the new responses within 5 s")
+}
+
+// An idle kiosk's rounds come IdleMax apart, so its CPU sleeps; while the collector has
+// news for it each round (here a case list that changes at every pull) they come Idle
+// apart, and a new response is uploaded at once whatever the pause.
+func TestRoundsSpaceOutWhileNothingHappens(t *testing.T) {
+	const (
+		idle    = 5 * time.Millisecond
+		longest = 400 * time.Millisecond
+		window  = time.Second
+	)
+	r := newRig(t)
+	var pulls, busy atomic.Int64
+	r.setIntercept(func(w http.ResponseWriter, req *http.Request) bool {
+		if req.Method != http.MethodGet || req.URL.Path != "/v1/device/cases" {
+			return false
+		}
+		n := pulls.Add(1)
+		if busy.Load() == 0 {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if n%2 == 0 {
+			io.WriteString(w, `{"cases":[]}`)
+		} else {
+			io.WriteString(w, `{"cases": []}`)
+		}
+		return true
+	})
+	w := r.worker(func(c *Config) { c.Idle, c.IdleMax = idle, longest })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	time.Sleep(window)
+	// Rounds at 0, 400 and 800 ms; 200 at Idle.
+	if n := pulls.Load(); n > 6 {
+		t.Errorf("%d rounds in %s with nothing to do; want them IdleMax (%s) apart", n, window, longest)
+	}
+
+	r.fill(3)
+	w.SyncNow()
+	deadline := time.Now().Add(5 * time.Second)
+	for p, c := r.counts(); p != 0 || c != 3; p, c = r.counts() {
+		if time.Now().After(deadline) {
+			t.Fatalf("SyncNow after a quiet spell: %d pending, %d at the collector after 5 s", p, c)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	busy.Store(1)
+	w.SyncNow()
+	time.Sleep(50 * time.Millisecond) // the round under way may still find nothing
+	before := pulls.Load()
+	time.Sleep(window)
+	if n := pulls.Load() - before; n < 40 {
+		t.Errorf("%d rounds in %s while every pull brought news; want them at Idle (%s)", n, window, idle)
+	}
 }

@@ -161,7 +161,16 @@ type workerHooks struct {
 	// diagnostics and onRestart serve remote actions (see kiosksync.Config).
 	diagnostics func(ctx context.Context, d *wire.Diagnostics)
 	onRestart   func()
+	// wokenByCaptures: the window's worker, which each completed response wakes
+	// (kiosk.Syncer.SyncNow), so a round that found nothing may pause the worker's
+	// IdleMax. A headless worker learns of new responses only by looking: it looks every
+	// headlessPoll.
+	wokenByCaptures bool
 }
+
+// headlessPoll is how often a worker no window wakes looks for new responses: the
+// responses another program wrote reach the collector within it.
+const headlessPoll = 10 * time.Second
 
 // newWorker builds the sync worker for an enrolled kiosk.
 func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, hooks workerHooks) (*kiosksync.Worker, error) {
@@ -180,7 +189,12 @@ func newWorker(cfg Config, db kiosksync.Outbox, log *slog.Logger, hooks workerHo
 	if hooks.settings != nil {
 		onSettings = func(ds wire.DeviceSettings) { hooks.settings.SetHQ(ds.Settings) }
 	}
+	var idleMax time.Duration // the worker's own
+	if !hooks.wokenByCaptures {
+		idleMax = headlessPoll
+	}
 	return kiosksync.New(kiosksync.Config{
+		IdleMax:          idleMax,
 		HTTPClient:       hc,
 		Store:            db,
 		CollectorURL:     cfg.Collector.URL,

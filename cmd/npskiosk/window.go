@@ -131,6 +131,7 @@ func (c *windowCmd) run(ctx context.Context, m *Main) error {
 	// screen has enrolled it.
 	startSync := func(cfg Config) (kiosk.Enrolled, error) {
 		w, err := newWorker(cfg, db, log, workerHooks{
+			wokenByCaptures: true,
 			onSurvey: func(s wire.Survey) {
 				current.Store(&s)
 				db.SetRapidTapRule(rapidTapRule(s))
