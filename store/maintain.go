@@ -13,18 +13,39 @@ import (
 // round and then once every PurgeEvery on the database's clock it purges synced
 // responses older than retention (zero: no purge). It runs beside the kiosk, never on a
 // tap's path, and returns ctx's error.
-func (db *DB) Maintain(ctx context.Context, every, retention time.Duration) error {
-	if every <= 0 {
-		return fmt.Errorf("maintain: %w: interval %s must be positive", ErrInvalidInput, every)
+//
+// Rounds come every `every`; while the disk is full or the reserve is spent, every
+// `short` (when shorter), from the moment the disk is found full: the scores come back
+// within `short` of space returning. The checkpointer copies the WAL after every write,
+// so on a healthy disk a round has little to do, and an idle kiosk need not wake for it
+// often.
+func (db *DB) Maintain(ctx context.Context, every, short, retention time.Duration) error {
+	if every <= 0 || short <= 0 {
+		return fmt.Errorf("maintain: %w: intervals %s and %s must be positive", ErrInvalidInput, every, short)
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
+	short = min(short, every)
 	for {
 		db.MaintainOnce(ctx, retention)
+		wait := every
+		if db.space.short() {
+			wait = short
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
 		case <-t.C:
+		case <-db.space.filled:
+			t.Stop()
+			// The disk has just filled: the next round is the first probe for space.
+			t = time.NewTimer(short)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
 		}
 	}
 }

@@ -85,7 +85,7 @@ func TestMaintainPurgesAtStartThenDaily(t *testing.T) {
 	// The scheduled loop: its first round purges at once; cancelled, it returns.
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- db.Maintain(mctx, time.Hour, retention) }()
+	go func() { done <- db.Maintain(mctx, time.Hour, time.Hour, retention) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !gone(first) {
 		if time.Now().After(deadline) {

@@ -49,6 +49,8 @@ type space struct {
 	mu    sync.Mutex // serialises creating and removing the file
 	full  atomic.Bool
 	spent atomic.Bool // the reserve was given back and is not yet re-created
+	// filled is signalled when the disk is found full, for Maintain to start probing.
+	filled chan struct{}
 }
 
 func newSpace(dbPath string, size int64, log *slog.Logger) *space {
@@ -58,7 +60,7 @@ func newSpace(dbPath string, size int64, log *slog.Logger) *space {
 	case size < 0:
 		size = 0
 	}
-	return &space{path: dbPath + "-reserve", size: size, log: log}
+	return &space{path: dbPath + "-reserve", size: size, log: log, filled: make(chan struct{}, 1)}
 }
 
 func (s *space) dir() string { return filepath.Dir(s.path) }
@@ -138,9 +140,16 @@ func writeReserve(path string, size int64) error {
 	return f.Close()
 }
 
+// short reports whether the disk is full or the reserve is not in place: Probe has work.
+func (s *space) short() bool { return s.full.Load() || (s.size > 0 && !s.held()) }
+
 func (s *space) setFull(full bool) {
 	if full && s.full.CompareAndSwap(false, true) {
 		s.log.Error("storage full: taps cannot be stored until space is freed", "dir", s.dir(), "free", freeBytes(s.dir()))
+		select {
+		case s.filled <- struct{}{}:
+		default:
+		}
 	} else if !full && s.full.CompareAndSwap(true, false) {
 		s.log.Info("storage free again: taking taps", "dir", s.dir(), "free", freeBytes(s.dir()))
 	}

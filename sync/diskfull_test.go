@@ -91,7 +91,7 @@ func diskFull(t *testing.T, dir string) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			db.Maintain(rctx, 50*time.Millisecond, time.Hour)
+			db.Maintain(rctx, 50*time.Millisecond, 50*time.Millisecond, time.Hour)
 		}()
 		return func() {
 			rcancel()

@@ -237,8 +237,13 @@ func (m *Main) startWorker(ctx context.Context, w *kiosksync.Worker) {
 	w.Start(ctx)
 }
 
-// maintainEvery is how often the kiosk's database is looked after while it runs.
-const maintainEvery = 30 * time.Second
+// How often the kiosk's database is looked after while it runs: every 5 minutes, and
+// every 30 s while its disk is full (store.DB.Maintain), so the scores come back within
+// 30 s of space returning while an idle kiosk's CPU sleeps.
+const (
+	maintainEvery     = 5 * time.Minute
+	maintainWhileFull = 30 * time.Second
+)
 
 // startMaintenance runs the database's upkeep in the background, off the taps' path:
 // it looks for space after a full disk and checkpoints the WAL, and at start and then
@@ -249,7 +254,7 @@ func (m *Main) startMaintenance(ctx context.Context, db *store.DB, retention tim
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		db.Maintain(ctx, maintainEvery, retention)
+		db.Maintain(ctx, maintainEvery, maintainWhileFull, retention)
 	}()
 	m.mu.Lock()
 	m.maint = func() {
