@@ -16,7 +16,7 @@ import (
 //
 // Rounds come every `every`; while the disk is full or the reserve is spent, every
 // `short` (when shorter), from the moment the disk is found full: the scores come back
-// within `short` of space returning. The checkpointer copies the WAL after every write,
+// within `short` of space returning. The checkpointer copies the WAL once writes pause,
 // so on a healthy disk a round has little to do, and an idle kiosk need not wake for it
 // often.
 func (db *DB) Maintain(ctx context.Context, every, short, retention time.Duration) error {
@@ -27,7 +27,7 @@ func (db *DB) Maintain(ctx context.Context, every, short, retention time.Duratio
 	for {
 		db.MaintainOnce(ctx, retention)
 		wait := every
-		if db.space.short() {
+		if db.space.needsProbe() {
 			wait = short
 		}
 		t := time.NewTimer(wait)

@@ -140,8 +140,9 @@ func writeReserve(path string, size int64) error {
 	return f.Close()
 }
 
-// short reports whether the disk is full or the reserve is not in place: Probe has work.
-func (s *space) short() bool { return s.full.Load() || (s.size > 0 && !s.held()) }
+// needsProbe reports whether the disk is full or the reserve is not in place: Probe has
+// work.
+func (s *space) needsProbe() bool { return s.full.Load() || (s.size > 0 && !s.held()) }
 
 func (s *space) setFull(full bool) {
 	if full && s.full.CompareAndSwap(false, true) {
