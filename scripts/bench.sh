@@ -47,11 +47,21 @@ REPEATED_ARGS=("${ARGS[@]}")
 if [ "$MODE" = full ]; then REPEATED_ARGS+=(-benchtime 4x); fi
 sync
 # -p 1: packages one after another; -v: each benchmark's name as it starts, for progress.
+# A benchmark that fails its own checks (exactly once, sums equal to a scan) fails the
+# run, but the rest still run, and their figures are kept and reported: an hour's run is
+# not thrown away for one failure, and the failure is not hidden either.
+status=0
 {
-  go test -tags migrated_fynedo,sqlite_fts5 -run '^$' -bench '^BenchmarkRecord$' -benchmem -count 1 -v "${CAPTURE_ARGS[@]}" ./store/
-  scripts/with-postgres.sh go test -tags migrated_fynedo,sqlite_fts5 -p 1 -run '^$' -bench "$REPEATED" -benchmem -count 1 -v "${REPEATED_ARGS[@]}" ./sync/ ./collector/httpapi/
-  scripts/with-postgres.sh go test -tags migrated_fynedo,sqlite_fts5 -p 1 -run '^$' -bench . -skip "^BenchmarkRecord\$|$REPEATED" -benchmem -count 1 -v "${ARGS[@]}" ./...
-} | tee "$OUT/benchmarks.txt.tmp" | grep --line-buffered -E '^(Benchmark|ok|FAIL|---|panic|\s+\w+_test.go)'
+  rc=0
+  go test -tags migrated_fynedo,sqlite_fts5 -run '^$' -bench '^BenchmarkRecord$' -benchmem -count 1 -v "${CAPTURE_ARGS[@]}" ./store/ || rc=1
+  scripts/with-postgres.sh go test -tags migrated_fynedo,sqlite_fts5 -p 1 -run '^$' -bench "$REPEATED" -benchmem -count 1 -v "${REPEATED_ARGS[@]}" ./sync/ ./collector/httpapi/ || rc=1
+  scripts/with-postgres.sh go test -tags migrated_fynedo,sqlite_fts5 -p 1 -run '^$' -bench . -skip "^BenchmarkRecord\$|$REPEATED" -benchmem -count 1 -v "${ARGS[@]}" ./... || rc=1
+  exit $rc
+} | tee "$OUT/benchmarks.txt.tmp" | grep --line-buffered -E '^(Benchmark|ok|FAIL|---|panic|\s+\w+_test.go)' || status=$?
 mv "$OUT/benchmarks.txt.tmp" "$OUT/benchmarks.txt"
-go run ./tools/benchreport "${FLAGS[@]}" -in "$OUT/benchmarks.txt" -out "$OUT/benchmarks.md" -postgres "$PGVER, fsync $PG_FSYNC"
+go run ./tools/benchreport "${FLAGS[@]}" -in "$OUT/benchmarks.txt" -out "$OUT/benchmarks.md" -postgres "$PGVER, fsync $PG_FSYNC" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "bench: FAILED (see FAIL above): $OUT/benchmarks.txt holds what ran; $OUT/benchmarks.md was written only if nothing it needs is missing" >&2
+  exit "$status"
+fi
 echo "bench: $OUT/benchmarks.md"
