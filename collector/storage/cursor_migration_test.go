@@ -89,11 +89,7 @@ func TestPostgresMigration0024Backfill(t *testing.T) {
 func TestStorePageUsesTheStoreIndex(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		ctx := context.Background()
-		db, err := Open(ctx, Config{Path: b.Path(t), Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openOn(t, b)
 		explain, want := "EXPLAIN QUERY PLAN ", "responses_store_seq"
 		where := "r.seq > ? AND r.store_id = ? ORDER BY r.seq"
 		args := []any{0, "S001"}

@@ -243,11 +243,7 @@ func groupBatch(rng *rand.Rand, day time.Time, n int) []NewResponse {
 func TestGroupCountsFailRetryAlone(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		ctx := context.Background()
-		db, err := Open(ctx, Config{Path: b.Path(t), Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openOn(t, b)
 		w := db.writerFor("S1")
 		stores := []string{"S1", storeOf(db, w)}
 		for _, s := range stores {

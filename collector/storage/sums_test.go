@@ -27,11 +27,7 @@ import (
 func TestReportSumsEqualScan(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		ctx := context.Background()
-		db, err := Open(ctx, Config{Path: b.Path(t), Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openOn(t, b)
 		rng := rand.New(rand.NewPCG(20, 12))
 		h := seedRandomHistory(t, db, rng)
 
@@ -332,6 +328,17 @@ func snapshotChanges(t *testing.T, db *DB) []string {
 	return out
 }
 
+// openOn opens a collector database on b, closed when the test ends.
+func openOn(t *testing.T, b storagetest.Backend) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), Config{Path: b.Path(t), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // byStoreID is a per-store report in store id order, to compare two.
 func byStoreID(stores []StoreNPS) []StoreNPS {
 	return slices.SortedFunc(slices.Values(stores), func(a, b StoreNPS) int { return strings.Compare(a.ID, b.ID) })
@@ -345,11 +352,7 @@ func byStoreID(stores []StoreNPS) []StoreNPS {
 func TestStoresTableOfABusyScopeEqualsScan(t *testing.T) {
 	storagetest.ForEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		ctx := context.Background()
-		db, err := Open(ctx, Config{Path: b.Path(t), Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openOn(t, b)
 		rng := rand.New(rand.NewPCG(3, 5))
 		shards := map[int]bool{}
 		var stores []string
