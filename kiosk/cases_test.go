@@ -48,7 +48,7 @@ func openCasesWith(t *testing.T, size fyne.Size, contacts CaseContacts) *harness
 		{ID: "c1", Status: followup.Open, Version: 1, DueAt: testNow.Add(-time.Hour), Score: 2, Comment: "cold coffee", HasContact: true},
 		{ID: "c2", Status: followup.Contacted, Version: 4, DueAt: testNow.Add(5 * time.Hour), Score: 9},
 	}
-	if err := h.db.ReplaceCases(context.Background(), cs); err != nil {
+	if _, err := h.db.ReplaceCases(context.Background(), cs); err != nil {
 		t.Fatal(err)
 	}
 	openPIN(h)
@@ -127,7 +127,7 @@ func TestNoteEditorFitsTheScreen(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d_runes", sizeString(size), len(comment)), func(t *testing.T) {
 				h := openCasesAt(t, size)
 				cs := []store.Case{{ID: "c1", Status: followup.Open, Version: 1, DueAt: testNow.Add(time.Hour), Score: 2, Comment: comment}}
-				if err := h.db.ReplaceCases(context.Background(), cs); err != nil {
+				if _, err := h.db.ReplaceCases(context.Background(), cs); err != nil {
 					t.Fatal(err)
 				}
 				h.app.showManager()

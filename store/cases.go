@@ -58,40 +58,40 @@ type CaseChange struct {
 // at HQ) leave the cache. Moves still queued are kept and applied on top by Cases. A
 // pull that finds the cases as cached writes nothing: the worker pulls every round, and
 // rewriting an unchanged cache each time cost an idle kiosk a commit, its fsyncs and a
-// checkpoint every 10 s. pulled_at says when the cached content was pulled, not when it
-// was last found unchanged.
-func (db *DB) ReplaceCases(ctx context.Context, cs []Case) error {
+// checkpoint every 10 s; it reports whether the cache changed. pulled_at says when the
+// cached content was pulled, not when it was last found unchanged.
+func (db *DB) ReplaceCases(ctx context.Context, cs []Case) (changed bool, err error) {
 	now := millis(db.now())
 	bodies := make(map[string]string, len(cs))
 	for _, c := range cs {
 		body, err := json.Marshal(c)
 		if err != nil {
-			return fmt.Errorf("replace cases: encode %s: %w", c.ID, err)
+			return false, fmt.Errorf("replace cases: encode %s: %w", c.ID, err)
 		}
 		bodies[c.ID] = string(body)
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("replace cases: begin: %w", err)
+		return false, fmt.Errorf("replace cases: begin: %w", err)
 	}
 	defer tx.Rollback()
 	same, err := casesCachedAs(ctx, tx, bodies)
 	if err != nil || same {
-		return err
+		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM cases`); err != nil {
-		return fmt.Errorf("replace cases: %w", err)
+		return false, fmt.Errorf("replace cases: %w", err)
 	}
 	for _, c := range cs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cases (id, body, version, pulled_at) VALUES (?, ?, ?, ?)`,
 			c.ID, bodies[c.ID], c.Version, now); err != nil {
-			return fmt.Errorf("replace cases: %s: %w", c.ID, err)
+			return false, fmt.Errorf("replace cases: %s: %w", c.ID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("replace cases: commit: %w", err)
+		return false, fmt.Errorf("replace cases: commit: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // casesCachedAs says whether the cache holds exactly these cases, by id, as encoded.

@@ -20,7 +20,7 @@ func pulledCases() []Case {
 func TestCachedCasesShowQueuedMovesAtOnce(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t, Config{Now: newClock(t0).Now})
-	if err := db.ReplaceCases(ctx, pulledCases()); err != nil {
+	if _, err := db.ReplaceCases(ctx, pulledCases()); err != nil {
 		t.Fatal(err)
 	}
 	cs, err := db.Cases(ctx)
@@ -62,7 +62,7 @@ func TestCachedCasesShowQueuedMovesAtOnce(t *testing.T) {
 	}
 
 	// A new pull keeps queued moves on top of what the collector sent.
-	if err := db.ReplaceCases(ctx, pulledCases()); err != nil {
+	if _, err := db.ReplaceCases(ctx, pulledCases()); err != nil {
 		t.Fatal(err)
 	}
 	if cs, _ = db.Cases(ctx); cs[0].Status != followup.Resolved {
@@ -103,7 +103,7 @@ func TestCachedCasesShowQueuedMovesAtOnce(t *testing.T) {
 	}
 
 	// Cases done at HQ leave the cache with the next pull.
-	if err := db.ReplaceCases(ctx, pulledCases()[:1]); err != nil {
+	if _, err := db.ReplaceCases(ctx, pulledCases()[:1]); err != nil {
 		t.Fatal(err)
 	}
 	if cs, _ = db.Cases(ctx); len(cs) != 1 || cs[0].ID != "c2" {
@@ -116,7 +116,7 @@ func TestQueuedCaseChangeSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "kiosk.db")
 	db := openTest(t, Config{Path: path, Now: newClock(t0).Now})
-	if err := db.ReplaceCases(ctx, pulledCases()); err != nil {
+	if _, err := db.ReplaceCases(ctx, pulledCases()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.QueueCaseChange(ctx, "c2", followup.Resolved, "refund"); err != nil {
@@ -173,8 +173,12 @@ func TestReplaceCasesWritesOnlyChanges(t *testing.T) {
 	} {
 		before := pulledAt()
 		clk.Advance(10 * time.Second)
-		if err := db.ReplaceCases(ctx, step.cases); err != nil {
+		changed, err := db.ReplaceCases(ctx, step.cases)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if changed != step.rewrite {
+			t.Errorf("%s: ReplaceCases says changed %v, want %v", step.name, changed, step.rewrite)
 		}
 		after := pulledAt()
 		if len(after) != len(step.cases) {

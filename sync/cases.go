@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -20,7 +19,7 @@ import (
 // CaseStore is the part of the kiosk's store that keeps the store's follow-up cases and
 // the manager's queued moves of them.
 type CaseStore interface {
-	ReplaceCases(ctx context.Context, cs []store.Case) error
+	ReplaceCases(ctx context.Context, cs []store.Case) (changed bool, err error)
 	PendingCaseChanges(ctx context.Context) ([]store.CaseChange, error)
 	MarkCaseChangeSynced(ctx context.Context, changeID string, now store.Case) error
 	MarkCaseChangeRejected(ctx context.Context, changeID, reason string, now followup.Status) error
@@ -37,7 +36,7 @@ func (w *Worker) SyncCases(ctx context.Context) error {
 }
 
 // syncCases is SyncCases; moved says whether a queued move was sent or the pulled cases
-// differ from the last pull's.
+// differ from the cached ones.
 func (w *Worker) syncCases(ctx context.Context) (moved bool, err error) {
 	cs := w.cases()
 	if cs == nil {
@@ -124,8 +123,8 @@ func (w *Worker) PullCases(ctx context.Context) error {
 	return err
 }
 
-// pullCases is PullCases; changed says whether the collector's answer differs from the
-// last pull's (the first pull of a run always does).
+// pullCases is PullCases; changed says whether the pulled cases differ from the cached
+// ones.
 func (w *Worker) pullCases(ctx context.Context) (changed bool, err error) {
 	cs := w.cases()
 	if cs == nil {
@@ -154,14 +153,11 @@ func (w *Worker) pullCases(ctx context.Context) (changed bool, err error) {
 	for _, c := range list.Cases {
 		out = append(out, fromWireCase(c))
 	}
-	if err := cs.ReplaceCases(ctx, out); err != nil {
+	changed, err = cs.ReplaceCases(ctx, out)
+	if err != nil {
 		return false, fmt.Errorf("cache the store's cases: %w", err)
 	}
 	w.keepCaseContacts(list.Cases)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	changed = w.casesPulled == nil || !bytes.Equal(raw, w.casesPulled)
-	w.casesPulled = raw
 	return changed, nil
 }
 

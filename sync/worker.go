@@ -142,9 +142,6 @@ type Worker struct {
 	// caseContacts are the contacts of the store's cases as last pulled, by case id;
 	// nil until the first pull. Memory only: the kiosk's disk holds no readable contact.
 	caseContacts map[string]caseContact
-	// casesPulled is the collector's answer to the last pull of the cases, to tell a
-	// round that brought news from one that did not (Run).
-	casesPulled []byte
 	// scrubbed are the responses scrubbed as a heartbeat reply asked, to name in the
 	// next heartbeat. Memory only: after a restart the collector asks again, and a
 	// second scrub changes nothing.
@@ -328,7 +325,7 @@ func (w *Worker) Stop() error {
 // one.
 //
 // A round finds work when it uploads a response, sends a manager's move of a case, pulls
-// cases that differ from the last pull's, or leaves a remote action's result to send.
+// cases that differ from the cached ones, or leaves a remote action's result to send.
 // Uploads never wait for IdleMax (a new response wakes the worker); what does is news
 // from the collector alone: a case opened from another channel, or one HQ moved, shows
 // on an idle kiosk within IdleMax. Each round costs an idle kiosk's CPU tens of

@@ -3,7 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
-	"io"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -406,8 +406,7 @@ func TestRunWakesOnSyncNow(t *testing.T) {
 }
 
 // An idle kiosk's rounds come IdleMax apart, so its CPU sleeps; while the collector has
-// news for it each round (here a case list that changes at every pull) they come Idle
-// apart, and a new response is uploaded at once whatever the pause.
+// news for it each round (here a case HQ moves before every pull) they come Idle apart, and a new response is uploaded at once whatever the pause.
 func TestRoundsSpaceOutWhileNothingHappens(t *testing.T) {
 	const (
 		idle    = 5 * time.Millisecond
@@ -424,12 +423,11 @@ func TestRoundsSpaceOutWhileNothingHappens(t *testing.T) {
 		if busy.Load() == 0 {
 			return false
 		}
+		// HQ moved the store's one case again since the last pull.
 		w.Header().Set("Content-Type", "application/json")
-		if n%2 == 0 {
-			io.WriteString(w, `{"cases":[]}`)
-		} else {
-			io.WriteString(w, `{"cases": []}`)
-		}
+		fmt.Fprintf(w, `{"cases":[{"id":"c1","store_id":"S1","status":"open","opened_at":"2026-01-01T00:00:00Z",`+
+			`"due_at":"2026-01-02T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","version":%d,`+
+			`"response":{"id":"r1","score":2,"reasons":[],"locale":"en","created_at":"2026-01-01T00:00:00Z"}}]}`, n)
 		return true
 	})
 	w := r.worker(func(c *Config) { c.Idle, c.IdleMax = idle, longest })
