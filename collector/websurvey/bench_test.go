@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -25,8 +26,9 @@ import (
 )
 
 // BenchmarkWebSurvey measures the web survey's score posts over loopback HTTP, as
-// phones send them (16 at once, each a form post that stores one response durably and
-// answers 303 to the follow-up), against the kiosks' batch ingest of as many responses
+// phones send them (16 at once, each the form of a score page loaded before, untimed: a
+// post that looks its answer up, stores one response durably and answers 303 to the
+// follow-up), against the kiosks' batch ingest of as many responses
 // to the same store (gzip batches of 500, one per device, all at once), on each
 // backend. Each iteration runs both twice on fresh collectors, in the order web, kiosk,
 // kiosk, web, so that neither side always goes first on a disk that is warming up.
@@ -57,10 +59,16 @@ func BenchmarkWebSurvey(b *testing.B) {
 				}
 				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: phones},
 					CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+				// Each phone loaded its score page first (untimed): its form names the answer.
+				answers := make([]string, n)
+				postConcurrently(b, phones, n, func(j int) (err error) {
+					answers[j], err = loadAnswerID(client, e.c.URL+"/s/"+link.Code)
+					return err
+				})
 				rng := rand.New(rand.NewPCG(uint64(i), 1))
 				bodies := make([]string, n)
 				for j := range bodies {
-					bodies[j] = url.Values{"score": {fmt.Sprint(rng.IntN(11))}, "lang": {"en"}, "website": {""}}.Encode()
+					bodies[j] = url.Values{"score": {fmt.Sprint(rng.IntN(11))}, "lang": {"en"}, "website": {""}, "a": {answers[j]}}.Encode()
 				}
 				b.StartTimer()
 				elapsed, lat := postConcurrently(b, phones, n, func(j int) error {
@@ -178,6 +186,26 @@ func postConcurrently(b *testing.B, workers, n int, post func(int) error) (time.
 	}
 	return elapsed, lat
 }
+
+// loadAnswerID loads a score page and returns the answer id its form carries.
+func loadAnswerID(client *http.Client, page string) (string, error) {
+	resp, err := client.Get(page)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	m := answerField.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		return "", fmt.Errorf("score page: %s, no answer id", resp.Status)
+	}
+	return string(m[1]), nil
+}
+
+var answerField = regexp.MustCompile(`name="a" value="([^"]+)"`)
 
 func postScore(client *http.Client, target, body string) error {
 	resp, err := client.Post(target, "application/x-www-form-urlencoded", strings.NewReader(body))

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -265,6 +268,131 @@ func TestFollowUpRevisesTheAnswer(t *testing.T) {
 		// The same follow-up again (a double tap without script) changes nothing more.
 		if again := c.post("/s/"+e.link.Code+"/more", form); again.status != http.StatusSeeOther || e.count() != 1 {
 			t.Errorf("sent twice: %d, %d rows", again.status, e.count())
+		}
+	})
+}
+
+// scoreForm is the score form of a page just loaded: its hidden fields, without a score.
+func (c *client) scoreForm(l storage.Link) url.Values {
+	c.e.t.Helper()
+	page := c.get("/s/" + l.Code)
+	m := regexp.MustCompile(`name="a" value="([^"]+)"`).FindStringSubmatch(page.body)
+	if page.status != http.StatusOK || m == nil {
+		c.e.t.Fatalf("score page: %d, no answer id\n%s", page.status, page.body)
+	}
+	return url.Values{"a": {m[1]}, "lang": {"en"}, "website": {""}}
+}
+
+// withScore is form with its score set.
+func withScore(form url.Values, score int) url.Values {
+	f := maps.Clone(form)
+	f.Set("score", fmt.Sprint(score))
+	return f
+}
+
+// The score form names its answer: posted twice (a double tap without script, a
+// browser's retry) it stores one, counted once; posted again with another score (the
+// back button) it changes that answer; once the follow-up was sent, or 2 hours on, it
+// changes nothing. Forms of another link, or with a forged id, are refused.
+func TestScoreFormPostedAgainIsOneAnswer(t *testing.T) {
+	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
+		e := start(t, b, websurvey.Config{})
+		score := "/s/" + e.link.Code
+		// No cookies: the repeat rules would not flag a second answer of this browser.
+		c := e.client(false)
+		form := c.scoreForm(e.link)
+		first := c.score(e.link, 3, "en") // a form without an id still stores a new answer
+		if id := answerID(t, first); strings.HasPrefix(form.Get("a"), id) {
+			t.Fatal("a form without an id took the page's")
+		}
+		var followUps []string
+		for range 2 {
+			r := c.post(score, withScore(form, 3))
+			if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, score+"/more?") {
+				t.Fatalf("score: %d %s\n%s", r.status, r.location, r.body)
+			}
+			followUps = append(followUps, r.location)
+		}
+		id := answerID(t, followUps[0])
+		if !strings.HasPrefix(form.Get("a"), id+".") || followUps[1] != followUps[0] {
+			t.Errorf("posted twice: follow-ups %q, want both for the form's answer %s", followUps, form.Get("a"))
+		}
+		if rep := e.nps(storage.Filter{Channel: "qr"}); e.count() != 2 || rep.Responses != 2 || rep.Detractors != 2 || rep.Suspect != 0 {
+			t.Errorf("after the same form twice: %d rows, %+v; want it stored once beside the first answer", e.count(), rep)
+		}
+
+		// Back to the page, another score: the same answer, now a passive.
+		r := c.post(score, withScore(form, 8))
+		if r.status != http.StatusSeeOther || answerID(t, r.location) != id {
+			t.Fatalf("score changed: %d %s\n%s", r.status, r.location, r.body)
+		}
+		if more := c.get(r.location); !strings.Contains(more.body, `id="your-score">8<`) {
+			t.Errorf("follow-up after the change does not show 8:\n%s", more.body)
+		}
+		if got := e.row(id); got.score != 8 || got.outcome != "skipped" || got.suspect {
+			t.Errorf("changed: %+v", got)
+		}
+		if rep := e.nps(storage.Filter{Channel: "qr"}); e.count() != 2 || rep.Responses != 2 || rep.Passives != 1 || rep.Detractors != 1 {
+			t.Errorf("after the change: %d rows, %+v; want one detractor and one passive", e.count(), rep)
+		}
+
+		// The follow-up is sent; the score form posted once more leaves it be.
+		sent := c.post(score+"/more", url.Values{"r": {token(t, r.location)}, "lang": {"en"}, "action": {"submit"}, "comment": {"Quick checkout"}})
+		if sent.status != http.StatusSeeOther {
+			t.Fatalf("follow-up: %d\n%s", sent.status, sent.body)
+		}
+		late := c.post(score, withScore(form, 2))
+		if late.status != http.StatusSeeOther || late.location != score+"/thanks?lang=en" {
+			t.Errorf("score form after the follow-up: %d %s, want 303 to the thanks", late.status, late.location)
+		}
+		if got := e.row(id); got.score != 8 || got.comment != "Quick checkout" || got.outcome != "submitted" {
+			t.Errorf("after a late score post: %+v, want the follow-up kept", got)
+		}
+
+		// 2 hours after the score, the form no longer changes it.
+		other := e.client(true)
+		stale := other.scoreForm(e.link)
+		if r := other.post(score, withScore(stale, 5)); r.status != http.StatusSeeOther {
+			t.Fatalf("score: %d\n%s", r.status, r.body)
+		}
+		staleID, _, _ := strings.Cut(stale.Get("a"), ".")
+		e.SetNow(e.now.Load().Add(2*time.Hour + time.Minute))
+		if r := other.post(score, withScore(stale, 6)); r.status != http.StatusSeeOther || r.location != score+"/thanks?lang=en" {
+			t.Errorf("score form 2 hours on: %d %s, want 303 to the thanks", r.status, r.location)
+		}
+		if got := e.row(staleID); got.score != 5 {
+			t.Errorf("2 hours on: %+v, want the score kept", got)
+		}
+
+		// Posted by four at once (a browser retrying while the first is under way): one.
+		racer := e.client(false)
+		raced := racer.scoreForm(e.link)
+		before := e.count()
+		var wg sync.WaitGroup
+		statuses := make([]int, 4)
+		for i := range statuses {
+			wg.Go(func() { statuses[i] = racer.post(score, withScore(raced, 10)).status })
+		}
+		wg.Wait()
+		if n := e.count(); n != before+1 || slices.ContainsFunc(statuses, func(s int) bool { return s != http.StatusSeeOther }) {
+			t.Errorf("four posts at once: %v, %d new rows; want all 303 and one row", statuses, n-before)
+		}
+
+		// A forged id, or another link's form, is refused and stores nothing.
+		second := e.addLink(storage.NewLink{StoreID: "S042", Channel: "qr", Touchpoint: "entrance"})
+		forged := withScore(form, 9)
+		forged.Set("a", strings.Replace(forged.Get("a"), ".", ".x", 1))
+		before = e.count()
+		for name, post := range map[string]func() reply{
+			"forged":       func() reply { return e.client(false).post(score, forged) },
+			"another link": func() reply { return e.client(false).post("/s/"+second.Code, withScore(form, 9)) },
+		} {
+			if r := post(); r.status != http.StatusBadRequest || !strings.Contains(r.body, "could not be read") {
+				t.Errorf("%s: %d, want 400 with its page\n%s", name, r.status, r.body)
+			}
+		}
+		if n := e.count(); n != before {
+			t.Errorf("refused forms stored %d rows", n-before)
 		}
 	})
 }

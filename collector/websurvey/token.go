@@ -93,3 +93,37 @@ func verify(key []byte, linkID, token string) (answer, error) {
 	}
 	return answer{ID: parts[0], Created: time.UnixMilli(ms), Score: score, Suspect: parts[3] == "1", Segment: segment}, nil
 }
+
+// An answer id is the response id the score page's form carries (field "a"), made when
+// the page is shown and signed for its link: posting the same page twice (a double tap
+// without script, a browser's retry, the back button to a page kept in memory) names
+// the same answer, so it is stored once. Signed, so that a post cannot name another
+// shopper's answer or pick ids of its own.
+
+// answerIDContext binds an answer id's signature to its use and its link.
+func answerIDContext(linkID string) string { return "websurvey/answer/v1|" + linkID + "|" }
+
+// maxAnswerID bounds what verifyAnswerID reads: a real one is 59 bytes.
+const maxAnswerID = 80
+
+// signAnswerID makes the form value of a new answer's id, for the link.
+func signAnswerID(key []byte, linkID, id string) string {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(answerIDContext(linkID) + id))
+	return id + "." + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+}
+
+// verifyAnswerID reads a form value made by signAnswerID for the link.
+func verifyAnswerID(key []byte, linkID, v string) (string, error) {
+	if len(v) > maxAnswerID {
+		return "", errToken
+	}
+	id, _, ok := strings.Cut(v, ".")
+	if !ok || !hmac.Equal([]byte(v), []byte(signAnswerID(key, linkID, id))) {
+		return "", errToken
+	}
+	if u, err := uuid.Parse(id); err != nil || u.Version() != 7 || u.String() != id {
+		return "", errToken
+	}
+	return id, nil
+}

@@ -7,8 +7,9 @@
 // assets. They ask the store's survey in the kiosk's four languages, and store through
 // the collector's service, with the same rules as a kiosk's answers. A GET never stores
 // anything. Abuse is met without CAPTCHAs: rate limits per client network and per link,
-// a honeypot field, bounded request bodies, and repeat answers from one browser or
-// network flagged suspect (kept, left out of NPS) as a kiosk flags rapid taps.
+// a honeypot field, bounded request bodies, repeat answers from one browser or network
+// flagged suspect (kept, left out of NPS) as a kiosk flags rapid taps, and one answer
+// however often the same score form is posted.
 package websurvey
 
 import (
@@ -367,6 +368,7 @@ type scoreData struct {
 	Scores   []int
 	Selected int    // -1: none
 	Segment  string // the customer segment the address named, carried by the form
+	Answer   string // the signed id of the answer the form stores (signAnswerID)
 }
 
 // segmentOf is the customer segment a survey address names (?segment=vip, for a link
@@ -384,14 +386,21 @@ func (s *Survey) scorePage(w http.ResponseWriter, r *http.Request) {
 	s.showScore(w, r, http.StatusOK, r.URL.Query().Get("lang"), -1, "")
 }
 
-// showScore renders the score page; errKey, when set, says what to fix.
+// showScore renders the score page; errKey, when set, says what to fix. Its form names
+// a new answer, or, shown again after a post it refused, the answer that post named.
 func (s *Survey) showScore(w http.ResponseWriter, r *http.Request, status int, asked string, selected int, errKey string) {
 	accept := r.Header.Get("Accept-Language")
 	l, ok := s.link(w, r, negotiate(asked, accept, Languages), true)
 	if !ok {
 		return
 	}
-	sv, offer, err := s.surveyFor(r.Context(), l)
+	ctx := r.Context()
+	sv, offer, err := s.surveyFor(ctx, l)
+	if err != nil {
+		s.fail(w, r, negotiate(asked, accept, Languages), &l, err)
+		return
+	}
+	key, err := s.signingKey(ctx)
 	if err != nil {
 		s.fail(w, r, negotiate(asked, accept, Languages), &l, err)
 		return
@@ -399,8 +408,12 @@ func (s *Survey) showScore(w http.ResponseWriter, r *http.Request, status int, a
 	lang := negotiate(asked, accept, offer)
 	v := s.newView(lang, sv.StoreName, l.Code)
 	segment := segmentOf(r.URL.Query().Get("segment"))
+	answerID := uuid.Must(uuid.NewV7()).String()
 	if r.Method == http.MethodPost {
 		segment = segmentOf(r.PostForm.Get("segment"))
+		if id, err := verifyAnswerID(key, l.ID, r.PostForm.Get("a")); err == nil {
+			answerID = id
+		}
 	}
 	var extra url.Values
 	if segment != "" {
@@ -410,7 +423,8 @@ func (s *Survey) showScore(w http.ResponseWriter, r *http.Request, status int, a
 	if errKey != "" {
 		v.Error = s.texts.T(lang, errKey)
 	}
-	v.Data = scoreData{Question: s.question(sv, lang), Scores: scores(), Selected: selected, Segment: segment}
+	v.Data = scoreData{Question: s.question(sv, lang), Scores: scores(), Selected: selected, Segment: segment,
+		Answer: signAnswerID(key, l.ID, answerID)}
 	s.render(w, status, "score", v)
 }
 
@@ -488,7 +502,8 @@ func parseScore(v string) (int, bool) {
 }
 
 // postScore stores the tapped score as a complete answer (so a shopper who leaves now
-// has answered), and sends the browser on to the follow-up with its signed token.
+// has answered), and sends the browser on to the follow-up with its signed token. The
+// same form posted again changes that answer's score instead of adding one.
 func (s *Survey) postScore(w http.ResponseWriter, r *http.Request) {
 	lang := negotiate(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"), Languages)
 	if !s.limitClient(w, r, lang) || !s.parseForm(w, r, maxScoreForm) {
@@ -519,22 +534,71 @@ func (s *Survey) postScore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, lang, &l, err)
 		return
 	}
-	now := s.svc.Now()
-	now = time.UnixMilli(now.UnixMilli()) // as stored, so the token's time is the row's
-	_, cookieErr := r.Cookie(answeredCookie)
-	repeats := s.networks.note(clientnet.Network(r, s.cfg.TrustedProxies)+"|"+l.StoreID, time.Now())
-	a := answer{ID: uuid.Must(uuid.NewV7()).String(), Created: now, Score: score,
-		Suspect: cookieErr == nil || repeats >= s.cfg.NetworkRepeats, Segment: segmentOf(r.PostForm.Get("segment"))}
-	res := response.Response{ID: a.ID, Score: score, Locale: lang, SurveyVersion: sv.Version,
-		CreatedAt: now, CompletedAt: now, Outcome: response.OutcomeSkipped, Suspect: a.Suspect, Segment: a.Segment}
-	if _, err := s.svc.IngestFromLink(ctx, l, res); err != nil {
+	// A form without an answer id (a page served before forms had one) stores a new answer.
+	id := uuid.Must(uuid.NewV7()).String()
+	if v := r.PostForm.Get("a"); v != "" {
+		if id, err = verifyAnswerID(key, l.ID, v); err != nil {
+			s.message(w, r, http.StatusBadRequest, lang, "bad", &l)
+			return
+		}
+	}
+	a, open, err := s.storeScore(r, l, sv, lang, id, score)
+	if err != nil {
 		s.storeFailed(w, r, lang, l, err)
+		return
+	}
+	if !open {
+		http.Redirect(w, r, "/s/"+l.Code+"/thanks?lang="+url.QueryEscape(lang), http.StatusSeeOther)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: answeredCookie, Value: "1", Path: "/s/", MaxAge: int(s.cfg.RepeatWindow.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overHTTPS(r)})
 	q := url.Values{"r": {sign(key, l.ID, a)}, "lang": {lang}}
 	http.Redirect(w, r, "/s/"+l.Code+"/more?"+q.Encode(), http.StatusSeeOther)
+}
+
+// storeScore stores a score posted under answer id id. The first post stores a new
+// answer, flagged suspect when the browser or its network answered just before; the same
+// form posted again changes the stored answer's score, and keeps its time and flag. It
+// reports open = false, and stores nothing, when the answer's follow-up was sent or may
+// no longer be: a late post of the score page never undoes what the shopper wrote.
+func (s *Survey) storeScore(r *http.Request, l storage.Link, sv response.Survey, lang, id string, score int) (a answer, open bool, err error) {
+	ctx := r.Context()
+	now := time.UnixMilli(s.svc.Now().UnixMilli()) // as stored, so the token's time is the row's
+	// Stored first, looked up only when the id was stored before: a lookup before every
+	// first post would cost each a round trip to the database, for the rare post of a
+	// form again, which in return notes its network once more.
+	_, cookieErr := r.Cookie(answeredCookie)
+	repeats := s.networks.note(clientnet.Network(r, s.cfg.TrustedProxies)+"|"+l.StoreID, time.Now())
+	a = answer{ID: id, Created: now, Score: score,
+		Suspect: cookieErr == nil || repeats >= s.cfg.NetworkRepeats, Segment: segmentOf(r.PostForm.Get("segment"))}
+	res := response.Response{ID: a.ID, Score: score, Locale: lang, SurveyVersion: sv.Version,
+		CreatedAt: now, CompletedAt: now, Outcome: response.OutcomeSkipped, Suspect: a.Suspect, Segment: a.Segment}
+	stored, err := s.svc.IngestFromLink(ctx, l, res)
+	if err != nil || stored != storage.Conflict {
+		return a, err == nil, err
+	}
+	prev, err := s.svc.ResponseOfLink(ctx, l.ID, id)
+	if err != nil {
+		return answer{}, false, err
+	}
+	if prev.Outcome == response.OutcomeSubmitted || now.Sub(prev.CreatedAt) > s.cfg.FollowUpFor {
+		return answer{}, false, nil
+	}
+	a = answer{ID: id, Created: prev.CreatedAt, Score: score, Suspect: prev.Suspect, Segment: prev.Segment}
+	if prev.Score == score {
+		return a, true, nil
+	}
+	res = response.Response{ID: id, Score: score, Locale: lang, SurveyVersion: sv.Version,
+		CreatedAt: prev.CreatedAt, CompletedAt: now, Outcome: response.OutcomeSkipped,
+		Suspect: prev.Suspect, Segment: prev.Segment}
+	if res.CompletedAt.Before(res.CreatedAt) {
+		res.CompletedAt = res.CreatedAt
+	}
+	if _, err := s.svc.ReviseFromLink(ctx, l, res); err != nil {
+		return answer{}, false, err
+	}
+	return a, true, nil
 }
 
 // overHTTPS reports whether the shopper's browser reached the collector over HTTPS:
