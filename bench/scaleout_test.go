@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -651,11 +652,12 @@ func runKiosk(ctx, stop context.Context, k *kiosk, every, beat time.Duration, ou
 	}
 }
 
-// runShopper answers a survey link as a phone would (a form post, the redirect not
-// followed) every gap until stop, each answer from another client address (so the
-// web survey's per-network limits do not flag them), and keeps the ids of the
-// answers acknowledged (303 to the follow-up page, whose token names the response).
-// A post that failed is not sent again: a shopper would tap again, a new answer.
+// runShopper answers a survey link as a phone would every gap until stop, each answer
+// from another client address (so the web survey's per-network limits do not flag
+// them): it loads the score page, posts its form (the redirect not followed) and keeps
+// the ids of the answers acknowledged (303 to the follow-up page, whose token names the
+// response). A post that failed is sent again, the same form, as a shopper taps Send
+// again: the form names its answer, so it is stored once however often it is posted.
 func runShopper(stop context.Context, url string, links []string, every time.Duration, seed uint64, out *acked) (unsure int) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	client := &http.Client{Timeout: 30 * time.Second,
@@ -666,22 +668,25 @@ func runShopper(stop context.Context, url string, links []string, every time.Dur
 			return unsure
 		case <-time.After(every/2 + time.Duration(rng.Int64N(int64(every)))):
 		}
-		code := links[rng.IntN(len(links))]
-		form := strings.NewReader(fmt.Sprintf("score=%d&lang=en", rng.IntN(11)))
-		req, _ := http.NewRequest(http.MethodPost, url+"/s/"+code, form)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.7", rng.IntN(256), rng.IntN(256)))
-		resp, err := client.Do(req)
+		page := url + "/s/" + links[rng.IntN(len(links))]
+		addr := fmt.Sprintf("10.%d.%d.7", rng.IntN(256), rng.IntN(256))
+		form, err := scoreForm(client, page, addr)
 		if err != nil {
-			out.fail(err)
-			unsure++
+			out.fail(err) // no answer yet: the shopper saw no page
 			continue
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		id := answerID(resp)
-		if resp.StatusCode != http.StatusSeeOther || id == "" {
-			out.fail(fmt.Errorf("web answer: %s", resp.Status))
+		form.Set("score", fmt.Sprint(rng.IntN(11)))
+		id := ""
+		for try := range 3 {
+			if try > 0 {
+				time.Sleep(time.Second)
+			}
+			if id, err = postAnswer(client, page, addr, form); err == nil {
+				break
+			}
+			out.fail(err)
+		}
+		if id == "" {
 			unsure++
 			continue
 		}
@@ -690,6 +695,46 @@ func runShopper(stop context.Context, url string, links []string, every time.Dur
 		out.mu.Unlock()
 	}
 	return unsure
+}
+
+// scoreForm loads a score page and returns its form's fields but the score.
+func scoreForm(client *http.Client, page, addr string) (url.Values, error) {
+	req, _ := http.NewRequest(http.MethodGet, page, nil)
+	req.Header.Set("X-Forwarded-For", addr)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("score page: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("score page: %w", err)
+	}
+	m := answerField.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		return nil, fmt.Errorf("score page: %s, no answer id", resp.Status)
+	}
+	return url.Values{"a": {string(m[1])}, "lang": {"en"}}, nil
+}
+
+var answerField = regexp.MustCompile(`name="a" value="([^"]+)"`)
+
+// postAnswer posts a score form and returns the id of the answer acknowledged.
+func postAnswer(client *http.Client, page, addr string, form url.Values) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, page, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", addr)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("web answer: %w", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	id := answerID(resp)
+	if resp.StatusCode != http.StatusSeeOther || id == "" {
+		return "", fmt.Errorf("web answer: %s", resp.Status)
+	}
+	return id, nil
 }
 
 // answerID reads the response id from the follow-up page's token in a 303's Location.
