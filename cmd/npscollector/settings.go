@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/npskiosk/npskiosk/collector/storage"
 	"github.com/npskiosk/npskiosk/devicesettings"
+	"github.com/npskiosk/npskiosk/internal/secretinput"
 )
 
 // settingsCommands set what HQ gives the kiosks of a store or of the whole chain (the
@@ -165,17 +165,17 @@ func scopeName(scope string) string {
 	return "store " + scope
 }
 
-// readPIN reads a PIN from the first line of stdin after a prompt on stderr. It is never
-// printed nor taken from the command line (where ps and shell history would keep it). A
-// terminal shows what is typed: pipe it in where someone may be watching.
+// readPIN reads a PIN from stdin after a prompt on stderr, not shown as it is typed at a
+// terminal. It is never printed nor taken from the command line (where ps and shell
+// history would keep it).
 func readPIN(stdin io.Reader, stderr io.Writer) (string, error) {
 	fmt.Fprint(stderr, "new manager PIN (4 to 12 digits): ")
-	line, err := bufio.NewReader(io.LimitReader(stdin, 256)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read PIN from stdin: %w", err)
+	defer fmt.Fprintln(stderr)
+	pin, err := secretinput.ReadLine(stdin, 256)
+	if err != nil {
+		return "", fmt.Errorf("read PIN: %w", err)
 	}
-	fmt.Fprintln(stderr)
-	return strings.TrimSpace(line), nil
+	return strings.TrimSpace(pin), nil
 }
 
 // shown is a scope's settings as the CLI prints them: the PIN's hash never in full.

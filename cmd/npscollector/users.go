@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/collector/storage"
+	"github.com/npskiosk/npskiosk/internal/secretinput"
 )
 
 // userCommands manage the people who sign in to the dashboard.
@@ -146,9 +146,8 @@ func userScope(u storage.User) string {
 	return "every store"
 }
 
-// readPassword reads a new user's password from a file, or else the first line of
-// stdin after a prompt on stderr. It is never printed. A terminal shows what is typed:
-// pipe it in or use a file where someone may be watching.
+// readPassword reads a new user's password from a file, or else from stdin after a
+// prompt on stderr, not shown as it is typed at a terminal. It is never printed.
 func readPassword(file string, stdin io.Reader, stderr io.Writer) (string, error) {
 	var text string
 	if file != "" {
@@ -159,11 +158,11 @@ func readPassword(file string, stdin io.Reader, stderr io.Writer) (string, error
 		text = string(b)
 	} else {
 		fmt.Fprintf(stderr, "password for the new user (at least %d characters): ", storage.MinPasswordLength)
-		line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("read password from stdin: %w", err)
-		}
+		line, err := secretinput.ReadLine(stdin, 4096)
 		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
 		text = line
 	}
 	// Only the line ending goes: spaces inside and around a passphrase are kept.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/npskiosk/npskiosk/devicesettings"
+	"github.com/npskiosk/npskiosk/internal/secretinput"
 	"github.com/npskiosk/npskiosk/simulate"
 	"github.com/npskiosk/npskiosk/store"
 	"github.com/npskiosk/npskiosk/sync/wire"
@@ -71,8 +71,10 @@ func (c *simulateCmd) run(ctx context.Context, m *Main) error {
 type pinHashCmd struct{}
 
 func (pinHashCmd) run(_ context.Context, m *Main) error {
-	line, err := bufio.NewReader(m.Stdin).ReadString('\n')
-	if err != nil && err != io.EOF {
+	fmt.Fprint(m.Stderr, "manager PIN (4 to 12 digits): ")
+	line, err := secretinput.ReadLine(m.Stdin, 256)
+	fmt.Fprintln(m.Stderr)
+	if err != nil {
 		return fmt.Errorf("read PIN: %w", err)
 	}
 	hash, err := devicesettings.HashPIN(strings.TrimSpace(line))
