@@ -107,7 +107,8 @@ var sections = []struct{ title, about string }{
 		"time from a detractor's upload to its signed case.opened webhook at a receiver on " +
 		"loopback (200 uploads, 20 ms apart), beside the upload's own reply. Ratio = webhook ÷ reply."},
 	{"8. Web survey", "4,000 answers to one store through the web survey, posted as phones post " +
-		"the score page's form (16 at once over loopback HTTP; each post stores one response " +
+		"the score page's form (16 at once over loopback HTTP; each the form of a page loaded " +
+		"before, untimed, which names its answer; each post stores one response " +
 		"durably, with its rollup, and answers 303), beside the same number of responses " +
 		"from the store's kiosks in gzip batches of 500 (8 tills at once), each twice on fresh " +
 		"collectors in the order web, kiosk, kiosk, web. Both write with the same durability (SQLite " +
