@@ -16,7 +16,7 @@ import (
 )
 
 // FuzzForms posts arbitrary forms to the score and follow-up pages, with a real token
-// or a mangled one: whatever arrives, the reply is a page with a 2xx, 3xx or 4xx, never
+// and answer id or mangled ones: whatever arrives, the reply is a page with a 2xx, 3xx or 4xx, never
 // a 5xx or a panic, and nothing out of the rules is stored. go test runs the seeds; a
 // longer search: go test -run '^$' -fuzz FuzzForms -fuzztime 1m ./collector/websurvey.
 func FuzzForms(f *testing.F) {
@@ -40,6 +40,12 @@ func FuzzForms(f *testing.F) {
 		{"/more", "application/x-www-form-urlencoded", "r=TOKEN&action=submit&consent=yes&contact=a%c3%40b.c"},
 		{"/more", "application/x-www-form-urlencoded", "r=TOKEN&action=submit&reason=staff%fe"},
 		{"/more", "application/x-www-form-urlencoded", "r=TOKEN&action=skip&score="},
+		// The score form's answer id: real, posted again with another score, mangled.
+		{"", "application/x-www-form-urlencoded", "score=7&lang=en&a=ANSWER"},
+		{"", "application/x-www-form-urlencoded", "score=2&a=ANSWER&a=ANSWER"},
+		{"", "application/x-www-form-urlencoded", "score=7&a=ANSWER.x"},
+		{"", "application/x-www-form-urlencoded", "score=7&a=.ANSWER"},
+		{"", "application/x-www-form-urlencoded", "score=7&a=" + strings.Repeat("%ff", 100)},
 	} {
 		f.Add(seed.path, seed.contentType, seed.body)
 	}
@@ -73,11 +79,20 @@ func FuzzForms(f *testing.F) {
 	if token == "" {
 		f.Fatalf("no token: %d %s", rec.Code, rec.Body)
 	}
+	// A real answer id, from the score page's form.
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/s/"+link.Code, nil))
+	_, answer, _ := strings.Cut(rec.Body.String(), `name="a" value="`)
+	answer, _, _ = strings.Cut(answer, `"`)
+	if answer == "" {
+		f.Fatalf("no answer id on the score page: %d %s", rec.Code, rec.Body)
+	}
 	f.Fuzz(func(t *testing.T, path, contentType, body string) {
 		if path != "/more" {
 			path = ""
 		}
-		req := httptest.NewRequest(http.MethodPost, "/s/"+link.Code+path, strings.NewReader(strings.ReplaceAll(body, "TOKEN", token)))
+		body = strings.NewReplacer("TOKEN", token, "ANSWER", url.QueryEscape(answer)).Replace(body)
+		req := httptest.NewRequest(http.MethodPost, "/s/"+link.Code+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
