@@ -293,7 +293,7 @@ func withScore(form url.Values, score int) url.Values {
 // The score form names its answer: posted twice (a double tap without script, a
 // browser's retry) it stores one, counted once; posted again with another score (the
 // back button) it changes that answer; once the follow-up was sent, or 2 hours on, it
-// changes nothing. Forms of another link, or with a forged id, are refused.
+// changes nothing. A form of another link, or with a forged id, stores a new answer.
 func TestScoreFormPostedAgainIsOneAnswer(t *testing.T) {
 	collectortest.ForEachBackend(t, func(t *testing.T, b collectortest.Backend) {
 		e := start(t, b, websurvey.Config{})
@@ -378,21 +378,26 @@ func TestScoreFormPostedAgainIsOneAnswer(t *testing.T) {
 			t.Errorf("four posts at once: %v, %d new rows; want all 303 and one row", statuses, n-before)
 		}
 
-		// A forged id, or another link's form, is refused and stores nothing.
+		// A forged id, or another link's form, names no answer: the post stores a new
+		// one under an id made by the collector, as a form without an id does.
 		second := e.addLink(storage.NewLink{StoreID: "S042", Channel: "qr", Touchpoint: "entrance"})
 		forged := withScore(form, 9)
 		forged.Set("a", strings.Replace(forged.Get("a"), ".", ".x", 1))
-		before = e.count()
 		for name, post := range map[string]func() reply{
 			"forged":       func() reply { return e.client(false).post(score, forged) },
 			"another link": func() reply { return e.client(false).post("/s/"+second.Code, withScore(form, 9)) },
 		} {
-			if r := post(); r.status != http.StatusBadRequest || !strings.Contains(r.body, "could not be read") {
-				t.Errorf("%s: %d, want 400 with its page\n%s", name, r.status, r.body)
+			before := e.count()
+			r := post()
+			if r.status != http.StatusSeeOther || !strings.Contains(r.location, "/more?") {
+				t.Fatalf("%s: %d %s, want 303 to the follow-up\n%s", name, r.status, r.location, r.body)
+			}
+			if got := answerID(t, r.location); got == id || e.count() != before+1 {
+				t.Errorf("%s: stored as %s (%d new rows), want a new answer beside %s", name, got, e.count()-before, id)
 			}
 		}
-		if n := e.count(); n != before {
-			t.Errorf("refused forms stored %d rows", n-before)
+		if got := e.row(id); got.score != 8 || got.comment != "Quick checkout" {
+			t.Errorf("after forged posts: %+v, want the answer untouched", got)
 		}
 	})
 }

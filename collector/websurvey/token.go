@@ -98,7 +98,7 @@ func verify(key []byte, linkID, token string) (answer, error) {
 // the page is shown and signed for its link: posting the same page twice (a double tap
 // without script, a browser's retry, the back button to a page kept in memory) names
 // the same answer, so it is stored once. Signed, so that a post cannot name another
-// shopper's answer or pick ids of its own.
+// shopper's answer or pick ids of its own: one whose signature fails gets a new id.
 
 // answerIDContext binds an answer id's signature to its use and its link.
 func answerIDContext(linkID string) string { return "websurvey/answer/v1|" + linkID + "|" }

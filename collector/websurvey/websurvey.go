@@ -534,13 +534,12 @@ func (s *Survey) postScore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, lang, &l, err)
 		return
 	}
-	// A form without an answer id (a page served before forms had one) stores a new answer.
-	id := uuid.Must(uuid.NewV7()).String()
-	if v := r.PostForm.Get("a"); v != "" {
-		if id, err = verifyAnswerID(key, l.ID, v); err != nil {
-			s.message(w, r, http.StatusBadRequest, lang, "bad", &l)
-			return
-		}
+	// A form without a valid answer id (a page served before forms had one or before the
+	// key was made again, or one edited) stores a new answer under an id made here: the
+	// shopper's score is kept, and no post names an id of its own choosing.
+	id, err := verifyAnswerID(key, l.ID, r.PostForm.Get("a"))
+	if err != nil {
+		id = uuid.Must(uuid.NewV7()).String()
 	}
 	a, open, err := s.storeScore(r, l, sv, lang, id, score)
 	if err != nil {
