@@ -283,9 +283,7 @@ func subscriptionForm(r *http.Request) (storage.Subscription, error) {
 // readAlertForm parses a POST of the page and checks its CSRF token; on failure it has
 // answered already.
 func (d *Dashboard) readAlertForm(w http.ResponseWriter, r *http.Request, p page, form string) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 16<<10) {
 		return false
 	}
 	if !csrfOK(r) {

@@ -365,9 +365,7 @@ func (d *Dashboard) owners(r *http.Request, st storage.Store) ([]storage.User, e
 
 // changeCase applies one of the page's forms: assign, contacted, resolve or close.
 func (d *Dashboard) changeCase(w http.ResponseWriter, r *http.Request, p page) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 16<<10) {
 		return
 	}
 	c, ok := d.caseFor(w, r, p)

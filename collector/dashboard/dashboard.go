@@ -259,6 +259,16 @@ type csrfCheck struct {
 	refused func(r *http.Request)
 }
 
+// readForm parses a POST's form of at most limit bytes; on failure it has answered 400.
+func readForm(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 // csrfOK reports whether a POST's csrf field is the session's token; a refusal is
 // logged and counted.
 func csrfOK(r *http.Request) bool {

@@ -65,9 +65,7 @@ func (d *Dashboard) deviceActionData(r *http.Request, p page, devices []storage.
 
 // askDevice queues a remote action for a device, recording who asked.
 func (d *Dashboard) askDevice(w http.ResponseWriter, r *http.Request, p page) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 4<<10) {
 		return
 	}
 	if !csrfOK(r) {

@@ -111,9 +111,7 @@ func (d *Dashboard) renderDeviceSettings(w http.ResponseWriter, r *http.Request,
 // setDeviceSettings changes one scope's settings: the fields filled in replace its
 // values, the fields ticked under Clear are unset.
 func (d *Dashboard) setDeviceSettings(w http.ResponseWriter, r *http.Request, p page) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 16<<10) {
 		return
 	}
 	if !csrfOK(r) {

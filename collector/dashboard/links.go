@@ -169,9 +169,7 @@ func (d *Dashboard) renderLinks(w http.ResponseWriter, r *http.Request, p page, 
 // readLinkForm reads a posted form and checks its CSRF token; it has replied when it
 // returns false.
 func (d *Dashboard) readLinkForm(w http.ResponseWriter, r *http.Request, p page) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 8<<10) {
 		return false
 	}
 	if !csrfOK(r) {

@@ -109,9 +109,7 @@ func (d *Dashboard) renderPeople(w http.ResponseWriter, r *http.Request, p page,
 
 // addPerson adds a user from the People page's form.
 func (d *Dashboard) addPerson(w http.ResponseWriter, r *http.Request, p page) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 16<<10) {
 		return
 	}
 	if !csrfOK(r) {
@@ -143,9 +141,7 @@ func (d *Dashboard) addPerson(w http.ResponseWriter, r *http.Request, p page) {
 
 // disablePerson disables a user, which ends their sessions on every collector.
 func (d *Dashboard) disablePerson(w http.ResponseWriter, r *http.Request, p page) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 8<<10) {
 		return
 	}
 	if !csrfOK(r) {
@@ -179,9 +175,7 @@ func (d *Dashboard) disablePerson(w http.ResponseWriter, r *http.Request, p page
 
 // setPersonAlerts sets the events e-mailed to a person.
 func (d *Dashboard) setPersonAlerts(w http.ResponseWriter, r *http.Request, p page) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 8<<10) {
 		return
 	}
 	if !csrfOK(r) {
@@ -236,9 +230,7 @@ func humanError(err error) string {
 
 // revokeToken revokes an API token from the People page.
 func (d *Dashboard) revokeToken(w http.ResponseWriter, r *http.Request, p page) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+	if !readForm(w, r, 4<<10) {
 		return
 	}
 	if !csrfOK(r) {
