@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -204,8 +203,6 @@ func loadAnswerID(client *http.Client, page string) (string, error) {
 	}
 	return string(m[1]), nil
 }
-
-var answerField = regexp.MustCompile(`name="a" value="([^"]+)"`)
 
 func postScore(client *http.Client, target, body string) error {
 	resp, err := client.Post(target, "application/x-www-form-urlencoded", strings.NewReader(body))

@@ -82,11 +82,11 @@ func FuzzForms(f *testing.F) {
 	// A real answer id, from the score page's form.
 	rec = httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/s/"+link.Code, nil))
-	_, answer, _ := strings.Cut(rec.Body.String(), `name="a" value="`)
-	answer, _, _ = strings.Cut(answer, `"`)
-	if answer == "" {
+	m := answerField.FindStringSubmatch(rec.Body.String())
+	if m == nil {
 		f.Fatalf("no answer id on the score page: %d %s", rec.Code, rec.Body)
 	}
+	answer := m[1]
 	f.Fuzz(func(t *testing.T, path, contentType, body string) {
 		if path != "/more" {
 			path = ""

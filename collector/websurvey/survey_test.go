@@ -276,12 +276,15 @@ func TestFollowUpRevisesTheAnswer(t *testing.T) {
 func (c *client) scoreForm(l storage.Link) url.Values {
 	c.e.t.Helper()
 	page := c.get("/s/" + l.Code)
-	m := regexp.MustCompile(`name="a" value="([^"]+)"`).FindStringSubmatch(page.body)
+	m := answerField.FindStringSubmatch(page.body)
 	if page.status != http.StatusOK || m == nil {
 		c.e.t.Fatalf("score page: %d, no answer id\n%s", page.status, page.body)
 	}
 	return url.Values{"a": {m[1]}, "lang": {"en"}, "website": {""}}
 }
+
+// answerField finds the answer id in a score page's form.
+var answerField = regexp.MustCompile(`name="a" value="([^"]+)"`)
 
 // withScore is form with its score set.
 func withScore(form url.Values, score int) url.Values {
